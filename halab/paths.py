@@ -1,0 +1,29 @@
+"""Where halab keeps its files.
+
+The repository (labs, course, node image recipe) is found from this package's location; state and the
+image cache live in system directories so that `status` and `down` work from any shell. Both can be moved
+with environment variables (tests use that to stay out of each other's way).
+"""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def labs_dir() -> Path:
+    return Path(os.environ.get("HALAB_LABS_DIR", PROJECT_ROOT / "labs"))
+
+
+def course_dir() -> Path:
+    return Path(os.environ.get("HALAB_COURSE_DIR", PROJECT_ROOT / "course"))
+
+
+def state_dir() -> Path:
+    """One sub-directory per lab that is up (or was, until `down`)."""
+    return Path(os.environ.get("HALAB_STATE_DIR", "/var/lib/halab/labs"))
+
+
+def cache_dir() -> Path:
+    """Built node images, keyed by the hash of their recipe."""
+    return Path(os.environ.get("HALAB_CACHE_DIR", "/var/cache/halab"))

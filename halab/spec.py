@@ -1,0 +1,299 @@
+"""Lab specs: one TOML file per lab under labs/, validated on load.
+
+Every problem is reported as a SpecError naming the file, the field (e.g. ``nodes[1].addresses.lan``) and
+what is wrong, so that a typo in a spec never turns into a traceback deep inside a provider.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from halab import paths
+from halab.errors import HalabError, SpecError
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+PROVIDERS = ("nspawn", "qemu", "vagrant")
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    subnet: ipaddress.IPv4Network
+    host_address: ipaddress.IPv4Address
+    # The host joins this network so that it can reach the nodes over SSH.
+    host_joins: bool
+
+
+@dataclass(frozen=True)
+class Disk:
+    name: str
+    size_mib: int
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    addresses: dict[str, ipaddress.IPv4Address]
+    memory_mib: int
+    disks: tuple[Disk, ...]
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    task: str
+    points: int
+    fault: bool
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    name: str
+    title: str
+    summary: str
+    path: Path
+    default_provider: str
+    providers: tuple[str, ...]
+    networks: tuple[Network, ...]
+    nodes: tuple[Node, ...]
+    tasks: tuple[Task, ...] = ()
+    checks: tuple[CheckSpec, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def management_network(self) -> Network:
+        """The network the host joins; node addresses on it are what SSH uses."""
+        return next(net for net in self.networks if net.host_joins)
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise HalabError(f"lab '{self.name}' has no node '{name}' (nodes: {', '.join(self.node_names)})")
+
+    @property
+    def node_names(self) -> list[str]:
+        return [node.name for node in self.nodes]
+
+
+class _Reader:
+    """Typed access to one TOML table, with errors that say where in the file the problem is."""
+
+    def __init__(self, path: Path, table: dict[str, Any], where: str = "") -> None:
+        self.path, self.table, self.where = path, table, where
+
+    def _field(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def fail(self, key: str, problem: str) -> SpecError:
+        return SpecError(str(self.path), self._field(key), problem)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.table:
+            if default is ...:
+                raise self.fail(key, "is required")
+            return default
+        value = self.table[key]
+        # bool is a subclass of int in Python, but `points = true` is a spec mistake.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(key, f"must be a {names}, got {type(value).__name__} {value!r}")
+        return value
+
+    def name(self, key: str) -> str:
+        value = self.get(key, str)
+        if not NAME_RE.match(value):
+            raise self.fail(key, f"{value!r} must be lower-case letters, digits and '-', at most 24 long")
+        return value
+
+    def tables(self, key: str, required: bool = True) -> list[_Reader]:
+        items = self.get(key, list, ... if required else [])
+        if required and not items:
+            raise self.fail(key, "must list at least one entry")
+        readers = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise SpecError(str(self.path), f"{self._field(key)}[{index}]", "must be a table")
+            readers.append(_Reader(self.path, item, f"{self._field(key)}[{index}]"))
+        return readers
+
+    def unknown_keys(self, allowed: set[str]) -> None:
+        for key in self.table:
+            if key not in allowed:
+                raise self.fail(key, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def _unique(readers: list[_Reader], values: list[str], key: str) -> None:
+    seen: set[str] = set()
+    for reader, value in zip(readers, values, strict=True):
+        if value in seen:
+            raise reader.fail(key, f"duplicate {key} {value!r}")
+        seen.add(value)
+
+
+def _network(reader: _Reader, first: bool) -> Network:
+    reader.unknown_keys({"name", "subnet", "host_address", "host_joins"})
+    name = reader.name("name")
+    try:
+        subnet = ipaddress.IPv4Network(reader.get("subnet", str))
+    except ValueError as exc:
+        raise reader.fail("subnet", f"not an IPv4 network: {exc}") from None
+    if not subnet.is_private or subnet.prefixlen > 29:
+        raise reader.fail("subnet", f"{subnet} must be a private range with room for hosts (/29 or larger)")
+    default_host = str(subnet.broadcast_address - 1)
+    host = _address(reader, "host_address", reader.get("host_address", str, default_host), subnet)
+    return Network(name, subnet, host, reader.get("host_joins", bool, first))
+
+
+def _address(
+    reader: _Reader, key: str, text: str, subnet: ipaddress.IPv4Network
+) -> ipaddress.IPv4Address:
+    try:
+        address = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise reader.fail(key, f"{text!r} is not an IPv4 address") from None
+    if address not in subnet or address in (subnet.network_address, subnet.broadcast_address):
+        raise reader.fail(key, f"{address} is not a host address in {subnet}")
+    return address
+
+
+def _node(reader: _Reader, networks: dict[str, Network]) -> Node:
+    reader.unknown_keys({"name", "addresses", "memory_mib", "disks"})
+    name = reader.name("name")
+    raw = reader.get("addresses", dict)
+    addresses = {}
+    for net_name, text in raw.items():
+        key = f"addresses.{net_name}"
+        if net_name not in networks:
+            raise reader.fail(key, f"no network named {net_name!r} (networks: {', '.join(networks)})")
+        if not isinstance(text, str):
+            raise reader.fail(key, "must be a string")
+        network = networks[net_name]
+        address = _address(reader, key, text, network.subnet)
+        if address == network.host_address:
+            raise reader.fail(key, f"{address} is the host's address on {net_name}")
+        addresses[net_name] = address
+    missing = [net for net in networks if net not in addresses]
+    if missing:
+        raise reader.fail("addresses", f"needs an address on every network; missing {', '.join(missing)}")
+    memory = reader.get("memory_mib", int, 1024)
+    if not 256 <= memory <= 8192:
+        raise reader.fail("memory_mib", f"{memory} must be between 256 and 8192")
+    disks = []
+    for disk_reader in reader.tables("disks", required=False):
+        disk_reader.unknown_keys({"name", "size_mib"})
+        size = disk_reader.get("size_mib", int)
+        if not 16 <= size <= 65536:
+            raise disk_reader.fail("size_mib", f"{size} must be between 16 and 65536")
+        disks.append(Disk(disk_reader.name("name"), size))
+    return Node(name, addresses, memory, tuple(disks))
+
+
+def _tasks_and_checks(reader: _Reader) -> tuple[tuple[Task, ...], tuple[CheckSpec, ...]]:
+    task_readers = reader.tables("tasks", required=False)
+    tasks = []
+    for task in task_readers:
+        task.unknown_keys({"id", "title", "description"})
+        tasks.append(Task(task.name("id"), task.get("title", str), task.get("description", str, "")))
+    _unique(task_readers, [t.id for t in tasks], "id")
+    task_ids = {t.id for t in tasks}
+    check_readers = reader.tables("checks", required=False)
+    checks = []
+    for check in check_readers:
+        check.unknown_keys({"id", "task", "points", "fault"})
+        task_id = check.get("task", str)
+        if task_id not in task_ids:
+            raise check.fail("task", f"no task with id {task_id!r}")
+        points = check.get("points", int)
+        if not 0 < points <= 100:
+            raise check.fail("points", f"{points} must be between 1 and 100")
+        checks.append(CheckSpec(check.name("id"), task_id, points, check.get("fault", bool, False)))
+    _unique(check_readers, [c.id for c in checks], "id")
+    return tuple(tasks), tuple(checks)
+
+
+def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
+    top = _Reader(path, data)
+    top.unknown_keys({"name", "title", "summary", "default_provider", "providers", "networks", "nodes",
+                      "tasks", "checks", "settings"})
+    name = top.name("name")
+    if name != path.stem:
+        raise top.fail("name", f"{name!r} must match the file name {path.stem!r}")
+    providers = tuple(top.get("providers", list, list(PROVIDERS)))
+    for provider in providers:
+        if provider not in PROVIDERS:
+            raise top.fail("providers", f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
+    default_provider = top.get("default_provider", str, providers[0] if providers else "nspawn")
+    if default_provider not in providers:
+        raise top.fail("default_provider", f"{default_provider!r} is not in providers")
+
+    net_readers = top.tables("networks")
+    networks = [_network(r, index == 0) for index, r in enumerate(net_readers)]
+    _unique(net_readers, [n.name for n in networks], "name")
+    if sum(n.host_joins for n in networks) != 1:
+        raise top.fail("networks", "exactly one network must have host_joins = true")
+    for index, net in enumerate(networks):
+        for other in networks[:index]:
+            if net.subnet.overlaps(other.subnet):
+                raise net_readers[index].fail("subnet", f"{net.subnet} overlaps network {other.name!r}")
+
+    by_name = {n.name: n for n in networks}
+    node_readers = top.tables("nodes")
+    nodes = [_node(r, by_name) for r in node_readers]
+    _unique(node_readers, [n.name for n in nodes], "name")
+    for net in networks:
+        addresses = [str(n.addresses[net.name]) for n in nodes]
+        _unique(node_readers, addresses, f"addresses.{net.name}")
+    tasks, checks = _tasks_and_checks(top)
+    return LabSpec(
+        name=name,
+        title=top.get("title", str),
+        summary=top.get("summary", str, ""),
+        path=path,
+        default_provider=default_provider,
+        providers=providers,
+        networks=tuple(networks),
+        nodes=tuple(nodes),
+        tasks=tasks,
+        checks=checks,
+        settings=top.get("settings", dict, {}),
+    )
+
+
+def load_spec_file(path: Path) -> LabSpec:
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise HalabError(f"{path}: cannot read: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), "(file)", f"not valid TOML: {exc}") from None
+    return parse_spec(path, data)
+
+
+def available_labs() -> list[str]:
+    return sorted(p.stem for p in paths.labs_dir().glob("*.toml"))
+
+
+def load_spec(name: str) -> LabSpec:
+    """Load a lab by name (``clustering``) or by path to a spec file."""
+    if name.endswith(".toml") or "/" in name:
+        return load_spec_file(Path(name))
+    if not NAME_RE.match(name):
+        raise HalabError(f"'{name}' is not a valid lab name")
+    path = paths.labs_dir() / f"{name}.toml"
+    if not path.exists():
+        known = ", ".join(available_labs()) or "none"
+        raise HalabError(f"unknown lab '{name}' (available labs: {known})")
+    return load_spec_file(path)
