@@ -1,0 +1,36 @@
+"""`halab doctor`: what this host lacks for halab, and the command that installs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import click
+
+from halab.command.cli import console
+from halab.image.build import current_image
+from halab.providers import get_provider
+
+
+def host_problems() -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if os.geteuid() != 0:
+        problems.append(("not running as root", "sudo halab ..."))
+    if not shutil.which("mmdebstrap"):
+        problems.append(("mmdebstrap (builds the node image) is missing", "apt-get install mmdebstrap"))
+    problems += get_provider("nspawn").host_problems()
+    if current_image() is None:
+        problems.append(("the node image is not built yet (halab up builds it too)", "halab image build"))
+    return problems
+
+
+@click.command()
+def doctor() -> None:
+    """Check that this host can run labs."""
+    problems = host_problems()
+    if not problems:
+        console.print("[green]this host is ready for halab labs[/green]")
+        return
+    for problem, fix in problems:
+        console.print(f"[red]✗[/red] {problem}\n    fix: [bold]{fix}[/bold]")
+    raise SystemExit(1)

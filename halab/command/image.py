@@ -1,0 +1,64 @@
+"""`halab image build|list|rm`: the cached node image."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+
+from halab.command.cli import console, progress_status
+from halab.image.build import build_image, current_image, list_images, recipe_hash, remove_image
+from halab.lab import require_root
+from halab.state import labs_with_state, load_state
+
+
+@click.group()
+def image() -> None:
+    """Build, list and remove node images."""
+
+
+@image.command()
+@click.option("--force", is_flag=True, help="Rebuild even if the image for this recipe is cached.")
+def build(force: bool) -> None:
+    """Build the node image for the current recipe (only if it changed)."""
+    require_root()
+    cached = current_image()
+    if cached and not force:
+        console.print(f"image {cached.hash} is up to date ({cached.size_mib} MiB)")
+        return
+    with progress_status("building the node image") as progress:
+        built = build_image(progress, force=force)
+    console.print(f"built image {built.hash} ({built.size_mib} MiB) in {built.path}")
+
+
+@image.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+def list_(as_json: bool) -> None:
+    """List cached images; the current recipe's is marked."""
+    wanted = recipe_hash()
+    images = list_images()
+    if as_json:
+        click.echo(json.dumps([{"hash": i.hash, "path": str(i.path), "built": i.built,
+                                "size_mib": i.size_mib, "current": i.hash == wanted} for i in images]))
+        return
+    table = Table()
+    for column in ("hash", "built", "size", "current"):
+        table.add_column(column)
+    for i in images:
+        table.add_row(i.hash, i.built, f"{i.size_mib} MiB", "yes" if i.hash == wanted else "")
+    console.print(table if images else "no image is cached; build one with: halab image build")
+
+
+@image.command()
+@click.argument("image_hash")
+def rm(image_hash: str) -> None:
+    """Remove a cached image (not one a running lab uses)."""
+    require_root()
+    in_use = set()
+    for lab in labs_with_state():
+        state = load_state(lab)
+        if state:
+            in_use.add(state.provider_data.get("image", ""))
+    remove_image(image_hash, in_use)
+    console.print(f"removed image {image_hash}")

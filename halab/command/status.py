@@ -1,0 +1,34 @@
+"""`halab status [LAB]`: which labs are up, and the state of their nodes."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from halab.command.cli import console
+from halab.command.create import nodes_table
+from halab.lab import Lab
+from halab.state import labs_with_state
+
+
+@click.command()
+@click.argument("lab_name", metavar="[LAB]", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(lab_name: str | None, as_json: bool) -> None:
+    """Show LAB (or every lab that is up)."""
+    names = [lab_name] if lab_name else labs_with_state()
+    if as_json:
+        click.echo(json.dumps({"labs": [Lab(name).status() for name in names]}, indent=2))
+        return
+    if not names:
+        console.print("no lab is up. Start one with: halab up clustering")
+        return
+    for name in names:
+        lab = Lab(name)
+        info = lab.status()
+        if info["phase"] == "down":
+            console.print(f"lab {name} is down")
+            continue
+        console.print(nodes_table(lab))
+        console.print(f"provider {info['provider']}, {info['phase']} since {info['created']}")

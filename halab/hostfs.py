@@ -1,0 +1,67 @@
+"""Mounts and directory removal on the lab host, done carefully.
+
+A build or container root can still have /proc, /sys, /dev or an overlay mounted below it after a crash;
+a plain recursive delete would then walk into the host's /dev. Everything under halab's directories is
+therefore unmounted first and only then removed, and removal refuses to cross into a mount it could not
+unmount.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from halab.errors import HalabError
+
+
+def _unescape(path: str) -> str:
+    # /proc/self/mountinfo escapes space, tab, newline and backslash as octal.
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        path = path.replace(code, char)
+    return path
+
+
+def mounts_under(path: Path) -> list[Path]:
+    """Mount points at or below ``path``, deepest first."""
+    root = str(path.resolve()) if path.exists() else str(path)
+    found = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            point = _unescape(line.split()[4])
+            if point == root or point.startswith(root.rstrip("/") + "/"):
+                found.append(Path(point))
+    return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
+
+
+def unmount_all(path: Path) -> None:
+    for point in mounts_under(path):
+        subprocess.run(["umount", "--lazy", str(point)], capture_output=True, check=False)
+    left = mounts_under(path)
+    if left:
+        raise HalabError(f"cannot unmount {left[0]}; close programs using it and run the command again")
+
+
+def remove_tree(path: Path) -> None:
+    """Unmount everything below ``path`` and delete it; a missing path is fine."""
+    if not path.exists() and not path.is_symlink():
+        return
+    unmount_all(path)
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+        return
+    shutil.rmtree(path)
+
+
+def mount_overlay(lower: Path, upper: Path, work: Path, merged: Path) -> None:
+    for directory in (upper, work, merged):
+        directory.mkdir(parents=True, exist_ok=True)
+    if os.path.ismount(merged):
+        return
+    options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+    result = subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise HalabError(f"cannot mount the node overlay on {merged}: {result.stderr.strip()}")

@@ -1,0 +1,206 @@
+"""The Python API for a lab, used by the CLI, graders, solutions and notebooks.
+
+    lab = Lab("clustering")
+    lab.up()
+    lab.run("node1", "corosync-quorumtool -s").stdout
+    lab.down()
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import paramiko
+
+from halab import labnet, ssh
+from halab.errors import HalabError
+from halab.hostfs import remove_tree
+from halab.providers import get_provider
+from halab.providers.base import Provider
+from halab.spec import LabSpec, load_spec, load_spec_file
+from halab.ssh import CommandResult
+from halab.state import LabState, NodeInfo, lab_dir, lab_lock, labs_with_state, load_state, save_state
+
+SSH_READY_TIMEOUT = 180.0
+Progress = Callable[[str], None]
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise HalabError("halab must run as root (it creates network namespaces and containers); use sudo")
+
+
+def running_labs() -> list[str]:
+    """Labs that are fully up."""
+    labs = []
+    for name in labs_with_state():
+        state = load_state(name)
+        if state and state.phase == "up":
+            labs.append(name)
+    return labs
+
+
+class Lab:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._clients: dict[str, paramiko.SSHClient] = {}
+
+    # -- reading ------------------------------------------------------------------------------------
+    @property
+    def spec(self) -> LabSpec:
+        state = load_state(self.name)
+        # A lab that is up keeps the spec it was made from, even if labs/ changed since.
+        if state and Path(state.spec_path).exists():
+            return load_spec_file(Path(state.spec_path))
+        return load_spec(self.name)
+
+    def state(self) -> LabState:
+        state = load_state(self.name)
+        if state is None or state.phase != "up":
+            raise HalabError(f"lab '{self.name}' is not up; start it with: halab up {self.name}")
+        return state
+
+    def is_up(self) -> bool:
+        try:
+            state = load_state(self.name)
+        except HalabError:
+            return False
+        return state is not None and state.phase == "up"
+
+    @property
+    def nodes(self) -> list[NodeInfo]:
+        return list(self.state().nodes)
+
+    def provider(self) -> Provider:
+        return get_provider(self.state().provider)
+
+    def status(self) -> dict[str, Any]:
+        """What `halab status --json` prints for one lab."""
+        state = load_state(self.name)
+        if state is None:
+            return {"lab": self.name, "phase": "down", "nodes": []}
+        provider = get_provider(state.provider)
+
+        def node_status(node: NodeInfo) -> dict[str, Any]:
+            running = provider.node_running(state, node.name)
+            return {"name": node.name, "address": node.address, "port": node.port, "user": node.user,
+                    "running": running, "ssh": running and ssh.port_open(node.address, node.port)}
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            nodes = list(pool.map(node_status, state.nodes))
+        return {"lab": self.name, "provider": state.provider, "phase": state.phase,
+                "created": state.created, "nodes": nodes}
+
+    # -- commands on nodes --------------------------------------------------------------------------
+    def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient:
+        """A connection to the node, opened once and reused."""
+        client = self._clients.get(node)
+        transport = client.get_transport() if client else None
+        if client is None or transport is None or not transport.is_active():
+            client = ssh.connect(self.state().node(node), timeout=timeout)
+            self._clients[node] = client
+        return client
+
+    def run(self, node: str, command: str, timeout: float = 30.0) -> CommandResult:
+        try:
+            return ssh.run(self.client(node), command, timeout)
+        except HalabError:
+            self.drop_connection(node)
+            raise
+
+    def drop_connection(self, node: str) -> None:
+        client = self._clients.pop(node, None)
+        if client:
+            client.close()
+
+    def close(self) -> None:
+        for node in list(self._clients):
+            self.drop_connection(node)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def up(self, provider: str | None = None, progress: Progress = lambda _m: None) -> list[NodeInfo]:
+        require_root()
+        with lab_lock(self.name):
+            spec = load_spec(self.name)
+            existing = load_state(self.name)
+            wanted = provider or (existing.provider if existing else spec.default_provider)
+            if wanted not in spec.providers:
+                raise HalabError(f"lab '{self.name}' does not support provider '{wanted}' "
+                                 f"(supported: {', '.join(spec.providers)})")
+            if existing and existing.provider != wanted and existing.phase == "up":
+                raise HalabError(f"lab '{self.name}' is up with provider '{existing.provider}'; "
+                                 f"run 'halab down {self.name}' first")
+            backend = get_provider(wanted)
+            problems = backend.host_problems()
+            if problems:
+                problem, fix = problems[0]
+                raise HalabError(f"{problem}; run: {fix} (see: halab doctor)")
+            if existing and existing.phase == "up" and self._healthy(backend, existing):
+                return existing.nodes
+            self._teardown(existing, progress)  # stale leftovers of a crashed or half-made run
+            labnet.check_free(spec, self._other_labs())
+            state = LabState(self.name, wanted, str(spec.path))
+            save_state(state)
+            try:
+                backend.up(spec, state, progress)
+                self._wait_ssh(backend, state, progress)
+                state.phase = "up"
+                save_state(state)
+            except KeyboardInterrupt:
+                self._teardown(state, progress)
+                raise HalabError(f"interrupted; lab '{self.name}' was removed again") from None
+            except BaseException:
+                self._teardown(state, progress)
+                raise
+            return state.nodes
+
+    def down(self, progress: Progress = lambda _m: None) -> None:
+        require_root()
+        self.close()
+        with lab_lock(self.name):
+            try:
+                state = load_state(self.name)
+            except HalabError:
+                state = None  # a damaged state file must not stop the cleanup
+            self._teardown(state, progress)
+
+    def _teardown(self, state: LabState | None, progress: Progress) -> None:
+        if state is None:
+            if not lab_dir(self.name).exists() and not labnet.netns.netns_exists(labnet.lab_netns(self.name)):
+                return
+            state = LabState(self.name, "nspawn", "")
+        get_provider(state.provider).down(state, progress)
+        labnet.destroy(self.name)
+        remove_tree(lab_dir(self.name))
+
+    def _healthy(self, backend: Provider, state: LabState) -> bool:
+        return all(backend.node_running(state, n.name) and ssh.port_open(n.address, n.port)
+                   for n in state.nodes)
+
+    def _other_labs(self) -> dict[str, LabSpec]:
+        others = {}
+        for name in labs_with_state():
+            if name == self.name:
+                continue
+            try:
+                other = load_state(name)
+                if other and other.spec_path:
+                    others[name] = load_spec_file(Path(other.spec_path))
+            except HalabError:
+                continue
+        return others
+
+    def _wait_ssh(self, backend: Provider, state: LabState, progress: Progress) -> None:
+        progress("waiting for sshd on " + ", ".join(n.name for n in state.nodes))
+        deadline = time.monotonic() + SSH_READY_TIMEOUT
+        for node in state.nodes:
+            try:
+                ssh.wait_ready(node, deadline)
+            except HalabError as exc:
+                console = backend.console_log(state, node.name)
+                raise HalabError(f"{exc}\n--- last lines of {node.name}'s console ---\n{console}") from None

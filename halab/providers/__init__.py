@@ -1,0 +1,15 @@
+"""Providers bring a lab's nodes up and down behind one small interface (see base.py)."""
+
+from __future__ import annotations
+
+from halab.errors import HalabError
+from halab.providers.base import Provider
+
+
+def get_provider(name: str) -> Provider:
+    # Imported lazily: each provider pulls in its own libraries (libvirt, vagrant) only when used.
+    if name == "nspawn":
+        from halab.providers.nspawn import NspawnProvider
+
+        return NspawnProvider()
+    raise HalabError(f"provider '{name}' is not available yet (available: nspawn)")

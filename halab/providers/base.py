@@ -1,0 +1,53 @@
+"""The provider interface: what every way of running lab nodes (containers, VMs, Vagrant) must offer.
+
+`up` produces the same inventory (``NodeInfo``) whatever the provider, so graders, the CLI and notebooks
+never need to know how a node is run.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from halab.spec import LabSpec
+from halab.state import LabState
+
+Progress = Callable[[str], None]
+
+
+class Provider(ABC):
+    name: str
+
+    @abstractmethod
+    def host_problems(self) -> list[tuple[str, str]]:
+        """What this host lacks for the provider: (problem, command that fixes it)."""
+
+    @abstractmethod
+    def up(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
+        """Create and boot every node, filling ``state.nodes``; save progress to ``state`` as it goes so a
+        crash half-way can be undone by `down`. Returns when every node is booting; the caller waits for
+        SSH."""
+
+    @abstractmethod
+    def down(self, state: LabState, progress: Progress) -> None:
+        """Remove everything `up` made, from whatever point `up` reached. Must be safe to run twice."""
+
+    @abstractmethod
+    def node_running(self, state: LabState, node: str) -> bool:
+        """Whether the node is powered on (not whether its services are healthy)."""
+
+    @abstractmethod
+    def power_off(self, state: LabState, node: str) -> None:
+        """Cut the node's power: no shutdown, no goodbye to its peers."""
+
+    @abstractmethod
+    def power_on(self, state: LabState, node: str) -> None:
+        """Boot a powered-off node again, keeping its disk."""
+
+    @abstractmethod
+    def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
+        """Unplug (``up=False``) or plug back the node's cable on one lab network."""
+
+    def console_log(self, state: LabState, node: str) -> str:
+        """The tail of the node's console, for error messages when a node never comes up."""
+        return ""

@@ -1,0 +1,207 @@
+"""The default provider: each node is a systemd-nspawn container with systemd as PID 1.
+
+A node's root is an overlay of the cached image (read-only) and a per-node upper directory, so nodes start
+in seconds and share the image on disk. Each node runs in its own network namespace, plugged into the lab's
+bridges (labnet.py). halab starts one ``systemd-nspawn`` process per node in its own session, records its
+PID, and ends only processes it can prove are its own (their command line names the node's root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from halab import labnet
+from halab.errors import HalabError
+from halab.hostfs import mount_overlay, remove_tree
+from halab.image.build import build_image
+from halab.providers.base import Progress, Provider
+from halab.spec import LabSpec, Node
+from halab.ssh import new_keypair, write_private_key
+from halab.state import LabState, NodeInfo, lab_dir, save_state
+
+
+def _node_dir(lab: str, node: str) -> Path:
+    return lab_dir(lab) / "nodes" / node
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _is_our_nspawn(pid: int, root: Path) -> bool:
+    """True only for a live systemd-nspawn whose root is this node's: PIDs get reused."""
+    args = _cmdline(pid)
+    return bool(args) and args[0].endswith("systemd-nspawn") and f"--directory={root}" in args
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _our_nspawn_pids(root: Path) -> list[int]:
+    """Every nspawn process for this node root, even ones a crashed run never recorded."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _is_our_nspawn(int(entry.name), root):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _wait_gone(pids: list[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _hosts_file(spec: LabSpec) -> str:
+    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", ""]
+    for node in spec.nodes:
+        for network in spec.networks:
+            # The management network carries the plain node name; other networks get name-network.
+            alias = node.name if network.host_joins else f"{node.name}-{network.name}"
+            lines.append(f"{node.addresses[network.name]}\t{alias}")
+    return "\n".join(lines) + "\n"
+
+
+class NspawnProvider(Provider):
+    name = "nspawn"
+
+    def host_problems(self) -> list[tuple[str, str]]:
+        problems = []
+        if not shutil.which("systemd-nspawn"):
+            problems.append(("systemd-nspawn is missing", "apt-get install systemd-container"))
+        if not shutil.which("ip"):
+            problems.append(("iproute2 (ip) is missing", "apt-get install iproute2"))
+        if "overlay" not in Path("/proc/filesystems").read_text():
+            problems.append(("the kernel has no overlay filesystem", "modprobe overlay"))
+        return problems
+
+    # -- up -----------------------------------------------------------------------------------------
+    def up(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
+        image = build_image(progress)
+        state.provider_data["image"] = image.hash
+        key_file = lab_dir(spec.name) / "id_ed25519"
+        private, public = new_keypair()
+        write_private_key(key_file, private)
+        key_file.with_suffix(".pub").write_text(public + "\n")
+        state.provider_data.setdefault("pids", {})
+        save_state(state)
+
+        progress("creating the lab network")
+        labnet.create(spec)
+        for node in spec.nodes:
+            progress(f"creating {node.name}")
+            labnet.attach_node(spec, node)
+            host_key = self._prepare_root(spec, node, image.rootfs, public)
+            address = str(node.addresses[spec.management_network.name])
+            state.nodes.append(NodeInfo(node.name, address, 22, "root", str(key_file), host_key))
+            self._start(state, node.name)
+            save_state(state)
+
+    def _prepare_root(self, spec: LabSpec, node: Node, image_root: Path, authorized: str) -> str:
+        """Mount the node's overlay and give it its own identity; returns its SSH host public key."""
+        base = _node_dir(spec.name, node.name)
+        merged = base / "root"
+        mount_overlay(image_root, base / "upper", base / "work", merged)
+        (merged / "etc/hostname").write_text(node.name + "\n")
+        (merged / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
+        (merged / "etc/hosts").write_text(_hosts_file(spec))
+        ssh_dir = merged / "root/.ssh"
+        ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (ssh_dir / "authorized_keys").write_text(authorized + "\n")
+        private, public = new_keypair()
+        write_private_key(merged / "etc/ssh/ssh_host_ed25519_key", private)
+        (merged / "etc/ssh/ssh_host_ed25519_key.pub").write_text(f"{public} root@{node.name}\n")
+        return public
+
+    def _start(self, state: LabState, node: str) -> None:
+        base = _node_dir(state.lab, node)
+        root = base / "root"
+        command = [
+            "systemd-nspawn", f"--directory={root}", f"--machine=halab-{state.lab}-{node}",
+            f"--hostname={node}", "--register=no", "--keep-unit", "--boot", "--console=read-only",
+            f"--network-namespace-path=/run/netns/{labnet.node_netns(state.lab, node)}",
+            # Pacemaker's IPaddr2 and the lab's fault tools need to manage interfaces inside the node.
+            "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
+        ]
+        console = open(base / "console.log", "ab")  # noqa: SIM115 - handed to the child, closed below
+        try:
+            # A session of its own: the node outlives this command and ignores the user's Ctrl-C.
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
+                                       start_new_session=True)
+        finally:
+            console.close()
+        state.provider_data["pids"][node] = process.pid
+
+    # -- down ---------------------------------------------------------------------------------------
+    def down(self, state: LabState, progress: Progress) -> None:
+        nodes_dir = lab_dir(state.lab) / "nodes"
+        node_names = sorted(p.name for p in nodes_dir.iterdir()) if nodes_dir.is_dir() else []
+        for node in node_names:
+            progress(f"stopping {node}")
+            self._kill(state, node)
+        progress("removing the lab network")
+        labnet.destroy(state.lab)
+        for node in node_names:
+            remove_tree(_node_dir(state.lab, node))
+
+    def _kill(self, state: LabState, node: str) -> None:
+        root = _node_dir(state.lab, node) / "root"
+        pids = _our_nspawn_pids(root)
+        # The container's init ignores SIGTERM from outside; SIGKILL of init ends the whole PID namespace,
+        # and nspawn then exits by itself.
+        for pid in pids:
+            for child in _children(pid):
+                os.kill(child, signal.SIGKILL)
+        if not _wait_gone(pids, 10):
+            for pid in pids:
+                if _is_our_nspawn(pid, root):
+                    os.kill(pid, signal.SIGKILL)
+            if not _wait_gone(pids, 10):
+                raise HalabError(f"{node}: systemd-nspawn (PID {pids[0]}) does not exit")
+        state.provider_data.get("pids", {}).pop(node, None)
+
+    # -- power and cables ---------------------------------------------------------------------------
+    def node_running(self, state: LabState, node: str) -> bool:
+        return bool(_our_nspawn_pids(_node_dir(state.lab, node) / "root"))
+
+    def power_off(self, state: LabState, node: str) -> None:
+        state.node(node)
+        self._kill(state, node)
+        save_state(state)
+
+    def power_on(self, state: LabState, node: str) -> None:
+        state.node(node)
+        if not self.node_running(state, node):
+            self._start(state, node)
+            save_state(state)
+
+    def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
+        from halab.spec import load_spec_file
+
+        spec = load_spec_file(Path(state.spec_path))
+        net_index = [n.name for n in spec.networks].index(network)
+        labnet.set_cable(state.lab, spec.node_names.index(node), net_index, up)
+
+    def console_log(self, state: LabState, node: str) -> str:
+        path = _node_dir(state.lab, node) / "console.log"
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-20:])
+        except OSError:
+            return ""
