@@ -142,12 +142,18 @@ class NspawnProvider(Provider):
         ]
         console = open(base / "console.log", "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
-            # A session of its own: the node outlives this command and ignores the user's Ctrl-C.
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
-                                       start_new_session=True)
+            # `setsid --fork`: nspawn runs in a session of its own and is never our child, so the node
+            # outlives this command, ignores the user's Ctrl-C, and never lingers as our zombie.
+            subprocess.run(["setsid", "--fork", *command], stdin=subprocess.DEVNULL, stdout=console,
+                           stderr=console, check=True)
         finally:
             console.close()
-        state.provider_data["pids"][node] = process.pid
+        deadline = time.monotonic() + 10
+        while not (pids := _our_nspawn_pids(root)):
+            if time.monotonic() > deadline:
+                raise HalabError(f"{node}: systemd-nspawn did not start:\n{self.console_log(state, node)}")
+            time.sleep(0.02)
+        state.provider_data["pids"][node] = pids[0]
 
     # -- down ---------------------------------------------------------------------------------------
     def down(self, state: LabState, progress: Progress) -> None:

@@ -1,0 +1,3 @@
+from halab.command.cli import main
+
+main()

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install what the tests need, then run the whole test suite (unit, integration on real nodes, notebooks).
+# Extra arguments go to pytest, e.g.: sudo bash scripts/test.sh -m "not integration"
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh || exit 1
+.venv/bin/ruff check . || exit 1
+.venv/bin/python -m pytest -ra "$@"
+status=$?
+if [ "$status" = 5 ]; then
+  echo "test.sh: pytest collected no tests; that is a failure" >&2
+  exit 1
+fi
+exit "$status"

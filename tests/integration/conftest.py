@@ -1,0 +1,72 @@
+"""Integration fixtures: real labs on this host, always torn down, with a census of leftovers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from halab import labnet, netns
+from halab.hostfs import mounts_under
+from halab.image.build import current_image
+from halab.lab import Lab
+from halab.state import lab_dir
+
+HALAB = [sys.executable, "-m", "halab"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_ready() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("integration tests need root (run: sudo bash scripts/test.sh)")
+    if current_image() is None:
+        pytest.fail("the node image is not built; run: halab image build")
+
+
+def leftovers(lab: str) -> list[str]:
+    """Everything of ``lab`` still on the host: namespaces, links, mounts, processes, state."""
+    found = [f"netns {name}" for name in netns.list_netns(labnet.lab_netns(lab))
+             if name == labnet.lab_netns(lab) or name.startswith(labnet.lab_netns(lab) + "_")]
+    found += [f"link {labnet.host_link(lab, i)}" for i in range(4) if netns.link_exists(labnet.host_link(lab, i))]
+    found += [f"mount {point}" for point in mounts_under(lab_dir(lab))]
+    marker = str(lab_dir(lab)) + "/"
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if marker in cmdline:
+                found.append(f"process {entry.name}: {cmdline[:80]!r}")
+    if lab_dir(lab).exists():
+        found.append(f"state {lab_dir(lab)}")
+    return found
+
+
+def halab(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([*HALAB, *args], capture_output=True, text=True, timeout=timeout,
+                            stdin=subprocess.DEVNULL)
+    if check and result.returncode != 0:
+        raise AssertionError(f"halab {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+    return result
+
+
+@pytest.fixture
+def lab_up() -> Iterator[Callable[[str], Lab]]:
+    """Bring labs up; every one of them is taken down afterwards, whatever the test did."""
+    started: list[Lab] = []
+
+    def up(name: str) -> Lab:
+        lab = Lab(name)
+        started.append(lab)
+        lab.up()
+        return lab
+
+    yield up
+    for lab in started:
+        lab.down()
+        assert leftovers(lab.name) == [], f"{lab.name} left things behind"

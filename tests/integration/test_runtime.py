@@ -1,0 +1,144 @@
+"""The lab runtime on real nodes: systemd-nspawn containers booted from the node image."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
+
+from halab.lab import Lab
+from halab.state import load_state
+from tests.integration.conftest import HALAB, halab, leftovers
+
+pytestmark = pytest.mark.integration
+
+
+def test_two_and_three_node_labs_side_by_side(lab_up: Callable[[str], Lab]) -> None:
+    two = lab_up("clustering")
+    three = lab_up("clustering3")
+    for lab, count in ((two, 2), (three, 3)):
+        assert [n.name for n in lab.nodes] == [f"node{i}" for i in range(1, count + 1)]
+        machine_ids, host_keys = set(), set()
+        for node in lab.nodes:
+            result = lab.run(node.name, "systemctl is-system-running --wait", timeout=90)
+            assert result.stdout.strip() == "running", (node.name, result)
+            assert lab.run(node.name, "hostname").stdout.strip() == node.name
+            machine_ids.add(lab.run(node.name, "cat /etc/machine-id").stdout)
+            host_keys.add(node.host_key)
+            # Every node reaches every other node by name.
+            for peer in lab.nodes:
+                ping = lab.run(node.name, f"ping -c1 -W2 {peer.name}")
+                assert ping.ok, (node.name, peer.name, ping.stdout + ping.stderr)
+        assert len(machine_ids) == count and len(host_keys) == count
+        # No password logins, and a key of this lab only.
+        assert "PasswordAuthentication no" in lab.run("node1", "sshd -T").stdout.replace("passwordauthentication", "PasswordAuthentication")
+    # Each lab is isolated: a node of one lab cannot reach the other lab's nodes.
+    assert not two.run("node1", "ping -c1 -W1 10.42.30.11").ok
+    assert two.nodes[0].key_file != three.nodes[0].key_file
+
+    report = json.loads(halab("status", "--json", check=True).stdout)
+    labs = {entry["lab"]: entry for entry in report["labs"]}
+    assert set(labs) == {"clustering", "clustering3"}
+    assert all(node["running"] and node["ssh"] for node in labs["clustering3"]["nodes"])
+
+
+def test_cli_up_is_idempotent_and_ssh_returns_exit_code(lab_up: Callable[[str], Lab]) -> None:
+    lab_up("clustering")
+    pids = load_state("clustering").provider_data["pids"]
+    again = halab("up", "clustering", "--json", check=True)
+    assert [n["name"] for n in json.loads(again.stdout)["nodes"]] == ["node1", "node2"]
+    assert load_state("clustering").provider_data["pids"] == pids, "a healthy lab must not be recreated"
+    assert halab("ssh", "node2", "--", "sh", "-c", "echo hi; exit 3").returncode == 3
+    out = halab("ssh", "node2", "--", "hostname")
+    assert (out.returncode, out.stdout.strip()) == (0, "node2")
+
+
+def test_killed_lab_is_repaired_by_next_up(lab_up: Callable[[str], Lab]) -> None:
+    lab = lab_up("clustering")
+    state = load_state("clustering")
+    # A crash: every container process is gone, the namespaces and mounts are still there.
+    for pid in state.provider_data["pids"].values():
+        subprocess.run(["kill", "-KILL", str(pid)], check=False)
+    time.sleep(1)
+    assert not Lab("clustering").status()["nodes"][0]["running"]
+    lab.up()
+    assert lab.run("node1", "true").ok and lab.run("node2", "true").ok
+
+
+def test_interrupted_up_leaves_nothing_and_next_up_works(lab_up: Callable[[str], Lab]) -> None:
+    # Kill `halab up` itself part-way (no chance to clean up), then check both ways of recovering.
+    process = subprocess.Popen([*HALAB, "up", "clustering3"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (load_state("clustering3") and load_state("clustering3").nodes):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert leftovers("clustering3"), "the interrupted up should have left something to clean"
+    halab("down", "clustering3", check=True)
+    assert leftovers("clustering3") == []
+    # And a half-made lab is also cleaned by the next `up`.
+    process = subprocess.Popen([*HALAB, "up", "clustering3"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    while time.monotonic() < deadline + 30 and not (load_state("clustering3") and load_state("clustering3").nodes):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    lab = lab_up("clustering3")
+    assert len(lab.nodes) == 3 and all(lab.run(n.name, "true").ok for n in lab.nodes)
+
+
+def test_ctrl_c_during_up_removes_the_lab() -> None:
+    process = subprocess.Popen([*HALAB, "up", "clustering"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (load_state("clustering") and load_state("clustering").nodes):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    try:
+        assert process.returncode != 0
+        assert "interrupted" in err and "Traceback" not in err
+        assert leftovers("clustering") == []
+    finally:
+        Lab("clustering").down()
+
+
+def test_bad_input_gives_one_line_errors() -> None:
+    for args, message in (
+        (("up", "nosuchlab"), "unknown lab 'nosuchlab'"),
+        (("up", "clustering", "--provider", "docker"), "Invalid value"),
+        (("ssh", "node9", "--", "true"), "no lab that is up has a node 'node9'"),
+        (("status", "clustering"), "lab clustering is down"),
+    ):
+        result = halab(*args)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        if args[0] != "status":
+            assert result.returncode != 0
+
+
+def test_not_root_is_refused() -> None:
+    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *HALAB, "up",
+                             "clustering"], capture_output=True, text=True, cwd="/")
+    assert result.returncode == 1
+    assert "must run as root" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_subnet_in_use_by_another_lab(tmp_path, monkeypatch, lab_up: Callable[[str], Lab]) -> None:
+    from halab import paths
+
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    original = (paths.labs_dir() / "clustering.toml").read_text()
+    (labs / "clustering.toml").write_text(original)
+    (labs / "clash.toml").write_text(original.replace('name = "clustering"', 'name = "clash"'))
+    monkeypatch.setattr(paths, "labs_dir", lambda: labs)
+    lab_up("clustering")
+    with pytest.raises(Exception, match="subnet 10.42.10.0/24 of lab 'clash' is in use by lab 'clustering'"):
+        Lab("clash").up()
+    assert leftovers("clash") == []

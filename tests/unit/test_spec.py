@@ -1,0 +1,141 @@
+"""Lab spec validation: every shipped lab loads, and every kind of mistake names file, field and problem."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from halab import paths
+from halab.errors import HalabError, SpecError
+from halab.spec import available_labs, load_spec, load_spec_file, parse_spec
+
+GOOD: dict[str, Any] = {
+    "name": "demo",
+    "title": "Demo",
+    "networks": [{"name": "lan", "subnet": "10.99.0.0/24"}],
+    "nodes": [
+        {"name": "node1", "addresses": {"lan": "10.99.0.11"}},
+        {"name": "node2", "addresses": {"lan": "10.99.0.12"}, "disks": [{"name": "data", "size_mib": 256}]},
+    ],
+    "tasks": [{"id": "t1", "title": "Task one"}],
+    "checks": [{"id": "c1", "task": "t1", "points": 5}],
+}
+
+
+def parse(data: dict[str, Any]):
+    return parse_spec(Path("labs/demo.toml"), data)
+
+
+def test_shipped_labs_load_and_have_distinct_subnets() -> None:
+    labs = available_labs()
+    assert {"clustering", "clustering3"} <= set(labs)
+    subnets = []
+    for name in labs:
+        spec = load_spec(name)
+        assert spec.name == name
+        subnets += [net.subnet for net in spec.networks]
+    for index, subnet in enumerate(subnets):
+        assert not any(subnet.overlaps(other) for other in subnets[:index]), subnet
+
+
+def test_good_spec_parses() -> None:
+    spec = parse(GOOD)
+    assert spec.node_names == ["node1", "node2"]
+    assert str(spec.management_network.host_address) == "10.99.0.254"
+    assert spec.nodes[1].disks[0].size_mib == 256
+    assert spec.default_provider == "nspawn"
+
+
+def mutate(path: str, value: Any) -> dict[str, Any]:
+    """A copy of GOOD with the value at a dotted path (list indexes as numbers) replaced or deleted."""
+    data = copy.deepcopy(GOOD)
+    *parents, last = path.split(".")
+    target: Any = data
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    key: Any = int(last) if last.isdigit() else last
+    if value is DELETE:
+        del target[key]
+    else:
+        target[key] = value
+    return data
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "problem"),
+    [
+        ("name", "Demo!", "name", "lower-case"),
+        ("name", "other", "name", "must match the file name"),
+        ("title", DELETE, "title", "is required"),
+        ("title", 3, "title", "must be a str"),
+        ("networks", [], "networks", "at least one"),
+        ("networks.0.subnet", "10.99.0.0/33", "networks[0].subnet", "not an IPv4 network"),
+        ("networks.0.subnet", "8.8.8.0/24", "networks[0].subnet", "private range"),
+        ("nodes.1.name", "node1", "nodes[1].name", "duplicate name"),
+        ("nodes.0.addresses", {"lan": "10.98.0.1"}, "nodes[0].addresses.lan", "not a host address"),
+        ("nodes.0.addresses", {"wan": "10.99.0.1"}, "nodes[0].addresses.wan", "no network named"),
+        ("nodes.0.addresses", {"lan": "10.99.0.254"}, "nodes[0].addresses.lan", "host's address"),
+        ("nodes.0.addresses", {"lan": "10.99.0.12"}, "nodes[1].addresses.lan", "duplicate"),
+        ("nodes.0.addresses", {"lan": "banana"}, "nodes[0].addresses.lan", "not an IPv4 address"),
+        ("nodes.0.memory_mib", 10, "nodes[0].memory_mib", "between 256 and 8192"),
+        ("nodes.0.memory_mib", True, "nodes[0].memory_mib", "must be a int"),
+        ("nodes.1.disks", [{"name": "d", "size_mib": 1}], "nodes[1].disks[0].size_mib", "between"),
+        ("nodes.1.disks", ["x"], "nodes[1].disks[0]", "must be a table"),
+        ("nodes.0.colour", "red", "nodes[0].colour", "unknown field"),
+        ("providers", ["docker"], "providers", "unknown provider"),
+        ("default_provider", "qemu", "default_provider", "not in providers"),
+        ("checks.0.task", "t9", "checks[0].task", "no task with id"),
+        ("checks.0.points", 0, "checks[0].points", "between 1 and 100"),
+    ],
+)
+def test_malformed_spec_names_field_and_problem(path: str, value: Any, field: str, problem: str) -> None:
+    data = mutate(path, value)
+    if path == "providers":
+        data["default_provider"] = "nspawn"
+    if path == "default_provider":
+        data["providers"] = ["nspawn"]
+    with pytest.raises(SpecError) as raised:
+        parse(data)
+    assert raised.value.path == "labs/demo.toml"
+    assert raised.value.field == field
+    assert problem in raised.value.problem
+
+
+def test_overlapping_networks_rejected() -> None:
+    data = copy.deepcopy(GOOD)
+    data["networks"].append({"name": "ring1", "subnet": "10.99.0.128/25"})
+    with pytest.raises(SpecError, match="overlaps network 'lan'"):
+        parse(data)
+
+
+def test_invalid_toml_and_unknown_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = 'broken\n")
+    with pytest.raises(SpecError, match=r"broken.toml: \(file\): not valid TOML"):
+        load_spec_file(broken)
+    monkeypatch.setattr(paths, "labs_dir", lambda: tmp_path)
+    with pytest.raises(HalabError, match="unknown lab 'nope' \\(available labs: broken\\)"):
+        load_spec("nope")
+    with pytest.raises(HalabError, match="not a valid lab name"):
+        load_spec("Bad Name")
+    with pytest.raises(HalabError, match="cannot read: No such file"):
+        load_spec(str(tmp_path / "missing.toml"))
+
+
+def test_binary_garbage_is_a_spec_error(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.toml"
+    garbage.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SpecError):
+        load_spec_file(garbage)
+
+
+def test_spec_files_are_valid_toml() -> None:
+    for path in paths.labs_dir().glob("*.toml"):
+        tomllib.loads(path.read_text())

@@ -1,0 +1,60 @@
+"""State files and names: atomic saves, damaged files, and names that fit the kernel's limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from halab import labnet, paths
+from halab.errors import HalabError
+from halab.providers.nspawn import _hosts_file
+from halab.spec import load_spec
+from halab.state import LabState, NodeInfo, lab_lock, labs_with_state, load_state, save_state
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(paths, "state_dir", lambda: tmp_path)
+    return tmp_path
+
+
+def test_state_round_trip() -> None:
+    state = LabState("demo", "nspawn", "/x/demo.toml")
+    state.nodes.append(NodeInfo("node1", "10.0.0.1", 22, "root", "/k", "ssh-ed25519 AAAA"))
+    state.provider_data["pids"] = {"node1": 42}
+    save_state(state)
+    loaded = load_state("demo")
+    assert loaded == state
+    assert labs_with_state() == ["demo"]
+    assert load_state("other") is None
+
+
+def test_damaged_state_says_how_to_recover(state_dir: Path) -> None:
+    (state_dir / "demo").mkdir()
+    (state_dir / "demo" / "state.json").write_text("{not json")
+    with pytest.raises(HalabError, match="damaged.*halab down demo"):
+        load_state("demo")
+
+
+def test_lock_refuses_a_second_holder() -> None:
+    with lab_lock("demo"), pytest.raises(HalabError, match="another halab command"), lab_lock("demo"):
+        pass
+
+
+def test_interface_names_fit_and_differ() -> None:
+    names = set()
+    for lab in ("clustering", "clustering3", "a-very-long-lab-name-xyz"):
+        for index in range(4):
+            name = labnet.host_link(lab, index)
+            assert len(name) <= 15
+            names.add(name)
+    assert len(names) == 12
+    assert labnet.node_netns("clustering", "node1") != labnet.node_netns("clustering-node1", "")
+
+
+def test_hosts_file_lists_every_node() -> None:
+    hosts = _hosts_file(load_spec("clustering3"))
+    assert "10.42.30.11\tnode1" in hosts
+    assert "10.42.30.13\tnode3" in hosts
+    assert hosts.startswith("127.0.0.1\tlocalhost")
