@@ -1,0 +1,71 @@
+"""`halab course`: start JupyterLab on the course notebooks and print the URL to open."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.panel import Panel
+
+from halab.errors import HalabError
+
+
+@click.command()
+@click.option(
+    "--port", type=int, default=8888, show_default=True, help="Port to listen on; the next free one if busy."
+)
+@click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
+@click.option(
+    "--browser/--no-browser",
+    default=False,
+    show_default=True,
+    help="Open a web browser on this machine (off: lab hosts are usually headless).",
+)
+@click.option("--token", default=None, help="Access token for the URL (default: a new random token).")
+@click.option(
+    "--course-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Course folder (default: the course/ folder of this halab).",
+)
+def course(port: int, ip: str, browser: bool, token: str | None, course_dir: Path | None) -> None:
+    """Start JupyterLab on the course, with terminals for `halab up`, `halab ssh` and `halab check`.
+
+    Runs until you press Ctrl-C.
+    """
+    from halab.course import launcher  # imported here so that `halab --help` stays fast
+
+    console = Console()
+    opts = launcher.LaunchOptions(
+        port=port, ip=ip, open_browser=browser, token=token or secrets.token_hex(24)
+    )
+    if course_dir is not None:
+        opts.course_dir = course_dir
+    if token == "":
+        raise click.UsageError("--token must not be empty: an empty token lets anyone on the network in")
+    try:
+        with console.status("Starting JupyterLab..."):
+            running = launcher.start(opts)
+    except HalabError as exc:
+        raise click.ClickException(str(exc)) from None
+    if running.port != port:
+        console.print(f"[yellow]Port {port} is busy; using {running.port}.[/yellow]")
+    console.print(
+        Panel.fit(
+            f"[bold]Open the course:[/bold]\n{running.url}\n\n"
+            "In JupyterLab, File > New > Terminal gives you a shell for `halab up clustering`, "
+            "`halab ssh node1` and `halab check clustering`.\nPress Ctrl-C here to stop JupyterLab.",
+            title="halab course",
+        ),
+        soft_wrap=True,
+    )
+    # Also a plain line, unwrapped, so scripts (and tests) can pick the URL out of the output.
+    print(f"URL: {running.url}", flush=True)
+    try:
+        running.proc.wait()
+    except KeyboardInterrupt:
+        console.print("Stopping JupyterLab...")
+    finally:
+        running.stop()

@@ -1,0 +1,92 @@
+"""The course's only door to the lab runtime (halab.lab), with time limits and no exceptions escaping.
+
+Notebooks must run top to bottom with no lab up, on machines where the runtime is missing or broken, and
+within a few seconds. So every call here is imported lazily, bounded by a timeout in a helper thread, and
+turned into (value, problem) where problem is a sentence for the student or None.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+LIST_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 15.0
+
+
+def call_with_timeout(func: Callable[[], T], timeout: float) -> tuple[T | None, str | None]:
+    """Run func in a daemon thread; a hung SSH connection must not freeze the notebook."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = func()
+        except Exception as exc:  # noqa: BLE001 - reported to the student as a sentence
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return None, f"no answer within {timeout:g} s"
+    if "error" in box:
+        return None, _describe(box["error"])
+    return box.get("value"), None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ImportError):
+        return "the halab lab runtime is not installed in this Python environment"
+    return str(exc) or type(exc).__name__
+
+
+def up_labs() -> tuple[list[str], str | None]:
+    """Names of the labs that are up, and a problem sentence if the runtime could not be asked."""
+
+    def ask() -> list[str]:
+        from halab.lab import running_labs
+
+        return list(running_labs())
+
+    names, problem = call_with_timeout(ask, LIST_TIMEOUT_S)
+    return names or [], problem
+
+
+def run_on_lab(lab: str, command: str, timeout: float = COMMAND_TIMEOUT_S) -> tuple[str | None, str | None]:
+    """Run command on the first node of lab that answers; return (stdout, problem)."""
+
+    def ask() -> tuple[str | None, str | None]:
+        from halab.lab import Lab
+
+        handle = Lab(lab)
+        if not handle.is_up():
+            return None, f"the lab '{lab}' is not up"
+        problems = []
+        for node in handle.nodes:
+            try:
+                result = handle.run(node.name, command, timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - an unreachable node: try the next one
+                problems.append(f"{node.name}: {_describe(exc)}")
+                continue
+            # crm_mon exits non-zero when the cluster is down but still prints XML that says so.
+            return result.stdout or result.stderr, None
+        return None, "; ".join(problems) or f"the lab '{lab}' has no nodes"
+
+    value, problem = call_with_timeout(ask, timeout + 5)
+    if problem:
+        return None, problem
+    assert value is not None
+    return value
+
+
+def node_names(lab: str) -> tuple[list[str], str | None]:
+    def ask() -> list[str]:
+        from halab.lab import Lab
+
+        return [node.name for node in Lab(lab).nodes]
+
+    names, problem = call_with_timeout(ask, LIST_TIMEOUT_S)
+    return names or [], problem
