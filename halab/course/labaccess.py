@@ -65,14 +65,20 @@ def run_on_lab(lab: str, command: str, timeout: float = COMMAND_TIMEOUT_S) -> tu
         if not handle.is_up():
             return None, f"the lab '{lab}' is not up"
         problems = []
-        for node in handle.nodes:
-            try:
-                result = handle.run(node.name, command, timeout=timeout)
-            except Exception as exc:  # noqa: BLE001 - an unreachable node: try the next one
-                problems.append(f"{node.name}: {_describe(exc)}")
-                continue
-            # crm_mon exits non-zero when the cluster is down but still prints XML that says so.
-            return result.stdout or result.stderr, None
+        try:
+            for node in handle.nodes:
+                try:
+                    result = handle.run(node.name, command, timeout=timeout)
+                except Exception as exc:  # noqa: BLE001 - an unreachable node: try the next one
+                    problems.append(f"{node.name}: {_describe(exc)}")
+                    continue
+                # crm_mon exits non-zero when the cluster is down but still prints XML that says so.
+                return result.stdout or result.stderr, None
+        finally:
+            # Each call makes its own Lab, so its SSH connections must not outlive the call.
+            close = getattr(handle, "close", None)
+            if close:
+                close()
         return None, "; ".join(problems) or f"the lab '{lab}' has no nodes"
 
     value, problem = call_with_timeout(ask, timeout + 5)

@@ -91,9 +91,7 @@ def build_command(opts: LaunchOptions, port: int) -> list[str]:
 def build_env(course_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     bin_dir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join(
-        [bin_dir, *[p for p in env.get("PATH", "").split(os.pathsep) if p != bin_dir]]
-    )
+    env["PATH"] = os.pathsep.join([bin_dir, *[p for p in env.get("PATH", "").split(os.pathsep) if p != bin_dir]])
     env["HALAB_COURSE_DIR"] = str(course_dir)  # kernels find the quiz banks of this very course
     return env
 
@@ -108,9 +106,7 @@ def wait_ready(proc: subprocess.Popen[bytes], ip: str, port: int, token: str, ti
     """Poll the server's status API until it answers; raise HalabError if it dies or takes too long."""
     host = _connect_host(ip)
     host = f"[{host}]" if ":" in host else host
-    request = urllib.request.Request(
-        f"http://{host}:{port}/api/status", headers={"Authorization": f"token {token}"}
-    )
+    request = urllib.request.Request(f"http://{host}:{port}/api/status", headers={"Authorization": f"token {token}"})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -142,9 +138,7 @@ class RunningCourse:
                 self.proc.wait()
 
 
-def start(
-    opts: LaunchOptions, log: Path | None = None, ready_timeout: float = READY_TIMEOUT_S
-) -> RunningCourse:
+def start(opts: LaunchOptions, log: Path | None = None, ready_timeout: float = READY_TIMEOUT_S) -> RunningCourse:
     """Start JupyterLab and wait until it serves; the caller must stop() it."""
     course_dir = check_course_dir(opts.course_dir)
     opts.course_dir = course_dir
@@ -153,9 +147,7 @@ def start(
     # Jupyter's own log goes to a file when asked (tests), else to our terminal as usual.
     output = open(log, "ab") if log else None  # noqa: SIM115 - handed to the child, closed below
     try:
-        proc = subprocess.Popen(
-            command, cwd=course_dir, env=build_env(course_dir), stdout=output, stderr=output
-        )
+        proc = subprocess.Popen(command, cwd=course_dir, env=build_env(course_dir), stdout=output, stderr=output)
     finally:
         if output:
             output.close()

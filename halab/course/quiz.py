@@ -140,13 +140,9 @@ def _question(path: Path, index: int, item: Any) -> Question:
         "points": int(item.get("points", 1)),
     }
     if item["kind"] == "numeric":
-        if not isinstance(item.get("answer"), int | float) or not isinstance(
-            item.get("tolerance"), int | float
-        ):
+        if not isinstance(item.get("answer"), int | float) or not isinstance(item.get("tolerance"), int | float):
             raise fail("a numeric question needs a number 'answer' and a number 'tolerance'")
-        wrong = tuple(
-            WrongAnswer(float(w["value"]), str(w["feedback"])) for w in item.get("wrong_answers", [])
-        )
+        wrong = tuple(WrongAnswer(float(w["value"]), str(w["feedback"])) for w in item.get("wrong_answers", []))
         return Question(
             **common,
             answer=float(item["answer"]),
@@ -157,9 +153,7 @@ def _question(path: Path, index: int, item: Any) -> Question:
     choices = item.get("choices", [])
     if not isinstance(choices, list) or len(choices) < 2 or len(choices) > len(LETTERS):
         raise fail("a choice question needs at least two [[questions.choices]]")
-    parsed = tuple(
-        Choice(str(c["text"]), bool(c.get("correct", False)), str(c.get("feedback", ""))) for c in choices
-    )
+    parsed = tuple(Choice(str(c["text"]), bool(c.get("correct", False)), str(c.get("feedback", ""))) for c in choices)
     right = sum(c.correct for c in parsed)
     if item["kind"] == "choice" and right != 1:
         raise fail(f"kind 'choice' needs exactly one correct choice, has {right}")
@@ -222,9 +216,7 @@ def _grade_numeric(question: Question, answer: Any) -> Feedback:
     value = parse_number(answer, question.unit)
     if value is None:
         unit = f" (in {question.unit})" if question.unit else ""
-        return Feedback(
-            False, f"{str(answer)!r} is not a number; type a number{unit}, e.g. 42.5.", well_formed=False
-        )
+        return Feedback(False, f"{str(answer)!r} is not a number; type a number{unit}, e.g. 42.5.", well_formed=False)
     assert question.answer is not None  # guaranteed by load_bank for numeric questions
     if abs(value - question.answer) <= question.tolerance:
         return Feedback(True, _join("Correct.", question.explanation))

@@ -167,9 +167,7 @@ def simulate_partition(
     return PartitionOutcome(sides, cfg.threshold, *_verdict(running, live, fencing))
 
 
-def _decide_side(
-    side: SideOutcome, live: list[SideOutcome], fencing: bool, policy: str, had_resource: bool
-) -> None:
+def _decide_side(side: SideOutcome, live: list[SideOutcome], fencing: bool, policy: str, had_resource: bool) -> None:
     others = [other for other in live if other is not side]
     if side.quorate or policy == "ignore":
         reason = "has quorum" if side.quorate else "has no quorum but no-quorum-policy=ignore"

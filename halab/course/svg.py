@@ -54,9 +54,7 @@ class Svg:
             self.text(x + w / 2, y + h / 2 + 12, sub, size=size - 2)
         return self
 
-    def circle(
-        self, cx: float, cy: float, r: float, fill: str = "node", label: str = "", size: int = 12
-    ) -> Svg:
+    def circle(self, cx: float, cy: float, r: float, fill: str = "node", label: str = "", size: int = 12) -> Svg:
         self.parts.append(
             f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="{PALETTE.get(fill, fill)}" '
             f'stroke="{STROKE}" stroke-width="1.3"/>'
@@ -84,8 +82,7 @@ class Svg:
         if arrow in ("start", "both"):
             marks += ' marker-start="url(#arrow-start)"'
         self.parts.append(
-            f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{color}" '
-            f'stroke-width="{width}"{dash}{marks}/>'
+            f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{color}" stroke-width="{width}"{dash}{marks}/>'
         )
         return self
 

@@ -50,9 +50,7 @@ class AvailabilityCalculator(CourseWidget):
         )
         self.downtime_out = w.HTML()
         self.allowed = number_text(60.0, "Allowed downtime")
-        self.allowed_unit = w.Dropdown(
-            options=list(UNITS_IN_SECONDS), value="minutes", layout=w.Layout(width="110px")
-        )
+        self.allowed_unit = w.Dropdown(options=list(UNITS_IN_SECONDS), value="minutes", layout=w.Layout(width="110px"))
         self.allowed_period = w.Dropdown(
             options=list(PERIOD_LABELS), value="year", layout=w.Layout(width="110px"), description="per"
         )
@@ -67,9 +65,7 @@ class AvailabilityCalculator(CourseWidget):
             [
                 w.HBox([self.percent, self.nines_slider]),
                 self.downtime_out,
-                w.HTML(
-                    "<b>The other way round:</b> how available must a service be to stay within a budget?"
-                ),
+                w.HTML("<b>The other way round:</b> how available must a service be to stay within a budget?"),
                 w.HBox([self.allowed, self.allowed_unit, self.allowed_period]),
                 self.reverse_out,
             ]
@@ -79,13 +75,10 @@ class AvailabilityCalculator(CourseWidget):
         @guarded(self.downtime_out)
         def update() -> None:
             percent = self.percent.value
-            rows = [
-                (PERIOD_LABELS[p], hamath.format_duration(s))
-                for p, s in hamath.downtime_table(percent).items()
-            ]
-            self.downtime_out.value = message_html(
-                f"{percent:g} % is {_nines_text(percent)}.", "info"
-            ) + table_html(["Allowed downtime", ""], rows)
+            rows = [(PERIOD_LABELS[p], hamath.format_duration(s)) for p, s in hamath.downtime_table(percent).items()]
+            self.downtime_out.value = message_html(f"{percent:g} % is {_nines_text(percent)}.", "info") + table_html(
+                ["Allowed downtime", ""], rows
+            )
             if not self._syncing and 1.0 <= hamath.nines(percent) <= 6.0:
                 self._syncing = True
                 self.nines_slider.value = round(hamath.nines(percent), 1)

@@ -115,9 +115,7 @@ def render_state(state: ClusterState, lab: str) -> str:
             "warn",
         )
     quorum = badge("quorate", "ok") if state.quorate else badge("no quorum", "bad")
-    stonith = {True: badge("fencing on", "ok"), False: badge("fencing OFF", "bad"), None: "?"}[
-        state.stonith_enabled
-    ]
+    stonith = {True: badge("fencing on", "ok"), False: badge("fencing OFF", "bad"), None: "?"}[state.stonith_enabled]
     summary = f"<p>DC: <b>{state.dc or 'none'}</b> &nbsp; {quorum} &nbsp; {stonith}</p>"
     rows = [
         (

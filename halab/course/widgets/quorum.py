@@ -26,9 +26,7 @@ def parse_votes(text: str, nodes: int) -> tuple[int, ...]:
     try:
         votes = tuple(int(part) for part in text.replace(",", " ").split())
     except ValueError:
-        raise InputError(
-            f"Votes must be whole numbers separated by commas, like 1, 1, 2 - not {text!r}."
-        ) from None
+        raise InputError(f"Votes must be whole numbers separated by commas, like 1, 1, 2 - not {text!r}.") from None
     if len(votes) != nodes:
         raise InputError(f"Give one vote count per node: {nodes} node(s), but {len(votes)} vote count(s).")
     return votes
@@ -51,9 +49,7 @@ class QuorumCalculator(CourseWidget):
         for control in (self.nodes, self.votes, self.two_node, self.qdevice):
             control.observe(self._update, names="value")
         self._update()
-        self.widget = w.VBox(
-            [w.HBox([self.nodes, self.votes]), w.HBox([self.two_node, self.qdevice]), self.out]
-        )
+        self.widget = w.VBox([w.HBox([self.nodes, self.votes]), w.HBox([self.two_node, self.qdevice]), self.out])
 
     def config(self) -> QuorumConfig:
         votes = parse_votes(self.votes.value, self.nodes.value)

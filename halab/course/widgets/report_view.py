@@ -83,18 +83,14 @@ class ReportView(CourseWidget):
     def __init__(self, report: Mapping[str, Any] | None = None, lab: str | None = None) -> None:
         self.lab = lab
         self.out = w.HTML()
-        self.button = w.Button(
-            description=f"Check lab {lab}" if lab else "Check", icon="check", disabled=not lab
-        )
+        self.button = w.Button(description=f"Check lab {lab}" if lab else "Check", icon="check", disabled=not lab)
         self.button.on_click(lambda button: self.run())
         self.report: Mapping[str, Any] | None = None
         self.widget = w.VBox([self.button, self.out] if lab else [self.out])
         if report is not None:
             self.show(report)
         elif lab:
-            self.out.value = message_html(
-                f"Press the button to grade lab '{lab}' (the same as `halab check {lab}`)."
-            )
+            self.out.value = message_html(f"Press the button to grade lab '{lab}' (the same as `halab check {lab}`).")
 
     def show(self, report: Mapping[str, Any]) -> None:
         @guarded(self.out)

@@ -28,9 +28,7 @@ class SplitBrainSimulator(CourseWidget):
         )
         self.two_node = w.Checkbox(value=False, description="two_node: 1", indent=False)
         self.qdevice = w.Dropdown(options=QDEVICE_OPTIONS, value="", layout=w.Layout(width="240px"))
-        self.resource_node = w.Dropdown(
-            description="Resource runs on", style=style, layout=w.Layout(width="240px")
-        )
+        self.resource_node = w.Dropdown(description="Resource runs on", style=style, layout=w.Layout(width="240px"))
         self.side_box = w.VBox()
         self.sides: list[w.ToggleButtons] = []
         self.picture = w.HTML()
@@ -105,9 +103,7 @@ class SplitBrainSimulator(CourseWidget):
                 )
                 for side in result.sides
             ]
-            self.out.value = table_html(
-                ["", "Nodes", "Votes", "Quorate", "What it does"], rows
-            ) + message_html(
+            self.out.value = table_html(["", "Nodes", "Votes", "Quorate", "What it does"], rows) + message_html(
                 f"A partition needs {result.threshold} vote(s). {result.verdict}",
                 "ok" if result.safe else "bad",
             )
@@ -127,9 +123,7 @@ def draw_partition(result: PartitionOutcome, qdevice: bool = False) -> Svg:
         for slot, node in enumerate(side.members):
             cx = left + 40 + (slot % 4) * 80
             cy = 95 + (slot // 4) * 55
-            svg.circle(
-                cx, cy, 22, fill="danger" if side.fenced else "white", label=f"node{node + 1}", size=10
-            )
+            svg.circle(cx, cy, 22, fill="danger" if side.fenced else "white", label=f"node{node + 1}", size=10)
             if side.fenced:
                 svg.cross(cx, cy, 16)
         if side.runs_resource:

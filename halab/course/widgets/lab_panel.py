@@ -1,0 +1,73 @@
+"""The lab section of a notebook: the commands to type, and the lab's live state when it is up.
+
+With no lab up it shows one clear sentence (how to start one) and returns within a few seconds, so that
+notebooks run top to bottom anywhere, including in CI and at nbgrader autograde time.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+
+from halab.course import labaccess
+from halab.course.widgets.cluster_view import ClusterView
+from halab.course.widgets.common import CourseWidget, message_html
+from halab.course.widgets.report_view import ReportView
+
+
+def commands_html(lab: str, node: str = "node1") -> str:
+    lines = [
+        (f"halab up {lab}", "start the lab (takes a minute or two the first time)"),
+        (f"halab ssh {node}", "a root shell on a node"),
+        (f"halab check {lab}", "grade your work: the same checks as the button below"),
+        (f"halab down {lab}", "stop the lab when you are done"),
+    ]
+    rows = "\n".join(f"{html.escape(cmd):<28} # {html.escape(why)}" for cmd, why in lines)
+    return (
+        "<p>In JupyterLab, open <b>File &gt; New &gt; Terminal</b> and type:</p>"
+        f"<pre style='background:#f2f4f7;padding:8px'>{rows}</pre>"
+    )
+
+
+def no_lab_message(lab: str, problem: str | None, others: list[str]) -> str:
+    if others:
+        return message_html(
+            f"The lab '{lab}' is not up (up now: {', '.join(others)}). Start it in a terminal with: halab up {lab}",
+            "warn",
+        )
+    extra = f" (the lab runtime said: {problem})" if problem else ""
+    return message_html(f"No lab is up{extra}. Start one in a terminal with: halab up {lab}", "warn")
+
+
+class LabSection(CourseWidget):
+    def __init__(self, lab: str, node: str = "node1") -> None:
+        labs, problem = labaccess.up_labs()
+        parts: list[w.Widget] = [w.HTML(commands_html(lab, node))]
+        if lab in labs:
+            parts += [
+                w.HTML(message_html(f"The lab '{lab}' is up.", "ok")),
+                ClusterView(lab).widget,
+                ReportView(lab=lab).widget,
+            ]
+        else:
+            parts.append(w.HTML(no_lab_message(lab, problem, labs)))
+        self.widget = w.VBox(parts)
+
+
+def lab_section(lab: str, node: str = "node1") -> LabSection:
+    return LabSection(lab, node)
+
+
+def lab_command(lab: str, command: str, timeout: float = 20.0) -> w.HTML:
+    """Run one read-only command on the lab and show its output, or say that the lab is not up."""
+    labs, problem = labaccess.up_labs()
+    if lab not in labs:
+        return w.HTML(no_lab_message(lab, problem, labs))
+    output, problem = labaccess.run_on_lab(lab, command, timeout)
+    if problem:
+        return w.HTML(message_html(f"`{command}` did not run: {problem}", "bad"))
+    return w.HTML(
+        f"<pre style='background:#101828;color:#f2f4f7;padding:8px'>$ {html.escape(command)}\n"
+        f"{html.escape(output or '')}</pre>"
+    )
