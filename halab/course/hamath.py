@@ -135,3 +135,19 @@ def parse_percent(text: str | float) -> float:
     except ValueError:
         raise InputError(f"{str(text).strip()!r} is not a percentage; type a number such as 99.95.") from None
     return check_availability(value)
+
+
+def chain(stages: Sequence[tuple[float, int]]) -> tuple[float, list[float]]:
+    """A service path of stages in series, each stage made of `count` redundant copies in parallel.
+
+    stages: (availability of one copy in percent, number of copies). Returns the total availability and
+    each stage's availability, so a widget can point at the weakest link.
+    """
+    if not stages:
+        raise InputError("Give at least one stage.")
+    per_stage = []
+    for percent, count in stages:
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise InputError(f"Each stage needs at least one copy, not {count!r}.")
+        per_stage.append(parallel([percent] * count))
+    return series(per_stage), per_stage

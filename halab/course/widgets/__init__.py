@@ -1,0 +1,24 @@
+"""The widgets the course notebooks display; each function returns an object that displays itself."""
+
+from halab.course.widgets.availability import availability_calculator
+from halab.course.widgets.cluster_view import cluster_view
+from halab.course.widgets.explorers import drbd_protocols, infrastructure_chain, migration_estimator
+from halab.course.widgets.lab_panel import lab_command, lab_section
+from halab.course.widgets.quiz import show_quiz
+from halab.course.widgets.quorum import quorum_calculator
+from halab.course.widgets.report_view import report_view
+from halab.course.widgets.splitbrain import split_brain_simulator
+
+__all__ = [
+    "availability_calculator",
+    "cluster_view",
+    "drbd_protocols",
+    "infrastructure_chain",
+    "lab_command",
+    "lab_section",
+    "migration_estimator",
+    "quorum_calculator",
+    "report_view",
+    "show_quiz",
+    "split_brain_simulator",
+]
