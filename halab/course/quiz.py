@@ -257,6 +257,16 @@ def correct(bank: str, question_id: str, answer: Any) -> bool:
     return feedback.correct
 
 
+def readable(bank: str, question_id: str, answer: Any) -> bool:
+    """For visible nbgrader tests whose grading is hidden: is the answer in a form that can be graded?
+
+    Shows what form is expected when it is not, and says nothing about right or wrong."""
+    feedback = grade(load_bank(bank).question(question_id), answer)
+    if not feedback.well_formed:
+        _show(feedback)
+    return feedback.well_formed
+
+
 def _show(feedback: Feedback) -> None:
     # Imported here so that grading works in plain Python (CLI, tests) without IPython.
     try:
