@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 LIST_TIMEOUT_S = 5.0
-COMMAND_TIMEOUT_S = 15.0
+COMMAND_TIMEOUT_S = 10.0
 
 
 def call_with_timeout(func: Callable[[], T], timeout: float) -> tuple[T | None, str | None]:

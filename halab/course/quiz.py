@@ -194,9 +194,9 @@ def _letters(question: Question, answer: Any) -> list[int]:
     offered = ", ".join(question.letter(i) for i in range(len(question.choices)))
     parts: Iterable[Any]
     if isinstance(answer, str):
-        text = answer.replace(")", " ").replace(",", " ").split()
-        # "ac" is a common way to write two letters at once.
-        parts = list("".join(text)) if all(len(t) == 1 for t in text) else text
+        tokens = answer.replace("(", " ").replace(")", " ").replace(",", " ").split()
+        # "ac" is a common way to write two letters at once; anything else is checked as it is.
+        parts = [ch for token in tokens for ch in token] if all(t.isalpha() for t in tokens) else tokens
     elif isinstance(answer, list | tuple | set | frozenset):
         parts = answer
     else:

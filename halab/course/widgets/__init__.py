@@ -3,7 +3,7 @@
 from halab.course.widgets.availability import availability_calculator
 from halab.course.widgets.cluster_view import cluster_view
 from halab.course.widgets.explorers import drbd_protocols, infrastructure_chain, migration_estimator
-from halab.course.widgets.lab_panel import lab_command, lab_section
+from halab.course.widgets.lab_panel import lab_command, lab_facts, lab_section
 from halab.course.widgets.quiz import show_quiz
 from halab.course.widgets.quorum import quorum_calculator
 from halab.course.widgets.report_view import report_view
@@ -15,6 +15,7 @@ __all__ = [
     "drbd_protocols",
     "infrastructure_chain",
     "lab_command",
+    "lab_facts",
     "lab_section",
     "migration_estimator",
     "quorum_calculator",

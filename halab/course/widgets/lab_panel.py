@@ -12,7 +12,7 @@ import ipywidgets as w
 
 from halab.course import labaccess
 from halab.course.widgets.cluster_view import ClusterView
-from halab.course.widgets.common import CourseWidget, message_html
+from halab.course.widgets.common import CourseWidget, message_html, table_html
 from halab.course.widgets.report_view import ReportView
 
 
@@ -71,3 +71,21 @@ def lab_command(lab: str, command: str, timeout: float = 20.0) -> w.HTML:
         f"<pre style='background:#101828;color:#f2f4f7;padding:8px'>$ {html.escape(command)}\n"
         f"{html.escape(output or '')}</pre>"
     )
+
+
+def lab_facts(lab: str) -> w.HTML:
+    """The lab's nodes, addresses, settings and tasks, read from its spec so the notebook never goes stale."""
+    try:
+        from halab.spec import load_spec
+
+        spec = load_spec(lab)
+    except Exception as exc:  # noqa: BLE001 - a missing or broken spec is reported, not raised
+        return w.HTML(message_html(f"Could not read the description of lab '{lab}': {exc}", "warn"))
+    nodes = [(n.name, ", ".join(f"{net}: {addr}" for net, addr in n.addresses.items())) for n in spec.nodes]
+    parts = [f"<p><b>{html.escape(spec.title)}</b></p>", table_html(["Node", "Addresses"], nodes)]
+    if spec.settings:
+        parts.append(table_html(["Setting", "Value"], sorted((k, str(v)) for k, v in spec.settings.items())))
+    if spec.tasks:
+        items = "".join(f"<li><b>{html.escape(t.title)}</b><br>{html.escape(t.description)}</li>" for t in spec.tasks)
+        parts.append(f"<p><b>Tasks</b></p><ol>{items}</ol>")
+    return w.HTML("".join(parts))
