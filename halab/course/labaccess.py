@@ -8,13 +8,19 @@ turned into (value, problem) where problem is a sentence for the student or None
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 LIST_TIMEOUT_S = 5.0
-COMMAND_TIMEOUT_S = 10.0
+# The course only runs quick read-only commands (crm_mon, cat /proc/drbd); 5 s means "not answering".
+COMMAND_TIMEOUT_S = 5.0
+# After a lab failed to answer, later cells report the same problem at once for this long, instead of
+# each waiting out its own timeout: a notebook with a hung lab still runs in seconds.
+FAILURE_MEMORY_S = 20.0
+_recent_failures: dict[str, tuple[float, str]] = {}
 
 
 def call_with_timeout(func: Callable[[], T], timeout: float) -> tuple[T | None, str | None]:
@@ -81,9 +87,16 @@ def run_on_lab(lab: str, command: str, timeout: float = COMMAND_TIMEOUT_S) -> tu
                 close()
         return None, "; ".join(problems) or f"the lab '{lab}' has no nodes"
 
+    remembered = _recent_failures.get(lab)
+    if remembered and time.monotonic() - remembered[0] < FAILURE_MEMORY_S:
+        return None, f"{remembered[1]} ({time.monotonic() - remembered[0]:.0f} s ago)"
     value, problem = call_with_timeout(ask, timeout + 5)
+    if value is not None and value[1]:
+        problem = value[1]
     if problem:
+        _recent_failures[lab] = (time.monotonic(), problem)
         return None, problem
+    _recent_failures.pop(lab, None)
     assert value is not None
     return value
 

@@ -59,7 +59,7 @@ def lab_section(lab: str, node: str = "node1") -> LabSection:
     return LabSection(lab, node)
 
 
-def lab_command(lab: str, command: str, timeout: float = 20.0) -> w.HTML:
+def lab_command(lab: str, command: str, timeout: float = labaccess.COMMAND_TIMEOUT_S) -> w.HTML:
     """Run one read-only command on the lab and show its output, or say that the lab is not up."""
     labs, problem = labaccess.up_labs()
     if lab not in labs:

@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import pytest
+
+from halab.course.quiz import QuizError, bank_names, correct, grade, load_bank, parse_number, readable
+
+BANKS = ["01-introduction", "02-ha-concepts", "03-clustering", "04-fault-tolerance", "05-ha-infrastructure",
+         "06-virtualization"]  # fmt: skip
+
+
+def test_every_notebook_has_a_bank_and_every_bank_loads() -> None:
+    assert bank_names() == BANKS
+    for name in BANKS:
+        bank = load_bank(name)
+        assert bank.questions, name
+
+
+def test_every_question_accepts_its_own_right_answer() -> None:
+    """The bank's keyed answers must grade as correct: catches typos in the data files."""
+    for name in BANKS:
+        for q in load_bank(name).questions:
+            if q.kind == "numeric":
+                answer: object = q.answer
+            else:
+                answer = [q.letter(i) for i, c in enumerate(q.choices) if c.correct]
+            assert grade(q, answer).correct, f"{name}/{q.id}"
+
+
+def test_numeric_parallel_nodes_question() -> None:
+    q = load_bank("02-ha-concepts").question("parallel-two-nines-nodes")
+    assert grade(q, 99.9999).correct
+    assert grade(q, "99.9999 %").correct
+    assert grade(q, "99,9999").correct
+    series = grade(q, 99.8001)
+    assert not series.correct and "series" in series.message
+    assert "too low" in grade(q, 95).message
+
+
+@pytest.mark.parametrize("answer", ["ninety-nine", "", None, [1, 2], {"a": 1}, True, float("nan")])
+def test_numeric_answer_in_wrong_form_gets_feedback_not_an_exception(answer: object) -> None:
+    q = load_bank("02-ha-concepts").question("parallel-two-nines-nodes")
+    feedback = grade(q, answer)
+    assert not feedback.correct and not feedback.well_formed and feedback.message
+
+
+def test_choice_answers() -> None:
+    q = load_bank("02-ha-concepts").question("quorum-split")
+    assert grade(q, "a").correct and grade(q, "A)").correct and grade(q, "(a)").correct
+    wrong = grade(q, "b")
+    assert not wrong.correct and wrong.well_formed and "split brain" in wrong.message
+
+
+@pytest.mark.parametrize("answer", ["z", "ab", 3, "maybe", [], ["a", "q"]])
+def test_choice_answer_in_wrong_form(answer: object) -> None:
+    q = load_bank("02-ha-concepts").question("quorum-split")
+    feedback = grade(q, answer)
+    assert not feedback.correct and not feedback.well_formed and feedback.message
+
+
+def test_multi_answers_need_all_and_only_the_right_letters() -> None:
+    q = load_bank("04-fault-tolerance").question("proc-drbd")
+    assert grade(q, "abc").correct
+    assert grade(q, "a, b, c").correct
+    assert grade(q, ["c", "b", "a"]).correct
+    partial = grade(q, "ab")
+    assert not partial.correct and "1 missed" in partial.message
+    extra = grade(q, "abcd")
+    assert not extra.correct and "1 wrong pick" in extra.message
+
+
+def test_correct_and_readable_for_nbgrader_cells(capsys: pytest.CaptureFixture[str]) -> None:
+    assert correct("02-ha-concepts", "quorum-split", "a")
+    assert not correct("02-ha-concepts", "quorum-split", "c")
+    assert readable("02-ha-concepts", "quorum-split", "c")
+    assert not readable("02-ha-concepts", "quorum-split", "42")
+
+
+def test_parse_number() -> None:
+    assert parse_number("8.76 h", "h") == 8.76
+    assert parse_number("1_000") == 1000
+    assert parse_number("inf") is None
+    assert parse_number(False) is None
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("title = 'x'", "at least one"),
+        ("[[questions]]\nid = 'q'\nkind = 'essay'\nprompt = 'p'\nexplanation = 'e'", "kind must be"),
+        ("[[questions]]\nid = 'q'\nkind = 'numeric'\nprompt = 'p'\nexplanation = 'e'\nanswer = 1", "tolerance"),
+        (
+            "[[questions]]\nid = 'q'\nkind = 'choice'\nprompt = 'p'\nexplanation = 'e'\n"
+            "choices = [{text = 'a'}, {text = 'b'}]",
+            "exactly one correct",
+        ),
+        ("[[questions]]\nid = 'q'\nkind = 'choice'\nprompt = 'p'", "explanation"),
+        ("not toml = = =", "not valid TOML"),
+    ],
+)
+def test_malformed_banks_name_file_and_problem(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(QuizError, match=words):
+        load_bank(path)
+
+
+def test_missing_bank() -> None:
+    with pytest.raises(QuizError, match="no such quiz"):
+        load_bank("99-nothing")
