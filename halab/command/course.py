@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import secrets
+import signal
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.panel import Panel
 
 from halab.errors import HalabError
 
 
 @click.command()
-@click.option(
-    "--port", type=int, default=8888, show_default=True, help="Port to listen on; the next free one if busy."
-)
+@click.option("--port", type=int, default=8888, show_default=True, help="Port to listen on; the next free one if busy.")
 @click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: all).")
 @click.option(
     "--browser/--no-browser",
@@ -38,9 +37,7 @@ def course(port: int, ip: str, browser: bool, token: str | None, course_dir: Pat
     from halab.course import launcher  # imported here so that `halab --help` stays fast
 
     console = Console()
-    opts = launcher.LaunchOptions(
-        port=port, ip=ip, open_browser=browser, token=token or secrets.token_hex(24)
-    )
+    opts = launcher.LaunchOptions(port=port, ip=ip, open_browser=browser, token=token or secrets.token_hex(24))
     if course_dir is not None:
         opts.course_dir = course_dir
     if token == "":
@@ -52,17 +49,17 @@ def course(port: int, ip: str, browser: bool, token: str | None, course_dir: Pat
         raise click.ClickException(str(exc)) from None
     if running.port != port:
         console.print(f"[yellow]Port {port} is busy; using {running.port}.[/yellow]")
-    console.print(
-        Panel.fit(
-            f"[bold]Open the course:[/bold]\n{running.url}\n\n"
-            "In JupyterLab, File > New > Terminal gives you a shell for `halab up clustering`, "
-            "`halab ssh node1` and `halab check clustering`.\nPress Ctrl-C here to stop JupyterLab.",
-            title="halab course",
-        ),
-        soft_wrap=True,
-    )
-    # Also a plain line, unwrapped, so scripts (and tests) can pick the URL out of the output.
+    console.rule("halab course")
+    console.print("[bold]Open the course in a web browser:[/bold]")
+    # A plain print: rich would wrap or crop the long URL, and scripts (and tests) read this line.
     print(f"URL: {running.url}", flush=True)
+    console.print(
+        "In JupyterLab, File > New > Terminal gives you a shell for `halab up clustering`, "
+        "`halab ssh node1` and `halab check clustering`.\nPress Ctrl-C here to stop JupyterLab.",
+        highlight=False,
+    )
+    # `kill` or a closing terminal must stop JupyterLab too, not leave it running without us.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         running.proc.wait()
     except KeyboardInterrupt:

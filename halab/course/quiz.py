@@ -182,7 +182,8 @@ def grade(question: Question, answer: Any) -> Feedback:
     right = {i for i, c in enumerate(question.choices) if c.correct}
     wrong_picks = [i for i in picked if i not in right]
     missed = sorted(right - set(picked))
-    notes = [f"({question.letter(i)}) {question.choices[i].feedback}" for i in wrong_picks + missed]
+    notes = [f"({question.letter(i)}) is not right: {question.choices[i].feedback}" for i in wrong_picks]
+    notes += [f"You missed ({question.letter(i)}): {question.choices[i].feedback}" for i in missed]
     correct = not wrong_picks and not missed
     summary = "" if correct else f"{len(wrong_picks)} wrong pick(s), {len(missed)} missed."
     explanation = question.explanation if correct else ""

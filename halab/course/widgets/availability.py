@@ -51,9 +51,7 @@ class AvailabilityCalculator(CourseWidget):
         self.downtime_out = w.HTML()
         self.allowed = number_text(60.0, "Allowed downtime")
         self.allowed_unit = w.Dropdown(options=list(UNITS_IN_SECONDS), value="minutes", layout=w.Layout(width="110px"))
-        self.allowed_period = w.Dropdown(
-            options=list(PERIOD_LABELS), value="year", layout=w.Layout(width="110px"), description="per"
-        )
+        self.allowed_period = w.Dropdown(options=list(PERIOD_LABELS), value="year", layout=w.Layout(width="110px"))
         self.reverse_out = w.HTML()
         self.percent.observe(self._on_percent, names="value")
         self.nines_slider.observe(self._on_nines, names="value")
@@ -66,7 +64,7 @@ class AvailabilityCalculator(CourseWidget):
                 w.HBox([self.percent, self.nines_slider]),
                 self.downtime_out,
                 w.HTML("<b>The other way round:</b> how available must a service be to stay within a budget?"),
-                w.HBox([self.allowed, self.allowed_unit, self.allowed_period]),
+                w.HBox([self.allowed, self.allowed_unit, w.Label("per"), self.allowed_period]),
                 self.reverse_out,
             ]
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from halab.course.quiz import LETTERS, Question, QuizBank, grade, load_bank
+from halab.course.quiz import Question, QuizBank, grade, load_bank
 from halab.course.widgets.common import CourseWidget, feedback_html, guarded, message_html
 
 
@@ -15,7 +15,7 @@ class QuestionCard:
     def __init__(self, number: int, question: Question, on_graded: Any) -> None:
         self.question = question
         self.correct = False
-        prompt = w.HTML(f"<p><b>{number}.</b> {html.escape(question.prompt)}</p>")
+        prompt = w.HTML(f"<p><b>{number}.</b> {html.escape(question.prompt)}</p>{_choices_html(question)}")
         self.input = self._input(question)
         self.button = w.Button(description="Check", layout=w.Layout(width="90px"))
         self.feedback = w.HTML()
@@ -28,12 +28,17 @@ class QuestionCard:
 
     @staticmethod
     def _input(question: Question) -> w.Widget:
-        labels = [f"({question.letter(i)}) {c.text}" for i, c in enumerate(question.choices)]
+        # The choice texts are in the prompt's HTML, where long ones wrap; the inputs carry only letters.
+        # (Long labels on radio buttons and checkboxes overlap or get cut off.)
+        letters = [question.letter(i) for i in range(len(question.choices))]
         if question.kind == "choice":
             # value=None: nothing is pre-selected, so an unconsidered answer is not graded as given.
-            return w.RadioButtons(options=labels, value=None, layout=w.Layout(width="auto"))
+            return w.RadioButtons(options=letters, value=None, orientation="horizontal")
         if question.kind == "multi":
-            return w.VBox([w.Checkbox(value=False, description=label, indent=False) for label in labels])
+            return w.HBox(
+                [w.Checkbox(value=False, description=f"({x})", indent=False, layout=w.Layout(width="70px"))
+                 for x in letters]
+            )  # fmt: skip
         unit = f" ({question.unit})" if question.unit else ""
         return w.Text(placeholder=f"a number{unit}", layout=w.Layout(width="240px"))
 
@@ -41,8 +46,7 @@ class QuestionCard:
         """The answer in the form quiz.grade takes: letters for choices, text for numbers."""
         q = self.question
         if q.kind == "choice":
-            value = self.input.value
-            return None if value is None else q.letter(self.input.options.index(value))
+            return self.input.value
         if q.kind == "multi":
             return [q.letter(i) for i, box in enumerate(self.input.children) if box.value] or None
         return self.input.value
@@ -51,7 +55,7 @@ class QuestionCard:
         """Fill the input as a student would (used by tests and by a 'show me' demo)."""
         q = self.question
         if q.kind == "choice":
-            self.input.value = self.input.options[LETTERS.index(answer)]
+            self.input.value = answer
         elif q.kind == "multi":
             for i, box in enumerate(self.input.children):
                 box.value = q.letter(i) in answer
@@ -67,6 +71,16 @@ class QuestionCard:
             self._on_graded()
 
         update()
+
+
+def _choices_html(question: Question) -> str:
+    if not question.choices:
+        return ""
+    items = "".join(
+        f"<li style='margin:2px 0'><b>({question.letter(i)})</b> {html.escape(c.text)}</li>"
+        for i, c in enumerate(question.choices)
+    )
+    return f"<ul style='list-style:none;padding-left:8px;margin:4px 0'>{items}</ul>"
 
 
 class QuizWidget(CourseWidget):

@@ -1,0 +1,141 @@
+"""A real browser on the real thing: `halab course` serves JupyterLab, headless Chromium opens the first
+notebook, runs it, moves the availability slider, and the widget's output must change.
+
+Uses Debian's /usr/bin/chromium through Playwright's executable_path (no browser download). A missing
+Chromium is a test failure, not a skip: CI installs it (scripts/apt-packages.txt).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.course.helpers import ARTIFACTS, COURSE_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags that work as root on a machine without internet; background networking would otherwise flood the
+# log with refused connections. A fresh profile directory comes from launch_persistent_context.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+START_TIMEOUT_S = 90
+
+
+def read_url(proc: subprocess.Popen[str], timeout: float) -> str:
+    """The URL line `halab course` prints once JupyterLab answers."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        # A thread, because select() on a buffered pipe misses lines already read into the buffer.
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if line.startswith("URL: "):
+            return line[len("URL: ") :].strip()
+    pytest.fail(f"`halab course` printed no URL within {timeout} s; output:\n{''.join(seen)[-3000:]}")
+
+
+@pytest.fixture
+def course_server(tmp_path: Path) -> Iterator[str]:
+    # A copy of the course: JupyterLab autosaves executed notebooks, which must not touch the repository.
+    course = tmp_path / "course"
+    shutil.copytree(COURSE_DIR, course, ignore=shutil.ignore_patterns("release", "gradebook.db"))
+    env = dict(
+        os.environ,
+        HALAB_STATE_DIR=str(tmp_path / "state"),  # no lab: the lab cells answer at once
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
+    )
+    command = "from halab.command.course import course; course()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", command, "--port", "18888", "--no-browser", "--course-dir", str(course)],
+        stdout=subprocess.PIPE, stderr=(tmp_path / "jupyter.log").open("w"), text=True, env=env,
+        start_new_session=True,  # our own process group, so cleanup can reach JupyterLab and its kernels
+    )  # fmt: skip
+    try:
+        yield read_url(proc, START_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # `halab course` stops JupyterLab on SIGTERM
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of this test's process group
+        proc.wait()
+
+
+@pytest.mark.browser
+def test_moving_the_nines_slider_changes_the_downtime(course_server: str, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "browser-01-introduction.png"
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1000},
+        )  # fmt: skip
+        page = context.new_page()
+        try:
+            page.goto(course_server, timeout=60_000)
+            page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+            # JupyterLab asks about news once; answer so that the popup stays out of the screenshot.
+            with contextlib.suppress(PlaywrightTimeout):
+                page.get_by_role("button", name="No", exact=True).click(timeout=5_000)
+            # Wait for the kernel to be ready, then run every cell from the Run menu.
+            expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first).to_be_visible(
+                timeout=60_000
+            )
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+            slider = page.locator(".widget-slider").first
+            slider.wait_for(timeout=60_000)
+            summary = page.locator(".halab-msg", has_text="nines").first
+            expect(summary).to_contain_text("99.9 % is 3.00 nines", timeout=30_000)
+            before = summary.inner_text()
+            table_before = page.locator(".halab-table").first.inner_text()
+
+            slider.scroll_into_view_if_needed()
+            handle = slider.locator(".noUi-handle").first
+            handle.focus()
+            for _ in range(5):  # five steps of 0.1: 3.0 -> 3.5 nines
+                handle.press("ArrowRight")
+            # The kernel computes the new output: 3.5 nines is 99.968 %, with a shorter downtime table.
+            expect(summary).to_contain_text("3.50 nines", timeout=15_000)
+            assert summary.inner_text() != before
+            assert page.locator(".halab-table").first.inner_text() != table_before
+            page.screenshot(path=str(screenshot))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "browser-failure.png"))
+            raise
+        finally:
+            context.close()
+    assert screenshot.stat().st_size > 10_000
