@@ -1,0 +1,63 @@
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from halab.command.course import course
+from halab.course import launcher
+from halab.errors import HalabError
+from tests.course.helpers import COURSE_DIR
+
+
+def test_command_line_has_what_students_need() -> None:
+    opts = launcher.LaunchOptions(port=9999, ip="0.0.0.0", token="t0ken", course_dir=COURSE_DIR)
+    args = launcher.build_command(opts, 9123)
+    assert args[:3] == [sys.executable, "-m", "jupyterlab"]
+    assert f"--ServerApp.root_dir={COURSE_DIR}" in args
+    assert "--ServerApp.port=9123" in args and "--ServerApp.port_retries=0" in args
+    assert "--ServerApp.terminals_enabled=True" in args and "--IdentityProvider.token=t0ken" in args
+    assert "--ServerApp.open_browser=False" in args
+
+
+def test_empty_token_is_refused() -> None:
+    with pytest.raises(HalabError, match="token must not be empty"):
+        launcher.build_command(launcher.LaunchOptions(token=""), 8888)
+
+
+def test_environment_puts_the_venv_first_for_halab_in_terminals(tmp_path: Path) -> None:
+    env = launcher.build_env(tmp_path)
+    assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+    assert env["HALAB_COURSE_DIR"] == str(tmp_path)
+
+
+def test_url_opens_the_first_notebook_with_the_token() -> None:
+    url = launcher.notebook_url("0.0.0.0", 8890, "abc")
+    assert url == "http://127.0.0.1:8890/lab/tree/source/01-introduction/01-introduction.ipynb?token=abc"
+
+
+def test_busy_port_is_skipped() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert launcher.free_port("127.0.0.1", port) > port
+    with pytest.raises(HalabError, match="not a TCP port"):
+        launcher.free_port("127.0.0.1", 70000)
+
+
+def test_course_dir_must_be_a_course(tmp_path: Path) -> None:
+    assert launcher.check_course_dir(COURSE_DIR) == COURSE_DIR.resolve()
+    with pytest.raises(HalabError, match="not a halab course folder"):
+        launcher.check_course_dir(tmp_path)
+
+
+def test_cli_help_and_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(course, ["--help"])
+    assert result.exit_code == 0 and "--no-browser" in result.output and "--port" in result.output
+    result = runner.invoke(course, ["--course-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "not a halab course folder" in result.output
+    result = runner.invoke(course, ["--token", ""])
+    assert result.exit_code == 2 and "must not be empty" in result.output
