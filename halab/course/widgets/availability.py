@@ -11,7 +11,7 @@ from halab.course import hamath
 from halab.course.widgets.common import (
     CourseWidget,
     figure_png,
-    guarded,
+    live,
     message_html,
     number_text,
     table_html,
@@ -53,12 +53,9 @@ class AvailabilityCalculator(CourseWidget):
         self.allowed_unit = w.Dropdown(options=list(UNITS_IN_SECONDS), value="minutes", layout=w.Layout(width="110px"))
         self.allowed_period = w.Dropdown(options=list(PERIOD_LABELS), value="year", layout=w.Layout(width="110px"))
         self.reverse_out = w.HTML()
-        self.percent.observe(self._on_percent, names="value")
+        live(self.downtime_out, [self.percent], self._downtime_html)
         self.nines_slider.observe(self._on_nines, names="value")
-        for control in (self.allowed, self.allowed_unit, self.allowed_period):
-            control.observe(self._on_allowed, names="value")
-        self._on_percent()
-        self._on_allowed()
+        live(self.reverse_out, [self.allowed, self.allowed_unit, self.allowed_period], self._allowed_html)
         return w.VBox(
             [
                 w.HBox([self.percent, self.nines_slider]),
@@ -69,20 +66,16 @@ class AvailabilityCalculator(CourseWidget):
             ]
         )
 
-    def _on_percent(self, change: Any = None) -> None:
-        @guarded(self.downtime_out)
-        def update() -> None:
-            percent = self.percent.value
-            rows = [(PERIOD_LABELS[p], hamath.format_duration(s)) for p, s in hamath.downtime_table(percent).items()]
-            self.downtime_out.value = message_html(f"{percent:g} % is {_nines_text(percent)}.", "info") + table_html(
-                ["Allowed downtime", ""], rows
-            )
-            if not self._syncing and 1.0 <= hamath.nines(percent) <= 6.0:
-                self._syncing = True
-                self.nines_slider.value = round(hamath.nines(percent), 1)
-                self._syncing = False
-
-        update()
+    def _downtime_html(self) -> str:
+        percent = self.percent.value
+        rows = [(PERIOD_LABELS[p], hamath.format_duration(s)) for p, s in hamath.downtime_table(percent).items()]
+        if not self._syncing and 1.0 <= hamath.nines(percent) <= 6.0:
+            self._syncing = True
+            self.nines_slider.value = round(hamath.nines(percent), 1)
+            self._syncing = False
+        return message_html(f"{percent:g} % is {_nines_text(percent)}.", "info") + table_html(
+            ["Allowed downtime", ""], rows
+        )
 
     def _on_nines(self, change: Any = None) -> None:
         if self._syncing:
@@ -92,43 +85,33 @@ class AvailabilityCalculator(CourseWidget):
         self.percent.value = round(hamath.availability_from_nines(self.nines_slider.value), 6)
         self._syncing = False
 
-    def _on_allowed(self, change: Any = None) -> None:
-        @guarded(self.reverse_out)
-        def update() -> None:
-            amount = hamath.check_positive(self.allowed.value, "allowed downtime", allow_zero=True)
-            seconds = amount * UNITS_IN_SECONDS[self.allowed_unit.value]
-            percent = hamath.availability_from_downtime(seconds, self.allowed_period.value)
-            self.reverse_out.value = message_html(
-                f"At most {hamath.format_duration(seconds)} down {PERIOD_LABELS[self.allowed_period.value]} "
-                f"needs an availability of {percent:.5f} % ({_nines_text(percent)}).",
-                "info",
-            )
-
-        update()
+    def _allowed_html(self) -> str:
+        amount = hamath.check_positive(self.allowed.value, "allowed downtime", allow_zero=True)
+        seconds = amount * UNITS_IN_SECONDS[self.allowed_unit.value]
+        percent = hamath.availability_from_downtime(seconds, self.allowed_period.value)
+        return message_html(
+            f"At most {hamath.format_duration(seconds)} down {PERIOD_LABELS[self.allowed_period.value]} "
+            f"needs an availability of {percent:.5f} % ({_nines_text(percent)}).",
+            "info",
+        )
 
     # --- MTBF & MTTR ----------------------------------------------------------------------------------
     def _mtbf_tab(self) -> w.Widget:
         self.mtbf = number_text(2000.0, "MTBF (hours)")
         self.mttr = number_text(4.0, "MTTR (hours)")
         self.mtbf_out = w.HTML()
-        for control in (self.mtbf, self.mttr):
-            control.observe(self._on_mtbf, names="value")
-        self._on_mtbf()
+        live(self.mtbf_out, [self.mtbf, self.mttr], self._mtbf_html)
         return w.VBox([w.HBox([self.mtbf, self.mttr]), self.mtbf_out])
 
-    def _on_mtbf(self, change: Any = None) -> None:
-        @guarded(self.mtbf_out)
-        def update() -> None:
-            percent = hamath.availability_from_mtbf(self.mtbf.value, self.mttr.value)
-            faster = hamath.availability_from_mtbf(self.mtbf.value, self.mttr.value / 2)
-            self.mtbf_out.value = message_html(
-                f"Availability = MTBF / (MTBF + MTTR) = {percent:.4f} % ({_nines_text(percent)}), "
-                f"about {hamath.format_duration(hamath.downtime_seconds(percent))} down per year. "
-                f"Halving the repair time would give {faster:.4f} %.",
-                "info",
-            )
-
-        update()
+    def _mtbf_html(self) -> str:
+        percent = hamath.availability_from_mtbf(self.mtbf.value, self.mttr.value)
+        faster = hamath.availability_from_mtbf(self.mtbf.value, self.mttr.value / 2)
+        return message_html(
+            f"Availability = MTBF / (MTBF + MTTR) = {percent:.4f} % ({_nines_text(percent)}), "
+            f"about {hamath.format_duration(hamath.downtime_seconds(percent))} down per year. "
+            f"Halving the repair time would give {faster:.4f} %.",
+            "info",
+        )
 
     # --- series vs parallel ---------------------------------------------------------------------------
     def _redundancy_tab(self) -> w.Widget:
@@ -136,42 +119,28 @@ class AvailabilityCalculator(CourseWidget):
         self.count = w.IntSlider(value=2, min=1, max=6, description="Components")
         self.redundancy_out = w.HTML()
         self.plot = w.Image(format="png", layout=w.Layout(width="560px"))
-        for control in (self.component, self.count):
-            control.observe(self._on_redundancy, names="value")
-        self._on_redundancy()
+        live(self.redundancy_out, [self.component, self.count], self._redundancy_html)
         return w.VBox([w.HBox([self.component, self.count]), self.redundancy_out, self.plot])
 
-    def _on_redundancy(self, change: Any = None) -> None:
-        @guarded(self.redundancy_out)
-        def update() -> None:
-            each, count = self.component.value, self.count.value
-            hamath.check_availability(each, "component availability")
-            if each in (0.0, 100.0):
-                raise hamath.InputError("Pick a component availability strictly between 0 % and 100 %.")
-            in_series = hamath.series([each] * count)
-            in_parallel = hamath.parallel([each] * count)
-            self.redundancy_out.value = table_html(
-                ["Layout", "Availability", "Downtime per year"],
-                [
-                    (
-                        f"{count} in series (all needed)",
-                        f"{in_series:.6f} %",
-                        hamath.format_duration(hamath.downtime_seconds(in_series)),
-                    ),
-                    (
-                        f"{count} in parallel (any one is enough)",
-                        f"{in_parallel:.6f} %",
-                        hamath.format_duration(hamath.downtime_seconds(in_parallel)),
-                    ),
-                ],
-            ) + message_html(
-                "Parallel assumes independent failures and instant, perfect failover: "
-                "an upper bound a real cluster does not reach.",
-                "warn",
-            )
-            self.plot.value = _redundancy_plot(each, count)
-
-        update()
+    def _redundancy_html(self) -> str:
+        each, count = self.component.value, self.count.value
+        hamath.check_availability(each, "component availability")
+        if each in (0.0, 100.0):
+            raise hamath.InputError("Pick a component availability strictly between 0 % and 100 %.")
+        in_series = hamath.series([each] * count)
+        in_parallel = hamath.parallel([each] * count)
+        self.plot.value = _redundancy_plot(each, count)
+        rows = [
+            (f"{count} in series (all needed)", f"{in_series:.6f} %",
+             hamath.format_duration(hamath.downtime_seconds(in_series))),
+            (f"{count} in parallel (any one is enough)", f"{in_parallel:.6f} %",
+             hamath.format_duration(hamath.downtime_seconds(in_parallel))),
+        ]  # fmt: skip
+        return table_html(["Layout", "Availability", "Downtime per year"], rows) + message_html(
+            "Parallel assumes independent failures and instant, perfect failover: "
+            "an upper bound a real cluster does not reach.",
+            "warn",
+        )
 
 
 def _redundancy_plot(each: float, count: int) -> bytes:

@@ -115,3 +115,20 @@ def figure_png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
     return buffer.getvalue()
+
+
+def live(out: w.HTML, controls: Sequence[w.Widget], render: Callable[[], str]) -> Callable[..., None]:
+    """Fill `out` with render()'s HTML now and whenever one of the controls changes.
+
+    render raises InputError for impossible input; `guarded` turns that into the message shown instead.
+    Returns the update function, for callers that must trigger it themselves.
+    """
+
+    @guarded(out)
+    def update(change: Any = None) -> None:
+        out.value = render()
+
+    for control in controls:
+        control.observe(update, names="value")
+    update()
+    return update

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import ipywidgets as w
 
 from halab.course import hamath, replmath
-from halab.course.widgets.common import CourseWidget, figure_png, guarded, message_html, number_text, table_html
+from halab.course.widgets.common import CourseWidget, figure_png, live, message_html, number_text, table_html
 
 
 class _Form(CourseWidget):
@@ -15,21 +13,11 @@ class _Form(CourseWidget):
 
     def __init__(self, rows: list[list[w.Widget]], extra: list[w.Widget] | None = None) -> None:
         self.out = w.HTML()
-        for row in rows:
-            for control in row:
-                control.observe(self._update, names="value")
         self.widget = w.VBox([*[w.HBox(row) for row in rows], self.out, *(extra or [])])
-        self._update()
+        live(self.out, [control for row in rows for control in row], self.compute)
 
     def compute(self) -> str:
         raise NotImplementedError
-
-    def _update(self, change: Any = None) -> None:
-        @guarded(self.out)
-        def update() -> None:
-            self.out.value = self.compute()
-
-        update()
 
 
 class DrbdProtocols(_Form):

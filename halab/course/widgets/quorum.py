@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import ipywidgets as w
 
 from halab.course.hamath import InputError
 from halab.course.quorummath import QuorumConfig, failure_table, failures_survived
-from halab.course.widgets.common import CourseWidget, badge, guarded, message_html, table_html
+from halab.course.widgets.common import CourseWidget, badge, live, message_html, table_html
 
 QDEVICE_OPTIONS = [
     ("no quorum device", ""),
@@ -32,6 +30,13 @@ def parse_votes(text: str, nodes: int) -> tuple[int, ...]:
     return votes
 
 
+def quorum_options() -> tuple[w.Checkbox, w.Dropdown]:
+    """The two quorum switches both the calculator and the split-brain simulator offer."""
+    two_node = w.Checkbox(value=False, description="two_node: 1", indent=False)
+    qdevice = w.Dropdown(options=QDEVICE_OPTIONS, value="", layout=w.Layout(width="240px"))
+    return two_node, qdevice
+
+
 class QuorumCalculator(CourseWidget):
     def __init__(self, nodes: int = 3) -> None:
         style = {"description_width": "initial"}
@@ -43,24 +48,14 @@ class QuorumCalculator(CourseWidget):
             style=style,
             layout=w.Layout(width="330px"),
         )
-        self.two_node = w.Checkbox(value=False, description="two_node: 1", indent=False)
-        self.qdevice = w.Dropdown(options=QDEVICE_OPTIONS, value="", layout=w.Layout(width="240px"))
+        self.two_node, self.qdevice = quorum_options()
         self.out = w.HTML()
-        for control in (self.nodes, self.votes, self.two_node, self.qdevice):
-            control.observe(self._update, names="value")
-        self._update()
         self.widget = w.VBox([w.HBox([self.nodes, self.votes]), w.HBox([self.two_node, self.qdevice]), self.out])
+        live(self.out, [self.nodes, self.votes, self.two_node, self.qdevice], lambda: render_quorum(self.config()))
 
     def config(self) -> QuorumConfig:
         votes = parse_votes(self.votes.value, self.nodes.value)
         return QuorumConfig(votes, two_node=self.two_node.value, qdevice=self.qdevice.value or None)
-
-    def _update(self, change: Any = None) -> None:
-        @guarded(self.out)
-        def update() -> None:
-            self.out.value = render_quorum(self.config())
-
-        update()
 
 
 def render_quorum(cfg: QuorumConfig) -> str:

@@ -9,7 +9,7 @@ import ipywidgets as w
 from halab.course.quorummath import NO_QUORUM_POLICIES, PartitionOutcome, QuorumConfig, simulate_partition
 from halab.course.svg import Svg
 from halab.course.widgets.common import CourseWidget, guarded, message_html, table_html
-from halab.course.widgets.quorum import QDEVICE_OPTIONS
+from halab.course.widgets.quorum import quorum_options
 
 SIDE_COLUMNS = {"A": 20, "B": 380}  # left edges of the two side panels in the drawing
 
@@ -26,8 +26,7 @@ class SplitBrainSimulator(CourseWidget):
             style=style,
             layout=w.Layout(width="240px"),
         )
-        self.two_node = w.Checkbox(value=False, description="two_node: 1", indent=False)
-        self.qdevice = w.Dropdown(options=QDEVICE_OPTIONS, value="", layout=w.Layout(width="240px"))
+        self.two_node, self.qdevice = quorum_options()
         self.resource_node = w.Dropdown(description="Resource runs on", style=style, layout=w.Layout(width="240px"))
         self.side_box = w.VBox()
         self.sides: list[w.ToggleButtons] = []
