@@ -19,6 +19,7 @@ import paramiko
 
 from halab import labnet, ssh
 from halab.errors import HalabError
+from halab.fence import daemon as fence
 from halab.hostfs import remove_tree
 from halab.providers import get_provider
 from halab.providers.base import Provider
@@ -102,7 +103,10 @@ class Lab:
         client = self._clients.get(node)
         transport = client.get_transport() if client else None
         if client is None or transport is None or not transport.is_active():
-            client = ssh.connect(self.state().node(node), timeout=timeout)
+            state = load_state(self.name)  # any phase: `up` itself talks to nodes before the lab is "up"
+            if state is None:
+                raise HalabError(f"lab '{self.name}' is not up; start it with: halab up {self.name}")
+            client = ssh.connect(state.node(node), timeout=timeout)
             self._clients[node] = client
         return client
 
@@ -112,6 +116,24 @@ class Lab:
         except HalabError:
             self.drop_connection(node)
             raise
+
+    def write_file(self, node: str, path: str, content: str | bytes, mode: int = 0o644) -> None:
+        """Write a file on the node over SFTP (parent directories must exist)."""
+        data = content.encode() if isinstance(content, str) else content
+        try:
+            with self.client(node).open_sftp() as sftp:
+                with sftp.open(path, "wb") as handle:
+                    handle.write(data)
+                sftp.chmod(path, mode)
+        except (OSError, paramiko.SSHException) as exc:
+            raise HalabError(f"{node}: cannot write {path}: {exc}") from None
+
+    def read_file(self, node: str, path: str) -> bytes:
+        try:
+            with self.client(node).open_sftp() as sftp, sftp.open(path, "rb") as handle:
+                return handle.read()
+        except (OSError, paramiko.SSHException) as exc:
+            raise HalabError(f"{node}: cannot read {path}: {exc}") from None
 
     def drop_connection(self, node: str) -> None:
         client = self._clients.pop(node, None)
@@ -149,6 +171,7 @@ class Lab:
             try:
                 backend.up(spec, state, progress)
                 self._wait_ssh(backend, state, progress)
+                self._start_power_switch(spec, state, progress)
                 state.phase = "up"
                 save_state(state)
             except KeyboardInterrupt:
@@ -174,9 +197,21 @@ class Lab:
             if not lab_dir(self.name).exists() and not labnet.netns.netns_exists(labnet.lab_netns(self.name)):
                 return
             state = LabState(self.name, "nspawn", "")
+        fence.stop(self.name)
         get_provider(state.provider).down(state, progress)
         labnet.destroy(self.name)
         remove_tree(lab_dir(self.name))
+
+    def _start_power_switch(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
+        """The lab's fence device: a power switch on the host, and its address and password on every node."""
+        progress("starting the lab's power switch (fencing)")
+        host_address = str(spec.management_network.host_address)
+        config = fence.node_config(host_address, fence.new_password(self.name))
+        for node in state.nodes:
+            self.run(node.name, "mkdir -p /etc/halab")
+            self.write_file(node.name, "/etc/halab/fence.conf", config, 0o600)
+        self.close()
+        fence.start(self.name, host_address)
 
     def _healthy(self, backend: Provider, state: LabState) -> bool:
         return all(backend.node_running(state, n.name) and ssh.port_open(n.address, n.port)

@@ -71,6 +71,8 @@ class LabSpec:
     tasks: tuple[Task, ...] = ()
     checks: tuple[CheckSpec, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
+    # Which grader and solution module serve this lab (labs that differ only in size share one).
+    kind: str = ""
 
     @property
     def management_network(self) -> Network:
@@ -224,10 +226,28 @@ def _tasks_and_checks(reader: _Reader) -> tuple[tuple[Task, ...], tuple[CheckSpe
     return tuple(tasks), tuple(checks)
 
 
+class _Keep(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _task_source(top: _Reader, path: Path) -> _Reader:
+    """The spec whose tasks and checks this lab uses: itself, or the lab named by ``tasks_from``."""
+    other = top.get("tasks_from", str, "")
+    if not other:
+        return top
+    source = path.with_name(f"{other}.toml")
+    try:
+        data = tomllib.loads(source.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise top.fail("tasks_from", f"cannot load {source.name}: {exc}") from None
+    return _Reader(source, data)
+
+
 def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
     top = _Reader(path, data)
     top.unknown_keys({"name", "title", "summary", "default_provider", "providers", "networks", "nodes",
-                      "tasks", "checks", "settings"})
+                      "tasks", "checks", "settings", "kind", "tasks_from"})
     name = top.name("name")
     if name != path.stem:
         raise top.fail("name", f"{name!r} must match the file name {path.stem!r}")
@@ -256,7 +276,10 @@ def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
     for net in networks:
         addresses = [str(n.addresses[net.name]) for n in nodes]
         _unique(node_readers, addresses, f"addresses.{net.name}")
-    tasks, checks = _tasks_and_checks(top)
+    tasks, checks = _tasks_and_checks(_task_source(top, path))
+    settings = top.get("settings", dict, {})
+    # Task texts may name settings, e.g. {floating_ip}, so labs that share tasks show their own values.
+    tasks = tuple(Task(t.id, t.title, t.description.format_map(_Keep(settings))) for t in tasks)
     return LabSpec(
         name=name,
         title=top.get("title", str),
@@ -268,7 +291,8 @@ def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
         nodes=tuple(nodes),
         tasks=tasks,
         checks=checks,
-        settings=top.get("settings", dict, {}),
+        settings=settings,
+        kind=top.get("kind", str, name),
     )
 
 

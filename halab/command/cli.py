@@ -1,5 +1,6 @@
 """The `halab` command. Each sub-command lives in its own module, named for its step of the lab's life:
-create (up), status, connect (ssh), destroy (down), image, doctor."""
+create (up), status, connect (ssh), verify (check),
+fault, converge (solve), destroy (down), image, doctor."""
 
 from __future__ import annotations
 
@@ -37,9 +38,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from halab.command import connect, create, destroy, doctor, image, status
+    from halab.command import connect, converge, create, destroy, doctor, fault, image, status, verify
 
-    for command in (create.up, status.status, connect.ssh, destroy.down, image.image, doctor.doctor):
+    for command in (create.up, status.status, connect.ssh, verify.check, fault.fault, converge.solve,
+                    destroy.down, image.image, doctor.doctor):
         cli.add_command(command)
     try:
         from halab.command import course

@@ -1,0 +1,92 @@
+"""`cibadmin --query` -> the configuration part of the CIB: properties, resources and constraints."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from graders.collectors import ParseError
+
+
+@dataclass(frozen=True)
+class Primitive:
+    id: str
+    agent: str  # class:provider:type or class:type, as crm_mon prints it
+    params: dict[str, str]
+    group: str | None
+    clone: str | None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    kind: str  # rsc_location | rsc_colocation | rsc_order
+    id: str
+    attributes: dict[str, str]
+    sets: tuple[tuple[str, ...], ...] = ()  # resource sets, in order, when the constraint uses them
+
+
+@dataclass
+class Cib:
+    properties: dict[str, str] = field(default_factory=dict)
+    primitives: dict[str, Primitive] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    clones: dict[str, str] = field(default_factory=dict)  # clone id -> child id
+    constraints: list[Constraint] = field(default_factory=list)
+
+    def by_agent(self, *types: str) -> list[Primitive]:
+        """Primitives whose agent type (the last part) is one of ``types`` (case-insensitive)."""
+        wanted = {t.lower() for t in types}
+        return [p for p in self.primitives.values() if p.agent.rsplit(":", 1)[-1].lower() in wanted]
+
+    def top(self, resource_id: str) -> str:
+        """The id constraints use for a primitive: its clone if cloned, else itself (groups separately)."""
+        primitive = self.primitives.get(resource_id)
+        return primitive.clone if primitive and primitive.clone else resource_id
+
+
+def _params(element: ET.Element) -> dict[str, str]:
+    return {nv.get("name", ""): nv.get("value", "") for nv in element.iterfind("instance_attributes/nvpair")}
+
+
+def _primitive(element: ET.Element, group: str | None, clone: str | None) -> Primitive:
+    parts = [element.get("class", ""), element.get("provider", ""), element.get("type", "")]
+    agent = ":".join(p for p in parts if p)
+    return Primitive(element.get("id", "?"), agent, _params(element), group, clone)
+
+
+def parse(text: str) -> Cib:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ParseError(f"cibadmin printed no readable XML ({exc})") from None
+    configuration = root.find("configuration")
+    if root.tag != "cib" or configuration is None:
+        raise ParseError("cibadmin's XML has no <cib>/<configuration>")
+    cib = Cib()
+    for nvpair in configuration.iterfind("crm_config/cluster_property_set/nvpair"):
+        cib.properties[nvpair.get("name", "")] = nvpair.get("value", "")
+    resources = configuration.find("resources")
+    for element in resources if resources is not None else []:
+        _add_resource(cib, element, None, None)
+    constraints = configuration.find("constraints")
+    for element in constraints if constraints is not None else []:
+        sets = tuple(tuple(ref.get("id", "") for ref in rset.iterfind("resource_ref"))
+                     for rset in element.iterfind("resource_set"))
+        cib.constraints.append(Constraint(element.tag, element.get("id", "?"), dict(element.attrib), sets))
+    return cib
+
+
+def _add_resource(cib: Cib, element: ET.Element, group: str | None, clone: str | None) -> None:
+    if element.tag == "primitive":
+        cib.primitives[element.get("id", "?")] = _primitive(element, group, clone)
+    elif element.tag == "group":
+        group_id = element.get("id", "?")
+        cib.groups[group_id] = [p.get("id", "?") for p in element.iterfind("primitive")]
+        for child in element.iterfind("primitive"):
+            _add_resource(cib, child, group_id, clone)
+    elif element.tag in ("clone", "master"):
+        clone_id = element.get("id", "?")
+        for child in element:
+            if child.tag in ("primitive", "group"):
+                cib.clones[clone_id] = child.get("id", "?")
+                _add_resource(cib, child, group, clone_id)

@@ -1,0 +1,91 @@
+"""The grader's report: JSON for scripts and evidence, a rich table for the terminal, HTML for notebooks."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rich.table import Table
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    title: str
+    passed: bool
+    points: int
+    max_points: int
+    feedback: str
+    hint: str
+    task: str = ""
+    fault: bool = False
+
+
+@dataclass
+class Report:
+    lab: str
+    checks: list[CheckResult]
+    measurements: dict[str, Any] = field(default_factory=dict)
+    collected_at: str = ""
+    faults_run: bool = False
+
+    @property
+    def score(self) -> int:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.max_points for c in self.checks)
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.score / self.max_score, 1) if self.max_score else 0.0
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lab": self.lab, "score": self.score, "max_score": self.max_score, "percent": self.percent,
+            "checks": [asdict(c) for c in self.checks], "measurements": self.measurements,
+            "collected_at": self.collected_at, "faults_run": self.faults_run,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        checks = [CheckResult(**c) for c in data.get("checks", [])]
+        return cls(data.get("lab", "?"), checks, dict(data.get("measurements", {})), data.get("collected_at", ""),
+                   bool(data.get("faults_run", False)))
+
+    def table(self) -> Table:
+        table = Table(title=f"{self.lab}: {self.score}/{self.max_score} points ({self.percent:g} %)",
+                      title_justify="left", show_lines=True)
+        table.add_column("", width=2)
+        table.add_column("check")
+        table.add_column("points", justify="right")
+        table.add_column("feedback")
+        for c in self.checks:
+            mark = "[green]✔[/green]" if c.passed else "[red]✘[/red]"
+            text = f"{c.feedback}\n[yellow]hint:[/yellow] {c.hint}" if c.hint and not c.passed else c.feedback
+            table.add_row(mark, f"{c.title}\n[dim]{c.id}[/dim]", f"{c.points}/{c.max_points}", text)
+        return table
+
+    def to_html(self) -> str:
+        rows = []
+        for c in self.checks:
+            colour = "#1a7f37" if c.passed else "#cf222e"
+            hint = "" if c.passed or not c.hint else f"<br><i>Hint: {html.escape(c.hint)}</i>"
+            rows.append(
+                f"<tr><td style='color:{colour}'>{'✔' if c.passed else '✘'}</td>"
+                f"<td><b>{html.escape(c.title)}</b><br><code>{html.escape(c.id)}</code></td>"
+                f"<td>{c.points}/{c.max_points}</td><td>{html.escape(c.feedback)}{hint}</td></tr>"
+            )
+        measured = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>"
+                           for k, v in self.measurements.items())
+        return (
+            f"<div class='halab-report'><h3>{html.escape(self.lab)}: {self.score}/{self.max_score} points "
+            f"({self.percent:g} %)</h3><table><tr><th></th><th>Check</th><th>Points</th><th>Feedback</th></tr>"
+            + "".join(rows) + "</table>" + (f"<ul>{measured}</ul>" if measured else "") + "</div>"
+        )

@@ -1,0 +1,38 @@
+"""`halab check LAB`: grade the live lab. Exit code 0 only at full score."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from halab.command.cli import console, progress_status
+
+
+@click.command()
+@click.argument("lab_name", metavar="LAB")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--no-faults", is_flag=True, help="Skip fault checks (they power nodes off and on).")
+@click.option("--evidence", type=click.Path(dir_okay=False, writable=True),
+              help="Also save the raw facts and verdicts to this file (for nbgrader).")
+def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -> None:
+    """Grade LAB on its live nodes and explain every failed check."""
+    from graders.evidence import save_evidence
+    from graders.grade import grade_live
+    from halab.lab import Lab
+
+    lab = Lab(lab_name)
+    lab.state()  # a clear error if the lab is not up
+    with progress_status(f"checking {lab_name}", quiet=as_json) as progress:
+        report, raw = grade_live(lab, faults=not no_faults, progress=progress)
+    lab.close()
+    if evidence:
+        save_evidence(evidence, lab, raw, report)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        console.print(report.table())
+        for name, value in report.measurements.items():
+            console.print(f"  {name}: {value}")
+    sys.exit(0 if report.score == report.max_score else 1)

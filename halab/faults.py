@@ -1,0 +1,96 @@
+"""Fault injection on a live lab: cut a node's power, kill a cluster daemon, unplug a cable, and undo it.
+
+Every fault is written to the lab's state, so `restore` knows what to undo even from another shell.
+"""
+
+from __future__ import annotations
+
+import time
+
+from halab import ssh
+from halab.errors import HalabError
+from halab.lab import Lab
+from halab.state import load_state, save_state
+
+FAULTS = ("power-off", "kill-daemon", "cut-link", "restore")
+CLUSTER_DAEMONS = ("corosync", "pacemaker")
+
+
+def _record(lab: Lab, node: str, fault: dict[str, object]) -> None:
+    state = lab.state()
+    state.provider_data.setdefault("faults", {}).setdefault(node, []).append(fault)
+    save_state(state)
+
+
+def _active_daemons(lab: Lab, node: str) -> list[str]:
+    """Cluster daemons running now, so that `restore` can bring back exactly those."""
+    try:
+        states = lab.run(node, f"systemctl is-active {' '.join(CLUSTER_DAEMONS)}", timeout=10).stdout.split()
+    except HalabError:
+        return []
+    return [d for d, s in zip(CLUSTER_DAEMONS, states, strict=False) if s == "active"]
+
+
+def power_off(lab: Lab, node: str) -> None:
+    state = lab.state()
+    state.node(node)
+    was_active = _active_daemons(lab, node)
+    lab.drop_connection(node)
+    lab.provider().power_off(state, node)
+    _record(lab, node, {"fault": "power-off", "was_active": was_active})
+
+
+def kill_daemon(lab: Lab, node: str, daemon: str = "corosync") -> None:
+    if daemon not in CLUSTER_DAEMONS:
+        raise HalabError(f"can only kill {' or '.join(CLUSTER_DAEMONS)}, not '{daemon}'")
+    was_active = _active_daemons(lab, node)
+    result = lab.run(node, f"systemctl kill --signal=SIGKILL {daemon}.service")
+    if not result.ok:
+        raise HalabError(f"{node}: cannot kill {daemon}: {result.stderr.strip()}")
+    _record(lab, node, {"fault": "kill-daemon", "daemon": daemon, "was_active": was_active})
+
+
+def cut_link(lab: Lab, node: str, network: str | None = None) -> None:
+    net = network or lab.spec.management_network.name
+    if net not in [n.name for n in lab.spec.networks]:
+        raise HalabError(f"lab '{lab.name}' has no network '{net}'")
+    lab.drop_connection(node)
+    lab.provider().set_link(lab.state(), node, net, up=False)
+    _record(lab, node, {"fault": "cut-link", "network": net})
+
+
+def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
+    """Undo every recorded fault of the node; returns what was done."""
+    state = lab.state()
+    info = state.node(node)
+    provider = lab.provider()
+    done = []
+    faults = state.provider_data.get("faults", {}).get(node, [])
+    for fault in faults:
+        if fault["fault"] == "cut-link":
+            provider.set_link(state, node, str(fault["network"]), up=True)
+            done.append(f"plugged {node} back into {fault['network']}")
+    daemons = sorted({d for f in faults for d in f.get("was_active", [])}, key=CLUSTER_DAEMONS.index)
+    deadline = time.monotonic() + timeout
+    while True:
+        # Pacemaker may be fencing (rebooting) the node at the same moment: retry until it stays up.
+        try:
+            if not provider.node_running(state, node):
+                provider.power_on(state, node)
+                done.append(f"powered {node} on")
+            ssh.wait_ready(info, min(deadline, time.monotonic() + 60))
+            lab.drop_connection(node)
+            stopped = [d for d in daemons if d not in _active_daemons(lab, node)]
+            if stopped:
+                lab.run(node, f"systemctl start {' '.join(stopped)}", timeout=90)
+                done.append(f"started {', '.join(stopped)} on {node}")
+            break
+        except HalabError:
+            lab.drop_connection(node)
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    state = load_state(lab.name) or state
+    state.provider_data.get("faults", {}).pop(node, None)
+    save_state(state)
+    return done or [f"{node} had no fault to undo"]

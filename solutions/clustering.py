@@ -1,0 +1,93 @@
+"""Solve the clustering lab (2 or 3 nodes): Corosync, Pacemaker, fencing, a floating IP and a web server.
+
+Everything is done on the nodes with the tools the course teaches: corosync-keygen, systemctl, crmsh.
+"""
+
+from __future__ import annotations
+
+from graders.collect import probe_http
+from graders.collectors import ParseError, crm_mon
+from halab.errors import HalabError
+from halab.lab import Lab
+from halab.spec import LabSpec
+from solutions.common import Progress, must, on_all, wait_until
+
+
+def corosync_conf(spec: LabSpec) -> str:
+    lan = spec.management_network.name
+    nodes = "".join(
+        f"    node {{\n        name: {node.name}\n        nodeid: {index}\n"
+        f"        ring0_addr: {node.addresses[lan]}\n    }}\n"
+        for index, node in enumerate(spec.nodes, start=1)
+    )
+    # two_node lets a 2-node cluster keep quorum when one node dies (it implies wait_for_all).
+    two_node = "    two_node: 1\n" if len(spec.nodes) == 2 else ""
+    return (
+        "totem {\n    version: 2\n"
+        f"    cluster_name: {spec.settings['cluster_name']}\n"
+        "    transport: knet\n    crypto_cipher: aes256\n    crypto_hash: sha256\n}\n\n"
+        f"nodelist {{\n{nodes}}}\n\n"
+        f"quorum {{\n    provider: corosync_votequorum\n{two_node}}}\n\n"
+        "logging {\n    to_logfile: yes\n    logfile: /var/log/corosync/corosync.log\n"
+        "    to_syslog: yes\n    timestamp: on\n}\n"
+    )
+
+
+def crm_config(spec: LabSpec) -> str:
+    hosts = " ".join(spec.node_names)
+    prefix = spec.management_network.subnet.prefixlen
+    return f"""\
+property stonith-enabled=true
+primitive fence-lab stonith:fence_halab params pcmk_host_list="{hosts}" op monitor interval=60s
+primitive web-ip IPaddr2 params ip={spec.settings['floating_ip']} cidr_netmask={prefix} op monitor interval=10s
+primitive web-server apache params configfile=/etc/apache2/apache2.conf \\
+    statusurl="http://localhost/server-status" op monitor interval=10s
+group web web-ip web-server
+"""
+
+
+def cluster_formed(lab: Lab, count: int) -> bool:
+    """Every node online and the partition quorate, as node1 sees it."""
+    status = _crm_mon(lab)
+    return bool(status and status.quorate and sum(n.online for n in status.nodes.values()) == count)
+
+
+def _crm_mon(lab: Lab) -> crm_mon.ClusterStatus | None:
+    try:
+        status = crm_mon.parse(lab.run("node1", "crm_mon -1 --output-as=xml").stdout)
+    except (HalabError, ParseError):
+        return None
+    return status if status.connected else None
+
+
+def solve(lab: Lab, progress: Progress) -> None:
+    spec = lab.spec
+    names = spec.node_names
+    progress("writing corosync.conf on every node")
+    for node in names:
+        lab.write_file(node, "/etc/corosync/corosync.conf", corosync_conf(spec))
+    progress("creating the authkey on node1 and copying it")
+    must(lab, names[0], "corosync-keygen")
+    authkey = lab.read_file(names[0], "/etc/corosync/authkey")
+    for node in names[1:]:
+        lab.write_file(node, "/etc/corosync/authkey", authkey, 0o400)
+    progress("writing a web page on every node")
+    for node in names:
+        lab.write_file(node, "/var/www/html/index.html", f"<h1>halab web service on {node}</h1>\n")
+    progress("starting and enabling corosync and pacemaker")
+    on_all(lab, "systemctl enable --now corosync pacemaker")
+    wait_until("every node online with quorum", lambda: cluster_formed(lab, len(names)), timeout=120)
+    progress("configuring fencing, the floating IP and the web server (crmsh)")
+    lab.write_file(names[0], "/root/halab-solution.crm", crm_config(spec))
+    must(lab, names[0], "crm configure load update /root/halab-solution.crm")
+    wait_until("the web group to start", lambda: _web_started(lab), timeout=120)
+    url = f"http://{spec.settings['floating_ip']}/"
+    wait_until(f"{url} to answer", lambda: probe_http(url, timeout=2)["status"] == 200, timeout=60)
+
+
+def _web_started(lab: Lab) -> bool:
+    status = _crm_mon(lab)
+    if status is None:
+        return False
+    resources = [status.resource(rid) for rid in ("web-ip", "web-server", "fence-lab")]
+    return all(r is not None and r.active and r.role == "Started" for r in resources)

@@ -1,0 +1,34 @@
+"""Steps several solutions share: run a command on every node, and wait for a cluster condition."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from halab.errors import HalabError
+from halab.lab import Lab
+from halab.ssh import CommandResult
+
+Progress = Callable[[str], None]
+
+
+def must(lab: Lab, node: str, command: str, timeout: float = 60) -> CommandResult:
+    result = lab.run(node, command, timeout=timeout)
+    if not result.ok:
+        output = (result.stderr or result.stdout)[-400:]
+        raise HalabError(f"{node}: '{command}' failed ({result.exit_status}): {output}")
+    return result
+
+
+def on_all(lab: Lab, command: str, timeout: float = 60) -> None:
+    for node in lab.spec.node_names:
+        must(lab, node, command, timeout)
+
+
+def wait_until(what: str, condition: Callable[[], bool], timeout: float, interval: float = 1.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise HalabError(f"timed out after {timeout:g} s waiting for {what}")
