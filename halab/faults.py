@@ -44,7 +44,8 @@ def kill_daemon(lab: Lab, node: str, daemon: str = "corosync") -> None:
     if daemon not in CLUSTER_DAEMONS:
         raise HalabError(f"can only kill {' or '.join(CLUSTER_DAEMONS)}, not '{daemon}'")
     was_active = _active_daemons(lab, node)
-    result = lab.run(node, f"systemctl kill --signal=SIGKILL {daemon}.service")
+    # pkill, not `systemctl kill`: the latter fails inside nspawn on hosts with hybrid cgroups.
+    result = lab.run(node, f"pkill --signal KILL --exact {daemon}d || pkill --signal KILL --exact {daemon}")
     if not result.ok:
         raise HalabError(f"{node}: cannot kill {daemon}: {result.stderr.strip()}")
     _record(lab, node, {"fault": "kill-daemon", "daemon": daemon, "was_active": was_active})

@@ -21,7 +21,19 @@ def _unreachable_note(facts: LabFacts) -> str:
 
 
 def _conf(facts: LabFacts) -> tuple[str, object]:
-    return facts.cluster_view(lambda node: node.corosync_conf())
+    """This lab's corosync.conf. A file whose nodelist names none of the lab's nodes (Debian's default, say)
+    earns nothing, even where its settings happen to be right: the points are for the student's work."""
+    node, conf = facts.cluster_view(lambda node: node.corosync_conf())
+    lan = facts.spec.management_network.name
+    known = set(facts.spec.node_names) | {str(n.addresses[lan]) for n in facts.spec.nodes}
+    section = conf.first("nodelist")
+    # Addresses decide it (ring0_addr may also be a resolvable name): Debian's default lists "node1" at 127.0.0.1.
+    listed = {v for entry in (section.all("node") if section else []) for k, v in entry.values.items()
+              if k.endswith("_addr")}
+    if not listed & known:
+        raise FactMissing(f"corosync.conf on {node} does not describe this cluster yet: its nodelist has none of "
+                          f"the lab's nodes ({', '.join(facts.spec.node_names)})")
+    return node, conf
 
 
 @check(KIND, "corosync-conf-identical", "corosync.conf is valid and identical on every node",
@@ -32,6 +44,7 @@ def conf_identical(facts: LabFacts) -> Verdict:
         return fail("; ".join(problems))
     for name in texts:
         facts.nodes[name].corosync_conf()  # a syntax error fails the check with Corosync's own complaint
+    _conf(facts)
     names = list(texts)
     for other in names[1:]:
         if texts[other] != texts[names[0]]:

@@ -1,0 +1,119 @@
+"""The clustering labs graded on real nodes: fresh, solved, fenced, broken by faults, and restored."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from graders.collectors import crm_mon
+from halab.lab import Lab
+from halab.state import load_state
+from solutions import solve
+from solutions.clustering import cluster_formed
+from solutions.common import wait_until
+from tests.integration.conftest import halab, leftovers
+
+pytestmark = pytest.mark.integration
+FRESH_PASSES: set[str] = set()  # Debian's default corosync.conf earns nothing
+
+
+def check_json(lab: str, *flags: str) -> tuple[int, dict]:
+    result = halab("check", lab, "--json", *flags, timeout=600)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def where_is(lab: Lab, resource_id: str) -> tuple[str, ...]:
+    status = crm_mon.parse(lab.run("node1", "crm_mon -1 --output-as=xml").stdout)
+    resource = status.resource(resource_id)
+    return resource.nodes if resource and resource.active else ()
+
+
+@pytest.fixture(scope="module")
+def two_nodes() -> Iterator[Lab]:
+    lab = Lab("clustering")
+    try:
+        lab.up()
+        yield lab
+    finally:
+        lab.down()
+        assert leftovers("clustering") == []
+
+
+def test_fresh_lab_fails_with_explanations(two_nodes: Lab) -> None:
+    code, report = check_json("clustering", "--no-faults")
+    assert code == 1
+    assert report["score"] < 0.2 * report["max_score"]
+    passed = {c["id"] for c in report["checks"] if c["passed"]}
+    assert passed == FRESH_PASSES
+    assert all(c["feedback"] and (c["passed"] or c["hint"]) for c in report["checks"])
+
+
+def test_solved_lab_scores_full_marks_and_fails_over(two_nodes: Lab) -> None:
+    solve(two_nodes)
+    before = where_is(two_nodes, "web-ip")
+    code, report = check_json("clustering")
+    assert code == 0, [c for c in report["checks"] if not c["passed"]]
+    assert report["score"] == report["max_score"] == 120
+    measured = report["measurements"]
+    assert measured["failover_from"] == before[0] and measured["failover_to"] != before[0]
+    assert 0 < measured["failover_seconds"] <= 30
+    # The cluster is restored: every node back online, and the IP really is on the other node now.
+    wait_until("both nodes online", lambda: cluster_formed(two_nodes, 2), timeout=60)
+    assert where_is(two_nodes, "web-ip") == (measured["failover_to"],)
+
+
+def test_stonith_admin_really_cuts_the_node(two_nodes: Lab) -> None:
+    pid_before = load_state("clustering").provider_data["pids"]["node2"]
+    result = two_nodes.run("node1", "stonith_admin --reboot node2", timeout=90)
+    assert result.ok, result.stderr
+    assert load_state("clustering").provider_data["pids"]["node2"] != pid_before, "node2 was not power-cycled"
+    history = two_nodes.run("node1", "stonith_admin --history node2").stdout
+    assert "reboot of node2 successful" in history
+    wait_until("node2 to rejoin", lambda: cluster_formed(two_nodes, 2), timeout=120)
+
+
+def test_grading_with_a_node_powered_off(two_nodes: Lab) -> None:
+    halab("fault", "clustering", "power-off", "node2", check=True)
+    try:
+        code, report = check_json("clustering", "--no-faults")
+        assert code == 1
+        unreachable = [c["id"] for c in report["checks"] if "node2 is unreachable" in c["feedback"]]
+        assert {"services-running", "authkey"} <= set(unreachable)
+    finally:
+        halab("fault", "clustering", "restore", "node2", check=True)
+    wait_until("node2 to rejoin", lambda: cluster_formed(two_nodes, 2), timeout=120)
+
+
+def test_kill_daemon_is_recovered_by_fencing_and_restore(two_nodes: Lab) -> None:
+    halab("fault", "clustering", "kill-daemon", "node2", check=True)
+    time.sleep(2)
+    halab("fault", "clustering", "restore", "node2", check=True)
+    wait_until("node2 to rejoin", lambda: cluster_formed(two_nodes, 2), timeout=120)
+    code, report = check_json("clustering", "--no-faults")
+    assert code == 0, [c for c in report["checks"] if not c["passed"]]
+
+
+def test_three_node_lab_keeps_quorum_when_one_node_is_cut_off() -> None:
+    lab = Lab("clustering3")
+    try:
+        lab.up()
+        code, report = check_json("clustering3", "--no-faults")
+        assert code == 1 and report["score"] < 0.2 * report["max_score"]
+        solve(lab)
+        code, report = check_json("clustering3")
+        assert code == 0, [c for c in report["checks"] if not c["passed"]]
+        halab("fault", "clustering3", "cut-link", "node3", check=True)
+        assert halab("ssh", "node3", "--lab", "clustering3", "--", "true").returncode != 0
+        # The majority (node1, node2) keeps quorum and goes on serving.
+        wait_until("node3 to be seen offline", lambda: not cluster_formed(lab, 3), timeout=30)
+        status = crm_mon.parse(lab.run("node1", "crm_mon -1 --output-as=xml").stdout)
+        assert status.quorate
+        halab("fault", "clustering3", "restore", "node3", check=True)
+        wait_until("node3 to rejoin", lambda: cluster_formed(lab, 3), timeout=120)
+    finally:
+        lab.down()
+        assert leftovers("clustering3") == []
