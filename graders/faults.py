@@ -6,6 +6,7 @@ verdicts and measurements are stored in the evidence so that grading later needs
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,6 +116,10 @@ def _restore(lab: Lab, node: str) -> str:
     while time.monotonic() < deadline:
         status = _status(lab, node)
         if status and status.connected and all(n.online for n in status.nodes.values()):
+            # Without resource-stickiness Pacemaker may now move resources back (failback): let the
+            # transition finish, so the cluster is left as settled as it was found.
+            with contextlib.suppress(HalabError):
+                lab.run(node, "crm_resource --wait --timeout=60s", timeout=70)
             return ""
         time.sleep(2)
     return f" {node} is back on but has not rejoined the cluster yet."

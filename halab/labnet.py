@@ -85,6 +85,16 @@ def attach_node(spec: LabSpec, node: Node) -> str:
     return name
 
 
+def reset_node(spec: LabSpec, node: Node) -> None:
+    """What a power cut does to a NIC: addresses added at run time (a floating IP) are gone. The node's
+    namespace outlives its container, so halab has to do this itself."""
+    name = node_netns(spec.name, node.name)
+    for index, network in enumerate(spec.networks):
+        netns.ip("address", "flush", "dev", node_link(index), netns=name, check=False)
+        netns.ip("address", "add", f"{node.addresses[network.name]}/{network.subnet.prefixlen}",
+                 "dev", node_link(index), netns=name, check=False)
+
+
 def set_cable(lab: str, node_index: int, net_index: int, plugged: bool) -> None:
     """Unplug a node's cable at the switch side: the node sees its link go down, as with a real cable."""
     netns.set_link_state(node_port(node_index, net_index), plugged, netns=lab_netns(lab))

@@ -38,6 +38,7 @@ def crm_config(spec: LabSpec) -> str:
     prefix = spec.management_network.subnet.prefixlen
     return f"""\
 property stonith-enabled=true
+rsc_defaults resource-stickiness=100
 primitive fence-lab stonith:fence_halab params pcmk_host_list="{hosts}" op monitor interval=60s
 primitive web-ip IPaddr2 params ip={spec.settings['floating_ip']} cidr_netmask={prefix} op monitor interval=10s
 primitive web-server apache params configfile=/etc/apache2/apache2.conf \\

@@ -21,7 +21,7 @@ from halab.errors import HalabError
 from halab.hostfs import mount_overlay, remove_tree
 from halab.image.build import build_image
 from halab.providers.base import Progress, Provider
-from halab.spec import LabSpec, Node
+from halab.spec import LabSpec, Node, load_spec_file
 from halab.ssh import new_keypair, write_private_key
 from halab.state import LabState, NodeInfo, lab_dir, save_state
 
@@ -190,6 +190,8 @@ class NspawnProvider(Provider):
     def power_off(self, state: LabState, node: str) -> None:
         state.node(node)
         self._kill(state, node)
+        spec = load_spec_file(Path(state.spec_path))
+        labnet.reset_node(spec, spec.node(node))
         save_state(state)
 
     def power_on(self, state: LabState, node: str) -> None:
@@ -199,8 +201,6 @@ class NspawnProvider(Provider):
             save_state(state)
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
-        from halab.spec import load_spec_file
-
         spec = load_spec_file(Path(state.spec_path))
         net_index = [n.name for n in spec.networks].index(network)
         labnet.set_cable(state.lab, spec.node_names.index(node), net_index, up)
