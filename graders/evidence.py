@@ -24,7 +24,7 @@ def digest(payload: dict[str, Any]) -> str:
 
 def save_evidence(path: str | Path, lab: Lab, raw: dict[str, Any], report: Report) -> None:
     state = lab.state()
-    payload = {"format": FORMAT, "lab": lab.name, "lab_instance": state.created,
+    payload = {"format": FORMAT, "lab": lab.name, "lab_instance": state.instance, "lab_created": state.created,
                "host_keys": {n.name: n.host_key for n in state.nodes}, "raw": raw, "report": report.to_dict()}
     document = {"payload": payload, "sha256": digest(payload)}
     target = Path(path)

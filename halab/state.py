@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,8 @@ class LabState:
     spec_path: str
     phase: str = "creating"  # creating -> up
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
+    # Tells one `up` of a lab from the next (evidence files name the lab instance they came from).
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex)
     nodes: list[NodeInfo] = field(default_factory=list)
     # Provider-specific facts (PIDs, namespaces, image hash...) that `down` needs to undo `up`.
     provider_data: dict[str, Any] = field(default_factory=dict)
