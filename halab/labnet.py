@@ -30,8 +30,13 @@ def host_link(lab: str, net_index: int) -> str:
     return f"hl{_tag(lab)}n{net_index}"
 
 
-def bridge(net_index: int) -> str:
-    return f"br{net_index}"
+def bridge(lab: str, net_index: int) -> str:
+    # Unique per lab, because VM labs share one switch namespace: libvirtd's.
+    return f"hl{_tag(lab)}b{net_index}"
+
+
+def host_port(lab: str, net_index: int) -> str:
+    return f"hl{_tag(lab)}p{net_index}"
 
 
 def node_port(node_index: int, net_index: int) -> str:
@@ -61,16 +66,20 @@ def check_free(spec: LabSpec, other_labs: dict[str, LabSpec]) -> None:
             )
 
 
-def create(spec: LabSpec) -> None:
-    """The switch namespace, its bridges, and the host's uplink into the management network."""
-    switch = lab_netns(spec.name)
-    netns.add_netns(switch)
+def create(spec: LabSpec, switch: str | None = None) -> None:
+    """The lab's bridges and the host's uplink into the management network. The bridges live in the lab's
+    own switch namespace, or in ``switch`` (libvirtd's namespace, for VM labs)."""
+    if switch is None:
+        switch = lab_netns(spec.name)
+        netns.add_netns(switch)
     for index, network in enumerate(spec.networks):
-        netns.add_bridge(bridge(index), switch)
+        netns.delete_link(bridge(spec.name, index), switch)  # stale, from a crashed run
+        netns.add_bridge(bridge(spec.name, index), switch)
         if network.host_joins:
-            netns.delete_link(host_link(spec.name, index))  # stale, from a crashed run
+            netns.delete_link(host_link(spec.name, index))
             address = f"{network.host_address}/{network.subnet.prefixlen}"
-            netns.add_port(switch, bridge(index), f"host{index}", host_link(spec.name, index), None, address)
+            netns.add_port(switch, bridge(spec.name, index), host_port(spec.name, index),
+                           host_link(spec.name, index), None, address)
 
 
 def attach_node(spec: LabSpec, node: Node) -> str:
@@ -80,7 +89,7 @@ def attach_node(spec: LabSpec, node: Node) -> str:
     node_index = spec.nodes.index(node)
     for index, network in enumerate(spec.networks):
         address = f"{node.addresses[network.name]}/{network.subnet.prefixlen}"
-        netns.add_port(lab_netns(spec.name), bridge(index), node_port(node_index, index),
+        netns.add_port(lab_netns(spec.name), bridge(spec.name, index), node_port(node_index, index),
                        node_link(index), name, address)
     return name
 
@@ -100,10 +109,13 @@ def set_cable(lab: str, node_index: int, net_index: int, plugged: bool) -> None:
     netns.set_link_state(node_port(node_index, net_index), plugged, netns=lab_netns(lab))
 
 
-def destroy(lab: str, networks: int = 4) -> None:
-    """Remove every namespace and host link of the lab; safe when some or all are already gone."""
+def destroy(lab: str, switch: str | None = None, networks: int = 4) -> None:
+    """Remove every namespace, bridge and host link of the lab; safe when some or all are already gone."""
     for name in netns.list_netns(f"{lab_netns(lab)}_"):
         netns.delete_netns(name)
     netns.delete_netns(lab_netns(lab))
     for index in range(networks):
+        if switch and netns.netns_exists(switch):
+            netns.delete_link(bridge(lab, index), switch)
+            netns.delete_link(host_port(lab, index), switch)
         netns.delete_link(host_link(lab, index))

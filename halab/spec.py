@@ -17,7 +17,7 @@ from halab import paths
 from halab.errors import HalabError, SpecError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
-PROVIDERS = ("nspawn", "qemu", "vagrant")
+PROVIDERS = ("nspawn", "libvirt", "vagrant")
 
 
 @dataclass(frozen=True)

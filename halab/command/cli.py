@@ -38,10 +38,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from halab.command import connect, converge, create, destroy, doctor, fault, image, status, verify
+    from halab.command import connect, converge, create, destroy, doctor, fault, image, libvirt_daemon, status, verify
 
     for command in (create.up, status.status, connect.ssh, verify.check, fault.fault, converge.solve,
-                    destroy.down, image.image, doctor.doctor):
+                    destroy.down, image.image, doctor.doctor, libvirt_daemon.libvirtd):
         cli.add_command(command)
     try:
         from halab.command import course

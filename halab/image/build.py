@@ -127,7 +127,7 @@ def _configure(recipe: dict[str, Any], rootfs: Path) -> None:
     (rootfs / "etc/hostname").unlink(missing_ok=True)
     for action in ("disable", "enable"):
         for unit in recipe.get(f"{action}_services", []):
-            if not list(rootfs.glob(f"lib/systemd/system/{unit}.service")):
+            if not any((rootfs / d / f"{unit}.service").exists() for d in ("lib/systemd/system", "etc/systemd/system")):
                 continue  # not every package ships every unit; the recipe lists the union
             subprocess.run(["systemctl", f"--root={rootfs}", action, f"{unit}.service"],
                            capture_output=True, check=True)

@@ -12,4 +12,8 @@ def get_provider(name: str) -> Provider:
         from halab.providers.nspawn import NspawnProvider
 
         return NspawnProvider()
-    raise HalabError(f"provider '{name}' is not available yet (available: nspawn)")
+    if name == "libvirt":
+        from halab.providers.libvirt import LibvirtProvider
+
+        return LibvirtProvider()
+    raise HalabError(f"provider '{name}' is not available yet (available: nspawn, libvirt)")
