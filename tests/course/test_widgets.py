@@ -3,7 +3,7 @@
 import pytest
 
 from halab.course.widgets.availability import AvailabilityCalculator
-from halab.course.widgets.cluster_view import ClusterView, parse_crm_mon, render_state
+from halab.course.widgets.cluster_view import ClusterView, node_state, read_crm_mon, render_state
 from halab.course.widgets.explorers import DrbdProtocols, InfrastructureChain, MigrationEstimator
 from halab.course.widgets.lab_panel import lab_command, lab_facts, lab_section
 from halab.course.widgets.quiz import QuizWidget, show_quiz
@@ -145,21 +145,26 @@ STOPPED_XML = """<pacemaker-result api-version="2.25" request="crm_mon -1 --outp
 </pacemaker-result>"""
 
 
-def test_parse_crm_mon() -> None:
-    state = parse_crm_mon(CRM_MON_XML)
+def test_read_crm_mon() -> None:
+    state = read_crm_mon(CRM_MON_XML)
     assert state.dc == "node1" and state.quorate and state.stonith_enabled
-    assert [(n.name, n.state, n.is_dc) for n in state.nodes] == [("node1", "online", True), ("node2", "unclean", False)]
+    nodes = [(n.name, node_state(n), n.is_dc) for n in state.nodes.values()]
+    assert nodes == [("node1", "online", True), ("node2", "unclean", False)]
     by_id = {r.id: r for r in state.resources}
-    assert by_id["vip"].parent == "websvc" and by_id["vip"].nodes == ["node1"]
-    assert by_id["web"].nodes == [] and by_id["drbd"].role == "Promoted" and by_id["drbd"].parent == "drbd-clone"
+    assert by_id["vip"].group == "websvc" and by_id["vip"].nodes == ("node1",)
+    assert by_id["web"].nodes == () and by_id["drbd"].role == "Promoted" and by_id["drbd"].clone == "drbd-clone"
     html = render_state(state, "clustering")
-    assert "websvc" in html and "<svg" in html
+    assert "vip (in websvc)" in html and "drbd (in drbd-clone)" in html and "<svg" in html
+    assert "fencing on" in html and "quorate" in html and "unclean" in html
 
 
-def test_parse_crm_mon_when_cluster_is_down_or_output_is_junk() -> None:
-    assert "Connection refused" in parse_crm_mon(STOPPED_XML).error
-    assert "gave no XML" in parse_crm_mon("bash: crm_mon: command not found").error
-    assert "not answering" in render_state(parse_crm_mon(""), "clustering")
+def test_read_crm_mon_when_cluster_is_down_or_output_is_junk() -> None:
+    stopped = read_crm_mon(STOPPED_XML)
+    assert not stopped.connected and "Connection refused" in stopped.error
+    junk = read_crm_mon("bash: crm_mon: command not found")
+    assert not junk.connected and "no readable XML" in junk.error and "command not found" in junk.error
+    assert "not answering" in render_state(read_crm_mon(""), "clustering")
+    assert "Connection refused" in render_state(stopped, "clustering")
 
 
 def test_cluster_view_without_lab(no_lab: None) -> None:

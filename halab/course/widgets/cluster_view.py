@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from typing import Any
 
 import ipywidgets as w
 
+from graders.collectors import ParseError, crm_mon
+from graders.collectors.crm_mon import ClusterStatus, CrmNode
 from halab.course import labaccess
 from halab.course.svg import Svg
 from halab.course.widgets.common import CourseWidget, badge, guarded, message_html, table_html
@@ -17,109 +17,37 @@ CRM_MON = "crm_mon -1 --output-as=xml"
 REFRESH_S = 5.0
 
 
-@dataclass
-class NodeState:
-    name: str
-    online: bool
-    standby: bool = False
-    unclean: bool = False
-    is_dc: bool = False
-
-    @property
-    def state(self) -> str:
-        if self.unclean:
-            return "unclean"
-        if not self.online:
-            return "offline"
-        return "standby" if self.standby else "online"
-
-
-@dataclass
-class ResourceState:
-    id: str
-    agent: str
-    role: str
-    nodes: list[str]
-    failed: bool = False
-    parent: str = ""  # the group or clone it belongs to
-
-
-@dataclass
-class ClusterState:
-    nodes: list[NodeState] = field(default_factory=list)
-    resources: list[ResourceState] = field(default_factory=list)
-    dc: str = ""
-    quorate: bool = False
-    stonith_enabled: bool | None = None
-    error: str = ""  # set when crm_mon could not reach the cluster (not running, or bad output)
-
-
-def parse_crm_mon(text: str) -> ClusterState:
-    """The one place that reads crm_mon XML; a later version will delegate to graders.collectors.crm_mon."""
+def read_crm_mon(text: str) -> ClusterStatus:
+    """crm_mon's XML read the graders' way; output that is not crm_mon XML becomes a not-connected status."""
     try:
-        root = ET.fromstring(text)
-    except ET.ParseError:
-        first = text.strip().splitlines()[0] if text.strip() else "no output"
-        return ClusterState(error=f"crm_mon gave no XML ({first})")
-    status = root.find("status")
-    if root.find("nodes") is None:
-        errors = [e.text or "" for e in root.iter("error")]
-        message = status.get("message", "") if status is not None else ""
-        return ClusterState(error="; ".join(filter(None, [message, *errors])) or "the cluster is not running")
-    dc = root.find("summary/current_dc")
-    options = root.find("summary/cluster_options")
-    state = ClusterState(
-        dc=dc.get("name", "") if dc is not None else "",
-        quorate=dc is not None and dc.get("with_quorum") == "true",
-        stonith_enabled=None if options is None else options.get("stonith-enabled") == "true",
-    )
-    for node in root.iterfind("nodes/node"):
-        state.nodes.append(
-            NodeState(
-                node.get("name", "?"),
-                node.get("online") == "true",
-                node.get("standby") == "true",
-                node.get("unclean") == "true",
-                node.get("is_dc") == "true",
-            )
-        )
-    resources = root.find("resources")
-    if resources is not None:
-        _collect_resources(resources, "", state.resources)
-    return state
+        return crm_mon.parse(text)
+    except ParseError as exc:
+        # The first line says most (e.g. "crm_mon: command not found"), more than where XML parsing stopped.
+        first = text.strip().splitlines()[0][:200] if text.strip() else "nothing"
+        return ClusterStatus(connected=False, error=f"{exc}; it printed: {first}")
 
 
-def _collect_resources(parent: ET.Element, parent_id: str, into: list[ResourceState]) -> None:
-    """Primitives, also inside groups, clones and bundles, tagged with their container's id."""
-    for element in parent:
-        if element.tag == "resource":
-            into.append(
-                ResourceState(
-                    element.get("id", "?"),
-                    element.get("resource_agent", "?"),
-                    element.get("role", "?"),
-                    [n.get("name", "?") for n in element.iterfind("node")],
-                    element.get("failed") == "true",
-                    parent_id,
-                )
-            )
-        else:
-            _collect_resources(element, element.get("id", parent_id), into)
+def node_state(node: CrmNode) -> str:
+    if node.unclean:
+        return "unclean"
+    if not node.online:
+        return "offline"
+    return "standby" if node.standby else "online"
 
 
-def render_state(state: ClusterState, lab: str) -> str:
-    if state.error:
+def render_state(state: ClusterStatus, lab: str) -> str:
+    if not state.connected:
         return message_html(
             f"Pacemaker is not answering in lab '{lab}': {state.error}. If you have not set up "
             "the cluster yet, that is expected: see the tasks below.",
             "warn",
         )
     quorum = badge("quorate", "ok") if state.quorate else badge("no quorum", "bad")
-    stonith = {True: badge("fencing on", "ok"), False: badge("fencing OFF", "bad"), None: "?"}[state.stonith_enabled]
+    stonith = badge("fencing on", "ok") if state.stonith_enabled else badge("fencing OFF", "bad")
     summary = f"<p>DC: <b>{state.dc or 'none'}</b> &nbsp; {quorum} &nbsp; {stonith}</p>"
     rows = [
         (
-            r.id + (f" (in {r.parent})" if r.parent else ""),
+            r.id + (f" (in {r.group or r.clone})" if r.group or r.clone else ""),
             r.agent,
             badge(r.role, "bad" if r.failed else "ok" if r.nodes else "warn"),
             ", ".join(r.nodes) or "-",
@@ -134,18 +62,20 @@ def render_state(state: ClusterState, lab: str) -> str:
     return summary + draw_cluster(state).render() + table
 
 
-def draw_cluster(state: ClusterState) -> Svg:
+def draw_cluster(state: ClusterStatus) -> Svg:
     """A column per node with the resources it runs; offline or unclean nodes are crossed out."""
     width = max(160 * len(state.nodes) + 20, 340)
-    running = {node.name: [r for r in state.resources if node.name in r.nodes] for node in state.nodes}
+    nodes = list(state.nodes.values())
+    running = {node.name: [r for r in state.resources if node.name in r.nodes] for node in nodes}
     height = 110 + 26 * max([len(v) for v in running.values()] + [1])
     svg = Svg(width, height)
-    for index, node in enumerate(state.nodes):
+    for index, node in enumerate(nodes):
         left = 20 + index * 160
-        fill = {"online": "node", "standby": "muted", "offline": "muted", "unclean": "danger"}[node.state]
-        svg.box(left, 10, 140, height - 20, fill=fill, dashed=node.state != "online")
+        state_name = node_state(node)
+        fill = {"online": "node", "standby": "muted", "offline": "muted", "unclean": "danger"}[state_name]
+        svg.box(left, 10, 140, height - 20, fill=fill, dashed=state_name != "online")
         svg.text(left + 70, 32, node.name + (" (DC)" if node.is_dc else ""), size=13, weight="bold")
-        svg.text(left + 70, 50, node.state, size=11, italic=True)
+        svg.text(left + 70, 50, state_name, size=11, italic=True)
         for slot, res in enumerate(running[node.name]):
             svg.box(
                 left + 10,
@@ -156,7 +86,7 @@ def draw_cluster(state: ClusterState) -> Svg:
                 fill="danger" if res.failed else "service",
                 size=11,
             )
-        if node.state in ("offline", "unclean"):
+        if state_name in ("offline", "unclean"):
             svg.cross(left + 70, height / 2, 30)
     return svg
 
@@ -196,7 +126,7 @@ class ClusterView(CourseWidget):
             if problem or text is None:
                 self.out.value = message_html(f"Could not read the cluster state: {problem}", "bad")
                 return
-            self.out.value = render_state(parse_crm_mon(text), self.lab.value)
+            self.out.value = render_state(read_crm_mon(text), self.lab.value)
 
         update()
 
