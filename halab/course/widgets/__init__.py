@@ -6,7 +6,7 @@ from halab.course.widgets.explorers import drbd_protocols, infrastructure_chain,
 from halab.course.widgets.lab_panel import lab_command, lab_facts, lab_section
 from halab.course.widgets.quiz import show_quiz
 from halab.course.widgets.quorum import quorum_calculator
-from halab.course.widgets.report_view import report_view
+from halab.course.widgets.report_view import lab_check, report_view
 from halab.course.widgets.splitbrain import split_brain_simulator
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "cluster_view",
     "drbd_protocols",
     "infrastructure_chain",
+    "lab_check",
     "lab_command",
     "lab_facts",
     "lab_section",

@@ -20,7 +20,7 @@ def commands_html(lab: str, node: str = "node1") -> str:
     lines = [
         (f"halab up {lab}", "start the lab (takes a minute or two the first time)"),
         (f"halab ssh {node}", "a root shell on a node"),
-        (f"halab check {lab}", "grade your work: the same checks as the button below"),
+        (f"halab check {lab}", "grade your work: the same checks as the lab-check button"),
         (f"halab down {lab}", "stop the lab when you are done"),
     ]
     rows = "\n".join(f"{html.escape(cmd):<28} # {html.escape(why)}" for cmd, why in lines)
@@ -41,22 +41,25 @@ def no_lab_message(lab: str, problem: str | None, others: list[str]) -> str:
 
 
 class LabSection(CourseWidget):
-    def __init__(self, lab: str, node: str = "node1") -> None:
+    """Commands, and when the lab is up its cluster view and a check button (check=False: the notebook has a
+    graded lab-check cell of its own, and two buttons that both check would confuse)."""
+
+    def __init__(self, lab: str, node: str = "node1", check: bool = True) -> None:
         labs, problem = labaccess.up_labs()
         parts: list[w.Widget] = [w.HTML(commands_html(lab, node))]
         if lab in labs:
             parts += [
                 w.HTML(message_html(f"The lab '{lab}' is up.", "ok")),
                 ClusterView(lab).widget,
-                ReportView(lab=lab).widget,
+                *([ReportView(lab=lab).widget] if check else []),
             ]
         else:
             parts.append(w.HTML(no_lab_message(lab, problem, labs)))
         self.widget = w.VBox(parts)
 
 
-def lab_section(lab: str, node: str = "node1") -> LabSection:
-    return LabSection(lab, node)
+def lab_section(lab: str, node: str = "node1", check: bool = True) -> LabSection:
+    return LabSection(lab, node, check)
 
 
 def lab_command(lab: str, command: str, timeout: float = labaccess.COMMAND_TIMEOUT_S) -> w.HTML:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -22,7 +23,7 @@ def _number(value: Any, name: str) -> float:
     return float(value)
 
 
-def render_report(report: Mapping[str, Any]) -> str:
+def render_report(report: Mapping[str, Any], fold_hints: bool = True) -> str:
     """HTML for a report dict as graders.run_checks returns it; InputError if it is not one."""
     if not isinstance(report, Mapping):
         raise InputError("A grader report is a dictionary with 'lab', 'score', 'max_score' and 'checks'.")
@@ -37,7 +38,7 @@ def render_report(report: Mapping[str, Any]) -> str:
         f"<div style='background:#f2f4f7;width:320px;height:10px;border-radius:5px'>"
         f"<div style='background:#1b7f3b;width:{percent:.0f}%;height:10px;border-radius:5px'></div></div>"
     )
-    rows = [_check_row(check) for check in checks]
+    rows = [_check_row(check, fold_hints) for check in checks]
     body = table_html(["", "Check", "Points", "Feedback"], rows, raw_columns=[0, 3])
     measurements = report.get("measurements") or {}
     if isinstance(measurements, Mapping) and measurements:
@@ -45,15 +46,17 @@ def render_report(report: Mapping[str, Any]) -> str:
     return header + body
 
 
-def _check_row(check: Any) -> tuple[str, str, str, str]:
+def _check_row(check: Any, fold_hints: bool) -> tuple[str, str, str, str]:
     if not isinstance(check, Mapping):
         raise InputError(f"A check in the report is not a dictionary: {check!r}.")
     passed = bool(check.get("passed"))
     feedback = html.escape(str(check.get("feedback") or ""))
     hint = check.get("hint")
-    if hint and not passed:
+    if hint and not passed and fold_hints:
         # Hints are folded away so a student can try once more before reading them.
         feedback += f"<details><summary>Hint</summary>{html.escape(str(hint))}</details>"
+    elif hint and not passed:  # graded feedback: nothing left to try, and a printout shows no folded text
+        feedback += f"<br><i>Hint: {html.escape(str(hint))}</i>"
     points = f"{check.get('points', 0):g} / {check.get('max_points', 0):g}" if _numeric_points(check) else "?"
     return (
         badge("✔ passed", "ok") if passed else badge("✘ failed", "bad"),
@@ -77,26 +80,92 @@ def run_checks(lab: str) -> dict[str, Any]:
     return grader_run_checks(lab)
 
 
-class ReportView(CourseWidget):
-    """Shows a report; with a lab name it also offers a button that runs the graders on the live lab."""
+def check_and_save(lab: str, evidence: Path, progress: Callable[[str], None]) -> dict[str, Any]:
+    """The full check of the live lab, fault checks included, saved as evidence for grading."""
+    from graders.evidence import check_and_save as save
+    from halab.lab import Lab
 
-    def __init__(self, report: Mapping[str, Any] | None = None, lab: str | None = None) -> None:
+    handle = Lab(lab)
+    try:
+        return save(handle, evidence, faults=True, progress=progress).to_dict()
+    finally:
+        handle.close()
+
+
+def is_course_source(folder: Path) -> bool:
+    """Is this an assignment folder of an nbgrader course's source/ (the instructor's notebooks)?"""
+    return folder.parent.name == "source" and (folder.parent.parent / "nbgrader_config.py").is_file()
+
+
+def saved_evidence_html(lab: str, evidence: Path) -> tuple[str, Mapping[str, Any] | None]:
+    """What the grader will make of the evidence file: a sentence, and the report it gives (None: unusable)."""
+    from halab.course.labgrade import grade_lab
+
+    grade = grade_lab(lab, evidence.parent)  # exactly what the notebook's graded lab cells will compute
+    if grade.report is not None and not grade.problem:
+        sentence = (f"Saved in {evidence.name}. {grade.source} It is graded with this notebook when you submit "
+                    "it; check again after any change to your lab.")
+        return message_html(sentence, "ok"), grade.report.to_dict()
+    if grade.report is None:  # a lab this halab cannot grade (yet): the button would not help
+        return message_html(grade.problem, "warn"), None
+    if not evidence.exists():
+        return message_html(f"No evidence saved yet. When your lab is done, press the button: it runs every "
+                            f"check (about a minute: one node is powered off and on) and saves {evidence.name} "
+                            "next to this notebook, for grading.", "info"), None
+    return message_html(f"{grade.problem} Press the button to check your lab and save it again.", "bad"), None
+
+
+class ReportView(CourseWidget):
+    """Shows a report; with a lab name it also offers a button that runs the graders on the live lab.
+
+    With an evidence file (the graded lab-check cell), the button runs the full check and saves the evidence
+    there, and the view opens on what is saved, so a student sees what will be graded."""
+
+    def __init__(
+        self, report: Mapping[str, Any] | None = None, lab: str | None = None, evidence: str | Path | None = None
+    ) -> None:
         self.lab = lab
+        # Resolved now: the kernel's working directory is the notebook's folder when the cell runs.
+        self.evidence = Path(evidence).resolve() if evidence and lab else None
+        in_source = self.evidence is not None and is_course_source(self.evidence.parent)
+        if in_source:
+            self.evidence = None
         self.out = w.HTML()
-        self.button = w.Button(description=f"Check lab {lab}" if lab else "Check", icon="check", disabled=not lab)
+        label = f"Check lab {lab} and save evidence" if self.evidence else f"Check lab {lab}" if lab else "Check"
+        self.button = w.Button(description=label, icon="check", disabled=not lab,
+                               layout=w.Layout(width="auto") if self.evidence else w.Layout())
         self.button.on_click(lambda button: self.run())
         self.report: Mapping[str, Any] | None = None
         self.widget = w.VBox([self.button, self.out] if lab else [self.out])
         if report is not None:
             self.show(report)
+        elif self.evidence is not None:
+            self.show_saved()
+        elif in_source:
+            self.out.value = message_html(
+                "This is the instructor's source notebook: the button checks the lab but saves no evidence here, "
+                "where nbgrader would release it to every student and put it in place of theirs when grading."
+            )
         elif lab:
             self.out.value = message_html(f"Press the button to grade lab '{lab}' (the same as `halab check {lab}`).")
 
-    def show(self, report: Mapping[str, Any]) -> None:
+    def show(self, report: Mapping[str, Any], note: str = "") -> None:
         @guarded(self.out)
         def update() -> None:
-            self.out.value = render_report(report)
+            self.out.value = note + render_report(report)
             self.report = report
+
+        update()
+
+    def show_saved(self) -> None:
+        @guarded(self.out)
+        def update() -> None:
+            assert self.lab and self.evidence
+            note, report = saved_evidence_html(self.lab, self.evidence)
+            if report is None:
+                self.out.value = note
+            else:
+                self.show(report, note)
 
         update()
 
@@ -104,23 +173,34 @@ class ReportView(CourseWidget):
         """Grade in a helper thread: checks can take minutes and the notebook must stay responsive."""
         if not self.lab:
             return
-        lab = self.lab
+        lab, evidence = self.lab, self.evidence
         labs, problem = labaccess.up_labs()
         if lab not in labs:
             extra = f" ({problem})" if problem else ""
+            kept = f" Your saved {evidence.name} is kept." if evidence and evidence.exists() else ""
             self.out.value = message_html(
-                f"The lab '{lab}' is not up{extra}. Start it in a terminal with: halab up {lab}", "warn"
+                f"The lab '{lab}' is not up{extra}. Start it in a terminal with: halab up {lab}.{kept}", "warn"
             )
             return
         self.button.disabled = True
         self.out.value = message_html(f"Running the checks on lab '{lab}'...", "info")
 
+        def progress(line: str) -> None:
+            self.out.value = message_html(f"Running the checks on lab '{lab}': {line}", "info")
+
         def work() -> None:
-            report, problem = labaccess.call_with_timeout(lambda: run_checks(lab), CHECKS_TIMEOUT_S)
+            if evidence is None:
+                report, problem = labaccess.call_with_timeout(lambda: run_checks(lab), CHECKS_TIMEOUT_S)
+            else:
+                report, problem = labaccess.call_with_timeout(
+                    lambda: check_and_save(lab, evidence, progress), CHECKS_TIMEOUT_S
+                )
             if problem:
                 self.out.value = message_html(f"The checks could not run: {problem}", "bad")
-            else:
+            elif evidence is None:
                 self.show(report or {})
+            else:
+                self.show_saved()
             self.button.disabled = False
 
         thread = threading.Thread(target=work, daemon=True)
@@ -131,3 +211,10 @@ class ReportView(CourseWidget):
 
 def report_view(report: Mapping[str, Any] | None = None, lab: str | None = None) -> ReportView:
     return ReportView(report, lab)
+
+
+def lab_check(lab: str) -> ReportView:
+    """The graded lab-check cell: check the live lab and save its evidence next to the notebook."""
+    from graders.evidence import evidence_name
+
+    return ReportView(lab=lab, evidence=evidence_name(lab))

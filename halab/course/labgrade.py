@@ -1,0 +1,172 @@
+"""The lab items of the nbgrader assignments: graded from the evidence file, or live when the instructor asks.
+
+While the student works, the lab-check cell (widgets.report_view.lab_check) runs the live grader and saves
+evidence-<lab>.json next to the notebook; nbgrader collects it with the submission. Each lab test cell then
+calls `lab_score(lab, points, task)`: it shows that task's checks with their feedback and hints and returns
+the points earned, which nbgrader takes as the cell's partial credit (a test cell whose output is a number
+scores that number). No exception escapes, so every problem reaches the feedback as a sentence.
+
+At autograde time no lab is reachable, so the checks run on the evidence. An instructor who can reach the
+lab (say, grading on the machine where it runs) sets HALAB_GRADE_LIVE=1 to grade it live instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from graders.evidence import evidence_name, grade_evidence, load_evidence
+from graders.report import Report
+from halab.errors import HalabError
+from halab.spec import LabSpec, load_spec
+
+LIVE_ENV = "HALAB_GRADE_LIVE"
+
+
+@dataclass(frozen=True)
+class LabGrade:
+    lab: str
+    report: Report | None  # None: this halab cannot grade the lab at all
+    source: str  # where the verdicts come from, one sentence
+    problem: str = ""  # why the lab items score zero; empty when the report is usable
+    notes: tuple[str, ...] = ()
+
+
+# One grading per lab and evidence file per kernel: a notebook has a test cell per task, and a live grading
+# (fault checks included) must run once, not once per cell.
+_cache: dict[tuple[object, ...], LabGrade] = {}
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """nbgrader scores a test cell zero if it writes anything to stderr: keep import warnings out of it."""
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def live_requested() -> bool:
+    return os.environ.get(LIVE_ENV, "").strip().lower() not in ("", "0", "no", "false")
+
+
+def grade_lab(lab: str, folder: Path | None = None) -> LabGrade:
+    """The grade of a lab for the notebook in `folder` (the working directory: the notebook's folder)."""
+    path = (folder or Path.cwd()) / evidence_name(lab)
+    try:
+        stat = path.stat()
+        stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    key = (lab, str(path), stamp, live_requested())
+    if key not in _cache:
+        with quiet():
+            try:
+                _cache[key] = _grade(lab, path, live_requested())
+            except Exception as exc:  # noqa: BLE001 - a grader bug: zero with the reason, not a traceback
+                problem = f"The grader failed ({type(exc).__name__}: {exc}); please report it to your instructor."
+                return LabGrade(lab, None, "", problem)
+    return _cache[key]
+
+
+def _grade(lab: str, path: Path, live: bool) -> LabGrade:
+    try:
+        spec = load_spec(lab)
+    except HalabError as exc:
+        return LabGrade(lab, None, "", f"This version of halab cannot grade lab '{lab}' ({exc}).")
+    if not spec.checks:
+        return LabGrade(lab, None, "", f"Lab '{lab}' has no checks in this version of halab yet, so it cannot "
+                                       "be graded.")
+    notes: tuple[str, ...] = ()
+    if live:
+        graded = _grade_live(spec, path)
+        if isinstance(graded, LabGrade):
+            return graded
+        notes = (f"Live grading was asked for ({LIVE_ENV}), but {graded}: graded from the evidence instead.",)
+    result = grade_evidence(path, spec)
+    if result.problem is not None or result.evidence is None:
+        return LabGrade(lab, result.report, "no usable evidence", str(result.problem), notes)
+    return LabGrade(lab, result.report, f"Graded from the {result.evidence.describe()}.", "", notes)
+
+
+def _grade_live(spec: LabSpec, path: Path) -> LabGrade | str:
+    """Grade the lab on its live nodes; a sentence saying why not if it is not reachable from here."""
+    from graders.grade import grade_live
+    from halab.lab import Lab
+
+    lab = Lab(spec.name)
+    if not lab.is_up():
+        return f"lab '{spec.name}' is not up on this machine"
+    try:
+        instance = lab.state().instance
+        report, _ = grade_live(lab, faults=True)
+    except Exception as exc:  # noqa: BLE001 - an unreachable lab falls back to the evidence, with the reason
+        return f"lab '{spec.name}' could not be checked ({exc})"
+    finally:
+        lab.close()
+    notes: tuple[str, ...] = ()
+    with contextlib.suppress(Exception):
+        saved = load_evidence(path, spec.name)
+        if saved.lab_instance != instance:
+            notes = (f"The submitted evidence comes from another instance of lab '{spec.name}' "
+                     f"({saved.lab_instance[:12]}) than the live one.",)
+    return LabGrade(spec.name, report, f"Graded live on lab '{spec.name}' (instance {instance[:12]}).", "", notes)
+
+
+def task_report(grade: LabGrade, task: str | None) -> tuple[Report | None, str]:
+    """The checks of one task (all checks for None) and a heading; (None, why) if there are none."""
+    if grade.report is None:
+        return None, grade.problem
+    checks = [c for c in grade.report.checks if task is None or c.task == task]
+    if not checks:
+        return None, f"Lab '{grade.lab}' has no task '{task}': the notebook does not match the lab (a course bug)."
+    title = grade.lab if task is None else f"{grade.lab}, task: {_task_title(grade.lab, task)}"
+    measured = grade.report.measurements if any(c.fault for c in checks) else {}
+    return Report(title, checks, measured), ""
+
+
+def _task_title(lab: str, task: str) -> str:
+    try:
+        return next((t.title for t in load_spec(lab).tasks if t.id == task), task)
+    except HalabError:
+        return task
+
+
+def lab_score(lab: str, points: float, task: str | None = None) -> float:
+    """For a lab test cell worth `points`: show the task's checks and return the points earned (0 to points).
+
+    The fraction of the task's check points that passed, scaled to the cell's points (a cell worth its task's
+    points in the lab spec scores exactly the grader's points)."""
+    from halab.course.widgets.common import message_html
+    from halab.course.widgets.report_view import render_report
+
+    grade = grade_lab(lab)
+    report, why = task_report(grade, task)
+    parts = [message_html(note, "warn") for note in grade.notes]
+    if grade.problem or report is None:
+        parts.append(message_html(f"{grade.problem or why} This item scores zero.", "bad", "Not graded:"))
+    else:
+        parts.append(message_html(grade.source, "info"))
+    earned = 0.0
+    if report is not None:
+        parts.append(render_report(report.to_dict(), fold_hints=False))
+        if not grade.problem and report.max_score:
+            earned = min(float(points), round(float(points) * report.score / report.max_score, 2))
+    _display("".join(parts))
+    return earned
+
+
+def _display(markup: str) -> None:
+    from IPython import get_ipython
+    from IPython.display import HTML, display
+
+    if get_ipython() is not None:
+        display(HTML(markup))
+    else:  # plain Python (a script): the text without markup
+        print(html.unescape(re.sub(r"<[^>]+>", " ", markup)))
