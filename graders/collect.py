@@ -15,6 +15,7 @@ from typing import Any
 
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.spec import LabSpec
 
 # key -> command. Everything a check may look at comes from here, so evidence is complete.
 COMMANDS: dict[str, str] = {
@@ -30,6 +31,25 @@ COMMANDS: dict[str, str] = {
     "authkey": "stat -c '%a %U %G %s' /etc/corosync/authkey && sha256sum /etc/corosync/authkey",
     "addresses": "ip -brief address show",
 }
+# The drbd lab adds these; {names} are filled in from the lab's [settings].
+DRBD_COMMANDS: dict[str, str] = {
+    "drbd_res": "cat /etc/drbd.d/{drbd_resource}.res",
+    "drbd_dump": "drbdadm dump {drbd_resource}",
+    "proc_drbd": "cat /proc/drbd",
+    "drbd_status": "drbdadm status {drbd_resource}",
+    "drbd_cstate": "drbdadm cstate {drbd_resource}",
+    "drbd_dstate": "drbdadm dstate {drbd_resource}",
+    "drbd_role": "drbdadm role {drbd_resource}",
+    "drbd_events": "drbdsetup events2 --now {drbd_resource}",
+    "blkid": "blkid -o export {drbd_device}",
+    "mounts": "findmnt -n -o SOURCE,TARGET,FSTYPE --source {drbd_device}",
+    "data_listing": "mountpoint -q {mount_point} && ls -1A {mount_point}",
+}
+COMMANDS_BY_KIND = {"clustering": COMMANDS, "drbd": {**COMMANDS, **DRBD_COMMANDS}}
+
+
+def commands_for(spec: LabSpec) -> dict[str, str]:
+    return {key: command.format_map(spec.settings) for key, command in COMMANDS_BY_KIND[spec.kind].items()}
 COMMAND_TIMEOUT = 15.0
 
 
@@ -70,12 +90,16 @@ def collect_raw(lab: Lab, commands: dict[str, str] | None = None) -> dict[str, A
     "probes": {...}}."""
     spec = lab.spec
     names = spec.node_names
-    wanted = commands or COMMANDS
+    wanted = commands or commands_for(spec)
     with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:
         results = pool.map(lambda node: _collect_node(lab, node, wanted), names)
         floating_ip = spec.settings.get("floating_ip")
         http = pool.submit(probe_http, f"http://{floating_ip}/") if floating_ip else None
         nodes = dict(zip(names, results, strict=True))
         probes = {"http": http.result()} if http else {}
-    return {"lab": lab.name, "kind": spec.kind, "collected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "nodes": nodes, "probes": probes}
+    raw = {"lab": lab.name, "kind": spec.kind, "collected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+           "nodes": nodes, "probes": probes}
+    induced = lab.state().provider_data.get("split_brain")
+    if induced:
+        raw["split_brain"] = induced  # what `halab fault LAB split-brain` did, for the check that it was resolved
+    return raw

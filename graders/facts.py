@@ -39,7 +39,7 @@ class NodeFacts:
             raise FactMissing(f"{self.name}: '{COMMANDS.get(key, key)}' was not collected")
         return self.commands[key]
 
-    def _parsed(self, key: str, parser: Callable[[str], T], explain_failure: str = "") -> T:
+    def parsed(self, key: str, parser: Callable[[str], T], explain_failure: str = "") -> T:
         if key in self._cache:
             return self._cache[key]
         out = self.output(key)
@@ -55,45 +55,45 @@ class NodeFacts:
         return value
 
     def crm_mon(self) -> crm_mon.ClusterStatus:
-        status = self._parsed("crm_mon", crm_mon.parse)
+        status = self.parsed("crm_mon", crm_mon.parse)
         if not status.connected:
             raise FactMissing(f"Pacemaker is not running on {self.name} ({status.error})")
         return status
 
     def cib(self) -> cib.Cib:
         self.crm_mon()  # "Pacemaker is not running" says more than cibadmin's own error
-        return self._parsed("cib", cib.parse, "Pacemaker's CIB cannot be read")
+        return self.parsed("cib", cib.parse, "Pacemaker's CIB cannot be read")
 
     def quorum(self) -> quorumtool.Quorum:
         out = self.output("quorumtool")
         # Exit 2 only means "not quorate": the text is still complete.
         if out["exit"] not in (0, 2):
-            return self._parsed("quorumtool", quorumtool.parse, "Corosync is not running")
-        return self._parsed("quorumtool", quorumtool.parse)
+            return self.parsed("quorumtool", quorumtool.parse, "Corosync is not running")
+        return self.parsed("quorumtool", quorumtool.parse)
 
     def cmap(self) -> dict[str, str]:
-        return self._parsed("cmapctl", cmapctl.parse, "Corosync is not running")
+        return self.parsed("cmapctl", cmapctl.parse, "Corosync is not running")
 
     def links(self) -> cfgtool.Links:
         out = self.output("cfgtool")
         # Since Corosync 3.1 cfgtool exits 1 when a link is down, with the full status still printed.
         if "Local node ID" in out["stdout"]:
-            return self._parsed("cfgtool", cfgtool.parse)
-        return self._parsed("cfgtool", cfgtool.parse, "Corosync is not running")
+            return self.parsed("cfgtool", cfgtool.parse)
+        return self.parsed("cfgtool", cfgtool.parse, "Corosync is not running")
 
     def corosync_conf(self) -> corosync_conf.Section:
-        return self._parsed("corosync_conf", corosync_conf.parse, "/etc/corosync/corosync.conf cannot be read")
+        return self.parsed("corosync_conf", corosync_conf.parse, "/etc/corosync/corosync.conf cannot be read")
 
     def corosync_conf_text(self) -> str:
         out = self.output("corosync_conf")
         return out["stdout"] if out["exit"] == 0 else ""
 
     def authkey(self) -> authkey.FileInfo:
-        return self._parsed("authkey", authkey.parse, "/etc/corosync/authkey is missing or unreadable")
+        return self.parsed("authkey", authkey.parse, "/etc/corosync/authkey is missing or unreadable")
 
     def units(self, key: str) -> dict[str, str]:
         """``is_active`` or ``is_enabled`` states of corosync and pacemaker."""
-        return self._parsed(key, lambda text: systemctl_parser.parse(text, CLUSTER_UNITS))
+        return self.parsed(key, lambda text: systemctl_parser.parse(text, CLUSTER_UNITS))
 
     def addresses(self) -> str:
         return self.output("addresses")["stdout"]

@@ -125,6 +125,64 @@ def _restore(lab: Lab, node: str) -> str:
     return f" {node} is back on but has not rejoined the cluster yet."
 
 
+def _promoted(status: crm_mon.ClusterStatus | None) -> str | None:
+    if status is None:
+        return None
+    return next((r.nodes[0] for r in status.resources if r.agent == "ocf:linbit:drbd" and r.role == "Promoted"
+                 and r.nodes), None)
+
+
+def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+    """Power off the DRBD primary; the peer must be promoted, mount the filesystem, and show the file
+    written just before the failure with the same checksum."""
+    s = lab.spec.settings
+    rto = float(s.get("recovery_time_objective_s", 90))
+    holder = _promoted(_status(lab, lab.spec.node_names[0]))
+    if holder is None:
+        return FaultOutcome(Verdict(False, "not run: DRBD is not promoted on any node"))
+    survivor = next(n for n in lab.spec.node_names if n != holder)
+    probe = f"{s['mount_point']}/halab-failover-check"
+    written = lab.run(holder, f"head -c 1M /dev/urandom > {probe} && sync && sha256sum {probe}", timeout=60)
+    if not written.ok:
+        return FaultOutcome(Verdict(False, f"not run: cannot write {probe} on {holder}: {written.stderr.strip()}"))
+    checksum = written.stdout.split()[0]
+    progress(f"fault check: powering off {holder}, the DRBD primary")
+    faults.power_off(lab, holder)
+    started = time.monotonic()
+    deadline = started + max(2 * rto, 120)
+    seconds = found = None
+    while time.monotonic() < deadline:
+        if _promoted(_status(lab, survivor)) == survivor:
+            result = lab.run(survivor, f"mountpoint -q {s['mount_point']} && sha256sum {probe}", timeout=30)
+            if result.ok:
+                seconds, found = round(time.monotonic() - started, 1), result.stdout.split()[0]
+                break
+        time.sleep(1)
+    reason = "" if seconds else _why_not(_status(lab, survivor), survivor, holder)
+    progress(f"fault check: restoring {holder}")
+    restored = _restore(lab, holder)
+    measurements: dict[str, Any] = {"failover_from": holder, "rto_seconds": rto, "failover_seconds": seconds,
+                                    "data_intact": found == checksum if found else None}
+    if seconds is None:
+        return FaultOutcome(Verdict(False, f"after powering off {holder}, {survivor} did not take over the data within "
+                                           f"{deadline - started:.0f} s: {reason}.{restored}"), measurements)
+    measurements["failover_to"] = survivor
+    if found != checksum:
+        return FaultOutcome(Verdict(False, f"{survivor} took over after {seconds} s, but {probe} has another checksum: "
+                                           f"data written before the failure was lost.{restored}"), measurements)
+    return FaultOutcome(Verdict(seconds <= rto, f"powered off {holder}; {survivor} was promoted and mounted the data "
+                                                f"after {seconds} s (objective {rto:g} s), file intact.{restored}"),
+                        measurements)
+
+
+FAULT_CHECKS["drbd"] = {
+    "failover-data": FaultDef(
+        "failover-data", "Power loss of the primary: the peer takes over the data, intact",
+        "Pacemaker must promote DRBD on the survivor (after fencing the lost node) and then mount the filesystem.",
+        ("membership", "stonith", "pacemaker-drbd", "pacemaker-data", "drbd-uptodate"), failover_data,
+    ),
+}
+
 FAULT_CHECKS["clustering"] = {
     "failover": FaultDef(
         "failover", "Power loss of the active node: the web service moves to the other node in time",

@@ -6,13 +6,15 @@ Every fault is written to the lab's state, so `restore` knows what to undo even 
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Callable
 
 from halab import ssh
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.state import load_state, save_state
 
-FAULTS = ("power-off", "kill-daemon", "cut-link", "restore")
+FAULTS = ("power-off", "kill-daemon", "cut-link", "split-brain", "restore")
 CLUSTER_DAEMONS = ("corosync", "pacemaker")
 
 
@@ -95,3 +97,51 @@ def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
     state.provider_data.get("faults", {}).pop(node, None)
     save_state(state)
     return done or [f"{node} had no fault to undo"]
+
+
+def _must(lab: Lab, node: str, command: str, timeout: float = 60) -> str:
+    result = lab.run(node, command, timeout=timeout)
+    if not result.ok:
+        raise HalabError(f"{node}: '{command}' failed: {(result.stderr or result.stdout).strip()[-300:]}")
+    return result.stdout
+
+
+def _wait(what: str, condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise HalabError(f"timed out waiting for {what}")
+        time.sleep(1)
+
+
+def split_brain(lab: Lab, victim: str) -> dict[str, object]:
+    """Make a DRBD split brain the way it happens: the replication link breaks, and both sides write as
+    Primary. Pacemaker is put in maintenance mode first, so that it neither fences nor 'repairs' anything:
+    resolving the split brain is the student's task."""
+    s = lab.spec.settings
+    if "drbd_resource" not in s:
+        raise HalabError(f"lab '{lab.name}' has no DRBD resource to split")
+    resource, mount_point, device = s["drbd_resource"], s["mount_point"], s["drbd_device"]
+    survivor = next(n for n in lab.spec.node_names if n != victim)
+    if lab.run(survivor, f"drbdadm role {resource}").stdout.split("/")[0] != "Primary" or \
+            not lab.run(survivor, f"mountpoint -q {mount_point}").ok:
+        raise HalabError(f"a split brain needs {survivor} as the DRBD Primary with {mount_point} mounted; "
+                         f"solve the lab first (or make {victim} the victim)")
+    tag = uuid.uuid4().hex[:8]
+    markers = {"survivor": f"halab-split-brain-{survivor}-{tag}", "victim": f"halab-split-brain-{victim}-{tag}"}
+    _must(lab, survivor, "crm configure property maintenance-mode=true")
+    cut_link(lab, victim, "repl")
+    _wait(f"{victim} to lose its peer", lambda: lab.run(survivor, f"drbdadm cstate {resource}").stdout.strip()
+          != "Connected", timeout=60)
+    _must(lab, victim, f"drbdadm primary {resource} && mount {device} /mnt && date > /mnt/{markers['victim']} "
+                       f"&& umount /mnt && drbdadm secondary {resource}")
+    _must(lab, survivor, f"date > {mount_point}/{markers['survivor']} && sync")
+    lab.provider().set_link(lab.state(), victim, "repl", up=True)
+    state = lab.state()
+    state.provider_data.get("faults", {}).pop(victim, None)
+    record = {"victim": victim, "survivor": survivor, "markers": markers}
+    state.provider_data["split_brain"] = record
+    save_state(state)
+    _wait("DRBD to detect the split brain", lambda: "StandAlone" in lab.run(victim, f"drbdadm cstate {resource}").stdout
+          or "StandAlone" in lab.run(survivor, f"drbdadm cstate {resource}").stdout, timeout=60)
+    return record

@@ -49,11 +49,11 @@ group web web-ip web-server
 
 def cluster_formed(lab: Lab, count: int) -> bool:
     """Every node online and the partition quorate, as node1 sees it."""
-    status = _crm_mon(lab)
+    status = crm_status(lab)
     return bool(status and status.quorate and sum(n.online for n in status.nodes.values()) == count)
 
 
-def _crm_mon(lab: Lab) -> crm_mon.ClusterStatus | None:
+def crm_status(lab: Lab) -> crm_mon.ClusterStatus | None:
     try:
         status = crm_mon.parse(lab.run("node1", "crm_mon -1 --output-as=xml").stdout)
     except (HalabError, ParseError):
@@ -61,7 +61,8 @@ def _crm_mon(lab: Lab) -> crm_mon.ClusterStatus | None:
     return status if status.connected else None
 
 
-def solve(lab: Lab, progress: Progress) -> None:
+def form_cluster(lab: Lab, progress: Progress) -> None:
+    """corosync.conf and a shared authkey on every node, corosync and pacemaker started and enabled."""
     spec = lab.spec
     names = spec.node_names
     progress("writing corosync.conf on every node")
@@ -72,22 +73,32 @@ def solve(lab: Lab, progress: Progress) -> None:
     authkey = lab.read_file(names[0], "/etc/corosync/authkey")
     for node in names[1:]:
         lab.write_file(node, "/etc/corosync/authkey", authkey, 0o400)
-    progress("writing a web page on every node")
-    for node in names:
-        lab.write_file(node, "/var/www/html/index.html", f"<h1>halab web service on {node}</h1>\n")
     progress("starting and enabling corosync and pacemaker")
-    on_all(lab, "systemctl enable --now corosync pacemaker")
-    wait_until("every node online with quorum", lambda: cluster_formed(lab, len(names)), timeout=120)
-    progress("configuring fencing, the floating IP and the web server (crmsh)")
-    lab.write_file(names[0], "/root/halab-solution.crm", crm_config(spec))
-    must(lab, names[0], "crm configure load update /root/halab-solution.crm")
+    on_all(lab, "systemctl enable --now corosync pacemaker", timeout=180)
+    wait_until("every node online with quorum", lambda: cluster_formed(lab, len(names)), timeout=240)
+
+
+def configure(lab: Lab, crm_text: str, progress: Progress) -> None:
+    progress("configuring the cluster resources (crmsh)")
+    node = lab.spec.node_names[0]
+    lab.write_file(node, "/root/halab-solution.crm", crm_text)
+    must(lab, node, "crm configure load update /root/halab-solution.crm", timeout=120)
+
+
+def solve(lab: Lab, progress: Progress) -> None:
+    spec = lab.spec
+    progress("writing a web page on every node")
+    for node in spec.node_names:
+        lab.write_file(node, "/var/www/html/index.html", f"<h1>halab web service on {node}</h1>\n")
+    form_cluster(lab, progress)
+    configure(lab, crm_config(spec), progress)
     wait_until("the web group to start", lambda: _web_started(lab), timeout=120)
     url = f"http://{spec.settings['floating_ip']}/"
     wait_until(f"{url} to answer", lambda: probe_http(url, timeout=2)["status"] == 200, timeout=60)
 
 
 def _web_started(lab: Lab) -> bool:
-    status = _crm_mon(lab)
+    status = crm_status(lab)
     if status is None:
         return False
     resources = [status.resource(rid) for rid in ("web-ip", "web-server", "fence-lab")]

@@ -47,3 +47,10 @@ def checks_for(kind: str) -> dict[str, CheckDef]:
     # Importing the kind's module registers its checks.
     __import__(f"graders.checks.{kind}")
     return REGISTRY.get(kind, {})
+
+
+def reuse(kind: str, from_kind: str, *check_ids: str) -> None:
+    """Register checks of another lab kind for this kind too (the drbd lab is also a Pacemaker cluster)."""
+    source = checks_for(from_kind)
+    for check_id in check_ids:
+        REGISTRY.setdefault(kind, {})[check_id] = source[check_id]

@@ -17,7 +17,8 @@ from halab.lab import Lab
               help="kill-daemon: which daemon.")
 @click.option("--network", help="cut-link: which lab network (default: the management network).")
 def fault(lab_name: str, fault_name: str, node: str, daemon: str, network: str | None) -> None:
-    """Inject FAULT into NODE of LAB (restore undoes every fault of the node)."""
+    """Inject FAULT into NODE of LAB (restore undoes every fault of the node except a split brain: that one
+    is for you to resolve)."""
     lab = Lab(lab_name)
     lab.state().node(node)
     if fault_name == "power-off":
@@ -26,6 +27,10 @@ def fault(lab_name: str, fault_name: str, node: str, daemon: str, network: str |
     elif fault_name == "kill-daemon":
         faults.kill_daemon(lab, node, daemon)
         console.print(f"killed {daemon} on {node} (SIGKILL). Undo: halab fault {lab_name} restore {node}")
+    elif fault_name == "split-brain":
+        record = faults.split_brain(lab, node)
+        console.print(f"split brain: {node} and {record['survivor']} both wrote as Primary while the replication "
+                      "link was cut; DRBD is StandAlone. Resolve it, keeping the survivor's data.")
     elif fault_name == "cut-link":
         faults.cut_link(lab, node, network)
         console.print(f"{node}'s cable is unplugged. Undo: halab fault {lab_name} restore {node}")

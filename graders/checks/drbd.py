@@ -1,0 +1,238 @@
+"""Checks for the drbd lab: the DRBD resource, its sync and filesystem, and its place in Pacemaker."""
+
+from __future__ import annotations
+
+from graders.checks import Verdict, check, fail, ok, reuse
+from graders.collectors import drbd_conf, drbdadm_state
+from graders.collectors.crm_mon import ClusterStatus
+from graders.facts import FactMissing, LabFacts, NodeFacts
+
+KIND = "drbd"
+reuse(KIND, "clustering", "membership", "stonith")
+
+
+def _state(node: NodeFacts, key: str) -> tuple[str, str]:
+    out = node.output(key)
+    if out["exit"] != 0:
+        reason = (out["stderr"] or out["stdout"]).strip().splitlines()
+        raise FactMissing(f"the DRBD resource is not up on {node.name} ({reason[-1] if reason else out['exit']})")
+    return node.parsed(key, drbdadm_state.parse)
+
+
+def _dump_of(node: NodeFacts, resource: str) -> drbd_conf.Block:
+    """The resource as drbdadm reads it on this node; drbdadm's own error (with the line) if it cannot."""
+    out = node.output("drbd_dump")
+    if out["exit"] != 0:
+        message = " | ".join(line for line in out["stderr"].splitlines() if line.strip())[:300]
+        raise FactMissing(f"drbdadm rejects the configuration on {node.name}: {message or 'no resource ' + resource}")
+    found = node.parsed("drbd_dump", drbd_conf.parse).find("resource", resource)
+    if found is None:
+        raise FactMissing(f"no resource {resource} in the DRBD configuration on {node.name}")
+    return found
+
+
+def _dump(facts: LabFacts) -> tuple[str, drbd_conf.Block]:
+    return facts.cluster_view(lambda node: _dump_of(node, facts.spec.settings["drbd_resource"]))
+
+
+@check(KIND, "drbd-config", "/etc/drbd.d/r0.res is identical on both nodes and drbdadm accepts it",
+       "Write /etc/drbd.d/r0.res on one node, copy it to the other, and check it with: drbdadm dump r0")
+def config_identical(facts: LabFacts) -> Verdict:
+    texts, problems = facts.per_node(lambda node: node.output("drbd_res"))
+    missing = [name for name, out in texts.items() if out["exit"] != 0]
+    if problems or missing:
+        return fail("; ".join(problems + [f"/etc/drbd.d/{facts.spec.settings['drbd_resource']}.res is missing on "
+                                          f"{', '.join(missing)}"] if missing else problems))
+    if len({out["stdout"] for out in texts.values()}) > 1:
+        return fail("the file differs between the nodes; DRBD needs the same resource definition on both")
+    for node in facts.each():
+        _dump_of(node, facts.spec.settings["drbd_resource"])  # the syntax, checked by drbdadm itself
+    return ok("identical on both nodes; drbdadm dump accepts it")
+
+
+@check(KIND, "drbd-config-content", "The resource uses the right hosts, disk, device, addresses and protocol C",
+       "on <hostname> { ... } per node, device /dev/drbd0, disk /dev/vdb, meta-disk internal, the replication "
+       "network's addresses with port 7789, and net { protocol C; }")
+def config_content(facts: LabFacts) -> Verdict:
+    node, resource = _dump(facts)
+    s = facts.spec.settings
+    problems = []
+    for lab_node in facts.spec.nodes:
+        host = resource.find("on", lab_node.name)
+        if host is None:
+            problems.append(f"no 'on {lab_node.name}' section (each must be named like the node's hostname)")
+            continue
+        device = host.value("device") or resource.value("device")
+        disk = host.value("disk") or resource.value("disk")
+        meta = host.value("meta-disk") or resource.value("meta-disk")
+        address = (host.values.get("address") or [""])[-1]
+        if device != s["drbd_device"]:
+            problems.append(f"{lab_node.name}: device is {device}, the lab uses {s['drbd_device']}")
+        if disk != s["drbd_disk"]:
+            why = (" (there is no /dev/sda in these VMs, and /dev/vda is the system disk: mirroring it would "
+                   "destroy the node)" if disk in ("/dev/sda", "/dev/vda") else "")
+            problems.append(f"{lab_node.name}: disk is {disk}, the empty lab disk is {s['drbd_disk']}{why}")
+        if meta != "internal":
+            problems.append(f"{lab_node.name}: meta-disk is {meta}, use internal")
+        wanted = f"{lab_node.addresses['repl']}:{s['drbd_port']}"
+        if address != wanted:
+            problems.append(f"{lab_node.name}: address {address or 'missing'}; replicate over the repl network: "
+                            f"{wanted}")
+    net = resource.find("net")
+    protocol = (net.value("protocol") if net else None) or "C"
+    if protocol != "C":
+        problems.append(f"protocol {protocol}: A and B acknowledge writes before the peer has them on disk, so a "
+                        "failover can lose data; use C")
+    return fail(f"in the configuration on {node}: " + "; ".join(problems)) if problems else ok(
+        "hosts, device, disk, internal metadata, replication addresses, protocol C")
+
+
+@check(KIND, "drbd-connected", "DRBD is up and connected on both nodes",
+       "drbdadm create-md r0 and drbdadm up r0 on both nodes; check with drbdadm status r0")
+def connected(facts: LabFacts) -> Verdict:
+    states, problems = facts.per_node(lambda node: _state(node, "drbd_cstate"))
+    for name, (cstate, _) in states.items():
+        if cstate == "StandAlone":
+            problems.append(f"{name} is StandAlone: it refused the peer (split brain, or different configs); "
+                            "see dmesg")
+        elif cstate in ("WFConnection", "Connecting"):
+            problems.append(f"{name} is waiting for its peer ({cstate}): is r0 up there, and the repl network OK?")
+        elif cstate not in ("Connected", "SyncSource", "SyncTarget"):
+            problems.append(f"{name} is {cstate}")
+    return fail("; ".join(problems)) if problems else ok("connected on both nodes")
+
+
+@check(KIND, "drbd-uptodate", "Both disks are UpToDate (the initial sync is done)",
+       "Force the initial sync from ONE node only: drbdadm primary --force r0; then wait for UpToDate/UpToDate.")
+def uptodate(facts: LabFacts) -> Verdict:
+    states, problems = facts.per_node(lambda node: _state(node, "drbd_dstate"))
+    for name, (disk, peer) in states.items():
+        if disk == "UpToDate" and peer == "UpToDate":
+            continue
+        if disk == "Inconsistent" and peer in ("Inconsistent", "DUnknown"):
+            problems.append(f"{name}: {disk}/{peer}: the initial sync was never started")
+        else:
+            progress = facts.nodes[name].parsed("proc_drbd", _proc_sync)
+            problems.append(f"{name}: {disk}/{peer}" + (f" (sync'ed {progress:g} %)" if progress is not None else ""))
+    return fail("; ".join(problems)) if problems else ok("UpToDate/UpToDate")
+
+
+def _proc_sync(text: str) -> float | None:
+    from graders.collectors import proc_drbd
+
+    devices = proc_drbd.parse(text)
+    return next((d.synced_percent for d in devices.values() if d.synced_percent is not None), None)
+
+
+@check(KIND, "drbd-filesystem", "A filesystem on /dev/drbd0, mounted on the primary only",
+       "mkfs.ext4 /dev/drbd0 on the primary (once); only a Primary can mount it, and only one node at a time.")
+def filesystem(facts: LabFacts) -> Verdict:
+    s = facts.spec.settings
+    mounted = [n.name for n in facts.each() if n.reachable and n.output("mounts")["exit"] == 0]
+    roles, problems = facts.per_node(lambda node: _state(node, "drbd_role"))
+    primaries = [name for name, (role, _) in roles.items() if role == "Primary"]
+    if problems:
+        return fail("; ".join(problems))
+    if len(primaries) != 1:
+        return fail(f"{len(primaries)} nodes are Primary; exactly one must be")
+    if mounted != primaries:
+        return fail(f"{s['drbd_device']} is mounted on {', '.join(mounted) or 'no node'}; it must be mounted on the "
+                    f"primary ({primaries[0]}) only")
+    blkid = facts.nodes[primaries[0]].output("blkid")
+    fstype = next((line.split("=", 1)[1] for line in blkid["stdout"].splitlines() if line.startswith("TYPE=")), "")
+    target = facts.nodes[primaries[0]].output("mounts")["stdout"].split()
+    if not fstype:
+        return fail(f"no filesystem on {s['drbd_device']}")
+    if len(target) < 2 or target[1] != s["mount_point"]:
+        return fail(f"{s['drbd_device']} is mounted on {target[1] if len(target) > 1 else '?'}, not {s['mount_point']}")
+    return ok(f"{fstype} on {s['drbd_device']}, mounted at {s['mount_point']} on {primaries[0]} only")
+
+
+def _status(facts: LabFacts) -> ClusterStatus:
+    return facts.cluster_view(lambda node: node.crm_mon())[1]
+
+
+@check(KIND, "pacemaker-drbd", "Pacemaker runs DRBD as a promotable clone: one Promoted, one Unpromoted",
+       "primitive drbd-r0 ocf:linbit:drbd params drbd_resource=r0; clone drbd-r0-clone drbd-r0 meta "
+       "promotable=true promoted-max=1 notify=true")
+def pacemaker_drbd(facts: LabFacts) -> Verdict:
+    instances = [r for r in _status(facts).resources if r.agent == "ocf:linbit:drbd"]
+    if not instances:
+        return fail("no ocf:linbit:drbd resource in the cluster")
+    roles = sorted((r.role, ",".join(r.nodes)) for r in instances)
+    promoted = [nodes for role, nodes in roles if role == "Promoted"]
+    unpromoted = [nodes for role, nodes in roles if role == "Unpromoted"]
+    if len(promoted) != 1 or len(unpromoted) != len(facts.spec.nodes) - 1:
+        return fail("the DRBD clone's instances are " + ", ".join(f"{r} on {n or 'no node'}" for r, n in roles))
+    return ok(f"Promoted on {promoted[0]}, Unpromoted on {', '.join(unpromoted)}")
+
+
+@check(KIND, "pacemaker-data", "The filesystem and the floating IP run on the promoted node",
+       "primitive data-fs Filesystem params device=/dev/drbd0 directory=/srv/data fstype=ext4; a floating "
+       "IPaddr2; group data data-fs data-ip")
+def pacemaker_data(facts: LabFacts) -> Verdict:
+    status = _status(facts)
+    _, cib = facts.cluster_view(lambda node: node.cib())
+    s = facts.spec.settings
+    fs = next((p for p in cib.by_agent("Filesystem") if p.params.get("device") == s["drbd_device"]), None)
+    ip = next((p for p in cib.by_agent("IPaddr2") if p.params.get("ip") == s["floating_ip"]), None)
+    if fs is None or ip is None:
+        return fail("missing: " + " and ".join(w for w, p in (("a Filesystem resource for /dev/drbd0", fs),
+                                                            (f"an IPaddr2 for {s['floating_ip']}", ip)) if p is None))
+    promoted = next((r.nodes for r in status.resources if r.agent == "ocf:linbit:drbd" and r.role == "Promoted"), ())
+    problems = []
+    for primitive in (fs, ip):
+        running = status.resource(primitive.id)
+        if running is None or not running.active:
+            problems.append(f"{primitive.id} is not running")
+        elif running.nodes != promoted:
+            problems.append(f"{primitive.id} runs on {', '.join(running.nodes)}, DRBD is promoted on "
+                            f"{', '.join(promoted) or 'no node'}")
+    return fail("; ".join(problems)) if problems else ok(f"{fs.id} and {ip.id} on {promoted[0]}, the promoted node")
+
+
+@check(KIND, "pacemaker-constraints", "The data services are colocated with, and ordered after, the promoted role",
+       "colocation data-with-promoted inf: data drbd-r0-clone:Promoted; "
+       "order data-after-promote Mandatory: drbd-r0-clone:promote data:start")
+def pacemaker_constraints(facts: LabFacts) -> Verdict:
+    _, cib = facts.cluster_view(lambda node: node.cib())
+    clones = {clone for clone, child in cib.clones.items()
+              if cib.primitives.get(child) and cib.primitives[child].agent == "ocf:linbit:drbd"}
+    colocated = ordered = False
+    for constraint in cib.constraints:
+        a = constraint.attributes
+        if constraint.kind == "rsc_colocation" and a.get("with-rsc") in clones:
+            colocated = a.get("with-rsc-role") in ("Promoted", "Master") and a.get("score") in ("INFINITY", "+INFINITY")
+        if constraint.kind == "rsc_order" and a.get("first") in clones:
+            ordered = a.get("first-action") == "promote"
+    missing = [w for w, present in (("a colocation with the Promoted role", colocated),
+                                    ("an order after promote", ordered)) if not present]
+    return fail("missing " + " and ".join(missing) + " of the DRBD clone") if missing else ok(
+        "colocated with and ordered after the promoted role")
+
+
+@check(KIND, "split-brain-resolved", "An induced split brain was resolved, keeping the survivor's data",
+       "On the victim: drbdadm secondary r0; drbdadm connect --discard-my-data r0. On the survivor: drbdadm "
+       "connect r0. Then: crm configure property maintenance-mode=false")
+def split_brain(facts: LabFacts) -> Verdict:
+    induced = facts.raw.get("split_brain")
+    if not isinstance(induced, dict) or "markers" not in induced:
+        return fail("no split brain has been induced yet: run 'halab fault drbd split-brain node2', then resolve it")
+    victim, survivor, markers = induced.get("victim"), induced.get("survivor"), induced["markers"]
+    for verdict in (connected(facts), uptodate(facts)):
+        if not verdict.passed:
+            return fail(f"after the split brain: {verdict.feedback}")
+    listing = next((n.output("data_listing")["stdout"].split() for n in facts.each()
+                    if n.reachable and n.output("data_listing")["exit"] == 0), None)
+    if listing is None:
+        return fail("the DRBD filesystem is not mounted anywhere, so the data cannot be checked")
+    if markers.get("survivor") not in listing:
+        return fail(f"the file {survivor} wrote during the split brain ({markers.get('survivor')}) is gone: the "
+                    "survivor's data was discarded instead of the victim's")
+    if markers.get("victim") in listing:
+        return fail(f"the victim's ({victim}) write during the split brain is still there: its changes were not "
+                    "discarded")
+    _, cib = facts.cluster_view(lambda node: node.cib())
+    if cib.properties.get("maintenance-mode") == "true":
+        return fail("the data is right, but the cluster is still in maintenance mode: Pacemaker is not managing it")
+    return ok(f"{victim}'s changes discarded, {survivor}'s kept, UpToDate/UpToDate and connected again")

@@ -1,0 +1,104 @@
+"""Solve the drbd lab: a DRBD mirror of /dev/vdb over the replication network, a filesystem on it, and
+Pacemaker running it as a promotable clone with the filesystem and a floating IP on the promoted node."""
+
+from __future__ import annotations
+
+from halab import faults
+from halab.lab import Lab
+from halab.spec import LabSpec
+from solutions.clustering import configure, crm_status, form_cluster
+from solutions.common import Progress, must, on_all, wait_until
+
+
+def drbd_res(spec: LabSpec) -> str:
+    s = spec.settings
+    hosts = "".join(f"    on {node.name} {{\n        address {node.addresses['repl']}:{s['drbd_port']};\n    }}\n"
+                    for node in spec.nodes)
+    return (f"resource {s['drbd_resource']} {{\n    device {s['drbd_device']};\n    disk {s['drbd_disk']};\n"
+            f"    meta-disk internal;\n    net {{\n        protocol C;\n    }}\n{hosts}}}\n")
+
+
+def crm_config(spec: LabSpec) -> str:
+    s = spec.settings
+    hosts = " ".join(spec.node_names)
+    prefix = spec.management_network.subnet.prefixlen
+    return f"""\
+property stonith-enabled=true
+rsc_defaults resource-stickiness=100
+primitive fence-lab stonith:fence_halab params pcmk_host_list="{hosts}" op monitor interval=60s
+primitive drbd-{s['drbd_resource']} ocf:linbit:drbd params drbd_resource={s['drbd_resource']} \\
+    op monitor interval=29s role=Promoted op monitor interval=31s role=Unpromoted
+clone drbd-{s['drbd_resource']}-clone drbd-{s['drbd_resource']} meta promotable=true promoted-max=1 \\
+    promoted-node-max=1 clone-max=2 clone-node-max=1 notify=true
+primitive data-fs Filesystem params device={s['drbd_device']} directory={s['mount_point']} fstype=ext4
+primitive data-ip IPaddr2 params ip={s['floating_ip']} cidr_netmask={prefix}
+group data data-fs data-ip
+colocation data-with-promoted inf: data drbd-{s['drbd_resource']}-clone:Promoted
+order data-after-promote Mandatory: drbd-{s['drbd_resource']}-clone:promote data:start
+"""
+
+
+def synced(lab: Lab, resource: str) -> bool:
+    return lab.run("node1", f"drbdadm dstate {resource}").stdout.strip() == "UpToDate/UpToDate"
+
+
+def bring_up(lab: Lab, progress: Progress) -> None:
+    """The resource file on both nodes, metadata created, resource up (Connected, Inconsistent/Inconsistent)."""
+    resource = lab.spec.settings["drbd_resource"]
+    progress(f"writing /etc/drbd.d/{resource}.res on every node")
+    for node in lab.spec.node_names:
+        lab.write_file(node, f"/etc/drbd.d/{resource}.res", drbd_res(lab.spec))
+    progress("creating DRBD metadata and bringing the resource up")
+    on_all(lab, f"drbdadm -- --force create-md {resource} && drbdadm up {resource}", timeout=120)
+
+
+def start_initial_sync(lab: Lab) -> None:
+    must(lab, lab.spec.node_names[0], f"drbdadm primary --force {lab.spec.settings['drbd_resource']}")
+
+
+def solve(lab: Lab, progress: Progress) -> None:
+    spec = lab.spec
+    resource = spec.settings["drbd_resource"]
+    first = spec.node_names[0]
+    bring_up(lab, progress)
+    progress(f"forcing the initial sync from {first}")
+    start_initial_sync(lab)
+    wait_until("the initial sync", lambda: synced(lab, resource), timeout=300, interval=2)
+    must(lab, first, f"drbdadm secondary {resource}")
+    solve_after_sync(lab, progress)
+    progress("inducing a split brain (halab fault drbd split-brain) and resolving it")
+    induced = faults.split_brain(lab, spec.node_names[1])
+    resolve_split_brain(lab, str(induced["victim"]), str(induced["survivor"]))
+
+
+def solve_after_sync(lab: Lab, progress: Progress) -> None:
+    """From a synced resource (both Secondary): the filesystem, the cluster, and the resources in it."""
+    spec = lab.spec
+    first = spec.node_names[0]
+    resource = spec.settings["drbd_resource"]
+    progress("making the filesystem")
+    must(lab, first, f"drbdadm primary {resource} && mkfs.ext4 -q {spec.settings['drbd_device']}", timeout=120)
+    must(lab, first, f"drbdadm secondary {resource}")  # from now on Pacemaker decides who is primary
+    on_all(lab, f"mkdir -p {spec.settings['mount_point']}")
+    form_cluster(lab, progress)
+    configure(lab, crm_config(spec), progress)
+    wait_until("the data group to start on the promoted node", lambda: data_started(lab), timeout=300, interval=2)
+
+
+def resolve_split_brain(lab: Lab, victim: str, survivor: str) -> None:
+    """The manual recovery from DRBD's user guide: the victim discards its changes and resyncs."""
+    resource = lab.spec.settings["drbd_resource"]
+    must(lab, victim, f"drbdadm secondary {resource}; drbdadm disconnect {resource}; "
+                      f"drbdadm connect --discard-my-data {resource}")
+    must(lab, survivor, f"drbdadm connect {resource} || true")
+    wait_until("the resync after the split brain", lambda: synced(lab, resource), timeout=300, interval=2)
+    must(lab, survivor, "crm configure property maintenance-mode=false && crm resource cleanup")
+    wait_until("the data group to run again", lambda: data_started(lab), timeout=300, interval=2)
+
+
+def data_started(lab: Lab) -> bool:
+    status = crm_status(lab)
+    if status is None:
+        return False
+    resources = [status.resource(rid) for rid in ("data-fs", "data-ip", "fence-lab")]
+    return all(r is not None and r.active and r.role == "Started" for r in resources)
