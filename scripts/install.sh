@@ -17,7 +17,13 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   apt-get update -q
+  # Packages must not start their daemons (libvirtd above all: halab runs it in a namespace of its own).
+  policy_made=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_made=1
+  fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ -n "$policy_made" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 if [ ! -x .venv/bin/python ]; then
