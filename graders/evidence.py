@@ -29,13 +29,17 @@ FORMAT = "halab-evidence/1"
 # Real evidence is ~50-100 kB per node; a file far larger than that is not ours, and reading it would slow
 # the autograder down for nothing.
 MAX_BYTES = 20 * 1024 * 1024
-RETRY_HINT = ("Bring your lab up, run the lab-check cell of the notebook again (or `halab check {lab} --evidence "
-              "{file}` in the assignment folder), and submit the new evidence file.")
+RETRY_HINT = ("Bring your lab up, run the lab check of the notebook again (or `halab check {lab} --evidence {file}` "
+              "in the assignment folder), and submit the new evidence file with the notebook.")
 
 
 def evidence_name(lab: str) -> str:
     """The evidence file of a lab, as the notebooks and the nbgrader flow expect it in the assignment folder."""
     return f"evidence-{lab}.json"
+
+
+def retry_hint(lab: str) -> str:
+    return RETRY_HINT.format(lab=lab, file=evidence_name(lab))
 
 
 def digest(payload: dict[str, Any]) -> str:
@@ -150,6 +154,5 @@ def grade_evidence(path: str | Path, spec: LabSpec) -> EvidenceGrade:
     try:
         evidence = load_evidence(path, spec.name)
     except EvidenceError as problem:
-        hint = RETRY_HINT.format(lab=spec.name, file=Path(path).name)
-        return EvidenceGrade(failed_report(spec, str(problem), hint), None, problem)
+        return EvidenceGrade(failed_report(spec, str(problem), retry_hint(spec.name)), None, problem)
     return EvidenceGrade(evaluate(spec, evidence.raw), evidence)

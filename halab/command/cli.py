@@ -44,10 +44,11 @@ def _register() -> None:
                     destroy.down, image.image, doctor.doctor, libvirt_daemon.libvirtd):
         cli.add_command(command)
     try:
-        from halab.command import course
-    except ImportError:  # the course launcher is optional for a lab-only install
+        from halab.command import course, grade
+    except ImportError:  # the course launcher and grading are optional for a lab-only install
         return
     cli.add_command(course.course)
+    cli.add_command(grade.grade)
 
 
 def main() -> None:

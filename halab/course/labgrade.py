@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from graders.evidence import evidence_name, grade_evidence, load_evidence
+from graders.evidence import evidence_name, grade_evidence, load_evidence, retry_hint
 from graders.report import Report
 from halab.errors import HalabError
 from halab.spec import LabSpec, load_spec
@@ -37,6 +37,7 @@ class LabGrade:
     source: str  # where the verdicts come from, one sentence
     problem: str = ""  # why the lab items score zero; empty when the report is usable
     notes: tuple[str, ...] = ()
+    hint: str = ""  # what to do about the problem
 
 
 # One grading per lab and evidence file per kernel: a notebook has a test cell per task, and a live grading
@@ -91,7 +92,7 @@ def _grade(lab: str, path: Path, live: bool) -> LabGrade:
         notes = (f"Live grading was asked for ({LIVE_ENV}), but {graded}: graded from the evidence instead.",)
     result = grade_evidence(path, spec)
     if result.problem is not None or result.evidence is None:
-        return LabGrade(lab, result.report, "no usable evidence", str(result.problem), notes)
+        return LabGrade(lab, result.report, "no usable evidence", str(result.problem), notes, retry_hint(lab))
     return LabGrade(lab, result.report, f"Graded from the {result.evidence.describe()}.", "", notes)
 
 
@@ -149,14 +150,15 @@ def lab_score(lab: str, points: float, task: str | None = None) -> float:
     grade = grade_lab(lab)
     report, why = task_report(grade, task)
     parts = [message_html(note, "warn") for note in grade.notes]
-    if grade.problem or report is None:
-        parts.append(message_html(f"{grade.problem or why} This item scores zero.", "bad", "Not graded:"))
-    else:
-        parts.append(message_html(grade.source, "info"))
     earned = 0.0
-    if report is not None:
-        parts.append(render_report(report.to_dict(), fold_hints=False))
-        if not grade.problem and report.max_score:
+    if grade.problem or report is None:
+        # One reason for the whole item: a table repeating it on every check would only bury it.
+        parts.append(message_html(f"{grade.problem or why} This item scores zero.", "bad", "Not graded:"))
+        if grade.hint:
+            parts.append(message_html(grade.hint, "info", "What to do:"))
+    else:
+        parts += [message_html(grade.source, "info"), render_report(report.to_dict(), fold_hints=False)]
+        if report.max_score:
             earned = min(float(points), round(float(points) * report.score / report.max_score, 2))
     _display("".join(parts))
     return earned

@@ -1,0 +1,135 @@
+"""`halab grade ASSIGNMENT`: nbgrader's collect, autograde and generate_feedback in one step, then a summary.
+
+The real nbgrader commands do the work (and work on their own, as README.md shows); this adds what an
+instructor would otherwise piece together: each student's score, whether their lab evidence is usable, and
+evidence from one lab instance handed in by several students (one of them copied it).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from halab.command.cli import console
+from halab.errors import HalabError
+
+STEP_TIMEOUT_S = 3600.0  # a whole class, each notebook with its own kernel
+# nbgrader warnings that are routine when grading again, not news for the instructor.
+ROUTINE = ("Removing existing assignment", "Alternative text is missing")
+
+
+@dataclass(frozen=True)
+class EvidenceStatus:
+    student: str
+    file: str
+    instance: str  # "" when the file is not usable
+    problem: str  # "" when it is
+
+
+def run_nbgrader(course_dir: Path, *args: str, live: bool = False) -> None:
+    from halab.course.labgrade import LIVE_ENV
+    from halab.course.workspace import venv_env
+
+    env = venv_env()
+    env[LIVE_ENV] = "1" if live else ""
+    console.print(f"$ nbgrader {' '.join(args)}", highlight=False)
+    try:
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=env,
+                                capture_output=True, text=True, timeout=STEP_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise HalabError(f"nbgrader {args[0]} took more than {STEP_TIMEOUT_S:g} s") from None
+    for record in notable_records(result.stderr)[-20:]:
+        console.print(f"  {record}", highlight=False, markup=False)
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
+        raise HalabError(f"nbgrader {args[0]} failed (exit {result.returncode}):\n{tail}")
+
+
+def notable_records(log: str) -> list[str]:
+    """nbgrader's warnings and errors, each with its continuation lines (it logs every file it copies too)."""
+    records: list[list[str]] = []
+    for line in log.splitlines():
+        if line.startswith("["):
+            records.append([line])
+        elif records and line.strip():
+            records[-1].append(line.strip())
+    notable = ("| WARNING]", "| ERROR]", "| CRITICAL]")
+    return [" ".join(r) for r in records
+            if any(level in r[0] for level in notable) and not any(text in " ".join(r) for text in ROUTINE)]
+
+
+def evidence_statuses(course_dir: Path, assignment: str) -> list[EvidenceStatus]:
+    """Every evidence file in the collected submissions, checked as the autograder checks it."""
+    from graders.evidence import EvidenceError, load_evidence
+
+    found = []
+    for path in sorted((course_dir / "submitted").glob(f"*/{assignment}/evidence-*.json")):
+        student, lab = path.parent.parent.name, path.stem.removeprefix("evidence-")
+        try:
+            evidence = load_evidence(path, lab)
+        except EvidenceError as exc:
+            found.append(EvidenceStatus(student, path.name, "", str(exc)))
+        else:
+            found.append(EvidenceStatus(student, path.name, evidence.lab_instance, ""))
+    return found
+
+
+def shared_instances(statuses: list[EvidenceStatus]) -> dict[str, list[str]]:
+    """Lab instances whose evidence several students handed in: every `halab up` has its own instance id."""
+    students = defaultdict(set)
+    for status in statuses:
+        if status.instance:
+            students[status.instance].add(status.student)
+    return {instance: sorted(names) for instance, names in students.items() if len(names) > 1}
+
+
+def scores(course_dir: Path, assignment: str) -> list[tuple[str, float, float]]:
+    from nbgrader.api import Gradebook
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    db_url = config.CourseDirectory.get("db_url", f"sqlite:///{course_dir / 'gradebook.db'}")
+    with Gradebook(db_url, config.CourseDirectory.get("course_id", "default_course")) as gradebook:
+        return sorted((s.student.id, float(s.score), float(s.max_score))
+                      for s in gradebook.assignment_submissions(assignment))
+
+
+@click.command()
+@click.argument("assignment")
+@click.option("--course-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The nbgrader course folder (default: the course/ folder of this halab).")
+@click.option("--live", is_flag=True, help="Grade lab items on the live lab where it is up here, not from evidence.")
+@click.option("--no-collect", is_flag=True, help="Skip `nbgrader collect` (submissions are already in submitted/).")
+def grade(assignment: str, course_dir: Path | None, live: bool, no_collect: bool) -> None:
+    """Collect, autograde and write feedback for ASSIGNMENT with nbgrader; summarise scores and lab evidence."""
+    from halab import paths
+
+    course_dir = (course_dir or paths.course_dir()).resolve()
+    if not (course_dir / "nbgrader_config.py").is_file():
+        raise HalabError(f"{course_dir} is not an nbgrader course folder (it has no nbgrader_config.py)")
+    if not no_collect:
+        run_nbgrader(course_dir, "collect", assignment)
+    run_nbgrader(course_dir, "autograde", assignment, "--force", live=live)
+    run_nbgrader(course_dir, "generate_feedback", assignment, "--force")
+
+    statuses = evidence_statuses(course_dir, assignment)
+    table = Table(title=f"{assignment}: scores", title_justify="left")
+    for column in ("student", "score", "lab evidence"):
+        table.add_column(column)
+    for student, score, max_score in scores(course_dir, assignment):
+        evidence = [f"{s.file}: {s.problem or 'ok, lab instance ' + s.instance[:12]}" for s in statuses
+                    if s.student == student]
+        table.add_row(student, f"{score:g} / {max_score:g}", "\n".join(evidence) or "none")
+    console.print(table)
+    for instance, students in shared_instances(statuses).items():
+        console.print(f"[yellow]Warning:[/yellow] {', '.join(students)} handed in evidence from the same lab "
+                      f"instance {instance[:12]}: each `halab up` has its own, so one copied another's file.",
+                      highlight=False)
+    console.print(f"Feedback: {course_dir / 'feedback'}/<student>/{assignment}/ (release it with "
+                  f"`nbgrader release_feedback {assignment}`)", highlight=False)
