@@ -6,6 +6,7 @@ Run nbgrader commands from this folder (halab course starts JupyterLab here, so 
 """
 
 import os
+import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
@@ -35,3 +36,23 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Lab cells talk to live nodes; at autograde time (on the instructor's machine) no lab is up and they say
 # so quickly. Allow a bit more than the default per cell for the widgets' first matplotlib import.
 c.ExecutePreprocessor.timeout = 60
+
+try:
+    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteKernelspec
+
+    from halab.course.labgrade import live_requested
+    from halab.course.nbgrader_hooks import GuardGradedCells
+
+    # Lab items are graded from the evidence file submitted with the notebook (milliseconds per cell). With
+    # HALAB_GRADE_LIVE=1 they are graded on the live lab when it is up here: the first lab cell then runs the
+    # fault checks too, which takes a minute or more (longer under QEMU emulation).
+    if live_requested():
+        c.ExecutePreprocessor.timeout = 900
+    # A graded test cell that the student edited or deleted scores zero, and the feedback says so (nbgrader
+    # alone restores an edited one silently and leaves a deleted one ungraded).
+    c.Autograde.sanitize_preprocessors = [
+        ClearOutput, DeduplicateIds, OverwriteKernelspec, GuardGradedCells, CheckCellMetadata,
+    ]  # fmt: skip - nbgrader's list, with OverwriteCells replaced
+except ImportError as exc:  # nbgrader run from another Python than halab's: its own rules apply
+    print(f"halab: {exc}; lab items cannot be graded live, and edited or deleted graded cells get nbgrader's "
+          "default handling", file=sys.stderr)
