@@ -1,4 +1,8 @@
-"""`halab course`: start JupyterLab on the course notebooks and print the URL to open."""
+"""`halab course`: start JupyterLab on the course notebooks and print the URL to open.
+
+Students get their own copy of each assignment (made by nbgrader: no solutions, no hidden tests) in a
+workspace folder that keeps their work; `--instructor` serves the course folder itself: the source notebooks
+with solutions, and nbgrader's formgrader."""
 
 from __future__ import annotations
 
@@ -29,12 +33,23 @@ from halab.errors import HalabError
     default=None,
     help="Course folder (default: the course/ folder of this halab).",
 )
-def course(port: int, ip: str, browser: bool, token: str | None, course_dir: Path | None) -> None:
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Your copy of the assignments (default: ~/halab-course, or $HALAB_WORKSPACE).",
+)
+@click.option("--instructor", is_flag=True, help="Serve the course folder: source notebooks with solutions.")
+def course(port: int, ip: str, browser: bool, token: str | None, course_dir: Path | None, workspace: Path | None,
+           instructor: bool) -> None:
     """Start JupyterLab on the course, with terminals for `halab up`, `halab ssh` and `halab check`.
 
+    Students work in their own copy of the assignments; made on the first start, it is never overwritten.
     Runs until you press Ctrl-C.
     """
-    from halab.course import launcher  # imported here so that `halab --help` stays fast
+    # Imported here so that `halab --help` stays fast.
+    from halab.course import launcher
+    from halab.course import workspace as student_copy
 
     console = Console()
     opts = launcher.LaunchOptions(port=port, ip=ip, open_browser=browser, token=token or secrets.token_hex(24))
@@ -42,7 +57,18 @@ def course(port: int, ip: str, browser: bool, token: str | None, course_dir: Pat
         opts.course_dir = course_dir
     if token == "":
         raise click.UsageError("--token must not be empty: an empty token lets anyone on the network in")
+    if instructor and workspace is not None:
+        raise click.UsageError("--instructor serves the course folder, not a workspace: use one or the other")
     try:
+        opts.course_dir = launcher.check_course_dir(opts.course_dir)
+        student_copy.ensure_exchange()
+        if not instructor:
+            opts.root_dir = (workspace or student_copy.default_workspace()).resolve()
+            opts.first_notebook = launcher.FIRST_ASSIGNMENT
+            with console.status(f"Making your copy of the assignments in {opts.root_dir} (first start only)..."):
+                added = student_copy.prepare(opts.course_dir, opts.root_dir)
+            if added:
+                console.print(f"New in your workspace {opts.root_dir}: {', '.join(added)}", highlight=False)
         with console.status("Starting JupyterLab..."):
             running = launcher.start(opts)
     except HalabError as exc:

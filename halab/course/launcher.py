@@ -1,7 +1,9 @@
-"""Start JupyterLab on the course folder, for `halab course`.
+"""Start JupyterLab on the course, for `halab course`.
 
 JupyterLab runs as a child process of this Python (the venv that has halab), with:
-- the course folder as its root and working directory, so nbgrader finds course/nbgrader_config.py;
+- a root folder that is its working directory too, so nbgrader finds the nbgrader_config.py there: the
+  student's workspace (halab.course.workspace), or for instructors the course folder itself;
+- HALAB_COURSE_DIR naming the course folder, where the kernels find the quiz banks;
 - terminals enabled and the venv's bin/ first on PATH, so `halab ssh node1` works in a JupyterLab terminal;
 - a known port (we pick a free one) and token, so the URL we print is the one that works.
 """
@@ -21,9 +23,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from halab import paths
+from halab.course.workspace import venv_env
 from halab.errors import HalabError
 
-FIRST_NOTEBOOK = "source/01-introduction/01-introduction.ipynb"
+FIRST_ASSIGNMENT = "01-introduction/01-introduction.ipynb"  # in a student's workspace
+FIRST_NOTEBOOK = f"source/{FIRST_ASSIGNMENT}"  # in the course folder
 PORT_TRIES = 50
 READY_TIMEOUT_S = 90.0
 
@@ -36,6 +40,12 @@ class LaunchOptions:
     token: str = field(default_factory=lambda: secrets.token_hex(24))
     course_dir: Path = field(default_factory=paths.course_dir)
     extra_args: list[str] = field(default_factory=list)
+    root_dir: Path | None = None  # what JupyterLab serves; None: the course folder (the instructor's view)
+    first_notebook: str = FIRST_NOTEBOOK
+
+    @property
+    def served_dir(self) -> Path:
+        return self.root_dir or self.course_dir
 
 
 def _connect_host(ip: str) -> str:
@@ -75,7 +85,7 @@ def build_command(opts: LaunchOptions, port: int) -> list[str]:
         raise HalabError("the token must not be empty: an empty token lets anyone on the network in")
     args = [
         sys.executable, "-m", "jupyterlab",
-        f"--ServerApp.root_dir={opts.course_dir}",
+        f"--ServerApp.root_dir={opts.served_dir}",
         f"--ServerApp.ip={opts.ip}",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",  # we chose a free port; a silent switch would make our URL wrong
@@ -89,9 +99,7 @@ def build_command(opts: LaunchOptions, port: int) -> list[str]:
 
 
 def build_env(course_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    bin_dir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bin_dir, *[p for p in env.get("PATH", "").split(os.pathsep) if p != bin_dir]])
+    env = venv_env()
     env["HALAB_COURSE_DIR"] = str(course_dir)  # kernels find the quiz banks of this very course
     return env
 
@@ -147,11 +155,11 @@ def start(opts: LaunchOptions, log: Path | None = None, ready_timeout: float = R
     # Jupyter's own log goes to a file when asked (tests), else to our terminal as usual.
     output = open(log, "ab") if log else None  # noqa: SIM115 - handed to the child, closed below
     try:
-        proc = subprocess.Popen(command, cwd=course_dir, env=build_env(course_dir), stdout=output, stderr=output)
+        proc = subprocess.Popen(command, cwd=opts.served_dir, env=build_env(course_dir), stdout=output, stderr=output)
     finally:
         if output:
             output.close()
-    running = RunningCourse(proc, notebook_url(opts.ip, port, opts.token), port)
+    running = RunningCourse(proc, notebook_url(opts.ip, port, opts.token, opts.first_notebook), port)
     try:
         wait_ready(proc, opts.ip, port, opts.token, ready_timeout)
     except BaseException:

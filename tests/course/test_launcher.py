@@ -61,3 +61,41 @@ def test_cli_help_and_errors(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "not a halab course folder" in result.output
     result = runner.invoke(course, ["--token", ""])
     assert result.exit_code == 2 and "must not be empty" in result.output
+
+
+def test_students_get_a_workspace_instructors_the_course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from halab.course import workspace
+
+    started: list[launcher.LaunchOptions] = []
+    prepared: list[tuple[Path, Path]] = []
+
+    def fake_start(opts: launcher.LaunchOptions) -> launcher.RunningCourse:
+        started.append(opts)
+        url = launcher.notebook_url(opts.ip, 8899, opts.token, opts.first_notebook)
+        return launcher.RunningCourse(subprocess.Popen(["true"]), url, 8899)
+
+    monkeypatch.setattr(launcher, "start", fake_start)
+    monkeypatch.setattr(workspace, "prepare", lambda course, folder: prepared.append((course, folder)) or ["01-x"])
+    runner = CliRunner()
+    result = runner.invoke(course, ["--workspace", str(tmp_path / "ws"), "--port", "8899", "--token", "t"])
+    assert result.exit_code == 0, result.output
+    assert prepared == [(COURSE_DIR.resolve(), (tmp_path / "ws").resolve())]
+    assert started[0].served_dir == (tmp_path / "ws").resolve() and started[0].course_dir == COURSE_DIR.resolve()
+    assert "URL: http://127.0.0.1:8899/lab/tree/01-introduction/01-introduction.ipynb?token=t" in result.output
+    assert "New in your workspace" in result.output
+
+    result = runner.invoke(course, ["--instructor", "--port", "8899", "--token", "t"])
+    assert result.exit_code == 0, result.output
+    assert started[1].served_dir == COURSE_DIR.resolve() and len(prepared) == 1
+    assert "/lab/tree/source/01-introduction/01-introduction.ipynb" in result.output
+
+    result = runner.invoke(course, ["--instructor", "--workspace", str(tmp_path)])
+    assert result.exit_code == 2 and "one or the other" in result.output
+
+
+def test_the_served_folder_is_the_root_and_working_directory(tmp_path: Path) -> None:
+    opts = launcher.LaunchOptions(token="t", course_dir=COURSE_DIR, root_dir=tmp_path)
+    assert f"--ServerApp.root_dir={tmp_path}" in launcher.build_command(opts, 9000)
+    assert launcher.build_env(COURSE_DIR)["HALAB_COURSE_DIR"] == str(COURSE_DIR)  # quiz banks stay in the course

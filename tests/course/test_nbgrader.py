@@ -1,54 +1,67 @@
-"""The course folder is a valid nbgrader course: every assignment generates a student version."""
+"""The course folder is a valid nbgrader course, and students get nbgrader's student copy of it."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from halab.course import workspace
+from halab.errors import HalabError
 from tests.course.helpers import COURSE_DIR, NOTEBOOKS
 
-GENERATE = """
-import sys
-from nbgrader.apps import NbGraderAPI
-from traitlets.config.loader import PyFileConfigLoader
-# The course's own nbgrader_config.py, as the nbgrader command line would load it.
-api = NbGraderAPI(config=PyFileConfigLoader("nbgrader_config.py", path=".").load_config())
-failed = [name for name in sys.argv[1:] if not api.generate_assignment(name, force=True)["success"]]
-sys.exit(f"failed: {failed}" if failed else 0)
-"""
+
+@pytest.fixture(scope="module")
+def student_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A student's workspace as `halab course` makes it: nbgrader generate_assignment of every notebook."""
+    folder = tmp_path_factory.mktemp("workspace") / "halab-course"
+    before = sorted(p.name for p in COURSE_DIR.iterdir())
+    added = workspace.prepare(COURSE_DIR, folder)
+    assert added == [p.parent.name for p in NOTEBOOKS]
+    # nbgrader ran in a scratch copy: no release/ or gradebook.db in the course folder.
+    assert sorted(p.name for p in COURSE_DIR.iterdir()) == before
+    return folder
 
 
-@pytest.fixture
-def course_copy(tmp_path: Path) -> Path:
-    # A copy, so nbgrader's release/ folder and gradebook.db never land in the working tree.
-    copy = tmp_path / "course"
-    shutil.copytree(COURSE_DIR, copy, ignore=shutil.ignore_patterns("release", "gradebook.db", ".ipynb_checkpoints"))
-    return copy
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_assignment_has_a_student_version_without_solutions(student_copy: Path, path: Path) -> None:
+    name = path.parent.name
+    released = nbformat.read(student_copy / name / f"{name}.ipynb", as_version=4)
+    text = "\n".join(cell.source for cell in released.cells)
+    assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
+    answers = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    graded = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert answers and graded
+    assert all("YOUR ANSWER HERE" in c.source and "= None" in c.source for c in answers)
+    # Graded cells are locked in the student's copy, with the checksums autograde compares them to.
+    assert all(c.metadata.get("editable") is False and c.metadata["nbgrader"]["checksum"] for c in graded)
 
 
-def test_generate_assignment_for_every_notebook(course_copy: Path, tmp_path: Path) -> None:
-    names = [p.parent.name for p in NOTEBOOKS]
-    env = dict(os.environ, HALAB_EXCHANGE_DIR=str(tmp_path / "exchange"))
-    # nbgrader runs `alembic` for its database by name: the venv's bin/ must be on PATH.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    result = subprocess.run(
-        [sys.executable, "-c", GENERATE, *names], cwd=course_copy, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    for name in names:
-        released = nbformat.read(course_copy / "release" / name / f"{name}.ipynb", as_version=4)
-        text = "\n".join(cell.source for cell in released.cells)
-        assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text, name
-        answers = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("solution")]
-        graded = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("grade")]
-        assert answers and graded, name
-        assert all("YOUR ANSWER HERE" in c.source and "= None" in c.source for c in answers), name
+def test_the_workspace_can_submit_to_the_course(student_copy: Path) -> None:
+    config = (student_copy / "nbgrader_config.py").read_text()
+    assert 'course_id = "halab"' in config and "HALAB_EXCHANGE_DIR" in config
+
+
+def test_a_students_work_is_never_overwritten(student_copy: Path) -> None:
+    mine = student_copy / "01-introduction" / "01-introduction.ipynb"
+    notebook = nbformat.read(mine, as_version=4)
+    notebook.cells[0].source = "my notes"
+    nbformat.write(notebook, mine)
+    assert workspace.prepare(COURSE_DIR, student_copy) == []
+    assert nbformat.read(mine, as_version=4).cells[0].source == "my notes"
+
+
+def test_a_deleted_assignment_comes_back(student_copy: Path) -> None:
+    (student_copy / "06-virtualization" / "06-virtualization.ipynb").unlink()
+    assert workspace.prepare(COURSE_DIR, student_copy) == ["06-virtualization"]
+    assert (student_copy / "06-virtualization" / "06-virtualization.ipynb").exists()
+
+
+def test_a_workspace_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(HalabError, match="cannot make the course workspace"):
+        workspace.prepare(COURSE_DIR, tmp_path / "file" / "workspace")
 
 
 def test_graded_cells_have_unique_ids_and_points() -> None:
