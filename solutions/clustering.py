@@ -33,13 +33,19 @@ def corosync_conf(spec: LabSpec) -> str:
     )
 
 
-def crm_config(spec: LabSpec) -> str:
+def fencing_crm(spec: LabSpec) -> str:
+    """Fencing on, the lab's fence device, and stickiness so a returning node does not pull resources back."""
     hosts = " ".join(spec.node_names)
-    prefix = spec.management_network.subnet.prefixlen
     return f"""\
 property stonith-enabled=true
 rsc_defaults resource-stickiness=100
 primitive fence-lab stonith:fence_halab params pcmk_host_list="{hosts}" op monitor interval=60s
+"""
+
+
+def crm_config(spec: LabSpec) -> str:
+    prefix = spec.management_network.subnet.prefixlen
+    return fencing_crm(spec) + f"""\
 primitive web-ip IPaddr2 params ip={spec.settings['floating_ip']} cidr_netmask={prefix} op monitor interval=10s
 primitive web-server apache params configfile=/etc/apache2/apache2.conf \\
     statusurl="http://localhost/server-status" op monitor interval=10s

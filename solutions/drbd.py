@@ -6,7 +6,7 @@ from __future__ import annotations
 from halab import faults
 from halab.lab import Lab
 from halab.spec import LabSpec
-from solutions.clustering import configure, crm_status, form_cluster
+from solutions.clustering import configure, crm_status, fencing_crm, form_cluster
 from solutions.common import Progress, must, on_all, wait_until
 
 
@@ -20,12 +20,8 @@ def drbd_res(spec: LabSpec) -> str:
 
 def crm_config(spec: LabSpec) -> str:
     s = spec.settings
-    hosts = " ".join(spec.node_names)
     prefix = spec.management_network.subnet.prefixlen
-    return f"""\
-property stonith-enabled=true
-rsc_defaults resource-stickiness=100
-primitive fence-lab stonith:fence_halab params pcmk_host_list="{hosts}" op monitor interval=60s
+    return fencing_crm(spec) + f"""\
 primitive drbd-{s['drbd_resource']} ocf:linbit:drbd params drbd_resource={s['drbd_resource']} \\
     op monitor interval=29s role=Promoted op monitor interval=31s role=Unpromoted
 clone drbd-{s['drbd_resource']}-clone drbd-{s['drbd_resource']} meta promotable=true promoted-max=1 \\
@@ -66,8 +62,17 @@ def solve(lab: Lab, progress: Progress) -> None:
     wait_until("the initial sync", lambda: synced(lab, resource), timeout=300, interval=2)
     must(lab, first, f"drbdadm secondary {resource}")
     solve_after_sync(lab, progress)
-    progress("inducing a split brain (halab fault drbd split-brain) and resolving it")
-    induced = faults.split_brain(lab, spec.node_names[1])
+    split_brain_and_resolve(lab, progress)
+
+
+def split_brain_and_resolve(lab: Lab, progress: Progress) -> None:
+    """Induce a split brain with the Secondary as the victim (`halab fault drbd split-brain NODE`) and resolve it."""
+    status = crm_status(lab)
+    promoted = next((r.nodes[0] for r in status.resources if r.agent == "ocf:linbit:drbd" and r.role == "Promoted"
+                     and r.nodes), lab.spec.node_names[0]) if status else lab.spec.node_names[0]
+    victim = next(n for n in lab.spec.node_names if n != promoted)
+    progress(f"inducing a split brain with {victim} as the victim, and resolving it")
+    induced = faults.split_brain(lab, victim)
     resolve_split_brain(lab, str(induced["victim"]), str(induced["survivor"]))
 
 
@@ -88,8 +93,9 @@ def solve_after_sync(lab: Lab, progress: Progress) -> None:
 def resolve_split_brain(lab: Lab, victim: str, survivor: str) -> None:
     """The manual recovery from DRBD's user guide: the victim discards its changes and resyncs."""
     resource = lab.spec.settings["drbd_resource"]
-    must(lab, victim, f"drbdadm secondary {resource}; drbdadm disconnect {resource}; "
-                      f"drbdadm connect --discard-my-data {resource}")
+    mount_point = lab.spec.settings["mount_point"]
+    must(lab, victim, f"(! mountpoint -q {mount_point} || umount {mount_point}) && drbdadm secondary {resource} "
+                      f"&& drbdadm disconnect {resource}; drbdadm connect --discard-my-data {resource}")
     must(lab, survivor, f"drbdadm connect {resource} || true")
     wait_until("the resync after the split brain", lambda: synced(lab, resource), timeout=300, interval=2)
     must(lab, survivor, "crm configure property maintenance-mode=false && crm resource cleanup")

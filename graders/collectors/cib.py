@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from graders.collectors import ParseError
+from graders.collectors import xml_root
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,8 @@ def _primitive(element: ET.Element, group: str | None, clone: str | None) -> Pri
 
 
 def parse(text: str) -> Cib:
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise ParseError(f"cibadmin printed no readable XML ({exc})") from None
-    configuration = root.find("configuration")
-    if root.tag != "cib" or configuration is None:
-        raise ParseError("cibadmin's XML has no <cib>/<configuration>")
+    configuration = xml_root(text, "cibadmin", "cib", "configuration").find("configuration")
+    assert configuration is not None
     cib = Cib()
     for nvpair in configuration.iterfind("crm_config/cluster_property_set/nvpair"):
         cib.properties[nvpair.get("name", "")] = nvpair.get("value", "")

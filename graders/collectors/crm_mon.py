@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from graders.collectors import ParseError
+from graders.collectors import xml_root
 
 # Pacemaker 2.1 renamed the roles; accept both spellings and report the new one.
 ROLE_NAMES = {"Master": "Promoted", "Slave": "Unpromoted"}
@@ -71,13 +71,9 @@ def _resources(parent: ET.Element, group: str | None = None, clone: str | None =
 
 
 def parse(text: str) -> ClusterStatus:
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise ParseError(f"crm_mon printed no readable XML ({exc})") from None
+    root = xml_root(text, "crm_mon", "pacemaker-result", "status")
     status = root.find("status")
-    if root.tag != "pacemaker-result" or status is None:
-        raise ParseError("crm_mon's XML has no <pacemaker-result>/<status>")
+    assert status is not None
     if status.get("code", "0") != "0":
         # The last error is the conclusion ("Connection to cluster failed: ..."); earlier ones are detail.
         errors = [e.text.strip() for e in status.iter("error") if e.text and e.text.strip()]

@@ -19,6 +19,7 @@ def host_problems() -> list[tuple[str, str]]:
     if not shutil.which("mmdebstrap"):
         problems.append(("mmdebstrap (builds the node image) is missing", "apt-get install mmdebstrap"))
     problems += get_provider("nspawn").host_problems()
+    problems += [(f"VM labs (drbd): {problem}", fix) for problem, fix in get_provider("libvirt").host_problems()]
     if current_image() is None:
         problems.append(("the node image is not built yet (halab up builds it too)", "halab image build"))
     return problems
