@@ -149,7 +149,12 @@ def filesystem(facts: LabFacts) -> Verdict:
 
 
 def _status(facts: LabFacts) -> ClusterStatus:
-    return facts.cluster_view(lambda node: node.crm_mon())[1]
+    """Pacemaker's view, provided it is in charge: in maintenance mode it reports but manages nothing."""
+    node, status = facts.cluster_view(lambda node: node.crm_mon())
+    if status.maintenance:
+        raise FactMissing(f"the cluster is in maintenance mode (seen from {node}): Pacemaker is not managing "
+                          "DRBD; leave it with: crm configure property maintenance-mode=false")
+    return status
 
 
 @check(KIND, "pacemaker-drbd", "Pacemaker runs DRBD as a promotable clone: one Promoted, one Unpromoted",

@@ -39,6 +39,7 @@ class ClusterStatus:
     dc: str | None = None
     quorate: bool = False
     stonith_enabled: bool = False
+    maintenance: bool = False  # maintenance-mode: Pacemaker watches but manages nothing
     nodes: dict[str, CrmNode] = field(default_factory=dict)
     resources: list[CrmResource] = field(default_factory=list)
     fail_counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (node, resource) -> count
@@ -86,6 +87,7 @@ def parse(text: str) -> ClusterStatus:
         dc=dc.get("name") if dc is not None and _bool(dc, "present") else None,
         quorate=dc is not None and _bool(dc, "with_quorum"),
         stonith_enabled=options is not None and _bool(options, "stonith-enabled"),
+        maintenance=options is not None and _bool(options, "maintenance-mode"),
     )
     for node in root.iterfind("nodes/node"):
         name = node.get("name", "?")
