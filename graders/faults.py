@@ -10,7 +10,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from graders.checks import Verdict
 from graders.collect import probe_http
@@ -21,6 +21,7 @@ from halab.errors import HalabError
 from halab.lab import Lab
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,23 +76,21 @@ def failover(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         return FaultOutcome(Verdict(False, "not run: no node holds the floating IP"))
     survivors = [n for n in spec.node_names if n != holder]
     progress(f"fault check: powering off {holder}, which holds {address}")
-    faults.power_off(lab, holder)
     started = time.monotonic()
     deadline = started + max(2 * rto, 60)
-    seconds = None
-    while time.monotonic() < deadline:
-        page = probe_http(f"http://{address}/", timeout=1)
-        if page["status"] == 200:
-            moved = _status(lab, survivors[0])
-            resource = next((r for r in moved.resources if r.agent.endswith("IPaddr2")), None) if moved else None
-            if resource and resource.active and resource.nodes and resource.nodes[0] in survivors:
-                seconds = round(time.monotonic() - started, 1)
-                new_holder = resource.nodes[0]
-                break
-        time.sleep(0.5)
-    reason = "" if seconds is not None else _why_not(_status(lab, survivors[0]), survivors[0], holder)
-    progress(f"fault check: restoring {holder}")
-    restored = _restore(lab, holder)
+
+    def moved() -> tuple[float | None, str]:
+        while time.monotonic() < deadline:
+            if probe_http(f"http://{address}/", timeout=1)["status"] == 200:
+                status = _status(lab, survivors[0])
+                ip = next((r for r in status.resources if r.agent.endswith("IPaddr2")), None) if status else None
+                if ip and ip.active and ip.nodes and ip.nodes[0] in survivors:
+                    return round(time.monotonic() - started, 1), ip.nodes[0]
+            time.sleep(0.5)
+        return None, _why_not(_status(lab, survivors[0]), survivors[0], holder)
+
+    (seconds, new_holder), restored = _power_cut(lab, holder, moved, progress)
+    reason = new_holder
     measurements: dict[str, Any] = {"failover_from": holder, "rto_seconds": rto}
     if seconds is None:
         measurements["failover_seconds"] = None
@@ -104,6 +103,18 @@ def failover(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
                                   f"(objective: {rto:g} s).{restored}",
                           "" if passed else "Lower the token timeout or fencing delay so recovery meets the objective.")
     return FaultOutcome(verdict, measurements)
+
+
+def _power_cut(lab: Lab, node: str, wait: Callable[[], T], progress: Progress) -> tuple[T, str]:
+    """Power the node off, run ``wait``, and always power it on again, even if ``wait`` fails or the user
+    presses Ctrl-C: a fault check restores what it broke. Returns wait's result and a restore note."""
+    faults.power_off(lab, node)
+    try:
+        result = wait()
+    finally:
+        progress(f"fault check: restoring {node}")
+        restored = _restore(lab, node)
+    return result, restored
 
 
 def _restore(lab: Lab, node: str) -> str:
@@ -147,20 +158,21 @@ def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome
         return FaultOutcome(Verdict(False, f"not run: cannot write {probe} on {holder}: {written.stderr.strip()}"))
     checksum = written.stdout.split()[0]
     progress(f"fault check: powering off {holder}, the DRBD primary")
-    faults.power_off(lab, holder)
     started = time.monotonic()
     deadline = started + max(2 * rto, 120)
-    seconds = found = None
-    while time.monotonic() < deadline:
-        if _promoted(_status(lab, survivor)) == survivor:
-            result = lab.run(survivor, f"mountpoint -q {s['mount_point']} && sha256sum {probe}", timeout=30)
-            if result.ok:
-                seconds, found = round(time.monotonic() - started, 1), result.stdout.split()[0]
-                break
-        time.sleep(1)
-    reason = "" if seconds else _why_not(_status(lab, survivor), survivor, holder)
-    progress(f"fault check: restoring {holder}")
-    restored = _restore(lab, holder)
+
+    def taken_over() -> tuple[float | None, str]:
+        while time.monotonic() < deadline:
+            if _promoted(_status(lab, survivor)) == survivor:
+                with contextlib.suppress(HalabError):
+                    result = lab.run(survivor, f"mountpoint -q {s['mount_point']} && sha256sum {probe}", timeout=30)
+                    if result.ok:
+                        return round(time.monotonic() - started, 1), result.stdout.split()[0]
+            time.sleep(1)
+        return None, _why_not(_status(lab, survivor), survivor, holder)
+
+    (seconds, found_or_reason), restored = _power_cut(lab, holder, taken_over, progress)
+    found, reason = (found_or_reason, "") if seconds is not None else (None, found_or_reason)
     measurements: dict[str, Any] = {"failover_from": holder, "rto_seconds": rto, "failover_seconds": seconds,
                                     "data_intact": found == checksum if found else None}
     if seconds is None:

@@ -49,7 +49,8 @@ def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True) -> Report
                 verdict = Verdict(False, "not run (faults were skipped: run the check without --no-faults)")
                 hint = "halab check LAB runs the fault checks too."
             else:
-                verdict = Verdict(bool(recorded["passed"]), str(recorded["feedback"]), str(recorded.get("hint", "")))
+                verdict = Verdict(bool(recorded["passed"]), str(recorded.get("feedback", "(no feedback recorded)")),
+                                  str(recorded.get("hint", "")))
                 if isinstance(recorded.get("measurements"), dict):
                     measurements.update(recorded["measurements"])
                 hint = faults_known[check.id].hint if check.id in faults_known else ""

@@ -49,7 +49,8 @@ def kill_daemon(lab: Lab, node: str, daemon: str = "corosync") -> None:
     # pkill, not `systemctl kill`: the latter fails inside nspawn on hosts with hybrid cgroups.
     result = lab.run(node, f"pkill --signal KILL --exact {daemon}d || pkill --signal KILL --exact {daemon}")
     if not result.ok:
-        raise HalabError(f"{node}: cannot kill {daemon}: {result.stderr.strip()}")
+        raise HalabError(f"{node}: {daemon} is not running, so there is nothing to kill"
+                         if result.exit_status == 1 else f"{node}: cannot kill {daemon}: {result.stderr.strip()}")
     _record(lab, node, {"fault": "kill-daemon", "daemon": daemon, "was_active": was_active})
 
 

@@ -162,7 +162,10 @@ class Lab:
             if problems:
                 problem, fix = problems[0]
                 raise HalabError(f"{problem}; run: {fix} (see: halab doctor)")
-            if existing and existing.phase == "up" and self._healthy(backend, existing):
+            if existing and existing.phase == "up":
+                # Never rebuild a lab that is up: it holds the student's work. Power on what is off instead.
+                if not self._healthy(backend, existing):
+                    self._revive(backend, spec, existing, progress)
                 return existing.nodes
             self._teardown(existing, progress)  # stale leftovers of a crashed or half-made run
             labnet.check_free(spec, self._other_labs())
@@ -193,14 +196,25 @@ class Lab:
             self._teardown(state, progress)
 
     def _teardown(self, state: LabState | None, progress: Progress) -> None:
-        if state is None:
-            if not lab_dir(self.name).exists() and not labnet.netns.netns_exists(labnet.lab_netns(self.name)):
-                return
-            state = LabState(self.name, "nspawn", "")
+        """Remove the lab. Without a (readable) state, every provider cleans up what it can find by name."""
         fence.stop(self.name)
-        get_provider(state.provider).down(state, progress)
-        labnet.destroy(self.name)
+        for provider in [state.provider] if state else ["nspawn", "libvirt"]:
+            get_provider(provider).down(state or LabState(self.name, provider, ""), progress)
+        labnet.destroy(self.name, (state.provider_data.get("switch") if state else None))
         remove_tree(lab_dir(self.name))
+
+    def _revive(self, backend: Provider, spec: LabSpec, state: LabState, progress: Progress) -> None:
+        try:
+            for node in state.nodes:
+                if not backend.node_running(state, node.name):
+                    progress(f"powering {node.name} on again")
+                    backend.power_on(state, node.name)
+            self._wait_ssh(backend, state, progress)
+            if not fence.running(self.name):
+                fence.start(self.name, str(spec.management_network.host_address))
+        except HalabError as exc:
+            raise HalabError(f"lab '{self.name}' is up but cannot be revived ({exc}); to start afresh, losing its "
+                             f"work: halab down {self.name} && halab up {self.name}") from None
 
     def _start_power_switch(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
         """The lab's fence device: a power switch on the host, and its address and password on every node."""

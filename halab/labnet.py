@@ -109,7 +109,7 @@ def set_cable(lab: str, node_index: int, net_index: int, plugged: bool) -> None:
     netns.set_link_state(node_port(node_index, net_index), plugged, netns=lab_netns(lab))
 
 
-def destroy(lab: str, switch: str | None = None, networks: int = 4) -> None:
+def destroy(lab: str, switch: str | None = None, networks: int = 16) -> None:
     """Remove every namespace, bridge and host link of the lab; safe when some or all are already gone."""
     for name in netns.list_netns(f"{lab_netns(lab)}_"):
         netns.delete_netns(name)

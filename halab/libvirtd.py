@@ -70,7 +70,9 @@ def start() -> str:
     # `ip netns exec` would remount /sys and hide the cgroup mounts libvirt needs; nsenter keeps them.
     for daemon in ("virtlogd", "libvirtd"):
         if _pid(daemon) is None:
-            subprocess.run([*enter, daemon, "-d"], check=True, capture_output=True)
+            result = subprocess.run([*enter, daemon, "-d"], capture_output=True, text=True)
+            if result.returncode != 0:
+                raise HalabError(f"{daemon} did not start: {result.stderr.strip()[-300:]}")
     deadline = time.monotonic() + 30
     while not running():
         if time.monotonic() > deadline:
@@ -83,6 +85,11 @@ def stop() -> str:
     """Stop the libvirtd and virtlogd that `start` started (only those in halab's namespace)."""
     if switch_namespace() != NAMESPACE:
         return "no libvirtd of halab's is running"
+    from halab.state import labs_with_state, load_state
+
+    vm_labs = [lab for lab in labs_with_state() if (state := load_state(lab)) and state.provider == "libvirt"]
+    if vm_labs:
+        raise HalabError(f"VM labs are up ({', '.join(vm_labs)}); run halab down on them first")
     for daemon in ("libvirtd", "virtlogd"):
         pid = _pid(daemon)
         if pid:

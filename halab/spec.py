@@ -18,6 +18,11 @@ from halab.errors import HalabError, SpecError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 PROVIDERS = ("nspawn", "libvirt", "vagrant")
+# Each kind of lab has graders (graders/checks/<kind>.py) and a solution that read these settings.
+KIND_SETTINGS = {
+    "clustering": ("cluster_name", "floating_ip"),
+    "drbd": ("cluster_name", "floating_ip", "drbd_resource", "drbd_device", "drbd_disk", "drbd_port", "mount_point"),
+}
 
 
 @dataclass(frozen=True)
@@ -279,7 +284,16 @@ def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
     tasks, checks = _tasks_and_checks(_task_source(top, path))
     settings = top.get("settings", dict, {})
     # Task texts may name settings, e.g. {floating_ip}, so labs that share tasks show their own values.
-    tasks = tuple(Task(t.id, t.title, t.description.format_map(_Keep(settings))) for t in tasks)
+    try:
+        tasks = tuple(Task(t.id, t.title, t.description.format_map(_Keep(settings))) for t in tasks)
+    except (ValueError, IndexError) as exc:
+        raise top.fail("tasks", f"a description has a stray brace ({exc}); write {{{{ and }}}} for braces") from None
+    kind = top.get("kind", str, name)
+    if kind not in KIND_SETTINGS:
+        raise top.fail("kind", f"unknown lab kind {kind!r} (known: {', '.join(KIND_SETTINGS)})")
+    missing = [key for key in KIND_SETTINGS[kind] if key not in settings]
+    if missing:
+        raise top.fail("settings", f"a {kind} lab needs {', '.join(missing)}")
     return LabSpec(
         name=name,
         title=top.get("title", str),
@@ -292,7 +306,7 @@ def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
         tasks=tasks,
         checks=checks,
         settings=settings,
-        kind=top.get("kind", str, name),
+        kind=kind,
     )
 
 

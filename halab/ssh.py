@@ -67,9 +67,17 @@ def _b64(data: str) -> bytes:
 
 def connect(node: NodeInfo, timeout: float = 10.0) -> paramiko.SSHClient:
     """An authenticated connection to the node, or a HalabError that says why not."""
-    client = _pinned_client(node)
     try:
-        key = paramiko.Ed25519Key.from_private_key(io.StringIO(Path(node.key_file).read_text()))
+        client = _pinned_client(node)
+        text = Path(node.key_file).read_text()
+    except (ValueError, paramiko.SSHException) as exc:
+        raise HalabError(f"{node.name}: the host key in the lab's state is damaged ({exc})") from None
+    except PermissionError:
+        raise HalabError(f"cannot read the lab's SSH key {node.key_file}; run halab with sudo") from None
+    except OSError as exc:
+        raise HalabError(f"the lab's SSH key {node.key_file} is missing ({exc.strerror})") from None
+    try:
+        key = paramiko.Ed25519Key.from_private_key(io.StringIO(text))
         client.connect(
             node.address, port=node.port, username=node.user, pkey=key, timeout=timeout,
             banner_timeout=timeout, auth_timeout=timeout, allow_agent=False, look_for_keys=False,

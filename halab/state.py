@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -77,7 +78,7 @@ def load_state(lab: str) -> LabState | None:
 def save_state(state: LabState) -> None:
     path = _state_file(state.lab)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
     temporary.write_text(json.dumps(asdict(state), indent=2))
     os.replace(temporary, path)
 

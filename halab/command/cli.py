@@ -4,6 +4,7 @@ fault, converge (solve), destroy (down), image, doctor."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,3 +70,7 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("halab: interrupted")
         sys.exit(130)
+    except BrokenPipeError:
+        # `halab ssh node1 -- journalctl | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        os._exit(141)

@@ -12,7 +12,7 @@ import click
 import paramiko
 
 from halab.errors import HalabError
-from halab.lab import Lab, running_labs
+from halab.lab import Lab, require_root, running_labs
 
 
 def find_lab(node: str, lab_name: str | None) -> Lab:
@@ -70,6 +70,7 @@ def _interactive(channel: paramiko.Channel) -> int:
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def ssh(node: str, lab_name: str | None, command: tuple[str, ...]) -> None:
     """Open a shell on NODE, or run COMMAND there and exit with its exit code."""
+    require_root()
     lab = find_lab(node, lab_name)
     client = lab.client(node)
     channel = client.get_transport().open_session()  # type: ignore[union-attr]

@@ -11,9 +11,10 @@ from halab.command.cli import console, progress_status
 @click.argument("lab_name", metavar="LAB")
 def solve(lab_name: str) -> None:
     """Solve LAB on its live nodes (what a student would type, done for you)."""
-    from halab.lab import Lab
+    from halab.lab import Lab, require_root
     from solutions import solve as run_solution
 
+    require_root()
     lab = Lab(lab_name)
     lab.state()
     with progress_status(f"solving {lab_name}") as progress:

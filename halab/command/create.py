@@ -10,7 +10,7 @@ from rich.table import Table
 
 from halab.command.cli import console, progress_status
 from halab.lab import Lab
-from halab.spec import PROVIDERS
+from halab.spec import NAME_RE, PROVIDERS
 
 
 def nodes_table(lab: Lab) -> Table:
@@ -32,6 +32,8 @@ def _yes(value: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the inventory as JSON.")
 def up(lab_name: str, provider: str | None, as_json: bool) -> None:
     """Bring LAB up (does nothing if it is already up and healthy)."""
+    if not NAME_RE.match(lab_name):
+        raise click.BadParameter(f"'{lab_name}' is not a lab name (see labs/*.toml)", param_hint="LAB")
     lab = Lab(lab_name)
     started = time.monotonic()
     with progress_status(f"bringing up {lab_name}", quiet=as_json) as progress:

@@ -6,7 +6,7 @@ import click
 
 from halab import faults
 from halab.command.cli import console
-from halab.lab import Lab
+from halab.lab import Lab, require_root
 
 
 @click.command()
@@ -19,6 +19,7 @@ from halab.lab import Lab
 def fault(lab_name: str, fault_name: str, node: str, daemon: str, network: str | None) -> None:
     """Inject FAULT into NODE of LAB (restore undoes every fault of the node except a split brain: that one
     is for you to resolve)."""
+    require_root()
     lab = Lab(lab_name)
     lab.state().node(node)
     if fault_name == "power-off":

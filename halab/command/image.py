@@ -13,6 +13,15 @@ from halab.lab import require_root
 from halab.state import labs_with_state, load_state
 
 
+def _images_in_use() -> set[str]:
+    in_use = set()
+    for lab in labs_with_state():
+        state = load_state(lab)
+        if state:
+            in_use.add(state.provider_data.get("image", ""))
+    return in_use
+
+
 @click.group()
 def image() -> None:
     """Build, list and remove node images."""
@@ -24,6 +33,8 @@ def build(force: bool) -> None:
     """Build the node image for the current recipe (only if it changed)."""
     require_root()
     cached = current_image()
+    if force and cached and cached.hash in _images_in_use():
+        raise click.UsageError(f"image {cached.hash} is used by a lab that is up; run halab down first")
     if cached and not force:
         console.print(f"image {cached.hash} is up to date ({cached.size_mib} MiB)")
         return
@@ -55,10 +66,5 @@ def list_(as_json: bool) -> None:
 def rm(image_hash: str) -> None:
     """Remove a cached image (not one a running lab uses)."""
     require_root()
-    in_use = set()
-    for lab in labs_with_state():
-        state = load_state(lab)
-        if state:
-            in_use.add(state.provider_data.get("image", ""))
-    remove_image(image_hash, in_use)
+    remove_image(image_hash, _images_in_use())
     console.print(f"removed image {image_hash}")

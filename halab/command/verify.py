@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -20,8 +21,11 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -
     """Grade LAB on its live nodes and explain every failed check."""
     from graders.evidence import save_evidence
     from graders.grade import grade_live
-    from halab.lab import Lab
+    from halab.lab import Lab, require_root
 
+    require_root()
+    if evidence and not Path(evidence).resolve().parent.is_dir():
+        raise click.BadParameter(f"the folder of {evidence} does not exist", param_hint="--evidence")
     lab = Lab(lab_name)
     lab.state()  # a clear error if the lab is not up
     with progress_status(f"checking {lab_name}", quiet=as_json) as progress:

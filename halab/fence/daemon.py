@@ -131,6 +131,10 @@ def start(lab: str, address: str) -> None:
     raise HalabError(f"the lab's power switch did not start; see {log}")
 
 
+def running(lab: str) -> bool:
+    return bool(_daemon_pids(lab))
+
+
 def stop(lab: str) -> None:
     for pid in _daemon_pids(lab):
         with contextlib.suppress(ProcessLookupError):

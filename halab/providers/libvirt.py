@@ -13,6 +13,8 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -26,7 +28,7 @@ from halab.image.build import build_image
 from halab.image.vmdisk import VmImage, vm_image
 from halab.providers.base import Progress, Provider
 from halab.providers.nspawn import _hosts_file
-from halab.spec import LabSpec, Node, load_spec_file
+from halab.spec import LabSpec, Node, load_spec, load_spec_file
 from halab.ssh import new_keypair, write_private_key
 from halab.state import LabState, NodeInfo, lab_dir, save_state
 
@@ -41,7 +43,7 @@ def _connect() -> libvirt.virConnect:
 
 
 def domain_name(lab: str, node: str) -> str:
-    return f"halab-{lab}-{node}"
+    return f"halab-{lab}_{node}"  # "_" cannot occur in lab names, so one lab's names never prefix another's
 
 
 def mac(lab: str, node: str, net_index: int) -> str:
@@ -120,7 +122,16 @@ def _seed(spec: LabSpec, node: Node, authorized: str, target: Path) -> str:
                 f"Address={node.addresses[network.name]}/{network.subnet.prefixlen}\n"
                 "LinkLocalAddressing=no\nIPv6AcceptRA=no\nConfigureWithoutCarrier=yes\n")
         _run(["mkfs.ext4", "-q", "-F", "-L", "HALABSEED", "-d", tmp, str(target), "8M"])
+        target.chmod(0o600)  # it holds the node's SSH host key
     return public
+
+
+@contextmanager
+def _libvirt_errors(node: str) -> Iterator[None]:
+    try:
+        yield
+    except libvirt.libvirtError as exc:
+        raise HalabError(f"{node}: libvirt: {exc}") from None
 
 
 class LibvirtProvider(Provider):
@@ -134,6 +145,9 @@ class LibvirtProvider(Provider):
                 problems.append((f"{binary} is missing", f"apt-get install {package}"))
         if not problems and not libvirtd.running():
             problems.append(("libvirtd is not running", "sudo halab libvirtd start"))
+        elif not problems and libvirtd.switch_namespace() is None:
+            problems.append(("libvirtd runs in the host's network namespace, where lab bridges must not go",
+                             "stop it (service libvirtd stop), then: sudo halab libvirtd start"))
         return problems
 
     def up(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
@@ -171,19 +185,31 @@ class LibvirtProvider(Provider):
             save_state(state)
 
     def down(self, state: LabState, progress: Progress) -> None:
+        names = set(state.provider_data.get("domains", {}).values())
+        with suppress(HalabError):  # a missing or broken spec: the state's own list has to do
+            names |= {domain_name(state.lab, node) for node in load_spec(state.lab).node_names}
         try:
             connection = libvirt.open(libvirtd.URI)
         except libvirt.libvirtError:
-            connection = None  # no libvirtd, so no domains to remove either
-        prefix = domain_name(state.lab, "")
-        for domain in connection.listAllDomains() if connection else []:
-            if domain.name().startswith(prefix):
-                progress(f"removing {domain.name()}")
+            if state.provider == self.name and state.provider_data.get("domains"):
+                # Removing the disks now would leave defined VMs behind that block the next `up`.
+                raise HalabError(f"{libvirtd.not_running_message()}; then run 'halab down {state.lab}' again") from None
+            connection = None
+        for name in sorted(names) if connection else []:
+            try:
+                domain = connection.lookupByName(name)
+            except libvirt.libvirtError:
+                continue  # never defined, or already gone
+            progress(f"removing {name}")
+            try:
                 if domain.isActive():
                     domain.destroy()
                 domain.undefine()
+            except libvirt.libvirtError as exc:
+                raise HalabError(f"libvirt cannot remove {name}: {exc}") from None
         labnet.destroy(state.lab, state.provider_data.get("switch") or libvirtd.switch_namespace())
-        remove_tree(lab_dir(state.lab) / "nodes")
+        if state.provider == self.name:
+            remove_tree(lab_dir(state.lab) / "nodes")
 
     def _domain(self, state: LabState, node: str) -> libvirt.virDomain:
         state.node(node)
@@ -195,24 +221,28 @@ class LibvirtProvider(Provider):
     def node_running(self, state: LabState, node: str) -> bool:
         try:
             return bool(self._domain(state, node).isActive())
-        except HalabError:
+        except (HalabError, libvirt.libvirtError):
             return False
 
     def power_off(self, state: LabState, node: str) -> None:
         domain = self._domain(state, node)
-        if domain.isActive():
-            domain.destroy()  # libvirt's "destroy" is pulling the plug, not a shutdown
+        with _libvirt_errors(node):
+            if domain.isActive():
+                domain.destroy()  # libvirt's "destroy" is pulling the plug, not a shutdown
 
     def power_on(self, state: LabState, node: str) -> None:
         domain = self._domain(state, node)
-        if not domain.isActive():
-            domain.create()
+        with _libvirt_errors(node):
+            if not domain.isActive():
+                domain.create()
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
         spec = load_spec_file(Path(state.spec_path))
         index = [n.name for n in spec.networks].index(network)
-        self._domain(state, node).updateDeviceFlags(_interface(state.lab, node, index, up),
-                                                    libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        domain = self._domain(state, node)
+        with _libvirt_errors(node):
+            if domain.isActive():  # a live-only link change dies with the VM: a powered-off VM has none
+                domain.updateDeviceFlags(_interface(state.lab, node, index, up), libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
     def console_log(self, state: LabState, node: str) -> str:
         try:

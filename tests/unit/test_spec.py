@@ -16,6 +16,8 @@ from halab.spec import available_labs, load_spec, load_spec_file, parse_spec
 GOOD: dict[str, Any] = {
     "name": "demo",
     "title": "Demo",
+    "kind": "clustering",
+    "settings": {"cluster_name": "demo", "floating_ip": "10.99.0.100"},
     "networks": [{"name": "lan", "subnet": "10.99.0.0/24"}],
     "nodes": [
         {"name": "node1", "addresses": {"lan": "10.99.0.11"}},
@@ -93,6 +95,9 @@ DELETE = object()
         ("default_provider", "qemu", "default_provider", "not in providers"),
         ("checks.0.task", "t9", "checks[0].task", "no task with id"),
         ("checks.0.points", 0, "checks[0].points", "between 1 and 100"),
+        ("kind", "webfarm", "kind", "unknown lab kind"),
+        ("settings", {"cluster_name": "x"}, "settings", "needs floating_ip"),
+        ("tasks", [{"id": "t1", "title": "T", "description": "quorum {"}], "tasks", "stray brace"),
     ],
 )
 def test_malformed_spec_names_field_and_problem(path: str, value: Any, field: str, problem: str) -> None:
