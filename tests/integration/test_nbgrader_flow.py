@@ -3,9 +3,9 @@
 generate_assignment and release_assignment; three students fetch the assignment into their workspaces:
 alice answers the quiz, solves the lab and presses the lab-check button in her notebook (executed with
 nbclient, as JupyterLab would); carol presses it on the fresh lab without doing anything; bob touches
-nothing. The lab goes down before grading: collect, autograde and generate_feedback, the real nbgrader
-commands, must need no lab. Alice gets full marks, bob zero, and the feedback shows the grader's per-check
-feedback (and, for carol, its hints).
+nothing. The lab is graded live once (the instructor's HALAB_GRADE_LIVE switch), then goes down before
+grading: collect, autograde and generate_feedback, the real nbgrader commands, must need no lab. Alice gets
+full marks, bob zero, and the feedback shows the grader's per-check feedback (and, for carol, its hints).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 from nbclient import NotebookClient
 
 from graders.evidence import load_evidence
+from halab.course import labgrade
 from halab.lab import Lab
 from solutions import solve
 from tests.course.nbgrader_flow import CourseFlow, answer_quiz, grade_id, graded_tests
@@ -55,7 +56,7 @@ def work_in_notebook(folder: Path) -> tuple[str, list[str]]:
                    if any(o.output_type == "error" for o in c.get("outputs", []))]
 
 
-def test_release_solve_submit_autograde_and_feedback(tmp_path: Path) -> None:
+def test_release_solve_submit_autograde_and_feedback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lab = Lab("clustering")
     if lab.is_up():
         pytest.fail("a clustering lab is already up; this test brings up its own (take yours down first)")
@@ -69,12 +70,18 @@ def test_release_solve_submit_autograde_and_feedback(tmp_path: Path) -> None:
         carol_saw, _ = work_in_notebook(carol)
         solve(lab)
         alice_saw, alice_failed = work_in_notebook(alice)
+        # The instructor's switch: grade on the live lab (the same instance as alice's evidence: no note).
+        monkeypatch.setenv(labgrade.LIVE_ENV, "1")
+        live = labgrade.grade_lab("clustering", alice)
+        monkeypatch.delenv(labgrade.LIVE_ENV)
     finally:
         lab.down()
         assert leftovers("clustering") == [], "the lab left things behind"
 
     assert "Saved in evidence-clustering.json" in alice_saw and "120 / 120 points" in alice_saw, alice_saw
     assert alice_failed == [], "every cell of a solved notebook runs"
+    assert live.source == f"Graded live on lab 'clustering' (instance {instance[:12]})." and not live.notes
+    assert live.report is not None and live.report.score == 120 and live.report.faults_run
     assert "Saved in evidence-clustering.json" in carol_saw, carol_saw
     for folder in (alice, carol):
         assert load_evidence(folder / "evidence-clustering.json", "clustering").lab_instance == instance
