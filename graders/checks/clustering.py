@@ -282,7 +282,7 @@ def together_in_order(facts: LabFacts) -> Verdict:
         attrs = constraint.attributes
         pair = {attrs.get("rsc"), attrs.get("with-rsc")}
         if constraint.kind == "rsc_colocation" and pair & ip_ids and pair & web_ids:
-            colocated = attrs.get("score", "INFINITY") in ("INFINITY", "+INFINITY")
+            colocated = colocated or attrs.get("score", "INFINITY") in ("INFINITY", "+INFINITY")
         if constraint.kind == "rsc_order" and attrs.get("first") in ip_ids and attrs.get("then") in web_ids:
             ordered = True
     missing = [what for what, present in (("a colocation (INFINITY)", colocated), ("an order IP -> web", ordered))

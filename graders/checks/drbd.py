@@ -203,13 +203,18 @@ def pacemaker_constraints(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     clones = {clone for clone, child in cib.clones.items()
               if cib.primitives.get(child) and cib.primitives[child].agent == "ocf:linbit:drbd"}
+    device = facts.spec.settings["drbd_device"]
+    data = {i for p in cib.by_agent("Filesystem") if p.params.get("device") == device for i in (p.id, p.group) if i}
+    if not data:
+        return fail(f"needs the Filesystem resource for {device} first")
     colocated = ordered = False
     for constraint in cib.constraints:
         a = constraint.attributes
-        if constraint.kind == "rsc_colocation" and a.get("with-rsc") in clones:
-            colocated = a.get("with-rsc-role") in ("Promoted", "Master") and a.get("score") in ("INFINITY", "+INFINITY")
-        if constraint.kind == "rsc_order" and a.get("first") in clones:
-            ordered = a.get("first-action") == "promote"
+        if constraint.kind == "rsc_colocation" and a.get("with-rsc") in clones and a.get("rsc") in data:
+            colocated = colocated or (a.get("with-rsc-role") in ("Promoted", "Master")
+                                      and a.get("score") in ("INFINITY", "+INFINITY"))
+        if constraint.kind == "rsc_order" and a.get("first") in clones and a.get("then") in data:
+            ordered = ordered or a.get("first-action") == "promote"
     missing = [w for w, present in (("a colocation with the Promoted role", colocated),
                                     ("an order after promote", ordered)) if not present]
     return fail("missing " + " and ".join(missing) + " of the DRBD clone") if missing else ok(
