@@ -88,7 +88,7 @@ def test_a_lab_without_checks_or_spec_scores_zero(capsys: pytest.CaptureFixture[
     spec = (Path(load_spec("clustering").path)).read_text()
     # A lab spec with no checks yet, as the drbd lab was when notebook 4 got its lab cell.
     (labs / "nochecks.toml").write_text(spec.split("# ---- What the student does")[0].replace(
-        'name = "clustering"', 'name = "nochecks"'))
+        'name = "clustering"', 'name = "nochecks"\nkind = "clustering"'))
     monkeypatch.setenv("HALAB_LABS_DIR", str(labs))
     assert labgrade.lab_score("nochecks", 100) == 0
     assert "has no checks in this version of halab yet" in shown(capsys)
