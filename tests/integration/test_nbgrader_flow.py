@@ -21,7 +21,7 @@ from halab.course import labgrade
 from halab.lab import Lab
 from solutions import solve
 from tests.course.nbgrader_flow import CourseFlow, answer_quiz, grade_id, graded_tests
-from tests.integration.conftest import leftovers
+from tests.integration.conftest import halab, leftovers
 
 pytestmark = pytest.mark.integration
 ASSIGNMENT = "03-clustering"
@@ -69,6 +69,8 @@ def test_release_solve_submit_autograde_and_feedback(tmp_path: Path, monkeypatch
         instance = lab.state().instance
         carol_saw, _ = work_in_notebook(carol)
         solve(lab)
+        # The terminal way to the same file (into a scratch folder: alice uses the button).
+        cli = halab("check", "clustering", "--no-faults", "--evidence", str(tmp_path / "cli-evidence.json"))
         alice_saw, alice_failed = work_in_notebook(alice)
         # The instructor's switch: grade on the live lab (the same instance as alice's evidence: no note).
         monkeypatch.setenv(labgrade.LIVE_ENV, "1")
@@ -83,6 +85,8 @@ def test_release_solve_submit_autograde_and_feedback(tmp_path: Path, monkeypatch
     assert live.source == f"Graded live on lab 'clustering' (instance {instance[:12]})." and not live.notes
     assert live.report is not None and live.report.score == 120 and live.report.faults_run
     assert "Saved in evidence-clustering.json" in carol_saw, carol_saw
+    assert cli.returncode == 0 and "Traceback" not in cli.stderr, cli.stderr  # full score without faults
+    assert load_evidence(tmp_path / "cli-evidence.json", "clustering").lab_instance == instance
     for folder in (alice, carol):
         assert load_evidence(folder / "evidence-clustering.json", "clustering").lab_instance == instance
     for student in ("alice", "bob", "carol"):
