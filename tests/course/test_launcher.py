@@ -76,6 +76,7 @@ def test_students_get_a_workspace_instructors_the_course(tmp_path: Path, monkeyp
         url = launcher.notebook_url(opts.ip, 8899, opts.token, opts.first_notebook)
         return launcher.RunningCourse(subprocess.Popen(["true"]), url, 8899)
 
+    monkeypatch.setenv("HALAB_EXCHANGE_DIR", str(tmp_path / "exchange"))  # made if missing: not in our home
     monkeypatch.setattr(launcher, "start", fake_start)
     monkeypatch.setattr(workspace, "prepare", lambda course, folder: prepared.append((course, folder)) or ["01-x"])
     runner = CliRunner()
@@ -84,7 +85,7 @@ def test_students_get_a_workspace_instructors_the_course(tmp_path: Path, monkeyp
     assert prepared == [(COURSE_DIR.resolve(), (tmp_path / "ws").resolve())]
     assert started[0].served_dir == (tmp_path / "ws").resolve() and started[0].course_dir == COURSE_DIR.resolve()
     assert "URL: http://127.0.0.1:8899/lab/tree/01-introduction/01-introduction.ipynb?token=t" in result.output
-    assert "New in your workspace" in result.output
+    assert "New in your workspace" in result.output and (tmp_path / "exchange").is_dir()
 
     result = runner.invoke(course, ["--instructor", "--port", "8899", "--token", "t"])
     assert result.exit_code == 0, result.output
