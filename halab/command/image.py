@@ -36,11 +36,18 @@ def build(force: bool) -> None:
     if force and cached and cached.hash in _images_in_use():
         raise click.UsageError(f"image {cached.hash} is used by a lab that is up; run halab down first")
     if cached and not force:
+        built = cached
         console.print(f"image {cached.hash} is up to date ({cached.size_mib} MiB)")
-        return
-    with progress_status("building the node image") as progress:
-        built = build_image(progress, force=force)
-    console.print(f"built image {built.hash} ({built.size_mib} MiB) in {built.path}")
+    else:
+        with progress_status("building the node image") as progress:
+            built = build_image(progress, force=force)
+        console.print(f"built image {built.hash} ({built.size_mib} MiB) in {built.path}")
+    # Images of older recipes are dead weight (about 650 MiB each) unless a lab that is up still uses them.
+    in_use = _images_in_use()
+    for old in list_images():
+        if old.hash != built.hash and old.hash not in in_use:
+            remove_image(old.hash, in_use)
+            console.print(f"removed the outdated image {old.hash}")
 
 
 @image.command(name="list")

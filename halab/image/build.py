@@ -126,11 +126,11 @@ def _configure(recipe: dict[str, Any], rootfs: Path) -> None:
     (rootfs / "etc/machine-id").write_text("")
     (rootfs / "etc/hostname").unlink(missing_ok=True)
     for action in ("disable", "enable"):
-        for unit in recipe.get(f"{action}_services", []):
-            if not any((rootfs / d / f"{unit}.service").exists() for d in ("lib/systemd/system", "etc/systemd/system")):
+        for name in recipe.get(f"{action}_services", []):
+            unit = name if "." in name else f"{name}.service"
+            if not any((rootfs / d / unit).exists() for d in ("lib/systemd/system", "etc/systemd/system")):
                 continue  # not every package ships every unit; the recipe lists the union
-            subprocess.run(["systemctl", f"--root={rootfs}", action, f"{unit}.service"],
-                           capture_output=True, check=True)
+            subprocess.run(["systemctl", f"--root={rootfs}", action, unit], capture_output=True, check=True)
     shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
     (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
 

@@ -25,7 +25,8 @@ def test_two_and_three_node_labs_side_by_side(lab_up: Callable[[str], Lab]) -> N
         machine_ids, host_keys = set(), set()
         for node in lab.nodes:
             result = lab.run(node.name, "systemctl is-system-running --wait", timeout=90)
-            assert result.stdout.strip() == "running", (node.name, result)
+            failed = lab.run(node.name, "systemctl --failed --no-legend --plain").stdout
+            assert result.stdout.strip() == "running", (node.name, result.stdout, failed)
             assert lab.run(node.name, "hostname").stdout.strip() == node.name
             machine_ids.add(lab.run(node.name, "cat /etc/machine-id").stdout)
             host_keys.add(node.host_key)
@@ -134,7 +135,7 @@ def test_subnet_in_use_by_another_lab(tmp_path, monkeypatch, lab_up: Callable[[s
     labs.mkdir()
     original = (paths.labs_dir() / "clustering.toml").read_text()
     (labs / "clustering.toml").write_text(original)
-    (labs / "clash.toml").write_text(original.replace('name = "clustering"', 'name = "clash"'))
+    (labs / "clash.toml").write_text(original.replace('name = "clustering"', 'name = "clash"\nkind = "clustering"'))
     monkeypatch.setattr(paths, "labs_dir", lambda: labs)
     lab_up("clustering")
     with pytest.raises(Exception, match="subnet 10.42.10.0/24 of lab 'clash' is in use by lab 'clustering'"):
