@@ -103,9 +103,13 @@ def solve(lab: Lab, progress: Progress) -> None:
     wait_until(f"{url} to answer", lambda: probe_http(url, timeout=2)["status"] == 200, timeout=60)
 
 
-def _web_started(lab: Lab) -> bool:
+def resources_started(lab: Lab, *resource_ids: str) -> bool:
     status = crm_status(lab)
     if status is None:
         return False
-    resources = [status.resource(rid) for rid in ("web-ip", "web-server", "fence-lab")]
+    resources = [status.resource(rid) for rid in resource_ids]
     return all(r is not None and r.active and r.role == "Started" for r in resources)
+
+
+def _web_started(lab: Lab) -> bool:
+    return resources_started(lab, "web-ip", "web-server", "fence-lab")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from halab import faults
 from halab.lab import Lab
 from halab.spec import LabSpec
-from solutions.clustering import configure, crm_status, fencing_crm, form_cluster
+from solutions.clustering import configure, crm_status, fencing_crm, form_cluster, resources_started
 from solutions.common import Progress, must, on_all, wait_until
 
 
@@ -103,8 +103,4 @@ def resolve_split_brain(lab: Lab, victim: str, survivor: str) -> None:
 
 
 def data_started(lab: Lab) -> bool:
-    status = crm_status(lab)
-    if status is None:
-        return False
-    resources = [status.resource(rid) for rid in ("data-fs", "data-ip", "fence-lab")]
-    return all(r is not None and r.active and r.role == "Started" for r in resources)
+    return resources_started(lab, "data-fs", "data-ip", "fence-lab")
