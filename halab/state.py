@@ -91,6 +91,17 @@ def labs_with_state() -> list[str]:
 
 
 @contextmanager
+def power_lock(lab: str, node: str) -> Iterator[None]:
+    """One power action on a node at a time, across processes: the fence daemon (Pacemaker fencing),
+    `halab fault` and fault checks may all reach for the same node's power switch at once."""
+    path = lab_dir(lab) / f".power-{node}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@contextmanager
 def lab_lock(lab: str) -> Iterator[None]:
     """Hold the lab's lock; a second `up`/`down` of the same lab waits instead of racing."""
     paths.state_dir().mkdir(parents=True, exist_ok=True)

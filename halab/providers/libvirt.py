@@ -30,7 +30,7 @@ from halab.providers.base import Progress, Provider
 from halab.providers.nspawn import _hosts_file
 from halab.spec import LabSpec, Node, load_spec, load_spec_file
 from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, save_state
+from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state
 
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors become exceptions, not stderr noise
 
@@ -226,13 +226,13 @@ class LibvirtProvider(Provider):
 
     def power_off(self, state: LabState, node: str) -> None:
         domain = self._domain(state, node)
-        with _libvirt_errors(node):
+        with power_lock(state.lab, node), _libvirt_errors(node):
             if domain.isActive():
                 domain.destroy()  # libvirt's "destroy" is pulling the plug, not a shutdown
 
     def power_on(self, state: LabState, node: str) -> None:
         domain = self._domain(state, node)
-        with _libvirt_errors(node):
+        with power_lock(state.lab, node), _libvirt_errors(node):
             if not domain.isActive():
                 domain.create()
 

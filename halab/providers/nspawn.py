@@ -23,7 +23,7 @@ from halab.image.build import build_image
 from halab.providers.base import Progress, Provider
 from halab.spec import LabSpec, Node, load_spec_file
 from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, save_state
+from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state
 
 
 def _node_dir(lab: str, node: str) -> Path:
@@ -189,16 +189,18 @@ class NspawnProvider(Provider):
 
     def power_off(self, state: LabState, node: str) -> None:
         state.node(node)
-        self._kill(state, node)
-        spec = load_spec_file(Path(state.spec_path))
-        labnet.reset_node(spec, spec.node(node))
+        with power_lock(state.lab, node):
+            self._kill(state, node)
+            spec = load_spec_file(Path(state.spec_path))
+            labnet.reset_node(spec, spec.node(node))
         save_state(state)
 
     def power_on(self, state: LabState, node: str) -> None:
         state.node(node)
-        if not self.node_running(state, node):
-            self._start(state, node)
-            save_state(state)
+        with power_lock(state.lab, node):
+            if not self.node_running(state, node):
+                self._start(state, node)
+        save_state(state)
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
         spec = load_spec_file(Path(state.spec_path))

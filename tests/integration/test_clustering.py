@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from graders.collectors import crm_mon
+from halab.errors import HalabError
 from halab.lab import Lab
 from halab.state import load_state
 from solutions import solve
@@ -68,6 +69,9 @@ def test_solved_lab_scores_full_marks_and_fails_over(two_nodes: Lab) -> None:
 
 def test_stonith_admin_really_cuts_the_node(two_nodes: Lab) -> None:
     pid_before = load_state("clustering").provider_data["pids"]["node2"]
+    # node1 may have just been power-cycled by the fault check: its fencer must have the device again.
+    wait_until("node1's fencer to know the fence device",
+               lambda: "fence-lab" in two_nodes.run("node1", "stonith_admin --list-registered").stdout, timeout=90)
     result = two_nodes.run("node1", "stonith_admin --reboot node2", timeout=90)
     assert result.ok, result.stderr
     assert load_state("clustering").provider_data["pids"]["node2"] != pid_before, "node2 was not power-cycled"
@@ -90,9 +94,11 @@ def test_grading_with_a_node_powered_off(two_nodes: Lab) -> None:
 
 def test_kill_daemon_is_recovered_by_fencing_and_restore(two_nodes: Lab) -> None:
     halab("fault", "clustering", "kill-daemon", "node2", check=True)
-    time.sleep(2)
+    # Let the cluster react first (node2 is lost and fenced), then restore what is still missing.
+    with contextlib.suppress(HalabError):
+        wait_until("node1 to see node2 lost", lambda: not cluster_formed(two_nodes, 2), timeout=20)
     halab("fault", "clustering", "restore", "node2", check=True)
-    wait_until("node2 to rejoin", lambda: cluster_formed(two_nodes, 2), timeout=120)
+    wait_until("node2 to rejoin", lambda: cluster_formed(two_nodes, 2), timeout=180)
     code, report = check_json("clustering", "--no-faults")
     assert code == 0, [c for c in report["checks"] if not c["passed"]]
 
