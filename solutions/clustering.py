@@ -56,7 +56,8 @@ group web web-ip web-server
 def cluster_formed(lab: Lab, count: int) -> bool:
     """Every node online and the partition quorate, as node1 sees it."""
     status = crm_status(lab)
-    return bool(status and status.quorate and sum(n.online for n in status.nodes.values()) == count)
+    # A rejoining node passes through standby while Pacemaker settles; count it only once it is active.
+    return bool(status and status.quorate and sum(n.online and not n.standby for n in status.nodes.values()) == count)
 
 
 def crm_status(lab: Lab) -> crm_mon.ClusterStatus | None:
