@@ -60,6 +60,23 @@ def cluster_formed(lab: Lab, count: int) -> bool:
     return bool(status and status.quorate and sum(n.online and not n.standby for n in status.nodes.values()) == count)
 
 
+def wait_for_cluster(lab: Lab, count: int, timeout: float, what: str = "every node online with quorum") -> None:
+    wait_until(what, lambda: cluster_formed(lab, count), timeout=timeout, explain=lambda: node_states(lab))
+
+
+def node_states(lab: Lab) -> str:
+    """One line per node as node1's crm_mon shows it, to explain why a wait for the cluster timed out."""
+    result = lab.run("node1", "crm_mon -1 --output-as=xml", timeout=30)
+    try:
+        status = crm_mon.parse(result.stdout)
+    except ParseError as error:
+        return f"crm_mon on node1 failed ({result.exit_status}): {(result.stderr or str(error))[-300:]}"
+    nodes = "; ".join(
+        f"{n.name} online={n.online} standby={n.standby} unclean={n.unclean}" for n in status.nodes.values()
+    )
+    return f"quorate={status.quorate} {nodes}"
+
+
 def crm_status(lab: Lab) -> crm_mon.ClusterStatus | None:
     try:
         status = crm_mon.parse(lab.run("node1", "crm_mon -1 --output-as=xml").stdout)
@@ -82,7 +99,7 @@ def form_cluster(lab: Lab, progress: Progress) -> None:
         lab.write_file(node, "/etc/corosync/authkey", authkey, 0o400)
     progress("starting and enabling corosync and pacemaker")
     on_all(lab, "systemctl enable --now corosync pacemaker", timeout=180)
-    wait_until("every node online with quorum", lambda: cluster_formed(lab, len(names)), timeout=240)
+    wait_for_cluster(lab, len(names), timeout=240)
 
 
 def configure(lab: Lab, crm_text: str, progress: Progress) -> None:

@@ -25,10 +25,18 @@ def on_all(lab: Lab, command: str, timeout: float = 60) -> None:
         must(lab, node, command, timeout)
 
 
-def wait_until(what: str, condition: Callable[[], bool], timeout: float, interval: float = 1.0) -> None:
+def wait_until(what: str, condition: Callable[[], bool], timeout: float, interval: float = 1.0,
+               explain: Callable[[], str] | None = None) -> None:
+    """Poll `condition`; on timeout the error carries `explain()`, the state that kept it false."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(interval)
-    raise HalabError(f"timed out after {timeout:g} s waiting for {what}")
+    detail = ""
+    if explain is not None:
+        try:
+            detail = f"; last seen: {explain()}"
+        except HalabError as error:
+            detail = f"; could not tell why: {error}"
+    raise HalabError(f"timed out after {timeout:g} s waiting for {what}{detail}")

@@ -4,6 +4,11 @@ A node's root is an overlay of the cached image (read-only) and a per-node upper
 in seconds and share the image on disk. Each node runs in its own network namespace, plugged into the lab's
 bridges (labnet.py). halab starts one ``systemd-nspawn`` process per node in its own session, records its
 PID, and ends only processes it can prove are its own (their command line names the node's root).
+
+Power-on after a power loss takes FIRMWARE_SECONDS before the OS starts, like a real server's POST. Without
+it a fenced node is back in the cluster (about one second) before the fencing node has even announced the
+fencing result; Pacemaker on the returning node then reads "we were allegedly just fenced" and shuts down
+for good. Hardware never boots that fast, so real clusters never see that race.
 """
 
 from __future__ import annotations
@@ -37,9 +42,17 @@ def _cmdline(pid: int) -> list[str]:
         return []
 
 
+FIRMWARE_SECONDS = 10
+# Powered on, still "in firmware": a shell that sleeps, then becomes systemd-nspawn (same PID). `&&`, so
+# that killing the sleep (a power cut during POST) ends the shell instead of booting the node.
+_POST_SCRIPT = f'sleep {FIRMWARE_SECONDS} && exec "$0" "$@"'
+
+
 def _is_our_nspawn(pid: int, root: Path) -> bool:
-    """True only for a live systemd-nspawn whose root is this node's: PIDs get reused."""
+    """True only for a live systemd-nspawn (or one still in POST) whose root is this node's: PIDs get reused."""
     args = _cmdline(pid)
+    if args[:3] == ["/bin/sh", "-c", _POST_SCRIPT]:
+        args = args[3:]
     return bool(args) and args[0].endswith("systemd-nspawn") and f"--directory={root}" in args
 
 
@@ -130,7 +143,8 @@ class NspawnProvider(Provider):
         (merged / "etc/ssh/ssh_host_ed25519_key.pub").write_text(f"{public} root@{node.name}\n")
         return public
 
-    def _start(self, state: LabState, node: str) -> None:
+    def _start(self, state: LabState, node: str, firmware: bool = False) -> None:
+        """Start the node's systemd-nspawn; with ``firmware``, it boots after the POST delay."""
         base = _node_dir(state.lab, node)
         root = base / "root"
         command = [
@@ -140,6 +154,8 @@ class NspawnProvider(Provider):
             # Pacemaker's IPaddr2 and the lab's fault tools need to manage interfaces inside the node.
             "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
         ]
+        if firmware:
+            command = ["/bin/sh", "-c", _POST_SCRIPT, *command]
         console = open(base / "console.log", "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             # `setsid --fork`: nspawn runs in a session of its own and is never our child, so the node
@@ -199,7 +215,7 @@ class NspawnProvider(Provider):
         state.node(node)
         with power_lock(state.lab, node):
             if not self.node_running(state, node):
-                self._start(state, node)
+                self._start(state, node, firmware=True)
         save_state(state)
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:

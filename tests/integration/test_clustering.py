@@ -13,7 +13,7 @@ from halab.errors import HalabError
 from halab.lab import Lab
 from halab.state import load_state
 from solutions import solve
-from solutions.clustering import cluster_formed
+from solutions.clustering import cluster_formed, wait_for_cluster
 from solutions.common import wait_until
 from tests.integration.conftest import halab, leftovers
 
@@ -63,7 +63,7 @@ def test_solved_lab_scores_full_marks_and_fails_over(two_nodes: Lab) -> None:
     assert measured["failover_from"] == before[0] and measured["failover_to"] != before[0]
     assert 0 < measured["failover_seconds"] <= 30
     # The cluster is restored: every node back online, and the IP really is on the other node now.
-    wait_until("both nodes online", lambda: cluster_formed(two_nodes, 2), timeout=60)
+    wait_for_cluster(two_nodes, 2, timeout=60, what="both nodes online")
     assert where_is(two_nodes, "web-ip") == (measured["failover_to"],)
 
 
@@ -77,7 +77,7 @@ def test_stonith_admin_really_cuts_the_node(two_nodes: Lab) -> None:
     assert load_state("clustering").provider_data["pids"]["node2"] != pid_before, "node2 was not power-cycled"
     history = two_nodes.run("node1", "stonith_admin --history node2").stdout
     assert "reboot of node2 successful" in history
-    wait_until("node2 to rejoin", lambda: cluster_formed(two_nodes, 2), timeout=120)
+    wait_for_cluster(two_nodes, 2, timeout=120, what="node2 to rejoin")
 
 
 def test_grading_with_a_node_powered_off(two_nodes: Lab) -> None:
@@ -89,7 +89,7 @@ def test_grading_with_a_node_powered_off(two_nodes: Lab) -> None:
         assert {"services-running", "authkey"} <= set(unreachable)
     finally:
         halab("fault", "clustering", "restore", "node2", check=True)
-    wait_until("node2 to rejoin", lambda: cluster_formed(two_nodes, 2), timeout=120)
+    wait_for_cluster(two_nodes, 2, timeout=120, what="node2 to rejoin")
 
 
 def test_kill_daemon_is_recovered_by_fencing_and_restore(two_nodes: Lab) -> None:
@@ -98,7 +98,7 @@ def test_kill_daemon_is_recovered_by_fencing_and_restore(two_nodes: Lab) -> None
     with contextlib.suppress(HalabError):
         wait_until("node1 to see node2 lost", lambda: not cluster_formed(two_nodes, 2), timeout=20)
     halab("fault", "clustering", "restore", "node2", check=True)
-    wait_until("node2 to rejoin", lambda: cluster_formed(two_nodes, 2), timeout=180)
+    wait_for_cluster(two_nodes, 2, timeout=180, what="node2 to rejoin")
     code, report = check_json("clustering", "--no-faults")
     assert code == 0, [c for c in report["checks"] if not c["passed"]]
 
@@ -119,7 +119,7 @@ def test_three_node_lab_keeps_quorum_when_one_node_is_cut_off() -> None:
         status = crm_mon.parse(lab.run("node1", "crm_mon -1 --output-as=xml").stdout)
         assert status.quorate
         halab("fault", "clustering3", "restore", "node3", check=True)
-        wait_until("node3 to rejoin", lambda: cluster_formed(lab, 3), timeout=120)
+        wait_for_cluster(lab, 3, timeout=120, what="node3 to rejoin")
     finally:
         lab.down()
         assert leftovers("clustering3") == []

@@ -10,7 +10,10 @@ from collections.abc import Callable
 
 import pytest
 
+from halab import ssh
+from halab.errors import HalabError
 from halab.lab import Lab
+from halab.providers.nspawn import FIRMWARE_SECONDS
 from halab.state import load_state
 from tests.integration.conftest import HALAB, halab, leftovers
 
@@ -68,6 +71,25 @@ def test_killed_lab_is_repaired_by_next_up(lab_up: Callable[[str], Lab]) -> None
     assert not Lab("clustering").status()["nodes"][0]["running"]
     lab.up()
     assert lab.run("node1", "true").ok and lab.run("node2", "true").ok
+
+
+def test_power_on_goes_through_firmware_and_a_cut_during_it_keeps_the_node_off(lab_up: Callable[[str], Lab]) -> None:
+    lab = lab_up("clustering")
+    provider = lab.provider()
+    provider.power_off(lab.state(), "node2")
+    provider.power_on(lab.state(), "node2")
+    # Power is on at once (a fence agent sees "on"), but the OS boots only after the firmware delay.
+    assert provider.node_running(lab.state(), "node2")
+    lab.drop_connection("node2")
+    with pytest.raises(HalabError):
+        lab.run("node2", "true", timeout=3)
+    provider.power_off(lab.state(), "node2")
+    time.sleep(FIRMWARE_SECONDS + 2)
+    assert not provider.node_running(lab.state(), "node2"), "a node cut off during POST booted anyway"
+    provider.power_on(lab.state(), "node2")
+    ssh.wait_ready(lab.state().node("node2"), time.monotonic() + FIRMWARE_SECONDS + 60)
+    lab.drop_connection("node2")
+    assert lab.run("node2", "true").ok
 
 
 def _start_up_and_stop_it(lab: str, sig: signal.Signals) -> subprocess.Popen[str]:
