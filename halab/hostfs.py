@@ -16,7 +16,7 @@ from pathlib import Path
 from halab.errors import HalabError
 
 
-def _unescape(path: str) -> str:
+def unescape_mount_path(path: str) -> str:
     # /proc/self/mountinfo escapes space, tab, newline and backslash as octal.
     for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
         path = path.replace(code, char)
@@ -29,7 +29,7 @@ def mounts_under(path: Path) -> list[Path]:
     found = []
     with open("/proc/self/mountinfo") as mountinfo:
         for line in mountinfo:
-            point = _unescape(line.split()[4])
+            point = unescape_mount_path(line.split()[4])
             if point == root or point.startswith(root.rstrip("/") + "/"):
                 found.append(Path(point))
     return sorted(set(found), key=lambda p: len(p.parts), reverse=True)

@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from halab import labnet
+from halab import cgroups, labnet
 from halab.errors import HalabError
 from halab.hostfs import mount_overlay, remove_tree
 from halab.image.build import build_image
@@ -43,15 +43,18 @@ def _cmdline(pid: int) -> list[str]:
 
 
 FIRMWARE_SECONDS = 10
-# Powered on, still "in firmware": a shell that sleeps, then becomes systemd-nspawn (same PID). `&&`, so
-# that killing the sleep (a power cut during POST) ends the shell instead of booting the node.
-_POST_SCRIPT = f'sleep {FIRMWARE_SECONDS} && exec "$0" "$@"'
+# The node's launcher: a shell that moves itself into the node's cgroups (cgroups.py says why), then, when
+# powered on after a power loss, stays "in firmware" for a while, then becomes systemd-nspawn (same PID).
+# `&&`, so that killing the sleep (a power cut during POST) ends the shell instead of booting the node.
+_LAUNCHER = (
+    'for g in $HALAB_CGROUPS; do echo $$ > "$g/cgroup.procs" || exit 1; done; sleep $HALAB_POST && exec "$0" "$@"'
+)
 
 
 def _is_our_nspawn(pid: int, root: Path) -> bool:
     """True only for a live systemd-nspawn (or one still in POST) whose root is this node's: PIDs get reused."""
     args = _cmdline(pid)
-    if args[:3] == ["/bin/sh", "-c", _POST_SCRIPT]:
+    if args[:3] == ["/bin/sh", "-c", _LAUNCHER]:
         args = args[3:]
     return bool(args) and args[0].endswith("systemd-nspawn") and f"--directory={root}" in args
 
@@ -154,14 +157,19 @@ class NspawnProvider(Provider):
             # Pacemaker's IPaddr2 and the lab's fault tools need to manage interfaces inside the node.
             "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
         ]
-        if firmware:
-            command = ["/bin/sh", "-c", _POST_SCRIPT, *command]
+        self._end_orphans(state, node)
+        launcher_env = {
+            **os.environ,
+            "HALAB_CGROUPS": " ".join(str(path) for path in cgroups.node_cgroups(state.lab, node)),
+            "HALAB_POST": str(FIRMWARE_SECONDS if firmware else 0),
+        }
+        command = ["/bin/sh", "-c", _LAUNCHER, *command]
         console = open(base / "console.log", "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             # `setsid --fork`: nspawn runs in a session of its own and is never our child, so the node
             # outlives this command, ignores the user's Ctrl-C, and never lingers as our zombie.
             subprocess.run(["setsid", "--fork", *command], stdin=subprocess.DEVNULL, stdout=console,
-                           stderr=console, check=True)
+                           stderr=console, env=launcher_env, check=True)
         finally:
             console.close()
         deadline = time.monotonic() + 10
@@ -198,6 +206,14 @@ class NspawnProvider(Provider):
             if not _wait_gone(pids, 10):
                 raise HalabError(f"{node}: systemd-nspawn (PID {pids[0]}) does not exit")
         state.provider_data.get("pids", {}).pop(node, None)
+        self._end_orphans(state, node)
+        cgroups.remove_node_cgroups(state.lab, node)
+
+    def _end_orphans(self, state: LabState, node: str) -> None:
+        """End a container that outlived its systemd-nspawn (killed by someone); found by its cgroup."""
+        stuck = cgroups.kill_node_processes(state.lab, node)
+        if stuck:
+            raise HalabError(f"{node}: processes {sorted(stuck)} of the node do not exit")
 
     # -- power and cables ---------------------------------------------------------------------------
     def node_running(self, state: LabState, node: str) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from halab import labnet, netns
+from halab.cgroups import systemd_hierarchy_mounts
 from halab.hostfs import mounts_under
 from halab.image.build import current_image
 from halab.lab import Lab
@@ -42,6 +43,8 @@ def leftovers(lab: str) -> list[str]:
                 continue
             if marker in cmdline:
                 found.append(f"process {entry.name}: {cmdline[:80]!r}")
+    found += [f"cgroup {mount / 'halab' / lab}" for mount in systemd_hierarchy_mounts()
+              if (mount / "halab" / lab).exists()]
     if lab_dir(lab).exists():
         found.append(f"state {lab_dir(lab)}")
     return found

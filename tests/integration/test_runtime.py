@@ -7,10 +7,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from halab import ssh
+from halab import cgroups, ssh
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.providers.nspawn import FIRMWARE_SECONDS
@@ -38,6 +39,10 @@ def test_two_and_three_node_labs_side_by_side(lab_up: Callable[[str], Lab]) -> N
                 ping = lab.run(node.name, f"ping -c1 -W2 {peer.name}")
                 assert ping.ok, (node.name, peer.name, ping.stdout + ping.stderr)
         assert len(machine_ids) == count and len(host_keys) == count
+        # Each node's systemd manages a cgroup tree of its own on the host, not one shared by all nodes.
+        for node, pid in lab.state().provider_data["pids"].items():
+            host_cgroup = Path(f"/proc/{pid}/cgroup").read_text()
+            assert f":/halab/{lab.name}/{node}/" in host_cgroup, host_cgroup
         # No password logins, and a key of this lab only.
         assert "passwordauthentication no" in lab.run("node1", "sshd -T").stdout
     # Each lab is isolated: a node of one lab cannot reach the other lab's nodes.
@@ -64,13 +69,17 @@ def test_cli_up_is_idempotent_and_ssh_returns_exit_code(lab_up: Callable[[str], 
 def test_killed_lab_is_repaired_by_next_up(lab_up: Callable[[str], Lab]) -> None:
     lab = lab_up("clustering")
     state = load_state("clustering")
-    # A crash: every container process is gone, the namespaces and mounts are still there.
+    # A crash: every systemd-nspawn is gone, the namespaces and mounts are still there, and the containers'
+    # systemd keep running as orphans (nspawn does not take them down when it is killed).
+    inits = {node: cgroups.node_pids("clustering", node) for node in state.provider_data["pids"]}
     for pid in state.provider_data["pids"].values():
         subprocess.run(["kill", "-KILL", str(pid)], check=False)
     time.sleep(1)
     assert not Lab("clustering").status()["nodes"][0]["running"]
     lab.up()
     assert lab.run("node1", "true").ok and lab.run("node2", "true").ok
+    for node, old_pids in inits.items():
+        assert not old_pids & cgroups.node_pids("clustering", node), f"{node}'s orphaned container still runs"
 
 
 def test_power_on_goes_through_firmware_and_a_cut_during_it_keeps_the_node_off(lab_up: Callable[[str], Lab]) -> None:
