@@ -103,8 +103,9 @@ def domain_xml(spec: LabSpec, node: Node, vm: VmImage, accel: str) -> str:
 </domain>"""
 
 
-def _seed(spec: LabSpec, node: Node, authorized: str, target: Path) -> str:
-    """The seed disk's files; returns the node's SSH host public key."""
+def seed_disk(spec: LabSpec, node: Node, authorized: str, target: Path, extra_networks: str = "") -> str:
+    """The seed disk's files; returns the node's SSH host public key. ``extra_networks``: a systemd-networkd
+    file for interfaces that are not the lab's (Vagrant's management interface)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "root"
         (root / "etc/ssh").mkdir(parents=True)
@@ -121,6 +122,8 @@ def _seed(spec: LabSpec, node: Node, authorized: str, target: Path) -> str:
                 f"[Match]\nMACAddress={mac(spec.name, node.name, index)}\n\n[Network]\n"
                 f"Address={node.addresses[network.name]}/{network.subnet.prefixlen}\n"
                 "LinkLocalAddressing=no\nIPv6AcceptRA=no\nConfigureWithoutCarrier=yes\n")
+        if extra_networks:
+            (root / "etc/systemd/network/90-other.network").write_text(extra_networks)
         _run(["mkfs.ext4", "-q", "-F", "-L", "HALABSEED", "-d", tmp, str(target), "8M"])
         target.chmod(0o600)  # it holds the node's SSH host key
     return public
@@ -150,19 +153,25 @@ class LibvirtProvider(Provider):
                              "stop it (service libvirtd stop), then: sudo halab libvirtd start"))
         return problems
 
-    def up(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
+    def prepare(self, spec: LabSpec, state: LabState, progress: Progress) -> tuple[VmImage, str, str]:
+        """What every VM lab needs before its VMs: the VM image, the accelerator, the lab's key pair and its
+        network. Returns (VM image, accelerator, the lab's public key)."""
         image = build_image(progress)
         vm = vm_image(image, progress)
         accel = "kvm" if kvm_works(vm.kernel) else "qemu"
-        connection = _connect()
         switch = libvirtd.switch_namespace()
         state.provider_data.update(image=image.hash, accel=accel, switch=switch, domains={})
-        key_file = lab_dir(spec.name) / "id_ed25519"
         private, public = new_keypair()
-        write_private_key(key_file, private)
+        write_private_key(lab_dir(spec.name) / "id_ed25519", private)
         save_state(state)
         progress(f"creating the lab network ({'KVM' if accel == 'kvm' else 'TCG: no working KVM here'})")
         labnet.create(spec, switch)
+        return vm, accel, public
+
+    def up(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
+        vm, accel, public = self.prepare(spec, state, progress)
+        connection = _connect()
+        key_file = lab_dir(spec.name) / "id_ed25519"
         for node in spec.nodes:
             progress(f"creating {node.name}")
             base = _node_dir(spec.name, node.name)
@@ -172,7 +181,7 @@ class LibvirtProvider(Provider):
             for disk in node.disks:
                 _run(["qemu-img", "create", "-q", "-f", "qcow2", str(base / f"disk-{disk.name}.qcow2"),
                       f"{disk.size_mib}M"])
-            host_key = _seed(spec, node, public, base / "seed.img")
+            host_key = seed_disk(spec, node, public, base / "seed.img")
             try:
                 domain = connection.defineXML(domain_xml(spec, node, vm, accel))
                 state.provider_data["domains"][node.name] = domain.name()
