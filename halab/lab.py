@@ -198,7 +198,7 @@ class Lab:
     def _teardown(self, state: LabState | None, progress: Progress) -> None:
         """Remove the lab. Without a (readable) state, every provider cleans up what it can find by name."""
         fence.stop(self.name)
-        for provider in [state.provider] if state else ["nspawn", "libvirt"]:
+        for provider in [state.provider] if state else ["nspawn", "libvirt", "vagrant"]:
             get_provider(provider).down(state or LabState(self.name, provider, ""), progress)
         labnet.destroy(self.name, (state.provider_data.get("switch") if state else None))
         remove_tree(lab_dir(self.name))

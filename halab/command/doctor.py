@@ -10,6 +10,7 @@ import click
 from halab.command.cli import console
 from halab.image.build import current_image
 from halab.providers import get_provider
+from halab.providers.vagrant import VagrantProvider
 
 
 def host_problems() -> list[tuple[str, str]]:
@@ -20,6 +21,7 @@ def host_problems() -> list[tuple[str, str]]:
         problems.append(("mmdebstrap (builds the node image) is missing", "apt-get install mmdebstrap"))
     problems += get_provider("nspawn").host_problems()
     problems += [(f"VM labs (drbd): {problem}", fix) for problem, fix in get_provider("libvirt").host_problems()]
+    problems += [(f"Vagrant labs: {problem}", fix) for problem, fix in VagrantProvider().vagrant_problems()]
     if current_image() is None:
         problems.append(("the node image is not built yet (halab up builds it too)", "halab image build"))
     return problems

@@ -183,3 +183,6 @@ def remove_image(digest: str, in_use: set[str]) -> None:
         raise HalabError(f"image {matches[0].hash} is used by a lab that is up; run halab down first")
     with _build_lock():
         remove_tree(matches[0].path)
+    from halab.image.vagrantbox import remove_box  # imported here: vagrantbox imports this module
+
+    remove_box(matches[0].hash)

@@ -16,4 +16,8 @@ def get_provider(name: str) -> Provider:
         from halab.providers.libvirt import LibvirtProvider
 
         return LibvirtProvider()
-    raise HalabError(f"provider '{name}' is not available yet (available: nspawn, libvirt)")
+    if name == "vagrant":
+        from halab.providers.vagrant import VagrantProvider
+
+        return VagrantProvider()
+    raise HalabError(f"unknown provider '{name}' (available: nspawn, libvirt, vagrant)")

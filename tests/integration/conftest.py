@@ -8,13 +8,15 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import libvirt
 import pytest
 
-from halab import labnet, netns
+from halab import labnet, libvirtd, netns
 from halab.cgroups import systemd_hierarchy_mounts
 from halab.hostfs import mounts_under
 from halab.image.build import current_image
 from halab.lab import Lab
+from halab.providers.libvirt import domain_name
 from halab.state import lab_dir
 
 HALAB = [sys.executable, "-m", "halab"]
@@ -73,3 +75,32 @@ def lab_up() -> Iterator[Callable[[str], Lab]]:
     for lab in started:
         lab.down()
         assert leftovers(lab.name) == [], f"{lab.name} left things behind"
+
+
+@pytest.fixture(scope="module")
+def libvirt_running() -> Iterator[None]:
+    """libvirtd in its own network namespace, as `halab libvirtd start` runs it; stopped again if we started it."""
+    started = not libvirtd.running()
+    if started:
+        libvirtd.start()
+    yield
+    if started:
+        libvirtd.stop()
+
+
+def vm_leftovers(lab: str) -> list[str]:
+    """leftovers(), plus what a VM lab can leave in libvirt: domains, bridges, volumes in halab's pool."""
+    found = leftovers(lab)
+    connection = libvirt.open(libvirtd.URI)
+    prefix = domain_name(lab, "")
+    found += [f"domain {d.name()}" for d in connection.listAllDomains() if d.name().startswith(prefix)]
+    switch = libvirtd.switch_namespace()
+    if switch:
+        found += [f"bridge {labnet.bridge(lab, i)}" for i in range(4)
+                  if netns.link_exists(labnet.bridge(lab, i), switch)]
+    for pool in connection.listAllStoragePools():
+        if not pool.isActive():
+            continue
+        pool.refresh()
+        found += [f"volume {name}" for name in pool.listVolumes() if name.startswith(prefix)]
+    return found

@@ -4,39 +4,14 @@ split brain induced and resolved), failover with the data intact, and nothing le
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import libvirt
 import pytest
 
-from halab import labnet, libvirtd, netns
 from halab.lab import Lab
 from solutions import solve
-from tests.integration.conftest import halab, leftovers
+from tests.integration.conftest import halab, vm_leftovers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def libvirt_running() -> Iterator[None]:
-    """libvirtd in its own network namespace, as `halab libvirtd start` runs it; stopped again if we started it."""
-    started = not libvirtd.running()
-    if started:
-        libvirtd.start()
-    yield
-    if started:
-        libvirtd.stop()
-
-
-def vm_leftovers() -> list[str]:
-    found = leftovers("drbd")
-    connection = libvirt.open(libvirtd.URI)
-    found += [f"domain {d.name()}" for d in connection.listAllDomains() if d.name().startswith("halab-drbd-")]
-    switch = libvirtd.switch_namespace()
-    if switch:
-        found += [f"bridge {labnet.bridge('drbd', i)}" for i in range(2)
-                  if netns.link_exists(labnet.bridge("drbd", i), switch)]
-    return found
 
 
 def test_drbd_lab_end_to_end(libvirt_running: None) -> None:
@@ -55,4 +30,4 @@ def test_drbd_lab_end_to_end(libvirt_running: None) -> None:
         assert measured["data_intact"] is True and measured["failover_to"] != measured["failover_from"]
     finally:
         lab.down()
-    assert vm_leftovers() == []
+    assert vm_leftovers("drbd") == []

@@ -1,0 +1,88 @@
+"""The node image as a Vagrant box for vagrant-libvirt: the same VM disk the libvirt provider boots.
+
+The box holds the disk only. The kernel and initrd stay in halab's cache and are booted directly, as with
+the libvirt provider, so that one image recipe really makes every node, whatever runs it. The box is named
+after the image's hash (``halab/bookworm-<hash>``) and added to Vagrant once; a new recipe makes a new box.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from halab.errors import HalabError
+from halab.image.build import Progress
+from halab.image.vmdisk import DISK_SIZE, VmImage
+from halab.paths import cache_dir
+
+BOX_VAGRANTFILE = """\
+# A halab node box: Debian bookworm with the cluster stack. halab's own Vagrantfile boots it with its kernel.
+Vagrant.configure("2") do |config|
+end
+"""
+
+
+def pool_dir() -> Path:
+    """Where halab's libvirt storage pool for Vagrant keeps its volumes (the box's copy, the VMs' disks)."""
+    return cache_dir() / "vagrant-pool"
+
+
+def box_name(image_hash: str) -> str:
+    return f"halab/bookworm-{image_hash}"
+
+
+def _vagrant(*args: str) -> str:
+    try:
+        # cwd "/": vagrant reads the Vagrantfile of the directory it runs in (ours, in the repository, aborts).
+        result = subprocess.run(["vagrant", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                cwd="/")
+    except FileNotFoundError:
+        raise HalabError("vagrant is not installed; run: apt-get install vagrant vagrant-libvirt") from None
+    if result.returncode != 0:
+        raise HalabError(f"'vagrant {' '.join(args[:2])}' failed: {(result.stderr or result.stdout).strip()[-400:]}")
+    return result.stdout
+
+
+def installed_boxes() -> set[str]:
+    """Names of the boxes Vagrant has for the libvirt provider."""
+    boxes = set()
+    for line in _vagrant("box", "list", "--machine-readable").splitlines():
+        fields = line.split(",")
+        if len(fields) >= 4 and fields[2] == "box-name":
+            boxes.add(fields[3])
+    return boxes
+
+
+def vagrant_box(image_hash: str, vm: VmImage, progress: Progress = lambda _m: None) -> str:
+    """Add the image's box to Vagrant unless it is there; returns the box name."""
+    name = box_name(image_hash)
+    if name in installed_boxes():
+        return name
+    progress(f"adding the Vagrant box {name}")
+    metadata = {"provider": "libvirt", "format": "qcow2", "virtual_size": int(DISK_SIZE.rstrip("G"))}
+    # The box file is only handed to `vagrant box add`, which copies it; tar (not gzip) keeps that quick.
+    with tempfile.TemporaryDirectory(dir=vm.disk.parent) as tmp:
+        box = Path(tmp) / "halab.box"
+        with tarfile.open(box, "w") as archive:
+            for member, text in (("metadata.json", json.dumps(metadata)), ("Vagrantfile", BOX_VAGRANTFILE)):
+                (Path(tmp) / member).write_text(text)
+                archive.add(Path(tmp) / member, arcname=member)
+            archive.add(vm.disk, arcname="box.img")
+        _vagrant("box", "add", "--force", "--name", name, str(box))
+    return name
+
+
+def remove_box(image_hash: str) -> None:
+    """Forget the box of an image that is being removed, and the copy vagrant-libvirt uploaded into halab's
+    storage pool; fine when Vagrant or the box is not there."""
+    name = box_name(image_hash)
+    with contextlib.suppress(HalabError):
+        if name in installed_boxes():
+            _vagrant("box", "remove", "--force", "--all", name)
+    pool = pool_dir()
+    for volume in pool.glob(f"*{name.replace('/', '-VAGRANTSLASH-')}_vagrant_box_image_*") if pool.is_dir() else ():
+        volume.unlink()
