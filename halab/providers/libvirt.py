@@ -73,13 +73,18 @@ def _interface(lab: str, node: str, index: int, link_up: bool = True) -> str:
             f"<source bridge='{labnet.bridge(lab, index)}'/><model type='virtio'/>{state}</interface>")
 
 
+def kernel_cmdline(node: str) -> str:
+    """The VM's kernel command line: the image's root disk, a serial console, and the seed disk's identity."""
+    return f"root=/dev/vda rw console=ttyS0 net.ifnames=0 halab.seed systemd.hostname={node}"
+
+
 def domain_xml(spec: LabSpec, node: Node, vm: VmImage, accel: str) -> str:
     base = _node_dir(spec.name, node.name)
     disks = [_disk(base / "root.qcow2", "vda")]
     disks += [_disk(base / f"disk-{d.name}.qcow2", f"vd{chr(ord('b') + i)}") for i, d in enumerate(node.disks)]
     disks.append(_disk(base / "seed.img", f"vd{chr(ord('b') + len(node.disks))}", "raw"))
     interfaces = [_interface(spec.name, node.name, i) for i in range(len(spec.networks))]
-    cmdline = f"root=/dev/vda rw console=ttyS0 net.ifnames=0 halab.seed systemd.hostname={node.name}"
+    cmdline = kernel_cmdline(node.name)
     # TCG: the default 1 GiB translation cache per VM is what makes TCG guests big; 256 MiB is as fast here.
     cpu = "<cpu mode='host-passthrough'/>" if accel == "kvm" else "<cpu mode='maximum' check='none'/>"
     tcg = "" if accel == "kvm" else "<tcg><tb-cache unit='MiB'>256</tb-cache></tcg>"

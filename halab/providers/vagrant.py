@@ -29,7 +29,7 @@ from halab.errors import HalabError
 from halab.image.vagrantbox import pool_dir, vagrant_box
 from halab.paths import PROJECT_ROOT
 from halab.providers.base import Progress
-from halab.providers.libvirt import LibvirtProvider, _connect, domain_name, mac, seed_disk
+from halab.providers.libvirt import LibvirtProvider, _connect, domain_name, kernel_cmdline, mac, seed_disk
 from halab.spec import LabSpec
 from halab.state import LabState, NodeInfo, lab_dir, save_state
 
@@ -50,7 +50,7 @@ def _vagrant_class() -> type:
     return NamespacedVagrant
 
 
-def _vagrant(lab: str) -> Any:  # python-vagrant has no type hints
+def vagrant_for(lab: str) -> Any:  # python-vagrant has no type hints
     log = lab_dir(lab) / "vagrant.log"
     env = {**os.environ, "VAGRANT_DEFAULT_PROVIDER": "libvirt", "VAGRANT_NO_COLOR": "1"}
     return _vagrant_class()(root=str(lab_dir(lab)), env=env, err_cm=functools.partial(open, log, "ab"),
@@ -67,15 +67,17 @@ def _log_tail(lab: str) -> str:
 
 def _ensure_pool(connection: libvirt.virConnect) -> None:
     try:
-        pool = connection.storagePoolLookupByName(POOL)
-    except libvirt.libvirtError:
-        path = pool_dir()
-        path.mkdir(parents=True, exist_ok=True)
-        pool = connection.storagePoolDefineXML(
-            f"<pool type='dir'><name>{POOL}</name><target><path>{path}</path></target></pool>")
-    if not pool.isActive():
-        pool.create()
-    pool.refresh()
+        try:
+            pool = connection.storagePoolLookupByName(POOL)
+        except libvirt.libvirtError:
+            pool_dir().mkdir(parents=True, exist_ok=True)
+            pool = connection.storagePoolDefineXML(
+                f"<pool type='dir'><name>{POOL}</name><target><path>{pool_dir()}</path></target></pool>")
+        if not pool.isActive():
+            pool.create()
+        pool.refresh()
+    except libvirt.libvirtError as exc:
+        raise HalabError(f"libvirt cannot set up halab's storage pool for Vagrant ({pool_dir()}): {exc}") from None
 
 
 def node_plan(spec: LabSpec, node_name: str, vm_kernel: Path, vm_initrd: Path) -> dict:
@@ -86,7 +88,7 @@ def node_plan(spec: LabSpec, node_name: str, vm_kernel: Path, vm_initrd: Path) -
         "memory_mib": node.memory_mib,
         "kernel": str(vm_kernel),
         "initrd": str(vm_initrd),
-        "cmdline": f"root=/dev/vda rw console=ttyS0 net.ifnames=0 halab.seed systemd.hostname={node.name}",
+        "cmdline": kernel_cmdline(node.name),
         "seed": str(base / "seed.img"),
         "console_log": str(base / "console.log"),
         "management_mac": mac(spec.name, node.name, MANAGEMENT_INDEX),
@@ -121,7 +123,10 @@ class VagrantProvider(LibvirtProvider):
         vm, accel, public = self.prepare(spec, state, progress)
         box = vagrant_box(state.provider_data["image"], vm, progress)
         _ensure_pool(_connect())
-        qemu_user = pwd.getpwnam("libvirt-qemu") if _has_user("libvirt-qemu") else None
+        try:
+            qemu_user: pwd.struct_passwd | None = pwd.getpwnam("libvirt-qemu")
+        except KeyError:
+            qemu_user = None
         plan = {"lab": spec.name, "box": box, "pool": POOL, "driver": accel,
                 "domain_prefix": domain_name(spec.name, ""), "key_file": str(lab_dir(spec.name) / "id_ed25519"),
                 "nodes": []}
@@ -148,7 +153,7 @@ class VagrantProvider(LibvirtProvider):
         save_state(state)
         progress("vagrant up")
         try:
-            for line in _vagrant(spec.name).up(provider="libvirt", stream_output=True):
+            for line in vagrant_for(spec.name).up(provider="libvirt", stream_output=True):
                 # Vagrant's steps ("==> node1: Starting domain."), not its listing of every domain setting.
                 step = line.removeprefix("==> ").strip()
                 if line.startswith("==>") and not step.split(":", 1)[-1].startswith(("  --", "    ->", "   ")):
@@ -160,19 +165,11 @@ class VagrantProvider(LibvirtProvider):
         if (lab_dir(state.lab) / ".vagrant").is_dir() and shutil.which("vagrant"):
             progress("vagrant destroy")
             try:
-                _vagrant(state.lab).destroy()
+                vagrant_for(state.lab).destroy()
             except subprocess.CalledProcessError:
                 progress("vagrant destroy failed; removing the VMs through libvirt")
         super().down(state, progress)  # whatever Vagrant left: domains, bridges, node files
         _remove_volumes(state.lab)
-
-
-def _has_user(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 def _remove_volumes(lab: str) -> None:

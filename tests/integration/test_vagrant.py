@@ -15,7 +15,7 @@ import pytest
 from halab import libvirtd
 from halab.lab import Lab
 from halab.paths import PROJECT_ROOT
-from halab.providers.vagrant import _vagrant
+from halab.providers.vagrant import vagrant_for
 from halab.state import lab_dir
 from solutions import solve
 from tests.integration.conftest import halab, vm_leftovers
@@ -39,7 +39,7 @@ def test_clustering_lab_on_vagrant_end_to_end(libvirt_running: None) -> None:
         assert up.returncode == 0, up.stderr
         assert [n["name"] for n in json.loads(up.stdout)["nodes"]] == ["node1", "node2"]
         # Vagrant itself knows the machines (python-vagrant, inside libvirtd's namespace).
-        assert {s.name: s.state for s in _vagrant("clustering").status()} == {"node1": "running", "node2": "running"}
+        assert {s.name: s.state for s in vagrant_for("clustering").status()} == {"node1": "running", "node2": "running"}
         assert (lab_dir("clustering") / "nodes/node1/console.log").stat().st_size > 0
         for node in ("node1", "node2"):
             assert lab.run(node, "hostname").stdout.strip() == node
