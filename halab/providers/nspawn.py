@@ -3,7 +3,8 @@
 A node's root is an overlay of the cached image (read-only) and a per-node upper directory, so nodes start
 in seconds and share the image on disk. Each node runs in its own network namespace, plugged into the lab's
 bridges (labnet.py). halab starts one ``systemd-nspawn`` process per node in its own session, records its
-PID, and ends only processes it can prove are its own (their command line names the node's root).
+PID, and ends only processes it can prove are its own: their command line names the node's root, or they
+run in the cgroup halab made for the node (cgroups.py).
 
 Power-on after a power loss takes FIRMWARE_SECONDS before the OS starts, like a real server's POST. Without
 it a fenced node is back in the cluster (about one second) before the fencing node has even announced the
