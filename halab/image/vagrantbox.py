@@ -8,11 +8,13 @@ after the image's hash (``halab/bookworm-<hash>``) and added to Vagrant once; a 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from halab.errors import HalabError
 from halab.image.build import Progress
@@ -35,26 +37,37 @@ def box_name(image_hash: str) -> str:
     return f"halab/bookworm-{image_hash}"
 
 
-def _vagrant(*args: str) -> str:
+def _log() -> Path:
+    return cache_dir() / "vagrant-box.log"
+
+
+def box_vagrant() -> Any:  # python-vagrant has no type hints
+    """python-vagrant for commands on boxes and plugins. In "/": vagrant reads the Vagrantfile of the directory
+    it runs in, and ours (in the repository) stops any command not started by `halab up`."""
     try:
-        # cwd "/": vagrant reads the Vagrantfile of the directory it runs in (ours, in the repository, aborts).
-        result = subprocess.run(["vagrant", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                                cwd="/")
-    except FileNotFoundError:
-        raise HalabError("vagrant is not installed; run: apt-get install vagrant vagrant-libvirt") from None
-    if result.returncode != 0:
-        raise HalabError(f"'vagrant {' '.join(args[:2])}' failed: {(result.stderr or result.stdout).strip()[-400:]}")
-    return result.stdout
+        import vagrant  # python-vagrant warns at import when vagrant is missing: import only when used
+    except ImportError:
+        raise HalabError("python-vagrant is missing; run: sudo bash scripts/install.sh") from None
+    if vagrant.get_vagrant_executable() is None:
+        raise HalabError("vagrant is not installed; run: apt-get install vagrant vagrant-libvirt")
+    _log().parent.mkdir(parents=True, exist_ok=True)
+    return vagrant.Vagrant(root="/", err_cm=functools.partial(open, _log(), "ab"))
+
+
+def _failed(what: str) -> HalabError:
+    try:
+        tail = _log().read_text(errors="replace").strip()[-400:]
+    except OSError:
+        tail = ""
+    return HalabError(f"vagrant could not {what}: {tail}")
 
 
 def installed_boxes() -> set[str]:
     """Names of the boxes Vagrant has for the libvirt provider."""
-    boxes = set()
-    for line in _vagrant("box", "list", "--machine-readable").splitlines():
-        fields = line.split(",")
-        if len(fields) >= 4 and fields[2] == "box-name":
-            boxes.add(fields[3])
-    return boxes
+    try:
+        return {box.name for box in box_vagrant().box_list() if box.provider == "libvirt"}
+    except subprocess.CalledProcessError:
+        raise _failed("list its boxes") from None
 
 
 def vagrant_box(image_hash: str, vm: VmImage, progress: Progress = lambda _m: None) -> str:
@@ -72,7 +85,10 @@ def vagrant_box(image_hash: str, vm: VmImage, progress: Progress = lambda _m: No
                 (Path(tmp) / member).write_text(text)
                 archive.add(Path(tmp) / member, arcname=member)
             archive.add(vm.disk, arcname="box.img")
-        _vagrant("box", "add", "--force", "--name", name, str(box))
+        try:
+            box_vagrant().box_add(name, str(box), provider="libvirt", force=True)
+        except subprocess.CalledProcessError:
+            raise _failed(f"add the box {name}") from None
     return name
 
 
@@ -80,9 +96,9 @@ def remove_box(image_hash: str) -> None:
     """Forget the box of an image that is being removed, and the copy vagrant-libvirt uploaded into halab's
     storage pool; fine when Vagrant or the box is not there."""
     name = box_name(image_hash)
-    with contextlib.suppress(HalabError):
+    with contextlib.suppress(HalabError, subprocess.CalledProcessError):
         if name in installed_boxes():
-            _vagrant("box", "remove", "--force", "--all", name)
+            box_vagrant().box_remove(name, "libvirt")
     pool = pool_dir()
     for volume in pool.glob(f"*{name.replace('/', '-VAGRANTSLASH-')}_vagrant_box_image_*") if pool.is_dir() else ():
         volume.unlink()

@@ -26,7 +26,7 @@ import libvirt
 
 from halab import labnet, libvirtd
 from halab.errors import HalabError
-from halab.image.vagrantbox import pool_dir, vagrant_box
+from halab.image.vagrantbox import box_vagrant, pool_dir, vagrant_box
 from halab.paths import PROJECT_ROOT
 from halab.providers.base import Progress
 from halab.providers.libvirt import LibvirtProvider, _connect, domain_name, kernel_cmdline, mac, seed_disk
@@ -109,8 +109,7 @@ class VagrantProvider(LibvirtProvider):
         problems = []
         if not shutil.which("vagrant"):
             problems.append(("vagrant is missing", "apt-get install vagrant vagrant-libvirt dnsmasq-base"))
-        elif "vagrant-libvirt" not in subprocess.run(["vagrant", "plugin", "list"], capture_output=True, cwd="/",
-                                                     text=True, stdin=subprocess.DEVNULL).stdout:
+        elif "vagrant-libvirt" not in {plugin.name for plugin in box_vagrant().plugin_list()}:
             problems.append(("the vagrant-libvirt plugin is missing", "apt-get install vagrant-libvirt"))
         if not shutil.which("dnsmasq"):
             problems.append(("dnsmasq is missing (Vagrant's management network needs DHCP)",
