@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from graders.grade import grade_live
+from graders.live import grade_live
 from halab.lab import Lab
 from solutions import solve
 

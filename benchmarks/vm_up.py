@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from graders.grade import grade_live
+from graders.live import grade_live
 from halab.image.build import build_image
 from halab.image.vmdisk import vm_image
 from halab.lab import Lab

@@ -7,6 +7,6 @@ from typing import Any
 
 def run_checks(lab_name: str, faults: bool = True) -> dict[str, Any]:
     """Grade a live lab; returns the report dict (lab, score, max_score, checks, measurements)."""
-    from graders.grade import run_checks as run
+    from graders.live import run_checks as run
 
     return run(lab_name, faults)

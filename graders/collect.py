@@ -1,8 +1,9 @@
-"""Run the graders' commands on every node of a lab and keep their raw output.
+"""Run a lab kind's commands on every node of a live lab and keep their raw output.
 
 The raw output is the evidence: checks are computed from it (through the parsers in collectors/), it can
 be saved with a student's submission and graded again later without the lab, and recorded runs from real
-nodes are the unit tests' fixtures. Nodes are queried in parallel over one reused SSH connection each.
+nodes are the unit tests' fixtures. Nodes are queried in parallel over one reused SSH connection each. The
+commands themselves belong to each kind (graders/<kind>/__init__.py).
 """
 
 from __future__ import annotations
@@ -13,43 +14,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from graders.kinds import get_kind
 from halab.errors import HalabError
 from halab.lab import Lab
-from halab.spec import LabSpec
 
-# key -> command. Everything a check may look at comes from here, so evidence is complete.
-COMMANDS: dict[str, str] = {
-    "crm_mon": "crm_mon -1 --output-as=xml",
-    "cib": "cibadmin --query --local",
-    "crm_verify": "crm_verify -L -V",
-    "quorumtool": "corosync-quorumtool -s -p",
-    "cmapctl": "corosync-cmapctl",
-    "cfgtool": "corosync-cfgtool -s",
-    "is_active": "systemctl is-active corosync pacemaker",
-    "is_enabled": "systemctl is-enabled corosync pacemaker",
-    "corosync_conf": "cat /etc/corosync/corosync.conf",
-    "authkey": "stat -c '%a %U %G %s' /etc/corosync/authkey && sha256sum /etc/corosync/authkey",
-    "addresses": "ip -brief address show",
-}
-# The drbd lab adds these; {names} are filled in from the lab's [settings].
-DRBD_COMMANDS: dict[str, str] = {
-    "drbd_res": "cat /etc/drbd.d/{drbd_resource}.res",
-    "drbd_dump": "drbdadm dump {drbd_resource}",
-    "proc_drbd": "cat /proc/drbd",
-    "drbd_status": "drbdadm status {drbd_resource}",
-    "drbd_cstate": "drbdadm cstate {drbd_resource}",
-    "drbd_dstate": "drbdadm dstate {drbd_resource}",
-    "drbd_role": "drbdadm role {drbd_resource}",
-    "drbd_events": "drbdsetup events2 --now {drbd_resource}",
-    "blkid": "blkid -o export {drbd_device}",
-    "mounts": "findmnt -n -o SOURCE,TARGET,FSTYPE --source {drbd_device}",
-    "data_listing": "mountpoint -q {mount_point} && ls -1A {mount_point}",
-}
-COMMANDS_BY_KIND = {"clustering": COMMANDS, "drbd": {**COMMANDS, **DRBD_COMMANDS}}
-
-
-def commands_for(spec: LabSpec) -> dict[str, str]:
-    return {key: command.format_map(spec.settings) for key, command in COMMANDS_BY_KIND[spec.kind].items()}
 COMMAND_TIMEOUT = 15.0
 
 
@@ -86,20 +54,22 @@ def probe_http(url: str, timeout: float = 3.0) -> dict[str, Any]:
 
 
 def collect_raw(lab: Lab, commands: dict[str, str] | None = None) -> dict[str, Any]:
-    """Raw facts of every node: {"lab", "collected_at", "nodes": {name: {reachable, error, commands}},
-    "probes": {...}}."""
+    """Raw facts of every node: {"lab", "kind", "collected_at", "nodes": {name: {reachable, error, commands}},
+    "probes": {...}}, plus the lab-state records the kind keeps in its evidence (e.g. "split_brain")."""
     spec = lab.spec
+    kind = get_kind(spec.kind)
     names = spec.node_names
-    wanted = commands or commands_for(spec)
-    with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:
+    wanted = commands or kind.commands_for(spec.settings)
+    urls = kind.probes_for(spec.settings)
+    with ThreadPoolExecutor(max_workers=len(names) + len(urls)) as pool:
         results = pool.map(lambda node: _collect_node(lab, node, wanted), names)
-        floating_ip = spec.settings.get("floating_ip")
-        http = pool.submit(probe_http, f"http://{floating_ip}/") if floating_ip else None
+        probes = {name: pool.submit(probe_http, url) for name, url in urls.items()}
         nodes = dict(zip(names, results, strict=True))
-        probes = {"http": http.result()} if http else {}
+        probed = {name: future.result() for name, future in probes.items()}
     raw = {"lab": lab.name, "kind": spec.kind, "collected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-           "nodes": nodes, "probes": probes}
-    induced = lab.state().provider_data.get("split_brain")
-    if induced:
-        raw["split_brain"] = induced  # what `halab fault LAB split-brain` did, for the check that it was resolved
+           "nodes": nodes, "probes": probed}
+    state = lab.state()
+    for record in kind.evidence_records:
+        if state.provider_data.get(record):
+            raw[record] = state.provider_data[record]
     return raw

@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from graders.grade import evaluate
 from graders.report import Report
 
 if TYPE_CHECKING:  # the lab runtime (and paramiko) is not needed to grade from evidence
@@ -56,16 +56,6 @@ def save_evidence(path: str | Path, lab: Lab, raw: dict[str, Any], report: Repor
     temporary = target.with_suffix(target.suffix + ".tmp")
     temporary.write_text(json.dumps(document, indent=1))
     os.replace(temporary, target)
-
-
-def check_and_save(lab: Lab, path: str | Path, faults: bool = True,
-                   progress: Callable[[str], None] = lambda _m: None) -> Report:
-    """Grade the live lab and save the evidence (what the notebook's lab-check cell does)."""
-    from graders.grade import grade_live
-
-    report, raw = grade_live(lab, faults=faults, progress=progress)
-    save_evidence(path, lab, raw, report)
-    return report
 
 
 class EvidenceError(Exception):
@@ -130,8 +120,6 @@ def load_evidence(path: str | Path, expected_lab: str) -> Evidence:
 
 def failed_report(spec: LabSpec, reason: str, hint: str) -> Report:
     """Every check of the lab failed for one reason (no usable evidence): zero points, and the reason on each."""
-    from graders.grade import evaluate
-
     titled = evaluate(spec, {})  # the checks with their titles and points, all failed
     return Report(spec.name, [replace(c, passed=False, points=0, feedback=reason, hint=hint) for c in titled.checks])
 
@@ -149,8 +137,6 @@ def grade_evidence(path: str | Path, spec: LabSpec) -> EvidenceGrade:
     The verdicts saved in the file are not trusted: the report is computed again from the raw facts, so a
     grader fix applies to old evidence too. Fault checks keep their recorded outcome (they cannot be re-run
     without the lab)."""
-    from graders.grade import evaluate
-
     try:
         evidence = load_evidence(path, spec.name)
     except EvidenceError as problem:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from graders.collect import COMMANDS
 from graders.collectors import ParseError, authkey, cfgtool, cib, cmapctl, corosync_conf, crm_mon, quorumtool
 from graders.collectors import systemctl as systemctl_parser
 from halab.spec import LabSpec
@@ -30,13 +29,19 @@ class NodeFacts:
     reachable: bool
     error: str
     commands: dict[str, dict[str, Any]]
+    # The command behind each key, for messages ("'crm_mon -1 --output-as=xml' was not collected").
+    wanted: dict[str, str] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def command_text(self, key: str) -> str:
+        recorded = self.commands.get(key, {}).get("command")
+        return recorded if isinstance(recorded, str) else self.wanted.get(key, key)
 
     def output(self, key: str) -> dict[str, Any]:
         if not self.reachable:
             raise FactMissing(f"{self.name} is unreachable ({self.error or 'no answer'})")
         if key not in self.commands:
-            raise FactMissing(f"{self.name}: '{COMMANDS.get(key, key)}' was not collected")
+            raise FactMissing(f"{self.name}: '{self.command_text(key)}' was not collected")
         return self.commands[key]
 
     def parsed(self, key: str, parser: Callable[[str], T], explain_failure: str = "") -> T:
@@ -50,7 +55,7 @@ class NodeFacts:
         try:
             value = parser(out["stdout"])
         except ParseError as exc:
-            raise FactMissing(f"{self.name}: cannot read '{COMMANDS.get(key, key)}': {exc}") from None
+            raise FactMissing(f"{self.name}: cannot read '{self.command_text(key)}': {exc}") from None
         self._cache[key] = value
         return value
 
@@ -107,18 +112,22 @@ class LabFacts:
 
     @classmethod
     def from_raw(cls, spec: LabSpec, raw: dict[str, Any]) -> LabFacts:
+        from graders.kinds import get_kind  # the registry imports the checks, which import this module
+
+        wanted = get_kind(spec.kind).commands_for(spec.settings)
         raw = raw if isinstance(raw, dict) else {}
         all_nodes = raw.get("nodes")
         nodes = {}
         for name in spec.node_names:
             entry = all_nodes.get(name) if isinstance(all_nodes, dict) else None
             if not isinstance(entry, dict):
-                nodes[name] = NodeFacts(name, False, "no facts were collected from it", {})
+                nodes[name] = NodeFacts(name, False, "no facts were collected from it", {}, wanted)
                 continue
             commands = entry.get("commands")
             commands = {key: out for key, out in commands.items() if _well_formed(out)} \
                 if isinstance(commands, dict) else {}
-            nodes[name] = NodeFacts(name, entry.get("reachable") is True, str(entry.get("error", "")), commands)
+            nodes[name] = NodeFacts(name, entry.get("reachable") is True, str(entry.get("error", "")), commands,
+                                    wanted)
         return cls(spec, raw, nodes)
 
     @property

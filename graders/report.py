@@ -1,12 +1,11 @@
-"""The grader's report: JSON for scripts and evidence, a rich table for the terminal, HTML for notebooks."""
+"""The grader's report: JSON for scripts and evidence, HTML for notebooks (the terminal's table is drawn by the
+CLI, halab/command/terminal.py, so that grading never needs a terminal library)."""
 
 from __future__ import annotations
 
 import html
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-from rich.table import Table
 
 
 @dataclass(frozen=True)
@@ -58,19 +57,6 @@ class Report:
         checks = [CheckResult(**c) for c in data.get("checks", [])]
         return cls(data.get("lab", "?"), checks, dict(data.get("measurements", {})), data.get("collected_at", ""),
                    bool(data.get("faults_run", False)))
-
-    def table(self) -> Table:
-        table = Table(title=f"{self.lab}: {self.score}/{self.max_score} points ({self.percent:g} %)",
-                      title_justify="left", show_lines=True)
-        table.add_column("", width=2)
-        table.add_column("check")
-        table.add_column("points", justify="right")
-        table.add_column("feedback")
-        for c in self.checks:
-            mark = "[green]✔[/green]" if c.passed else "[red]✘[/red]"
-            text = f"{c.feedback}\n[yellow]hint:[/yellow] {c.hint}" if c.hint and not c.passed else c.feedback
-            table.add_row(mark, f"{c.title}\n[dim]{c.id}[/dim]", f"{c.points}/{c.max_points}", text)
-        return table
 
     def to_html(self) -> str:
         rows = []

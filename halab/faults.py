@@ -6,15 +6,12 @@ Every fault is written to the lab's state, so `restore` knows what to undo even 
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable
 
 from halab import ssh
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.state import load_state, save_state
 
-FAULTS = ("power-off", "kill-daemon", "cut-link", "split-brain", "restore")
 CLUSTER_DAEMONS = ("corosync", "pacemaker")
 
 
@@ -98,66 +95,3 @@ def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
     state.provider_data.get("faults", {}).pop(node, None)
     save_state(state)
     return done or [f"{node} had no fault to undo"]
-
-
-def _must(lab: Lab, node: str, command: str, timeout: float = 60) -> str:
-    result = lab.run(node, command, timeout=timeout)
-    if not result.ok:
-        raise HalabError(f"{node}: '{command}' failed: {(result.stderr or result.stdout).strip()[-300:]}")
-    return result.stdout
-
-
-def _wait(what: str, condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise HalabError(f"timed out waiting for {what}")
-        time.sleep(1)
-
-
-def primary_with_data(lab: Lab, node: str) -> bool:
-    s = lab.spec.settings
-    role = lab.run(node, f"drbdadm role {s['drbd_resource']}").stdout.split("/")[0]
-    return role == "Primary" and lab.run(node, f"mountpoint -q {s['mount_point']}").ok
-
-
-def _write_alone(lab: Lab, node: str, marker: str) -> None:
-    """Write a file on the node's copy of the data while it is cut off from its peer, as Primary."""
-    s = lab.spec.settings
-    if primary_with_data(lab, node):
-        _must(lab, node, f"date > {s['mount_point']}/{marker} && sync")
-    else:
-        _must(lab, node, f"drbdadm primary {s['drbd_resource']} && mount {s['drbd_device']} /mnt && "
-                         f"date > /mnt/{marker} && umount /mnt && drbdadm secondary {s['drbd_resource']}")
-
-
-def split_brain(lab: Lab, victim: str) -> dict[str, object]:
-    """Make a DRBD split brain the way it happens: the replication link breaks, and both sides write as
-    Primary. Pacemaker is put in maintenance mode first, so that it neither fences nor 'repairs' anything:
-    resolving the split brain is the student's task. ``victim`` is the node whose writes should be
-    discarded when the student resolves it."""
-    s = lab.spec.settings
-    if "drbd_resource" not in s:
-        raise HalabError(f"lab '{lab.name}' has no DRBD resource to split")
-    lab.state().node(victim)
-    resource = s["drbd_resource"]
-    survivor = next(n for n in lab.spec.node_names if n != victim)
-    if not any(primary_with_data(lab, n) for n in (victim, survivor)):
-        raise HalabError(f"a split brain needs a DRBD Primary with {s['mount_point']} mounted; solve the lab first")
-    tag = uuid.uuid4().hex[:8]
-    markers = {"survivor": f"halab-split-brain-{survivor}-{tag}", "victim": f"halab-split-brain-{victim}-{tag}"}
-    _must(lab, survivor, "crm configure property maintenance-mode=true")
-    cut_link(lab, victim, "repl")
-    _wait(f"{victim} to lose its peer", lambda: lab.run(survivor, f"drbdadm cstate {resource}").stdout.strip()
-          != "Connected", timeout=60)
-    _write_alone(lab, victim, markers["victim"])
-    _write_alone(lab, survivor, markers["survivor"])
-    lab.provider().set_link(lab.state(), victim, "repl", up=True)
-    state = lab.state()
-    state.provider_data.get("faults", {}).pop(victim, None)
-    record = {"victim": victim, "survivor": survivor, "markers": markers}
-    state.provider_data["split_brain"] = record
-    save_state(state)
-    _wait("DRBD to detect the split brain", lambda: "StandAlone" in lab.run(victim, f"drbdadm cstate {resource}").stdout
-          or "StandAlone" in lab.run(survivor, f"drbdadm cstate {resource}").stdout, timeout=60)
-    return record

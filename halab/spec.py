@@ -7,22 +7,19 @@ what is wrong, so that a typo in a spec never turns into a traceback deep inside
 from __future__ import annotations
 
 import ipaddress
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from halab import paths
 from halab.errors import HalabError, SpecError
+from halab.names import NAME_RE, RESERVED_LAB_NAMES, check_lab_name
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+if TYPE_CHECKING:
+    from graders.kinds import Kind
+
 PROVIDERS = ("nspawn", "libvirt", "vagrant")
-# Each kind of lab has graders (graders/checks/<kind>.py) and a solution that read these settings.
-KIND_SETTINGS = {
-    "clustering": ("cluster_name", "floating_ip"),
-    "drbd": ("cluster_name", "floating_ip", "drbd_resource", "drbd_device", "drbd_disk", "drbd_port", "mount_point"),
-}
 
 
 @dataclass(frozen=True)
@@ -121,7 +118,7 @@ class _Reader:
 
     def name(self, key: str) -> str:
         value = self.get(key, str)
-        if not NAME_RE.match(value):
+        if not NAME_RE.fullmatch(value):
             raise self.fail(key, f"{value!r} must be lower-case letters, digits and '-', at most 24 long")
         return value
 
@@ -208,12 +205,17 @@ def _node(reader: _Reader, networks: dict[str, Network]) -> Node:
     return Node(name, addresses, memory, tuple(disks))
 
 
-def _tasks_and_checks(reader: _Reader) -> tuple[tuple[Task, ...], tuple[CheckSpec, ...]]:
+def _tasks_and_checks(reader: _Reader, kind: Kind) -> tuple[tuple[Task, ...], tuple[CheckSpec, ...]]:
+    """The lab's tasks and checks, each one its kind's graders know (graders/<kind>/)."""
     task_readers = reader.tables("tasks", required=False)
     tasks = []
     for task in task_readers:
         task.unknown_keys({"id", "title", "description"})
-        tasks.append(Task(task.name("id"), task.get("title", str), task.get("description", str, "")))
+        task_id = task.name("id")
+        if task_id not in kind.tasks:
+            raise task.fail("id", f"{task_id!r} is not a task of a {kind.name} lab (its tasks: "
+                                  f"{', '.join(kind.tasks)})")
+        tasks.append(Task(task_id, task.get("title", str), task.get("description", str, "")))
     _unique(task_readers, [t.id for t in tasks], "id")
     task_ids = {t.id for t in tasks}
     check_readers = reader.tables("checks", required=False)
@@ -226,9 +228,25 @@ def _tasks_and_checks(reader: _Reader) -> tuple[tuple[Task, ...], tuple[CheckSpe
         points = check.get("points", int)
         if not 0 < points <= 100:
             raise check.fail("points", f"{points} must be between 1 and 100")
-        checks.append(CheckSpec(check.name("id"), task_id, points, check.get("fault", bool, False)))
+        check_id, fault = check.name("id"), check.get("fault", bool, False)
+        problem = _unknown_check(kind, check_id, fault)
+        if problem:
+            raise check.fail("id", problem)
+        checks.append(CheckSpec(check_id, task_id, points, fault))
     _unique(check_readers, [c.id for c in checks], "id")
     return tuple(tasks), tuple(checks)
+
+
+def _unknown_check(kind: Kind, check_id: str, fault: bool) -> str:
+    """Why the kind has no such check (or no such fault check); empty when it has."""
+    if check_id in (kind.faults if fault else kind.checks):
+        return ""
+    if check_id in kind.checks:
+        return f"{check_id!r} is a check, not a fault check: remove 'fault = true'"
+    if check_id in kind.faults:
+        return f"{check_id!r} is a fault check: add 'fault = true'"
+    return (f"no grader of a {kind.name} lab implements {check_id!r} (its checks: {', '.join(kind.checks)}; "
+            f"fault checks: {', '.join(kind.faults) or 'none'})")
 
 
 class _Keep(dict):
@@ -254,6 +272,8 @@ def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
     top.unknown_keys({"name", "title", "summary", "default_provider", "providers", "networks", "nodes",
                       "tasks", "checks", "settings", "kind", "tasks_from"})
     name = top.name("name")
+    if name in RESERVED_LAB_NAMES:
+        raise top.fail("name", f"{name!r} cannot name a lab: halab uses it for itself")
     if name != path.stem:
         raise top.fail("name", f"{name!r} must match the file name {path.stem!r}")
     providers = tuple(top.get("providers", list, list(PROVIDERS)))
@@ -281,19 +301,14 @@ def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
     for net in networks:
         addresses = [str(n.addresses[net.name]) for n in nodes]
         _unique(node_readers, addresses, f"addresses.{net.name}")
-    tasks, checks = _tasks_and_checks(_task_source(top, path))
-    settings = top.get("settings", dict, {})
+    kind = _kind(top, name)
+    settings = _settings(top, kind)
+    tasks, checks = _tasks_and_checks(_task_source(top, path), kind)
     # Task texts may name settings, e.g. {floating_ip}, so labs that share tasks show their own values.
     try:
         tasks = tuple(Task(t.id, t.title, t.description.format_map(_Keep(settings))) for t in tasks)
     except (ValueError, IndexError) as exc:
         raise top.fail("tasks", f"a description has a stray brace ({exc}); write {{{{ and }}}} for braces") from None
-    kind = top.get("kind", str, name)
-    if kind not in KIND_SETTINGS:
-        raise top.fail("kind", f"unknown lab kind {kind!r} (known: {', '.join(KIND_SETTINGS)})")
-    missing = [key for key in KIND_SETTINGS[kind] if key not in settings]
-    if missing:
-        raise top.fail("settings", f"a {kind} lab needs {', '.join(missing)}")
     return LabSpec(
         name=name,
         title=top.get("title", str),
@@ -306,8 +321,31 @@ def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
         tasks=tasks,
         checks=checks,
         settings=settings,
-        kind=kind,
+        kind=kind.name,
     )
+
+
+def _kind(top: _Reader, name: str) -> Kind:
+    """The lab's kind from the registry (graders/kinds.py): its graders say what a lab of that kind needs."""
+    from graders.kinds import get_kind, known_kinds  # graders import this module: ask them only when loading
+
+    kind = top.get("kind", str, name)
+    try:
+        return get_kind(kind)
+    except HalabError:
+        raise top.fail("kind", f"unknown lab kind {kind!r} (known: {', '.join(known_kinds())})") from None
+
+
+def _settings(top: _Reader, kind: Kind) -> dict[str, Any]:
+    settings = top.get("settings", dict, {})
+    missing = [key for key in kind.settings if key not in settings]
+    if missing:
+        raise top.fail("settings", f"a {kind.name} lab needs {', '.join(missing)}")
+    unknown = sorted(key for key in settings if key not in kind.all_settings)
+    if unknown:
+        raise top.fail(f"settings.{unknown[0]}", f"not a setting of a {kind.name} lab "
+                                                 f"(its settings: {', '.join(kind.all_settings)})")
+    return settings
 
 
 def load_spec_file(path: Path) -> LabSpec:
@@ -328,9 +366,7 @@ def load_spec(name: str) -> LabSpec:
     """Load a lab by name (``clustering``) or by path to a spec file."""
     if name.endswith(".toml") or "/" in name:
         return load_spec_file(Path(name))
-    if not NAME_RE.match(name):
-        raise HalabError(f"'{name}' is not a valid lab name")
-    path = paths.labs_dir() / f"{name}.toml"
+    path = paths.labs_dir() / f"{check_lab_name(name)}.toml"
     if not path.exists():
         known = ", ".join(available_labs()) or "none"
         raise HalabError(f"unknown lab '{name}' (available labs: {known})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+from graders.kinds import get_kind
 from halab.errors import HalabError
 from halab.lab import Lab
 
@@ -15,9 +16,12 @@ Progress = Callable[[str], None]
 
 
 def solve(lab: Lab, progress: Progress = lambda _m: None) -> None:
-    kind = lab.spec.kind
+    """Solve the lab with its kind's solution (graders/<kind>/__init__.py names it: solutions/<kind>.py)."""
+    kind = get_kind(lab.spec.kind)
     try:
-        module = importlib.import_module(f"solutions.{kind}")
-    except ModuleNotFoundError:
+        module = importlib.import_module(kind.solution)
+    except ModuleNotFoundError as exc:
+        if exc.name != kind.solution:
+            raise
         raise HalabError(f"there is no solution for lab '{lab.name}' yet") from None
     module.solve(lab, progress)

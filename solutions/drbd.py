@@ -3,7 +3,7 @@ Pacemaker running it as a promotable clone with the filesystem and a floating IP
 
 from __future__ import annotations
 
-from halab import faults
+from graders.drbd.faults import split_brain
 from halab.lab import Lab
 from halab.spec import LabSpec
 from solutions.clustering import configure, crm_status, fencing_crm, form_cluster, resources_started
@@ -72,7 +72,7 @@ def split_brain_and_resolve(lab: Lab, progress: Progress) -> None:
                      and r.nodes), lab.spec.node_names[0]) if status else lab.spec.node_names[0]
     victim = next(n for n in lab.spec.node_names if n != promoted)
     progress(f"inducing a split brain with {victim} as the victim, and resolving it")
-    induced = faults.split_brain(lab, victim)
+    induced = split_brain(lab, victim)
     resolve_split_brain(lab, str(induced["victim"]), str(induced["survivor"]))
 
 

@@ -1,35 +1,15 @@
-"""The `halab` command. Each sub-command lives in its own module, named for its step of the lab's life:
-create (up), status, connect (ssh), verify (check),
-fault, converge (solve), destroy (down), image, doctor."""
+"""The `halab` command. Each sub-command lives in a module of its own, named for the command (up.py for
+`halab up`, ...); what they share on the terminal is in terminal.py."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import click
-from rich.console import Console
 
+from halab.command.terminal import console
 from halab.errors import HalabError
-
-console = Console(stderr=True, highlight=False)
-
-
-@contextmanager
-def progress_status(message: str, quiet: bool = False) -> Iterator[Callable[[str], None]]:
-    """A spinner showing the latest progress line of a long step (silent with --json)."""
-    if quiet or not console.is_terminal:
-        yield lambda line: None if quiet else console.print(f"[dim]{line}[/dim]") if _notable(line) else None
-        return
-    with console.status(message) as status:
-        yield lambda line: status.update(f"{message}: [dim]{line[:100]}[/dim]")
-
-
-def _notable(line: str) -> bool:
-    # Without a terminal, print milestones only, not every line of a package install.
-    return not line.startswith(("I: ", "W: ", "Get:", "Selecting", "Preparing", "Unpacking", "Setting up"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,10 +19,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from halab.command import connect, converge, create, destroy, doctor, fault, image, libvirt_daemon, status, verify
+    from halab.command import check, doctor, down, fault, image, libvirtd, solve, ssh, status, up
 
-    for command in (create.up, status.status, connect.ssh, verify.check, fault.fault, converge.solve,
-                    destroy.down, image.image, doctor.doctor, libvirt_daemon.libvirtd):
+    for command in (up.up, status.status, ssh.ssh, check.check, fault.fault, solve.solve, down.down,
+                    image.image, doctor.doctor, libvirtd.libvirtd):
         cli.add_command(command)
     try:
         from halab.command import course, grade

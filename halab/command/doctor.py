@@ -7,7 +7,7 @@ import shutil
 
 import click
 
-from halab.command.cli import console
+from halab.command.terminal import console
 from halab.image.build import current_image
 from halab.providers import get_provider
 from halab.providers.vagrant import VagrantProvider

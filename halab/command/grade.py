@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from halab.command.cli import console
+from halab.command.terminal import console
 from halab.errors import HalabError
 
 STEP_TIMEOUT_S = 3600.0  # a whole class, each notebook with its own kernel

@@ -7,7 +7,7 @@ import json
 import click
 from rich.table import Table
 
-from halab.command.cli import console, progress_status
+from halab.command.terminal import console, progress_status
 from halab.image.build import build_image, current_image, list_images, recipe_hash, remove_image
 from halab.lab import require_root
 from halab.state import labs_with_state, load_state

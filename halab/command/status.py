@@ -6,8 +6,7 @@ import json
 
 import click
 
-from halab.command.cli import console
-from halab.command.create import nodes_table
+from halab.command.terminal import console, nodes_table
 from halab.lab import Lab
 from halab.state import labs_with_state
 

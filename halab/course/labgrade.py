@@ -98,7 +98,7 @@ def _grade(lab: str, path: Path, live: bool) -> LabGrade:
 
 def _grade_live(spec: LabSpec, path: Path) -> LabGrade | str:
     """Grade the lab on its live nodes; a sentence saying why not if it is not reachable from here."""
-    from graders.grade import grade_live
+    from graders.live import grade_live
     from halab.lab import Lab
 
     lab = Lab(spec.name)

@@ -23,8 +23,8 @@ GOOD: dict[str, Any] = {
         {"name": "node1", "addresses": {"lan": "10.99.0.11"}},
         {"name": "node2", "addresses": {"lan": "10.99.0.12"}, "disks": [{"name": "data", "size_mib": 256}]},
     ],
-    "tasks": [{"id": "t1", "title": "Task one"}],
-    "checks": [{"id": "c1", "task": "t1", "points": 5}],
+    "tasks": [{"id": "corosync", "title": "Task one"}],
+    "checks": [{"id": "corosync-quorum", "task": "corosync", "points": 5}],
 }
 
 
@@ -97,7 +97,13 @@ DELETE = object()
         ("checks.0.points", 0, "checks[0].points", "between 1 and 100"),
         ("kind", "webfarm", "kind", "unknown lab kind"),
         ("settings", {"cluster_name": "x"}, "settings", "needs floating_ip"),
-        ("tasks", [{"id": "t1", "title": "T", "description": "quorum {"}], "tasks", "stray brace"),
+        ("tasks", [{"id": "corosync", "title": "T", "description": "quorum {"}], "tasks", "stray brace"),
+        # What the lab's kind does not know: its graders could not grade it.
+        ("tasks.0.id", "webfarm", "tasks[0].id", "not a task of a clustering lab"),
+        ("checks.0.id", "corosync-qourum", "checks[0].id", "no grader of a clustering lab implements"),
+        ("checks.0.fault", True, "checks[0].id", "is a check, not a fault check"),
+        ("checks.0.id", "failover", "checks[0].id", "is a fault check: add 'fault = true'"),
+        ("settings.flaoting_ip", "10.99.0.1", "settings.flaoting_ip", "not a setting of a clustering lab"),
     ],
 )
 def test_malformed_spec_names_field_and_problem(path: str, value: Any, field: str, problem: str) -> None:

@@ -82,7 +82,7 @@ def run_checks(lab: str) -> dict[str, Any]:
 
 def check_and_save(lab: str, evidence: Path, progress: Callable[[str], None]) -> dict[str, Any]:
     """The full check of the live lab, fault checks included, saved as evidence for grading."""
-    from graders.evidence import check_and_save as save
+    from graders.live import check_and_save as save
     from halab.lab import Lab
 
     handle = Lab(lab)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from halab.command.cli import console, progress_status
+from halab.command.terminal import console, progress_status
 
 
 @click.command()

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import difflib
 
-from graders.checks import Verdict, check, fail, ok
+from graders.checks import CheckTable, Verdict, fail, ok
 from graders.collectors.cib import Cib, Primitive
 from graders.facts import FactMissing, LabFacts, NodeFacts
 
-KIND = "clustering"
+CHECKS = CheckTable()
 WEB_TYPES = ("apache", "nginx", "apache2")
 
 
@@ -36,7 +36,7 @@ def _conf(facts: LabFacts) -> tuple[str, object]:
     return node, conf
 
 
-@check(KIND, "corosync-conf-identical", "corosync.conf is valid and identical on every node",
+@CHECKS.check("corosync-conf-identical", "corosync.conf is valid and identical on every node",
        "Write /etc/corosync/corosync.conf on one node and copy it to the others (scp, or crm/pcs cluster sync).")
 def conf_identical(facts: LabFacts) -> Verdict:
     texts, problems = facts.per_node(lambda node: node.corosync_conf_text() or _missing(node))
@@ -59,7 +59,7 @@ def _missing(node: NodeFacts) -> str:
     raise FactMissing(f"/etc/corosync/corosync.conf is missing or empty on {node.name}")
 
 
-@check(KIND, "corosync-cluster-name", "Corosync cluster name",
+@CHECKS.check("corosync-cluster-name", "Corosync cluster name",
        "Set 'cluster_name' in the totem section.")
 def cluster_name(facts: LabFacts) -> Verdict:
     node, conf = _conf(facts)
@@ -70,7 +70,7 @@ def cluster_name(facts: LabFacts) -> Verdict:
     return ok(f"cluster_name: {wanted}")
 
 
-@check(KIND, "corosync-nodelist", "Every node is in the nodelist with name, nodeid and address",
+@CHECKS.check("corosync-nodelist", "Every node is in the nodelist with name, nodeid and address",
        "Add one 'node { name: ..., nodeid: ..., ring0_addr: ... }' block per node, each key on its own line.")
 def nodelist(facts: LabFacts) -> Verdict:
     node, conf = _conf(facts)
@@ -106,7 +106,7 @@ def nodelist(facts: LabFacts) -> Verdict:
     return ok(f"{len(entries)} nodes with names, ids and addresses")
 
 
-@check(KIND, "corosync-transport", "Corosync uses the knet transport",
+@CHECKS.check("corosync-transport", "Corosync uses the knet transport",
        "Use 'transport: knet' (the Corosync 3 default): encrypted, and it supports several redundant links.")
 def transport(facts: LabFacts) -> Verdict:
     node, conf = _conf(facts)
@@ -117,7 +117,7 @@ def transport(facts: LabFacts) -> Verdict:
     return ok("knet")
 
 
-@check(KIND, "corosync-quorum", "Quorum is votequorum, with two_node exactly when there are two nodes",
+@CHECKS.check("corosync-quorum", "Quorum is votequorum, with two_node exactly when there are two nodes",
        "quorum { provider: corosync_votequorum } and, for a two-node cluster only, two_node: 1.")
 def quorum_config(facts: LabFacts) -> Verdict:
     node, conf = _conf(facts)
@@ -136,7 +136,7 @@ def quorum_config(facts: LabFacts) -> Verdict:
     return ok("votequorum" + (" with two_node" if count == 2 else f", majority of {count} votes"))
 
 
-@check(KIND, "authkey", "The authkey is the same on every node, mode 0400, owned by root",
+@CHECKS.check("authkey", "The authkey is the same on every node, mode 0400, owned by root",
        "Run corosync-keygen on one node, copy /etc/corosync/authkey to the others, chmod 0400.")
 def authkey(facts: LabFacts) -> Verdict:
     keys, problems = facts.per_node(lambda node: node.authkey())
@@ -165,19 +165,19 @@ def _units(facts: LabFacts, key: str, wanted: str) -> Verdict:
     return fail("; ".join(problems)) if problems else ok(f"corosync and pacemaker {wanted} on every node")
 
 
-@check(KIND, "services-running", "Corosync and Pacemaker are running on every node",
+@CHECKS.check("services-running", "Corosync and Pacemaker are running on every node",
        "systemctl start corosync pacemaker (on every node; check journalctl -u corosync if it fails).")
 def services_running(facts: LabFacts) -> Verdict:
     return _units(facts, "is_active", "active")
 
 
-@check(KIND, "services-enabled", "Corosync and Pacemaker start at boot",
+@CHECKS.check("services-enabled", "Corosync and Pacemaker start at boot",
        "systemctl enable corosync pacemaker, so that a fenced (rebooted) node rejoins by itself.")
 def services_enabled(facts: LabFacts) -> Verdict:
     return _units(facts, "is_enabled", "enabled")
 
 
-@check(KIND, "membership", "Every node is an online member and the cluster is quorate",
+@CHECKS.check("membership", "Every node is an online member and the cluster is quorate",
        "Check corosync-quorumtool -s and crm_mon -1 on each node; look at journalctl -u corosync for link errors.")
 def membership(facts: LabFacts) -> Verdict:
     seen_from, status = facts.cluster_view(lambda node: node.crm_mon())
@@ -197,7 +197,7 @@ def membership(facts: LabFacts) -> Verdict:
     return ok(f"{len(facts.spec.nodes)} nodes online, quorate (DC: {status.dc})")
 
 
-@check(KIND, "stonith", "Fencing is enabled and a fence device is running",
+@CHECKS.check("stonith", "Fencing is enabled and a fence device is running",
        "crm configure primitive fence-lab stonith:fence_halab params pcmk_host_list=\"node1 node2\"; "
        "crm configure property stonith-enabled=true")
 def stonith(facts: LabFacts) -> Verdict:
@@ -222,7 +222,7 @@ def _web_primitive(cib: Cib) -> Primitive | None:
     return next(iter(cib.by_agent(*WEB_TYPES)), None)
 
 
-@check(KIND, "floating-ip", "The floating IP runs on one node",
+@CHECKS.check("floating-ip", "The floating IP runs on one node",
        "crm configure primitive web-ip IPaddr2 params ip=<floating IP> cidr_netmask=24")
 def floating_ip(facts: LabFacts) -> Verdict:
     address = facts.spec.settings["floating_ip"]
@@ -240,7 +240,7 @@ def floating_ip(facts: LabFacts) -> Verdict:
     return ok(f"{primitive.id} ({address}) on {resource.nodes[0]}")
 
 
-@check(KIND, "web-server", "The web server runs under Pacemaker and answers on the floating IP",
+@CHECKS.check("web-server", "The web server runs under Pacemaker and answers on the floating IP",
        "crm configure primitive web-server apache params configfile=/etc/apache2/apache2.conf "
        "statusurl=http://localhost/server-status; and put a page in /var/www/html/index.html.")
 def web_server(facts: LabFacts) -> Verdict:
@@ -262,7 +262,7 @@ def web_server(facts: LabFacts) -> Verdict:
               f"{probe.get('body', '').strip()[:60]!r}")
 
 
-@check(KIND, "together-in-order", "The floating IP and the web server run together, IP first",
+@CHECKS.check("together-in-order", "The floating IP and the web server run together, IP first",
        "Put both in a group (IP first): crm configure group web web-ip web-server; or add colocation and "
        "order constraints.")
 def together_in_order(facts: LabFacts) -> Verdict:
@@ -292,7 +292,7 @@ def together_in_order(facts: LabFacts) -> Verdict:
     return ok("colocation and order constraints tie the web server to the IP")
 
 
-@check(KIND, "no-leftover-constraints", "No leftover move/ban constraints",
+@CHECKS.check("no-leftover-constraints", "No leftover move/ban constraints",
        "crm resource clear <resource> (or pcs resource clear) removes what 'move' and 'ban' left behind.")
 def no_leftovers(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
@@ -303,7 +303,7 @@ def no_leftovers(facts: LabFacts) -> Verdict:
     return ok("none")
 
 
-@check(KIND, "crm-verify", "crm_verify -L finds no errors",
+@CHECKS.check("crm-verify", "crm_verify -L finds no errors",
        "Run crm_verify -L -V on a node and fix what it reports.")
 def crm_verify(facts: LabFacts) -> Verdict:
     def verify(node: NodeFacts) -> dict:

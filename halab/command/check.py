@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from halab.command.cli import console, progress_status
+from halab.command.terminal import console, progress_status, report_table
 
 
 @click.command()
@@ -20,7 +20,7 @@ from halab.command.cli import console, progress_status
 def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -> None:
     """Grade LAB on its live nodes and explain every failed check."""
     from graders.evidence import save_evidence
-    from graders.grade import grade_live
+    from graders.live import grade_live
     from halab.lab import Lab, require_root
 
     require_root()
@@ -36,7 +36,7 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        console.print(report.table())
+        console.print(report_table(report))
         for name, value in report.measurements.items():
             console.print(f"  {name}: {value}")
     sys.exit(0 if report.score == report.max_score else 1)

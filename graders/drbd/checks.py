@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from graders.checks import Verdict, check, fail, ok, reuse
+from graders.checks import CheckTable, Verdict, fail, ok
+from graders.clustering.checks import CHECKS as CLUSTER_CHECKS
 from graders.collectors import drbd_conf, drbdadm_state
 from graders.collectors.crm_mon import ClusterStatus
 from graders.facts import FactMissing, LabFacts, NodeFacts
 
-KIND = "drbd"
-reuse(KIND, "clustering", "membership", "stonith")
+CHECKS = CheckTable()
+CHECKS.reuse(CLUSTER_CHECKS, "membership", "stonith")
 
 
 def _state(node: NodeFacts, key: str) -> tuple[str, str]:
@@ -35,8 +36,9 @@ def _dump(facts: LabFacts) -> tuple[str, drbd_conf.Block]:
     return facts.cluster_view(lambda node: _dump_of(node, facts.spec.settings["drbd_resource"]))
 
 
-@check(KIND, "drbd-config", "/etc/drbd.d/r0.res is identical on both nodes and drbdadm accepts it",
-       "Write /etc/drbd.d/r0.res on one node, copy it to the other, and check it with: drbdadm dump r0")
+@CHECKS.check("drbd-config", "/etc/drbd.d/{drbd_resource}.res is identical on both nodes and drbdadm accepts it",
+       "Write /etc/drbd.d/{drbd_resource}.res on one node, copy it to the other, and check it with: "
+       "drbdadm dump {drbd_resource}")
 def config_identical(facts: LabFacts) -> Verdict:
     texts, problems = facts.per_node(lambda node: node.output("drbd_res"))
     missing = [name for name, out in texts.items() if out["exit"] != 0]
@@ -50,9 +52,9 @@ def config_identical(facts: LabFacts) -> Verdict:
     return ok("identical on both nodes; drbdadm dump accepts it")
 
 
-@check(KIND, "drbd-config-content", "The resource uses the right hosts, disk, device, addresses and protocol C",
-       "on <hostname> { ... } per node, device /dev/drbd0, disk /dev/vdb, meta-disk internal, the replication "
-       "network's addresses with port 7789, and net { protocol C; }")
+@CHECKS.check("drbd-config-content", "The resource uses the right hosts, disk, device, addresses and protocol C",
+       "on <hostname> { ... } per node, device {drbd_device}, disk {drbd_disk}, meta-disk internal, the "
+       "replication network's addresses with port {drbd_port}, and net { protocol C; }")
 def config_content(facts: LabFacts) -> Verdict:
     node, resource = _dump(facts)
     s = facts.spec.settings
@@ -87,8 +89,9 @@ def config_content(facts: LabFacts) -> Verdict:
         "hosts, device, disk, internal metadata, replication addresses, protocol C")
 
 
-@check(KIND, "drbd-connected", "DRBD is up and connected on both nodes",
-       "drbdadm create-md r0 and drbdadm up r0 on both nodes; check with drbdadm status r0")
+@CHECKS.check("drbd-connected", "DRBD is up and connected on both nodes",
+       "drbdadm create-md {drbd_resource} and drbdadm up {drbd_resource} on both nodes; check with "
+       "drbdadm status {drbd_resource}")
 def connected(facts: LabFacts) -> Verdict:
     states, problems = facts.per_node(lambda node: _state(node, "drbd_cstate"))
     for name, (cstate, _) in states.items():
@@ -96,14 +99,16 @@ def connected(facts: LabFacts) -> Verdict:
             problems.append(f"{name} is StandAlone: it refused the peer (split brain, or different configs); "
                             "see dmesg")
         elif cstate in ("WFConnection", "Connecting"):
-            problems.append(f"{name} is waiting for its peer ({cstate}): is r0 up there, and the repl network OK?")
+            problems.append(f"{name} is waiting for its peer ({cstate}): is "
+                            f"{facts.spec.settings['drbd_resource']} up there, and the repl network OK?")
         elif cstate not in ("Connected", "SyncSource", "SyncTarget"):
             problems.append(f"{name} is {cstate}")
     return fail("; ".join(problems)) if problems else ok("connected on both nodes")
 
 
-@check(KIND, "drbd-uptodate", "Both disks are UpToDate (the initial sync is done)",
-       "Force the initial sync from ONE node only: drbdadm primary --force r0; then wait for UpToDate/UpToDate.")
+@CHECKS.check("drbd-uptodate", "Both disks are UpToDate (the initial sync is done)",
+       "Force the initial sync from ONE node only: drbdadm primary --force {drbd_resource}; then wait for "
+       "UpToDate/UpToDate.")
 def uptodate(facts: LabFacts) -> Verdict:
     states, problems = facts.per_node(lambda node: _state(node, "drbd_dstate"))
     for name, (disk, peer) in states.items():
@@ -124,8 +129,8 @@ def _proc_sync(text: str) -> float | None:
     return next((d.synced_percent for d in devices.values() if d.synced_percent is not None), None)
 
 
-@check(KIND, "drbd-filesystem", "A filesystem on /dev/drbd0, mounted on the primary only",
-       "mkfs.ext4 /dev/drbd0 on the primary (once); only a Primary can mount it, and only one node at a time.")
+@CHECKS.check("drbd-filesystem", "A filesystem on {drbd_device}, mounted on the primary only",
+       "mkfs.ext4 {drbd_device} on the primary (once); only a Primary can mount it, and only one node at a time.")
 def filesystem(facts: LabFacts) -> Verdict:
     s = facts.spec.settings
     mounted = [n.name for n in facts.each() if n.reachable and n.output("mounts")["exit"] == 0]
@@ -157,8 +162,9 @@ def _status(facts: LabFacts) -> ClusterStatus:
     return status
 
 
-@check(KIND, "pacemaker-drbd", "Pacemaker runs DRBD as a promotable clone: one Promoted, one Unpromoted",
-       "primitive drbd-r0 ocf:linbit:drbd params drbd_resource=r0; clone drbd-r0-clone drbd-r0 meta "
+@CHECKS.check("pacemaker-drbd", "Pacemaker runs DRBD as a promotable clone: one Promoted, one Unpromoted",
+       "primitive drbd-{drbd_resource} ocf:linbit:drbd params drbd_resource={drbd_resource}; "
+       "clone drbd-{drbd_resource}-clone drbd-{drbd_resource} meta "
        "promotable=true promoted-max=1 notify=true")
 def pacemaker_drbd(facts: LabFacts) -> Verdict:
     instances = [r for r in _status(facts).resources if r.agent == "ocf:linbit:drbd"]
@@ -172,8 +178,8 @@ def pacemaker_drbd(facts: LabFacts) -> Verdict:
     return ok(f"Promoted on {promoted[0]}, Unpromoted on {', '.join(unpromoted)}")
 
 
-@check(KIND, "pacemaker-data", "The filesystem and the floating IP run on the promoted node",
-       "primitive data-fs Filesystem params device=/dev/drbd0 directory=/srv/data fstype=ext4; a floating "
+@CHECKS.check("pacemaker-data", "The filesystem and the floating IP run on the promoted node",
+       "primitive data-fs Filesystem params device={drbd_device} directory={mount_point} fstype=ext4; a floating "
        "IPaddr2; group data data-fs data-ip")
 def pacemaker_data(facts: LabFacts) -> Verdict:
     status = _status(facts)
@@ -182,7 +188,7 @@ def pacemaker_data(facts: LabFacts) -> Verdict:
     fs = next((p for p in cib.by_agent("Filesystem") if p.params.get("device") == s["drbd_device"]), None)
     ip = next((p for p in cib.by_agent("IPaddr2") if p.params.get("ip") == s["floating_ip"]), None)
     if fs is None or ip is None:
-        return fail("missing: " + " and ".join(w for w, p in (("a Filesystem resource for /dev/drbd0", fs),
+        return fail("missing: " + " and ".join(w for w, p in ((f"a Filesystem resource for {s['drbd_device']}", fs),
                                                             (f"an IPaddr2 for {s['floating_ip']}", ip)) if p is None))
     promoted = next((r.nodes for r in status.resources if r.agent == "ocf:linbit:drbd" and r.role == "Promoted"), ())
     problems = []
@@ -196,9 +202,9 @@ def pacemaker_data(facts: LabFacts) -> Verdict:
     return fail("; ".join(problems)) if problems else ok(f"{fs.id} and {ip.id} on {promoted[0]}, the promoted node")
 
 
-@check(KIND, "pacemaker-constraints", "The data services are colocated with, and ordered after, the promoted role",
-       "colocation data-with-promoted inf: data drbd-r0-clone:Promoted; "
-       "order data-after-promote Mandatory: drbd-r0-clone:promote data:start")
+@CHECKS.check("pacemaker-constraints", "The data services are colocated with, and ordered after, the promoted role",
+       "colocation data-with-promoted inf: data drbd-{drbd_resource}-clone:Promoted; "
+       "order data-after-promote Mandatory: drbd-{drbd_resource}-clone:promote data:start")
 def pacemaker_constraints(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     clones = {clone for clone, child in cib.clones.items()
@@ -221,9 +227,9 @@ def pacemaker_constraints(facts: LabFacts) -> Verdict:
         "colocated with and ordered after the promoted role")
 
 
-@check(KIND, "split-brain-resolved", "An induced split brain was resolved, keeping the survivor's data",
-       "On the victim: drbdadm secondary r0; drbdadm connect --discard-my-data r0. On the survivor: drbdadm "
-       "connect r0. Then: crm configure property maintenance-mode=false")
+@CHECKS.check("split-brain-resolved", "An induced split brain was resolved, keeping the survivor's data",
+       "On the victim: drbdadm secondary {drbd_resource}; drbdadm connect --discard-my-data {drbd_resource}. "
+       "On the survivor: drbdadm connect {drbd_resource}. Then: crm configure property maintenance-mode=false")
 def split_brain(facts: LabFacts) -> Verdict:
     induced = facts.raw.get("split_brain")
     if not isinstance(induced, dict) or "markers" not in induced:

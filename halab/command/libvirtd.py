@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from halab import libvirtd as daemon
-from halab.command.cli import console
+from halab.command.terminal import console
 from halab.lab import require_root
 
 

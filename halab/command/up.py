@@ -6,24 +6,10 @@ import json
 import time
 
 import click
-from rich.table import Table
 
-from halab.command.cli import console, progress_status
+from halab.command.terminal import console, nodes_table, progress_status
 from halab.lab import Lab
-from halab.spec import NAME_RE, PROVIDERS
-
-
-def nodes_table(lab: Lab) -> Table:
-    table = Table(title=f"lab {lab.name}", title_justify="left")
-    for column in ("node", "address", "user", "running", "ssh"):
-        table.add_column(column)
-    for node in lab.status()["nodes"]:
-        table.add_row(node["name"], node["address"], node["user"], _yes(node["running"]), _yes(node["ssh"]))
-    return table
-
-
-def _yes(value: bool) -> str:
-    return "[green]yes[/green]" if value else "[red]no[/red]"
+from halab.spec import PROVIDERS
 
 
 @click.command()
@@ -32,8 +18,6 @@ def _yes(value: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the inventory as JSON.")
 def up(lab_name: str, provider: str | None, as_json: bool) -> None:
     """Bring LAB up (does nothing if it is already up and healthy)."""
-    if not NAME_RE.match(lab_name):
-        raise click.BadParameter(f"'{lab_name}' is not a lab name (see labs/*.toml)", param_hint="LAB")
     lab = Lab(lab_name)
     started = time.monotonic()
     with progress_status(f"bringing up {lab_name}", quiet=as_json) as progress:

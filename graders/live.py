@@ -1,0 +1,54 @@
+"""Grading a live lab: collect its facts over SSH, run the pure checks on them, then the fault checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from graders.collect import collect_raw
+from graders.evidence import save_evidence
+from graders.facts import LabFacts
+from graders.faults import run_fault
+from graders.grade import evaluate
+from graders.report import Report
+from halab.lab import Lab
+
+Progress = Callable[[str], None]
+
+
+def grade_live(lab: Lab, faults: bool = True, progress: Progress = lambda _m: None) -> tuple[Report, dict[str, Any]]:
+    """Collect from the live lab, run fault checks if asked, and return (report, raw evidence)."""
+    spec = lab.spec
+    progress("collecting facts from the nodes")
+    raw = collect_raw(lab)
+    report = evaluate(spec, raw, unrun_faults_count=False)
+    fault_checks = [c for c in spec.checks if c.fault]
+    if faults and fault_checks:
+        passed = {c.id: c.passed for c in report.checks}
+        facts = LabFacts.from_raw(spec, raw)
+        raw["faults"] = {}
+        for check in fault_checks:
+            outcome = run_fault(spec.kind, check.id, lab, facts, passed, progress)
+            raw["faults"][check.id] = {"passed": outcome.verdict.passed, "feedback": outcome.verdict.feedback,
+                                       "hint": outcome.verdict.hint, "measurements": outcome.measurements}
+        report = evaluate(spec, raw)
+    return report, raw
+
+
+def run_checks(lab_name: str, faults: bool = True, progress: Progress = lambda _m: None) -> dict[str, Any]:
+    """The report of a live lab as a dict (the JSON `halab check --json` prints)."""
+    lab = Lab(lab_name)
+    try:
+        report, _ = grade_live(lab, faults, progress)
+    finally:
+        lab.close()
+    return report.to_dict()
+
+
+def check_and_save(lab: Lab, path: str | Path, faults: bool = True,
+                   progress: Callable[[str], None] = lambda _m: None) -> Report:
+    """Grade the live lab and save the evidence (what the notebook's lab-check cell does)."""
+    report, raw = grade_live(lab, faults=faults, progress=progress)
+    save_evidence(path, lab, raw, report)
+    return report
