@@ -21,6 +21,7 @@ from halab import labnet, ssh
 from halab.errors import HalabError
 from halab.fence import daemon as fence
 from halab.hostfs import remove_tree
+from halab.names import check_lab_name
 from halab.providers import get_provider
 from halab.providers.base import Provider
 from halab.spec import LabSpec, load_spec, load_spec_file
@@ -48,7 +49,7 @@ def running_labs() -> list[str]:
 
 class Lab:
     def __init__(self, name: str) -> None:
-        self.name = name
+        self.name = check_lab_name(name)  # before it becomes a path, a namespace or a lock
         self._clients: dict[str, paramiko.SSHClient] = {}
 
     # -- reading ------------------------------------------------------------------------------------

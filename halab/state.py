@@ -20,6 +20,7 @@ from typing import Any
 
 from halab import paths
 from halab.errors import HalabError
+from halab.names import check_lab_name, is_lab_name
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,14 @@ class LabState:
 
 
 def lab_dir(lab: str) -> Path:
-    return paths.state_dir() / lab
+    """The lab's state directory; refuses anything but a lab name, and a path that resolves outside the
+    state directory (a symlink planted there), since `down` removes this directory."""
+    root = paths.state_dir()
+    path = root / check_lab_name(lab)
+    if path.resolve().parent != root.resolve():
+        raise HalabError(f"{path} resolves to {path.resolve()}, outside halab's state directory {root}; remove it "
+                         "by hand if it is not yours")
+    return path
 
 
 def _state_file(lab: str) -> Path:
@@ -87,7 +95,7 @@ def labs_with_state() -> list[str]:
     root = paths.state_dir()
     if not root.is_dir():
         return []
-    return sorted(p.parent.name for p in root.glob("*/state.json"))
+    return sorted(p.parent.name for p in root.glob("*/state.json") if is_lab_name(p.parent.name))
 
 
 @contextmanager
@@ -105,7 +113,7 @@ def power_lock(lab: str, node: str) -> Iterator[None]:
 def lab_lock(lab: str) -> Iterator[None]:
     """Hold the lab's lock; a second `up`/`down` of the same lab waits instead of racing."""
     paths.state_dir().mkdir(parents=True, exist_ok=True)
-    with open(paths.state_dir() / f".{lab}.lock", "w") as lock:
+    with open(paths.state_dir() / f".{check_lab_name(lab)}.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
