@@ -59,10 +59,10 @@ def collect_raw(lab: Lab, commands: dict[str, str] | None = None) -> dict[str, A
     spec = lab.spec
     kind = get_kind(spec.kind)
     names = spec.node_names
-    wanted = commands or kind.commands_for(spec.settings)
+    wanted = {node.name: commands or kind.commands_for(spec.settings, node.role) for node in spec.nodes}
     urls = kind.probes_for(spec.settings)
     with ThreadPoolExecutor(max_workers=len(names) + len(urls)) as pool:
-        results = pool.map(lambda node: _collect_node(lab, node, wanted), names)
+        results = pool.map(lambda node: _collect_node(lab, node, wanted[node]), names)
         probes = {name: pool.submit(probe_http, url) for name, url in urls.items()}
         nodes = dict(zip(names, results, strict=True))
         probed = {name: future.result() for name, future in probes.items()}

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from graders.collectors import ParseError, authkey, cfgtool, cib, cmapctl, corosync_conf, crm_mon, quorumtool
 from graders.collectors import systemctl as systemctl_parser
-from halab.spec import LabSpec
+from halab.spec import MEMBER_ROLE, LabSpec
 
 T = TypeVar("T")
 CLUSTER_UNITS = ["corosync", "pacemaker"]
@@ -114,11 +114,12 @@ class LabFacts:
     def from_raw(cls, spec: LabSpec, raw: dict[str, Any]) -> LabFacts:
         from graders.kinds import get_kind  # the registry imports the checks, which import this module
 
-        wanted = get_kind(spec.kind).commands_for(spec.settings)
+        kind = get_kind(spec.kind)
         raw = raw if isinstance(raw, dict) else {}
         all_nodes = raw.get("nodes")
         nodes = {}
-        for name in spec.node_names:
+        for node in spec.nodes:
+            name, wanted = node.name, kind.commands_for(spec.settings, node.role)
             entry = all_nodes.get(name) if isinstance(all_nodes, dict) else None
             if not isinstance(entry, dict):
                 nodes[name] = NodeFacts(name, False, "no facts were collected from it", {}, wanted)
@@ -135,27 +136,29 @@ class LabFacts:
         probes = self.raw.get("probes")
         return {k: v for k, v in probes.items() if isinstance(v, dict)} if isinstance(probes, dict) else {}
 
-    def each(self) -> list[NodeFacts]:
-        return [self.nodes[name] for name in self.spec.node_names]
+    def each(self, role: str = MEMBER_ROLE) -> list[NodeFacts]:
+        """The facts of every node of ``role``: by default the cluster's members, not its clients."""
+        return [self.nodes[node.name] for node in self.spec.with_role(role)]
 
     def unreachable(self) -> list[str]:
         return [n.name for n in self.each() if not n.reachable]
 
-    def cluster_view(self, fact: Callable[[NodeFacts], T]) -> tuple[str, T]:
+    def cluster_view(self, fact: Callable[[NodeFacts], T], role: str = MEMBER_ROLE) -> tuple[str, T]:
         """A cluster-wide fact (the CIB, crm_mon) from the first node that can give it: any member sees the
         same replicated state, and one node down must not hide it."""
         reasons = []
-        for node in self.each():
+        for node in self.each(role):
             try:
                 return node.name, fact(node)
             except FactMissing as exc:
                 reasons.append((node.name, str(exc)))
         raise FactMissing(_merge(reasons))
 
-    def per_node(self, fact: Callable[[NodeFacts], T]) -> tuple[dict[str, T], list[str]]:
-        """The fact from every node: (values by node, explanations for the nodes that could not give it)."""
+    def per_node(self, fact: Callable[[NodeFacts], T], role: str = MEMBER_ROLE) -> tuple[dict[str, T], list[str]]:
+        """The fact from every node of ``role``: (values by node, explanations for the nodes that could not
+        give it)."""
         values, problems = {}, []
-        for node in self.each():
+        for node in self.each(role):
             try:
                 values[node.name] = fact(node)
             except FactMissing as exc:

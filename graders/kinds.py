@@ -65,7 +65,11 @@ class Kind:
     settings: tuple[str, ...] = ()  # every lab of this kind sets these in [settings]
     optional_settings: tuple[str, ...] = ()  # and may set these
     tasks: tuple[str, ...] = ()  # task ids its graders, notebooks and solution know
+    roles: tuple[str, ...] = ("node",)  # node roles its labs may have; "node" is a cluster member
     commands: Mapping[str, str] = field(default_factory=_empty)  # key -> command; {setting} filled in
+    # Commands for nodes of other roles (a client has no cluster stack to ask); nodes of a role that is
+    # not here and is not "node" are only checked for reachability.
+    role_commands: Mapping[str, Mapping[str, str]] = field(default_factory=_empty)
     checks: Mapping[str, CheckDef] = field(default_factory=_empty)
     faults: Mapping[str, FaultDef] = field(default_factory=_empty)
     injections: Mapping[str, Injection] = field(default_factory=_empty)
@@ -86,8 +90,10 @@ class Kind:
     def all_settings(self) -> tuple[str, ...]:
         return self.settings + self.optional_settings
 
-    def commands_for(self, settings: Mapping[str, Any]) -> dict[str, str]:
-        return {key: command.format_map(_Settings(settings)) for key, command in self.commands.items()}
+    def commands_for(self, settings: Mapping[str, Any], role: str = "node") -> dict[str, str]:
+        """The commands run on a node of ``role``, with the lab's settings filled in."""
+        commands = self.commands if role == "node" else self.role_commands.get(role, {})
+        return {key: command.format_map(_Settings(settings)) for key, command in commands.items()}
 
     def probes_for(self, settings: Mapping[str, Any]) -> dict[str, str]:
         return {key: url.format_map(_Settings(settings)) for key, url in self.probes.items()}

@@ -87,7 +87,7 @@ def attach_node(spec: LabSpec, node: Node) -> str:
     name = node_netns(spec.name, node.name)
     netns.add_netns(name)
     node_index = spec.nodes.index(node)
-    for index, network in enumerate(spec.networks):
+    for index, network in spec.networks_of(node):
         address = f"{node.addresses[network.name]}/{network.subnet.prefixlen}"
         netns.add_port(lab_netns(spec.name), bridge(spec.name, index), node_port(node_index, index),
                        node_link(index), name, address)
@@ -98,7 +98,7 @@ def reset_node(spec: LabSpec, node: Node) -> None:
     """What a power cut does to a NIC: addresses added at run time (a floating IP) are gone. The node's
     namespace outlives its container, so halab has to do this itself."""
     name = node_netns(spec.name, node.name)
-    for index, network in enumerate(spec.networks):
+    for index, network in spec.networks_of(node):
         netns.ip("address", "flush", "dev", node_link(index), netns=name, check=False)
         netns.ip("address", "add", f"{node.addresses[network.name]}/{network.subnet.prefixlen}",
                  "dev", node_link(index), netns=name, check=False)

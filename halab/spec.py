@@ -37,12 +37,21 @@ class Disk:
     size_mib: int
 
 
+MEMBER_ROLE = "node"  # the default role: a member of the lab's cluster
+
+
 @dataclass(frozen=True)
 class Node:
     name: str
+    # The node is plugged into exactly these networks (always the management network).
     addresses: dict[str, ipaddress.IPv4Address]
     memory_mib: int
     disks: tuple[Disk, ...]
+    # What the node is in its lab: a cluster member ("node"), a "client", a "balancer"... (its kind says which).
+    role: str = MEMBER_ROLE
+
+    def on(self, network: str) -> bool:
+        return network in self.addresses
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,30 @@ class LabSpec:
     @property
     def node_names(self) -> list[str]:
         return [node.name for node in self.nodes]
+
+    @property
+    def members(self) -> tuple[Node, ...]:
+        """The cluster's own nodes (role "node"), without clients and other helpers."""
+        return tuple(node for node in self.nodes if node.role == MEMBER_ROLE)
+
+    @property
+    def member_names(self) -> list[str]:
+        return [node.name for node in self.members]
+
+    def networks_of(self, node: Node) -> list[tuple[int, Network]]:
+        """The networks the node is plugged into, with their index in the lab (eth<index> on the node)."""
+        return [(index, net) for index, net in enumerate(self.networks) if node.on(net.name)]
+
+    def network_index(self, node: Node, network: str) -> int:
+        """The index of a network the node is on; a clear error for one it is not on."""
+        for index, net in self.networks_of(node):
+            if net.name == network:
+                return index
+        known = ", ".join(net.name for net in self.networks)
+        raise HalabError(f"{node.name} is not on network '{network}' (lab '{self.name}' has: {known})")
+
+    def with_role(self, role: str) -> list[Node]:
+        return [node for node in self.nodes if node.role == role]
 
 
 class _Reader:
@@ -174,7 +207,7 @@ def _address(
 
 
 def _node(reader: _Reader, networks: dict[str, Network]) -> Node:
-    reader.unknown_keys({"name", "addresses", "memory_mib", "disks"})
+    reader.unknown_keys({"name", "addresses", "memory_mib", "disks", "role"})
     name = reader.name("name")
     raw = reader.get("addresses", dict)
     addresses = {}
@@ -189,9 +222,10 @@ def _node(reader: _Reader, networks: dict[str, Network]) -> Node:
         if address == network.host_address:
             raise reader.fail(key, f"{address} is the host's address on {net_name}")
         addresses[net_name] = address
-    missing = [net for net in networks if net not in addresses]
-    if missing:
-        raise reader.fail("addresses", f"needs an address on every network; missing {', '.join(missing)}")
+    management = next(net.name for net in networks.values() if net.host_joins)
+    if management not in addresses:
+        raise reader.fail("addresses", f"needs an address on the management network {management!r}, which the host "
+                                       "reaches it by (other networks are optional)")
     memory = reader.get("memory_mib", int, 1024)
     if not 256 <= memory <= 8192:
         raise reader.fail("memory_mib", f"{memory} must be between 256 and 8192")
@@ -202,7 +236,8 @@ def _node(reader: _Reader, networks: dict[str, Network]) -> Node:
         if not 16 <= size <= 65536:
             raise disk_reader.fail("size_mib", f"{size} must be between 16 and 65536")
         disks.append(Disk(disk_reader.name("name"), size))
-    return Node(name, addresses, memory, tuple(disks))
+    role = reader.name("role") if "role" in reader.table else MEMBER_ROLE
+    return Node(name, addresses, memory, tuple(disks), role)
 
 
 def _tasks_and_checks(reader: _Reader, kind: Kind) -> tuple[tuple[Task, ...], tuple[CheckSpec, ...]]:
@@ -299,9 +334,13 @@ def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
     nodes = [_node(r, by_name) for r in node_readers]
     _unique(node_readers, [n.name for n in nodes], "name")
     for net in networks:
-        addresses = [str(n.addresses[net.name]) for n in nodes]
-        _unique(node_readers, addresses, f"addresses.{net.name}")
+        on_net = [(r, n) for r, n in zip(node_readers, nodes, strict=True) if n.on(net.name)]
+        _unique([r for r, _ in on_net], [str(n.addresses[net.name]) for _, n in on_net], f"addresses.{net.name}")
     kind = _kind(top, name)
+    for reader, node in zip(node_readers, nodes, strict=True):
+        if node.role not in kind.roles:
+            raise reader.fail("role", f"{node.role!r} is not a role in a {kind.name} lab (its roles: "
+                                      f"{', '.join(kind.roles)})")
     settings = _settings(top, kind)
     tasks, checks = _tasks_and_checks(_task_source(top, path), kind)
     # Task texts may name settings, e.g. {floating_ip}, so labs that share tasks show their own values.

@@ -18,10 +18,10 @@ def corosync_conf(spec: LabSpec) -> str:
     nodes = "".join(
         f"    node {{\n        name: {node.name}\n        nodeid: {index}\n"
         f"        ring0_addr: {node.addresses[lan]}\n    }}\n"
-        for index, node in enumerate(spec.nodes, start=1)
+        for index, node in enumerate(spec.members, start=1)
     )
     # two_node lets a 2-node cluster keep quorum when one node dies (it implies wait_for_all).
-    two_node = "    two_node: 1\n" if len(spec.nodes) == 2 else ""
+    two_node = "    two_node: 1\n" if len(spec.members) == 2 else ""
     return (
         "totem {\n    version: 2\n"
         f"    cluster_name: {spec.settings['cluster_name']}\n"
@@ -35,7 +35,7 @@ def corosync_conf(spec: LabSpec) -> str:
 
 def fencing_crm(spec: LabSpec) -> str:
     """Fencing on, the lab's fence device, and stickiness so a returning node does not pull resources back."""
-    hosts = " ".join(spec.node_names)
+    hosts = " ".join(spec.member_names)
     return f"""\
 property stonith-enabled=true
 rsc_defaults resource-stickiness=100
@@ -88,7 +88,7 @@ def crm_status(lab: Lab) -> crm_mon.ClusterStatus | None:
 def form_cluster(lab: Lab, progress: Progress) -> None:
     """corosync.conf and a shared authkey on every node, corosync and pacemaker started and enabled."""
     spec = lab.spec
-    names = spec.node_names
+    names = spec.member_names
     progress("writing corosync.conf on every node")
     for node in names:
         lab.write_file(node, "/etc/corosync/corosync.conf", corosync_conf(spec))
@@ -104,7 +104,7 @@ def form_cluster(lab: Lab, progress: Progress) -> None:
 
 def configure(lab: Lab, crm_text: str, progress: Progress) -> None:
     progress("configuring the cluster resources (crmsh)")
-    node = lab.spec.node_names[0]
+    node = lab.spec.member_names[0]
     lab.write_file(node, "/root/halab-solution.crm", crm_text)
     must(lab, node, "crm configure load update /root/halab-solution.crm", timeout=120)
 
@@ -112,7 +112,7 @@ def configure(lab: Lab, crm_text: str, progress: Progress) -> None:
 def solve(lab: Lab, progress: Progress) -> None:
     spec = lab.spec
     progress("writing a web page on every node")
-    for node in spec.node_names:
+    for node in spec.member_names:
         lab.write_file(node, "/var/www/html/index.html", f"<h1>halab web service on {node}</h1>\n")
     form_cluster(lab, progress)
     configure(lab, crm_config(spec), progress)

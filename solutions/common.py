@@ -21,7 +21,7 @@ def must(lab: Lab, node: str, command: str, timeout: float = 60) -> CommandResul
 
 
 def on_all(lab: Lab, command: str, timeout: float = 60) -> None:
-    for node in lab.spec.node_names:
+    for node in lab.spec.member_names:
         must(lab, node, command, timeout)
 
 

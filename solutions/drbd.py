@@ -13,7 +13,7 @@ from solutions.common import Progress, must, on_all, wait_until
 def drbd_res(spec: LabSpec) -> str:
     s = spec.settings
     hosts = "".join(f"    on {node.name} {{\n        address {node.addresses['repl']}:{s['drbd_port']};\n    }}\n"
-                    for node in spec.nodes)
+                    for node in spec.members)
     return (f"resource {s['drbd_resource']} {{\n    device {s['drbd_device']};\n    disk {s['drbd_disk']};\n"
             f"    meta-disk internal;\n    net {{\n        protocol C;\n    }}\n{hosts}}}\n")
 
@@ -42,20 +42,20 @@ def bring_up(lab: Lab, progress: Progress) -> None:
     """The resource file on both nodes, metadata created, resource up (Connected, Inconsistent/Inconsistent)."""
     resource = lab.spec.settings["drbd_resource"]
     progress(f"writing /etc/drbd.d/{resource}.res on every node")
-    for node in lab.spec.node_names:
+    for node in lab.spec.member_names:
         lab.write_file(node, f"/etc/drbd.d/{resource}.res", drbd_res(lab.spec))
     progress("creating DRBD metadata and bringing the resource up")
     on_all(lab, f"drbdadm -- --force create-md {resource} && drbdadm up {resource}", timeout=120)
 
 
 def start_initial_sync(lab: Lab) -> None:
-    must(lab, lab.spec.node_names[0], f"drbdadm primary --force {lab.spec.settings['drbd_resource']}")
+    must(lab, lab.spec.member_names[0], f"drbdadm primary --force {lab.spec.settings['drbd_resource']}")
 
 
 def solve(lab: Lab, progress: Progress) -> None:
     spec = lab.spec
     resource = spec.settings["drbd_resource"]
-    first = spec.node_names[0]
+    first = spec.member_names[0]
     bring_up(lab, progress)
     progress(f"forcing the initial sync from {first}")
     start_initial_sync(lab)
@@ -69,8 +69,8 @@ def split_brain_and_resolve(lab: Lab, progress: Progress) -> None:
     """Induce a split brain with the Secondary as the victim (`halab fault drbd split-brain NODE`) and resolve it."""
     status = crm_status(lab)
     promoted = next((r.nodes[0] for r in status.resources if r.agent == "ocf:linbit:drbd" and r.role == "Promoted"
-                     and r.nodes), lab.spec.node_names[0]) if status else lab.spec.node_names[0]
-    victim = next(n for n in lab.spec.node_names if n != promoted)
+                     and r.nodes), lab.spec.member_names[0]) if status else lab.spec.member_names[0]
+    victim = next(n for n in lab.spec.member_names if n != promoted)
     progress(f"inducing a split brain with {victim} as the victim, and resolving it")
     induced = split_brain(lab, victim)
     resolve_split_brain(lab, str(induced["victim"]), str(induced["survivor"]))
@@ -79,7 +79,7 @@ def split_brain_and_resolve(lab: Lab, progress: Progress) -> None:
 def solve_after_sync(lab: Lab, progress: Progress) -> None:
     """From a synced resource (both Secondary): the filesystem, the cluster, and the resources in it."""
     spec = lab.spec
-    first = spec.node_names[0]
+    first = spec.member_names[0]
     resource = spec.settings["drbd_resource"]
     progress("making the filesystem")
     must(lab, first, f"drbdadm primary {resource} && mkfs.ext4 -q {spec.settings['drbd_device']}", timeout=120)

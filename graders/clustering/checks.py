@@ -25,14 +25,14 @@ def _conf(facts: LabFacts) -> tuple[str, object]:
     earns nothing, even where its settings happen to be right: the points are for the student's work."""
     node, conf = facts.cluster_view(lambda node: node.corosync_conf())
     lan = facts.spec.management_network.name
-    known = set(facts.spec.node_names) | {str(n.addresses[lan]) for n in facts.spec.nodes}
+    known = set(facts.spec.member_names) | {str(n.addresses[lan]) for n in facts.spec.members}
     section = conf.first("nodelist")
     # Addresses decide it (ring0_addr may also be a resolvable name): Debian's default lists "node1" at 127.0.0.1.
     listed = {v for entry in (section.all("node") if section else []) for k, v in entry.values.items()
               if k.endswith("_addr")}
     if not listed & known:
         raise FactMissing(f"corosync.conf on {node} does not describe this cluster yet: its nodelist has none of "
-                          f"the lab's nodes ({', '.join(facts.spec.node_names)})")
+                          f"the lab's nodes ({', '.join(facts.spec.member_names)})")
     return node, conf
 
 
@@ -84,7 +84,7 @@ def nodelist(facts: LabFacts) -> Verdict:
     if None in by_name:
         problems.append("some node entries have no 'name:' (Pacemaker then names nodes after their hostnames, "
                         "and tools like crm/pcs cannot match the nodelist to nodes)")
-    for lab_node in facts.spec.nodes:
+    for lab_node in facts.spec.members:
         entry = by_name.get(lab_node.name)
         if entry is None:
             if not any(e.values.get("ring0_addr") == str(lab_node.addresses[lan]) for e in entries):
@@ -96,11 +96,11 @@ def nodelist(facts: LabFacts) -> Verdict:
         ids.append(entry.values.get("nodeid"))
     if any(i is None or not i.isdigit() for i in ids) or len(set(ids)) != len(ids):
         problems.append("every node needs its own numeric 'nodeid'")
-    extra = set(by_name) - set(facts.spec.node_names) - {None}
+    extra = set(by_name) - set(facts.spec.member_names) - {None}
     if extra:
         problems.append(f"unknown nodes listed: {', '.join(sorted(str(e) for e in extra))}")
-    if len(entries) != len(facts.spec.nodes):
-        problems.append(f"{len(entries)} node entries for {len(facts.spec.nodes)} lab nodes")
+    if len(entries) != len(facts.spec.members):
+        problems.append(f"{len(entries)} node entries for {len(facts.spec.members)} lab nodes")
     if problems:
         return fail(f"nodelist on {node}: " + "; ".join(problems))
     return ok(f"{len(entries)} nodes with names, ids and addresses")
@@ -125,7 +125,7 @@ def quorum_config(facts: LabFacts) -> Verdict:
     if provider != "corosync_votequorum":
         return fail(f"quorum.provider is {provider!r} on {node}; without votequorum the cluster has no quorum")
     two_node = conf.get("quorum.two_node") or "0"  # type: ignore[attr-defined]
-    count = len(facts.spec.nodes)
+    count = len(facts.spec.members)
     if count == 2 and two_node != "1":
         return fail(f"no 'two_node: 1' on {node}: with 2 nodes each having 1 vote, quorum is 2 votes, so when "
                     "one node dies the survivor has 1 vote, loses quorum and stops every resource instead of "
@@ -182,7 +182,7 @@ def services_enabled(facts: LabFacts) -> Verdict:
 def membership(facts: LabFacts) -> Verdict:
     seen_from, status = facts.cluster_view(lambda node: node.crm_mon())
     problems = []
-    for name in facts.spec.node_names:
+    for name in facts.spec.member_names:
         node = status.nodes.get(name)
         if node is None:
             problems.append(f"{name} is not a cluster node")
@@ -194,7 +194,7 @@ def membership(facts: LabFacts) -> Verdict:
         problems.append("the partition has no quorum, so Pacemaker stops all resources")
     if problems:
         return fail(f"seen from {seen_from}: " + "; ".join(problems) + _unreachable_note(facts))
-    return ok(f"{len(facts.spec.nodes)} nodes online, quorate (DC: {status.dc})")
+    return ok(f"{len(facts.spec.members)} nodes online, quorate (DC: {status.dc})")
 
 
 @CHECKS.check("stonith", "Fencing is enabled and a fence device is running",

@@ -21,7 +21,7 @@ def failover(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
                   None)
     if holder is None:
         return FaultOutcome(Verdict(False, "not run: no node holds the floating IP"))
-    survivors = [n for n in spec.node_names if n != holder]
+    survivors = [n for n in spec.member_names if n != holder]
     progress(f"fault check: powering off {holder}, which holds {address}")
     started = time.monotonic()
     deadline = started + max(2 * rto, 60)

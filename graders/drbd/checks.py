@@ -59,7 +59,7 @@ def config_content(facts: LabFacts) -> Verdict:
     node, resource = _dump(facts)
     s = facts.spec.settings
     problems = []
-    for lab_node in facts.spec.nodes:
+    for lab_node in facts.spec.members:
         host = resource.find("on", lab_node.name)
         if host is None:
             problems.append(f"no 'on {lab_node.name}' section (each must be named like the node's hostname)")
@@ -173,7 +173,7 @@ def pacemaker_drbd(facts: LabFacts) -> Verdict:
     roles = sorted((r.role, ",".join(r.nodes)) for r in instances)
     promoted = [nodes for role, nodes in roles if role == "Promoted"]
     unpromoted = [nodes for role, nodes in roles if role == "Unpromoted"]
-    if len(promoted) != 1 or len(unpromoted) != len(facts.spec.nodes) - 1:
+    if len(promoted) != 1 or len(unpromoted) != len(facts.spec.members) - 1:
         return fail("the DRBD clone's instances are " + ", ".join(f"{r} on {n or 'no node'}" for r, n in roles))
     return ok(f"Promoted on {promoted[0]}, Unpromoted on {', '.join(unpromoted)}")
 

@@ -31,10 +31,10 @@ def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome
     written just before the failure with the same checksum."""
     s = lab.spec.settings
     rto = float(s.get("recovery_time_objective_s", 90))
-    holder = _promoted(cluster_status(lab, lab.spec.node_names[0]))
+    holder = _promoted(cluster_status(lab, lab.spec.member_names[0]))
     if holder is None:
         return FaultOutcome(Verdict(False, "not run: DRBD is not promoted on any node"))
-    survivor = next(n for n in lab.spec.node_names if n != holder)
+    survivor = next(n for n in lab.spec.member_names if n != holder)
     probe = f"{s['mount_point']}/halab-failover-check"
     written = lab.run(holder, f"head -c 1M /dev/urandom > {probe} && sync && sha256sum {probe}", timeout=60)
     if not written.ok:
@@ -109,7 +109,7 @@ def split_brain(lab: Lab, victim: str) -> dict[str, object]:
     s = lab.spec.settings
     lab.state().node(victim)
     resource = s["drbd_resource"]
-    survivor = next(n for n in lab.spec.node_names if n != victim)
+    survivor = next(n for n in lab.spec.member_names if n != victim)
     if not any(primary_with_data(lab, n) for n in (victim, survivor)):
         raise HalabError(f"a split brain needs a DRBD Primary with {s['mount_point']} mounted; solve the lab first")
     tag = uuid.uuid4().hex[:8]

@@ -83,7 +83,7 @@ def domain_xml(spec: LabSpec, node: Node, vm: VmImage, accel: str) -> str:
     disks = [_disk(base / "root.qcow2", "vda")]
     disks += [_disk(base / f"disk-{d.name}.qcow2", f"vd{chr(ord('b') + i)}") for i, d in enumerate(node.disks)]
     disks.append(_disk(base / "seed.img", f"vd{chr(ord('b') + len(node.disks))}", "raw"))
-    interfaces = [_interface(spec.name, node.name, i) for i in range(len(spec.networks))]
+    interfaces = [_interface(spec.name, node.name, i) for i, _ in spec.networks_of(node)]
     cmdline = kernel_cmdline(node.name)
     # TCG: the default 1 GiB translation cache per VM is what makes TCG guests big; 256 MiB is as fast here.
     cpu = "<cpu mode='host-passthrough'/>" if accel == "kvm" else "<cpu mode='maximum' check='none'/>"
@@ -122,7 +122,7 @@ def seed_disk(spec: LabSpec, node: Node, authorized: str, target: Path, extra_ne
         private, public = new_keypair()
         write_private_key(root / "etc/ssh/ssh_host_ed25519_key", private)
         (root / "etc/ssh/ssh_host_ed25519_key.pub").write_text(f"{public} root@{node.name}\n")
-        for index, network in enumerate(spec.networks):
+        for index, network in spec.networks_of(node):
             (root / f"etc/systemd/network/1{index}-eth{index}.network").write_text(
                 f"[Match]\nMACAddress={mac(spec.name, node.name, index)}\n\n[Network]\n"
                 f"Address={node.addresses[network.name]}/{network.subnet.prefixlen}\n"
@@ -252,7 +252,7 @@ class LibvirtProvider(Provider):
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
         spec = load_spec_file(Path(state.spec_path))
-        index = [n.name for n in spec.networks].index(network)
+        index = spec.network_index(spec.node(node), network)
         domain = self._domain(state, node)
         with _libvirt_errors(node):
             if domain.isActive():  # a live-only link change dies with the VM: a powered-off VM has none

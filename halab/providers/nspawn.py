@@ -89,7 +89,7 @@ def _wait_gone(pids: list[int], seconds: float) -> bool:
 def _hosts_file(spec: LabSpec) -> str:
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", ""]
     for node in spec.nodes:
-        for network in spec.networks:
+        for _, network in spec.networks_of(node):
             # The management network carries the plain node name; other networks get name-network.
             alias = node.name if network.host_joins else f"{node.name}-{network.name}"
             lines.append(f"{node.addresses[network.name]}\t{alias}")
@@ -237,7 +237,7 @@ class NspawnProvider(Provider):
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
         spec = load_spec_file(Path(state.spec_path))
-        net_index = [n.name for n in spec.networks].index(network)
+        net_index = spec.network_index(spec.node(node), network)
         labnet.set_cable(state.lab, spec.node_names.index(node), net_index, up)
 
     def console_log(self, state: LabState, node: str) -> str:

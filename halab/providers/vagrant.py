@@ -93,7 +93,7 @@ def node_plan(spec: LabSpec, node_name: str, vm_kernel: Path, vm_initrd: Path) -
         "console_log": str(base / "console.log"),
         "management_mac": mac(spec.name, node.name, MANAGEMENT_INDEX),
         "networks": [{"bridge": labnet.bridge(spec.name, index), "mac": mac(spec.name, node.name, index)}
-                     for index in range(len(spec.networks))],
+                     for index, _ in spec.networks_of(node)],
         "disks_mib": [disk.size_mib for disk in node.disks],
     }
 

@@ -104,6 +104,8 @@ DELETE = object()
         ("checks.0.fault", True, "checks[0].id", "is a check, not a fault check"),
         ("checks.0.id", "failover", "checks[0].id", "is a fault check: add 'fault = true'"),
         ("settings.flaoting_ip", "10.99.0.1", "settings.flaoting_ip", "not a setting of a clustering lab"),
+        ("nodes.0.role", "balancer", "nodes[0].role", "not a role in a clustering lab"),
+        ("nodes.0.role", "Client!", "nodes[0].role", "lower-case"),
     ],
 )
 def test_malformed_spec_names_field_and_problem(path: str, value: Any, field: str, problem: str) -> None:
@@ -117,6 +119,27 @@ def test_malformed_spec_names_field_and_problem(path: str, value: Any, field: st
     assert raised.value.path == "labs/demo.toml"
     assert raised.value.field == field
     assert problem in raised.value.problem
+
+
+def test_nodes_may_skip_networks_but_not_the_management_network() -> None:
+    data = copy.deepcopy(GOOD)
+    data["networks"].append({"name": "ring1", "subnet": "10.99.1.0/24", "host_joins": False})
+    data["nodes"][0]["addresses"]["ring1"] = "10.99.1.11"
+    spec = parse(data)
+    node1, node2 = spec.nodes
+    assert [net.name for _, net in spec.networks_of(node1)] == ["lan", "ring1"]
+    assert [index for index, _ in spec.networks_of(node2)] == [0]
+    assert spec.network_index(node1, "ring1") == 1
+    with pytest.raises(HalabError, match="node2 is not on network 'ring1'"):
+        spec.network_index(node2, "ring1")
+    data["nodes"][1]["addresses"] = {"ring1": "10.99.1.12"}
+    with pytest.raises(SpecError, match="needs an address on the management network 'lan'"):
+        parse(data)
+
+
+def test_roles_say_who_is_a_cluster_member() -> None:
+    spec = parse(GOOD)
+    assert [n.role for n in spec.nodes] == ["node", "node"] and spec.member_names == ["node1", "node2"]
 
 
 def test_overlapping_networks_rejected() -> None:
