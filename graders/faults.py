@@ -50,16 +50,42 @@ def why_not(status: crm_mon.ClusterStatus | None, survivor: str, victim: str) ->
     return "the resources did not start on a surviving node"
 
 
-def power_cut(lab: Lab, node: str, wait: Callable[[], T], progress: Progress) -> tuple[T, str]:
-    """Power the node off, run ``wait``, and always power it on again, even if ``wait`` fails or the user
-    presses Ctrl-C: a fault check restores what it broke. Returns wait's result and a restore note."""
-    faults.power_off(lab, node)
+def with_fault(lab: Lab, node: str, inject: Callable[[], None], wait: Callable[[], T],
+               progress: Progress) -> tuple[T, str]:
+    """Break the node with ``inject`` (a fault `halab fault LAB restore NODE` undoes), run ``wait``, and always
+    restore the node, even if ``wait`` fails or the user presses Ctrl-C: a fault check restores what it
+    broke. Returns wait's result and a restore note."""
     try:
+        inject()
         result = wait()
     finally:
         progress(f"fault check: restoring {node}")
         restored = restore_and_rejoin(lab, node)
     return result, restored
+
+
+def power_cut(lab: Lab, node: str, wait: Callable[[], T], progress: Progress) -> tuple[T, str]:
+    """Power the node off, run ``wait``, and always power it on again (see with_fault)."""
+    return with_fault(lab, node, lambda: faults.power_off(lab, node), wait, progress)
+
+
+def objective(lab: Lab, setting: str, default: float) -> tuple[float, str]:
+    """A lab's time objective as it applies to how the lab runs now, and what it applies to.
+
+    The setting is a number (the same everywhere) or a table by how the nodes run: ``nspawn`` (containers),
+    ``kvm`` or ``tcg`` (VMs with or without hardware acceleration), since a TCG guest takes several times as
+    long for the same failover as a container."""
+    value = lab.spec.settings.get(setting, default)
+    state = lab.state()
+    runs_on = "nspawn" if state.provider == "nspawn" else "kvm" if state.provider_data.get("accel") == "kvm" else "tcg"
+    if isinstance(value, dict):
+        if runs_on not in value:
+            raise HalabError(f"lab '{lab.name}': {setting} has no objective for {runs_on} (it has: "
+                             f"{', '.join(value)})")
+        value = value[runs_on]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise HalabError(f"lab '{lab.name}': {setting} must be a positive number of seconds, not {value!r}")
+    return float(value), f"{state.provider} ({runs_on})" if state.provider != "nspawn" else "nspawn"
 
 
 def restore_and_rejoin(lab: Lab, node: str) -> str:

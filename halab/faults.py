@@ -60,6 +60,12 @@ def cut_link(lab: Lab, node: str, network: str | None = None) -> None:
     _record(lab, node, {"fault": "cut-link", "network": net})
 
 
+def drop_traffic(lab: Lab, node: str, peers: list[str]) -> None:
+    """Drop every packet between the node and these addresses, cables plugged in (a partition)."""
+    lab.provider().drop_traffic(lab.state(), node, peers, drop=True)
+    _record(lab, node, {"fault": "drop-traffic", "peers": peers})
+
+
 def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
     """Undo every recorded fault of the node; returns what was done."""
     state = lab.state()
@@ -71,6 +77,9 @@ def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
         if fault["fault"] == "cut-link":
             provider.set_link(state, node, str(fault["network"]), up=True)
             done.append(f"plugged {node} back into {fault['network']}")
+        elif fault["fault"] == "drop-traffic":
+            provider.drop_traffic(state, node, [str(p) for p in fault["peers"]], drop=False)
+            done.append(f"{node} lets traffic from {', '.join(fault['peers'])} through again")
     daemons = sorted({d for f in faults for d in f.get("was_active", [])}, key=CLUSTER_DAEMONS.index)
     deadline = time.monotonic() + timeout
     while True:

@@ -285,8 +285,17 @@ def _unknown_check(kind: Kind, check_id: str, fault: bool) -> str:
 
 
 class _Keep(dict):
+    """Settings as task texts show them: an unknown {name} stays as it is, and a value that depends on how
+    the nodes run ({nspawn = 30, tcg = 90}) reads "30 (nspawn) / 90 (tcg)"."""
+
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        if isinstance(value, dict):
+            return " / ".join(f"{v} ({k})" for k, v in value.items())
+        return value
 
 
 def _task_source(top: _Reader, path: Path) -> _Reader:

@@ -13,11 +13,14 @@ from halab.spec import LabSpec
 from solutions.common import Progress, must, on_all, wait_until
 
 
-def corosync_conf(spec: LabSpec) -> str:
-    lan = spec.management_network.name
+def corosync_conf(spec: LabSpec, totem_extra: str = "") -> str:
+    """corosync.conf for the lab's members: one knet link per ring network (the lab's ``ring_networks``, or
+    the management network), and ``totem_extra`` lines (timeouts, link policy) in the totem section."""
+    rings = list(spec.settings.get("ring_networks") or [spec.management_network.name])
     nodes = "".join(
         f"    node {{\n        name: {node.name}\n        nodeid: {index}\n"
-        f"        ring0_addr: {node.addresses[lan]}\n    }}\n"
+        + "".join(f"        ring{link}_addr: {node.addresses[net]}\n" for link, net in enumerate(rings))
+        + "    }\n"
         for index, node in enumerate(spec.members, start=1)
     )
     # two_node lets a 2-node cluster keep quorum when one node dies (it implies wait_for_all).
@@ -25,7 +28,8 @@ def corosync_conf(spec: LabSpec) -> str:
     return (
         "totem {\n    version: 2\n"
         f"    cluster_name: {spec.settings['cluster_name']}\n"
-        "    transport: knet\n    crypto_cipher: aes256\n    crypto_hash: sha256\n}\n\n"
+        "    transport: knet\n    crypto_cipher: aes256\n    crypto_hash: sha256\n"
+        f"{totem_extra}}}\n\n"
         f"nodelist {{\n{nodes}}}\n\n"
         f"quorum {{\n    provider: corosync_votequorum\n{two_node}}}\n\n"
         "logging {\n    to_logfile: yes\n    logfile: /var/log/corosync/corosync.log\n"
@@ -85,13 +89,14 @@ def crm_status(lab: Lab) -> crm_mon.ClusterStatus | None:
     return status if status.connected else None
 
 
-def form_cluster(lab: Lab, progress: Progress) -> None:
-    """corosync.conf and a shared authkey on every node, corosync and pacemaker started and enabled."""
+def form_cluster(lab: Lab, progress: Progress, conf: str | None = None) -> None:
+    """corosync.conf (``conf``, or the plain one) and a shared authkey on every node, corosync and pacemaker
+    started and enabled."""
     spec = lab.spec
     names = spec.member_names
     progress("writing corosync.conf on every node")
     for node in names:
-        lab.write_file(node, "/etc/corosync/corosync.conf", corosync_conf(spec))
+        lab.write_file(node, "/etc/corosync/corosync.conf", conf or corosync_conf(spec))
     progress("creating the authkey on node1 and copying it")
     must(lab, names[0], "corosync-keygen")
     authkey = lab.read_file(names[0], "/etc/corosync/authkey")
@@ -109,16 +114,23 @@ def configure(lab: Lab, crm_text: str, progress: Progress) -> None:
     must(lab, node, "crm configure load update /root/halab-solution.crm", timeout=120)
 
 
-def solve(lab: Lab, progress: Progress) -> None:
-    spec = lab.spec
+def write_pages(lab: Lab, progress: Progress) -> None:
     progress("writing a web page on every node")
-    for node in spec.member_names:
+    for node in lab.spec.member_names:
         lab.write_file(node, "/var/www/html/index.html", f"<h1>halab web service on {node}</h1>\n")
-    form_cluster(lab, progress)
-    configure(lab, crm_config(spec), progress)
+
+
+def wait_for_web(lab: Lab) -> None:
     wait_until("the web group to start", lambda: _web_started(lab), timeout=120)
-    url = f"http://{spec.settings['floating_ip']}/"
+    url = f"http://{lab.spec.settings['floating_ip']}/"
     wait_until(f"{url} to answer", lambda: probe_http(url, timeout=2)["status"] == 200, timeout=60)
+
+
+def solve(lab: Lab, progress: Progress) -> None:
+    write_pages(lab, progress)
+    form_cluster(lab, progress)
+    configure(lab, crm_config(lab.spec), progress)
+    wait_for_web(lab)
 
 
 def resources_started(lab: Lab, *resource_ids: str) -> bool:

@@ -20,12 +20,17 @@ def _unreachable_note(facts: LabFacts) -> str:
     return f" ({', '.join(down)} unreachable, not checked)" if down else ""
 
 
-def _conf(facts: LabFacts) -> tuple[str, object]:
+def ring_networks(facts: LabFacts) -> list[str]:
+    """The lab network of each Corosync link, in link order: the lab's ``ring_networks`` setting, or just
+    the management network (one link)."""
+    return list(facts.spec.settings.get("ring_networks") or [facts.spec.management_network.name])
+
+
+def cluster_conf(facts: LabFacts) -> tuple[str, object]:
     """This lab's corosync.conf. A file whose nodelist names none of the lab's nodes (Debian's default, say)
     earns nothing, even where its settings happen to be right: the points are for the student's work."""
     node, conf = facts.cluster_view(lambda node: node.corosync_conf())
-    lan = facts.spec.management_network.name
-    known = set(facts.spec.member_names) | {str(n.addresses[lan]) for n in facts.spec.members}
+    known = set(facts.spec.member_names) | {str(a) for n in facts.spec.members for a in n.addresses.values()}
     section = conf.first("nodelist")
     # Addresses decide it (ring0_addr may also be a resolvable name): Debian's default lists "node1" at 127.0.0.1.
     listed = {v for entry in (section.all("node") if section else []) for k, v in entry.values.items()
@@ -44,7 +49,7 @@ def conf_identical(facts: LabFacts) -> Verdict:
         return fail("; ".join(problems))
     for name in texts:
         facts.nodes[name].corosync_conf()  # a syntax error fails the check with Corosync's own complaint
-    _conf(facts)
+    cluster_conf(facts)
     names = list(texts)
     for other in names[1:]:
         if texts[other] != texts[names[0]]:
@@ -62,7 +67,7 @@ def _missing(node: NodeFacts) -> str:
 @CHECKS.check("corosync-cluster-name", "Corosync cluster name",
        "Set 'cluster_name' in the totem section.")
 def cluster_name(facts: LabFacts) -> Verdict:
-    node, conf = _conf(facts)
+    node, conf = cluster_conf(facts)
     wanted = facts.spec.settings.get("cluster_name", "")
     found = conf.get("totem.cluster_name")  # type: ignore[attr-defined]
     if found != wanted:
@@ -73,12 +78,12 @@ def cluster_name(facts: LabFacts) -> Verdict:
 @CHECKS.check("corosync-nodelist", "Every node is in the nodelist with name, nodeid and address",
        "Add one 'node { name: ..., nodeid: ..., ring0_addr: ... }' block per node, each key on its own line.")
 def nodelist(facts: LabFacts) -> Verdict:
-    node, conf = _conf(facts)
+    node, conf = cluster_conf(facts)
     section = conf.first("nodelist")  # type: ignore[attr-defined]
     entries = section.all("node") if section else []
     if not entries:
         return fail(f"corosync.conf on {node} has no nodelist with node entries")
-    lan = facts.spec.management_network.name
+    rings = ring_networks(facts)
     problems, ids = [], []
     by_name = {entry.values.get("name"): entry for entry in entries}
     if None in by_name:
@@ -87,12 +92,17 @@ def nodelist(facts: LabFacts) -> Verdict:
     for lab_node in facts.spec.members:
         entry = by_name.get(lab_node.name)
         if entry is None:
-            if not any(e.values.get("ring0_addr") == str(lab_node.addresses[lan]) for e in entries):
+            if not any(e.values.get("ring0_addr") == str(lab_node.addresses[rings[0]]) for e in entries):
                 problems.append(f"{lab_node.name} is missing")
             continue
-        if entry.values.get("ring0_addr") != str(lab_node.addresses[lan]):
-            problems.append(f"{lab_node.name} has ring0_addr {entry.values.get('ring0_addr')!r}, "
-                            f"its address is {lab_node.addresses[lan]}")
+        for link, network in enumerate(rings):
+            found, wanted = entry.values.get(f"ring{link}_addr"), str(lab_node.addresses[network])
+            if found is None and link > 0:
+                problems.append(f"{lab_node.name} has no ring{link}_addr (its address on {network} is {wanted}): "
+                                f"link {link} is missing, so the cluster hangs on one network")
+            elif found != wanted:
+                where = f"its address on {network} is" if len(rings) > 1 else "its address is"
+                problems.append(f"{lab_node.name} has ring{link}_addr {found!r}, {where} {wanted}")
         ids.append(entry.values.get("nodeid"))
     if any(i is None or not i.isdigit() for i in ids) or len(set(ids)) != len(ids):
         problems.append("every node needs its own numeric 'nodeid'")
@@ -109,7 +119,7 @@ def nodelist(facts: LabFacts) -> Verdict:
 @CHECKS.check("corosync-transport", "Corosync uses the knet transport",
        "Use 'transport: knet' (the Corosync 3 default): encrypted, and it supports several redundant links.")
 def transport(facts: LabFacts) -> Verdict:
-    node, conf = _conf(facts)
+    node, conf = cluster_conf(facts)
     value = conf.get("totem.transport") or "knet"  # type: ignore[attr-defined]
     if value != "knet":
         return fail(f"totem.transport is {value!r} on {node}: that is Corosync 2 style unicast UDP, "
@@ -120,7 +130,7 @@ def transport(facts: LabFacts) -> Verdict:
 @CHECKS.check("corosync-quorum", "Quorum is votequorum, with two_node exactly when there are two nodes",
        "quorum { provider: corosync_votequorum } and, for a two-node cluster only, two_node: 1.")
 def quorum_config(facts: LabFacts) -> Verdict:
-    node, conf = _conf(facts)
+    node, conf = cluster_conf(facts)
     provider = conf.get("quorum.provider")  # type: ignore[attr-defined]
     if provider != "corosync_votequorum":
         return fail(f"quorum.provider is {provider!r} on {node}; without votequorum the cluster has no quorum")

@@ -1,30 +1,61 @@
-"""The clustering kind's fault check: power off the node holding the floating IP and time the failover."""
+"""The clustering kind's fault check: power off the node holding the floating IP and time the failover.
+
+`service_recovery` is shared with the kinds that derive from clustering: it breaks the node holding the
+floating IP in some way, measures until the service answers from another node, and always restores."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graders.checks import FaultOutcome, Verdict
 from graders.collect import probe_http
 from graders.facts import LabFacts
-from graders.faults import Progress, cluster_status, power_cut, why_not
+from graders.faults import Progress, cluster_status, objective, why_not, with_fault
+from halab import faults
 from halab.lab import Lab
 
 
-def failover(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+@dataclass(frozen=True)
+class Recovery:
+    holder: str  # the node that held the service and was broken
+    seconds: float | None  # until the service answered from another node; None if it never did
+    outcome: str  # the node that took over, or why none did
+    waited: float  # how long the check waited
+    restored: str  # a note for the feedback if restoring did not fully work
+
+
+def ip_holder(lab: Lab) -> str | None:
+    """The member holding the floating IP now: asked live, since an earlier fault check may have moved it
+    since the facts were collected."""
+    for node in lab.spec.member_names:
+        status = cluster_status(lab, node)
+        if status and status.connected:
+            return holder_in(status)
+    return None
+
+
+def holder_in(status: Any) -> str | None:
+    ip = next((r for r in status.resources if r.agent.endswith("IPaddr2") and r.active and r.nodes), None)
+    return ip.nodes[0] if ip else None
+
+
+def service_recovery(lab: Lab, facts: LabFacts, progress: Progress, inject: Callable[[str], None], what: str,
+                     limit: float) -> Recovery | None:
+    """Break the node holding the floating IP with ``inject(node)`` (``what`` says how, for the progress line),
+    wait up to ``limit`` seconds for the page to answer from another member, then restore the node and wait
+    for it to rejoin. None when no node holds the floating IP."""
     spec = lab.spec
     address = spec.settings["floating_ip"]
-    rto = float(spec.settings.get("recovery_time_objective_s", 30))
-    _, status = facts.cluster_view(lambda node: node.crm_mon())
-    holder = next((r.nodes[0] for r in status.resources if r.agent.endswith("IPaddr2") and r.active and r.nodes),
-                  None)
+    holder = ip_holder(lab)
     if holder is None:
-        return FaultOutcome(Verdict(False, "not run: no node holds the floating IP"))
+        return None
     survivors = [n for n in spec.member_names if n != holder]
-    progress(f"fault check: powering off {holder}, which holds {address}")
+    progress(f"fault check: {what} {holder}, which holds {address}")
     started = time.monotonic()
-    deadline = started + max(2 * rto, 60)
+    deadline = started + limit
 
     def moved() -> tuple[float | None, str]:
         while time.monotonic() < deadline:
@@ -36,17 +67,27 @@ def failover(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
             time.sleep(0.5)
         return None, why_not(cluster_status(lab, survivors[0]), survivors[0], holder)
 
-    (seconds, new_holder), restored = power_cut(lab, holder, moved, progress)
-    reason = new_holder
-    measurements: dict[str, Any] = {"failover_from": holder, "rto_seconds": rto}
+    (seconds, outcome), restored = with_fault(lab, holder, lambda: inject(holder), moved, progress)
+    return Recovery(holder, seconds, outcome, deadline - started, restored)
+
+
+def failover(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+    address = lab.spec.settings["floating_ip"]
+    rto, applies = objective(lab, "recovery_time_objective_s", 30)
+    recovery = service_recovery(lab, facts, progress, lambda node: faults.power_off(lab, node), "powering off",
+                                max(2 * rto, 60))
+    if recovery is None:
+        return FaultOutcome(Verdict(False, "not run: no node holds the floating IP"))
+    holder, seconds = recovery.holder, recovery.seconds
+    measurements: dict[str, Any] = {"failover_from": holder, "rto_seconds": rto, "rto_applies_to": applies}
     if seconds is None:
         measurements["failover_seconds"] = None
         verdict = Verdict(False, f"after powering off {holder}, {address} was not served by another node within "
-                                 f"{deadline - started:.0f} s: {reason}.{restored}")
+                                 f"{recovery.waited:.0f} s: {recovery.outcome}.{recovery.restored}")
     else:
-        measurements.update(failover_seconds=seconds, failover_to=new_holder)
+        measurements.update(failover_seconds=seconds, failover_to=recovery.outcome)
         passed = seconds <= rto
-        verdict = Verdict(passed, f"powered off {holder}; {address} answered from {new_holder} after {seconds} s "
-                                  f"(objective: {rto:g} s).{restored}",
+        verdict = Verdict(passed, f"powered off {holder}; {address} answered from {recovery.outcome} after {seconds} s "
+                                  f"(objective for {applies}: {rto:g} s).{recovery.restored}",
                           "" if passed else "Lower the token timeout or fencing delay so recovery meets the objective.")
     return FaultOutcome(verdict, measurements)

@@ -18,11 +18,32 @@ class Primitive:
 
 
 @dataclass(frozen=True)
+class Expression:
+    """One node-attribute test of a rule: ``pingd lte 0``, ``not_defined pingd``."""
+
+    attribute: str
+    operation: str  # defined | not_defined | eq | ne | lt | lte | gt | gte
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A location rule: where its expressions hold, the node gets ``score`` (or the value of
+    ``score_attribute``, a node attribute)."""
+
+    score: str
+    score_attribute: str
+    boolean_op: str  # and | or
+    expressions: tuple[Expression, ...]
+
+
+@dataclass(frozen=True)
 class Constraint:
     kind: str  # rsc_location | rsc_colocation | rsc_order
     id: str
     attributes: dict[str, str]
     sets: tuple[tuple[str, ...], ...] = ()  # resource sets, in order, when the constraint uses them
+    rules: tuple[Rule, ...] = ()  # location rules
 
 
 @dataclass
@@ -32,6 +53,8 @@ class Cib:
     groups: dict[str, list[str]] = field(default_factory=dict)
     clones: dict[str, str] = field(default_factory=dict)  # clone id -> child id
     constraints: list[Constraint] = field(default_factory=list)
+    meta: dict[str, dict[str, str]] = field(default_factory=dict)  # resource (primitive/group/clone) id -> meta
+    resource_defaults: dict[str, str] = field(default_factory=dict)  # rsc_defaults
 
     def by_agent(self, *types: str) -> list[Primitive]:
         """Primitives whose agent type (the last part) is one of ``types`` (case-insensitive)."""
@@ -44,8 +67,15 @@ class Cib:
         return primitive.clone if primitive and primitive.clone else resource_id
 
 
-def _params(element: ET.Element) -> dict[str, str]:
-    return {nv.get("name", ""): nv.get("value", "") for nv in element.iterfind("instance_attributes/nvpair")}
+def _params(element: ET.Element, kind: str = "instance_attributes") -> dict[str, str]:
+    return {nv.get("name", ""): nv.get("value", "") for nv in element.iterfind(f"{kind}/nvpair")}
+
+
+def _rule(element: ET.Element) -> Rule:
+    expressions = tuple(Expression(e.get("attribute", ""), e.get("operation", ""), e.get("value", ""))
+                        for e in element.iterfind("expression"))
+    return Rule(element.get("score", ""), element.get("score-attribute", ""), element.get("boolean-op", "and"),
+                expressions)
 
 
 def _primitive(element: ET.Element, group: str | None, clone: str | None) -> Primitive:
@@ -60,6 +90,8 @@ def parse(text: str) -> Cib:
     cib = Cib()
     for nvpair in configuration.iterfind("crm_config/cluster_property_set/nvpair"):
         cib.properties[nvpair.get("name", "")] = nvpair.get("value", "")
+    for nvpair in configuration.iterfind("rsc_defaults/meta_attributes/nvpair"):
+        cib.resource_defaults[nvpair.get("name", "")] = nvpair.get("value", "")
     resources = configuration.find("resources")
     for element in resources if resources is not None else []:
         _add_resource(cib, element, None, None)
@@ -67,11 +99,14 @@ def parse(text: str) -> Cib:
     for element in constraints if constraints is not None else []:
         sets = tuple(tuple(ref.get("id", "") for ref in rset.iterfind("resource_ref"))
                      for rset in element.iterfind("resource_set"))
-        cib.constraints.append(Constraint(element.tag, element.get("id", "?"), dict(element.attrib), sets))
+        rules = tuple(_rule(rule) for rule in element.iterfind("rule"))
+        cib.constraints.append(Constraint(element.tag, element.get("id", "?"), dict(element.attrib), sets, rules))
     return cib
 
 
 def _add_resource(cib: Cib, element: ET.Element, group: str | None, clone: str | None) -> None:
+    if element.tag in ("primitive", "group", "clone", "master"):
+        cib.meta[element.get("id", "?")] = _params(element, "meta_attributes")
     if element.tag == "primitive":
         cib.primitives[element.get("id", "?")] = _primitive(element, group, clone)
     elif element.tag == "group":

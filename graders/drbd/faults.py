@@ -12,7 +12,7 @@ from typing import Any
 from graders.checks import FaultOutcome, Verdict
 from graders.collectors import crm_mon
 from graders.facts import LabFacts
-from graders.faults import Progress, cluster_status, power_cut, why_not
+from graders.faults import Progress, cluster_status, objective, power_cut, why_not
 from halab import faults
 from halab.errors import HalabError
 from halab.lab import Lab
@@ -30,7 +30,7 @@ def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome
     """Power off the DRBD primary; the peer must be promoted, mount the filesystem, and show the file
     written just before the failure with the same checksum."""
     s = lab.spec.settings
-    rto = float(s.get("recovery_time_objective_s", 90))
+    rto, applies = objective(lab, "recovery_time_objective_s", 90)
     holder = _promoted(cluster_status(lab, lab.spec.member_names[0]))
     if holder is None:
         return FaultOutcome(Verdict(False, "not run: DRBD is not promoted on any node"))
@@ -56,7 +56,8 @@ def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome
 
     (seconds, found_or_reason), restored = power_cut(lab, holder, taken_over, progress)
     found, reason = (found_or_reason, "") if seconds is not None else (None, found_or_reason)
-    measurements: dict[str, Any] = {"failover_from": holder, "rto_seconds": rto, "failover_seconds": seconds,
+    measurements: dict[str, Any] = {"failover_from": holder, "rto_seconds": rto, "rto_applies_to": applies,
+                                    "failover_seconds": seconds,
                                     "data_intact": found == checksum if found else None}
     if seconds is None:
         return FaultOutcome(Verdict(False, f"after powering off {holder}, {survivor} did not take over the data within "
@@ -66,8 +67,8 @@ def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome
         return FaultOutcome(Verdict(False, f"{survivor} took over after {seconds} s, but {probe} has another checksum: "
                                            f"data written before the failure was lost.{restored}"), measurements)
     return FaultOutcome(Verdict(seconds <= rto, f"powered off {holder}; {survivor} was promoted and mounted the data "
-                                                f"after {seconds} s (objective {rto:g} s), file intact.{restored}"),
-                        measurements)
+                                                f"after {seconds} s (objective for {applies}: {rto:g} s), file "
+                                                f"intact.{restored}"), measurements)
 
 
 def _must(lab: Lab, node: str, command: str, timeout: float = 60) -> str:

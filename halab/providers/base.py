@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
+from halab.errors import HalabError
 from halab.spec import LabSpec
 from halab.state import LabState
 
@@ -47,6 +48,12 @@ class Provider(ABC):
     @abstractmethod
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
         """Unplug (``up=False``) or plug back the node's cable on one lab network."""
+
+    def drop_traffic(self, state: LabState, node: str, peers: list[str], drop: bool) -> None:
+        """Drop (``drop=True``) or pass again every packet between the node and ``peers``, with its cables
+        plugged in: a partition. Only where halab can filter the node's traffic from outside it."""
+        raise HalabError(f"the {self.name} provider cannot filter a node's traffic from outside; cut its cables "
+                         "instead (halab fault LAB cut-link NODE --network NET)")
 
     def console_log(self, state: LabState, node: str) -> str:
         """The tail of the node's console, for error messages when a node never comes up."""

@@ -240,6 +240,33 @@ class NspawnProvider(Provider):
         net_index = spec.network_index(spec.node(node), network)
         labnet.set_cable(state.lab, spec.node_names.index(node), net_index, up)
 
+    def drop_traffic(self, state: LabState, node: str, peers: list[str], drop: bool) -> None:
+        # The node's network namespace is halab's, so the host filters it from outside; the rules live in a
+        # chain of their own so that undoing them leaves anything else alone.
+        if not shutil.which("iptables"):
+            raise HalabError("iptables is missing on the host; run: apt-get install iptables")
+        namespace = labnet.node_netns(state.lab, node)
+        chain = "HALAB-PARTITION"
+
+        def iptables(*args: str, check: bool = True) -> None:
+            result = subprocess.run(["ip", "netns", "exec", namespace, "iptables", "-w", *args],
+                                    capture_output=True, text=True)
+            if check and result.returncode != 0:
+                raise HalabError(f"{node}: iptables {' '.join(args)} failed: {result.stderr.strip()}")
+
+        for hook in ("INPUT", "OUTPUT"):
+            iptables("-D", hook, "-j", chain, check=False)
+        iptables("-F", chain, check=False)
+        iptables("-X", chain, check=False)
+        if not drop:
+            return
+        iptables("-N", chain)
+        for peer in peers:
+            iptables("-A", chain, "-s", peer, "-j", "DROP")
+            iptables("-A", chain, "-d", peer, "-j", "DROP")
+        for hook in ("INPUT", "OUTPUT"):
+            iptables("-I", hook, "-j", chain)
+
     def console_log(self, state: LabState, node: str) -> str:
         path = _node_dir(state.lab, node) / "console.log"
         try:
