@@ -9,11 +9,12 @@ hand: `halab libvirtd start`. A libvirtd that halab did not start is used as it 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
 
-from halab import netns
+from halab import netns, procs
 from halab.errors import HalabError
 
 NAMESPACE = "halab-libvirt"
@@ -93,10 +94,8 @@ def stop() -> str:
     for daemon in ("libvirtd", "virtlogd"):
         pid = _pid(daemon)
         if pid:
-            os.kill(pid, 15)
-            deadline = time.monotonic() + 15
-            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
+            procs.send_signal(pid, signal.SIGTERM)
+            procs.wait_gone([pid], 15)
     netns.delete_netns(NAMESPACE)
     return "libvirtd stopped"
 

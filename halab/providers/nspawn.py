@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from halab import cgroups, labnet
+from halab import cgroups, labnet, procs
 from halab.errors import HalabError
 from halab.hostfs import mount_overlay, remove_tree
 from halab.image.build import build_image
@@ -75,15 +75,6 @@ def _our_nspawn_pids(root: Path) -> list[int]:
         if entry.name.isdigit() and _is_our_nspawn(int(entry.name), root):
             pids.append(int(entry.name))
     return pids
-
-
-def _wait_gone(pids: list[int], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _hosts_file(spec: LabSpec) -> str:
@@ -197,14 +188,16 @@ class NspawnProvider(Provider):
         pids = _our_nspawn_pids(root)
         # The container's init ignores SIGTERM from outside; SIGKILL of init ends the whole PID namespace,
         # and nspawn then exits by itself.
+        # Any of them may end by itself meanwhile (send_signal does not mind), and ended ones may stay zombies
+        # when the host's init does not reap them (procs.wait_gone counts those as gone).
         for pid in pids:
             for child in _children(pid):
-                os.kill(child, signal.SIGKILL)
-        if not _wait_gone(pids, 10):
+                procs.send_signal(child, signal.SIGKILL)
+        if not procs.wait_gone(pids, 10):
             for pid in pids:
                 if _is_our_nspawn(pid, root):
-                    os.kill(pid, signal.SIGKILL)
-            if not _wait_gone(pids, 10):
+                    procs.send_signal(pid, signal.SIGKILL)
+            if not procs.wait_gone(pids, 10):
                 raise HalabError(f"{node}: systemd-nspawn (PID {pids[0]}) does not exit")
         state.provider_data.get("pids", {}).pop(node, None)
         self._end_orphans(state, node)
