@@ -25,7 +25,17 @@ from halab.providers import get_provider
 from halab.providers.base import Provider
 from halab.spec import LabSpec, load_spec, load_spec_file
 from halab.ssh import CommandResult
-from halab.state import LabState, NodeInfo, lab_dir, lab_lock, labs_with_state, load_state, save_state
+from halab.state import (
+    LabState,
+    NodeInfo,
+    lab_dir,
+    lab_lock,
+    lab_states,
+    labs_with_state,
+    load_state,
+    save_state,
+    update_state,
+)
 
 SSH_READY_TIMEOUT = 180.0
 Progress = Callable[[str], None]
@@ -37,13 +47,15 @@ def require_root() -> None:
 
 
 def running_labs() -> list[str]:
-    """Labs that are fully up."""
-    labs = []
-    for name in labs_with_state():
-        state = load_state(name)
-        if state and state.phase == "up":
-            labs.append(name)
-    return labs
+    """Labs that are fully up. A lab whose state file is damaged is not among them (see damaged_labs), and
+    does not stop the others from being listed."""
+    readable, _damaged = lab_states()
+    return [name for name, state in readable.items() if state.phase == "up"]
+
+
+def damaged_labs() -> dict[str, str]:
+    """Labs whose state file cannot be read: lab -> the problem, with the command that clears it."""
+    return lab_states()[1]
 
 
 class Lab:
@@ -82,7 +94,12 @@ class Lab:
 
     def status(self) -> dict[str, Any]:
         """What `halab status --json` prints for one lab."""
-        state = load_state(self.name)
+        try:
+            state = load_state(self.name)
+        except HalabError as exc:
+            # Reported, not raised: `halab status` goes on with the other labs. The message says how to clear it.
+            return {"lab": self.name, "provider": "unknown", "phase": "damaged", "created": "unknown",
+                    "problem": str(exc), "nodes": []}
         if state is None:
             return {"lab": self.name, "phase": "down", "nodes": []}
         provider = get_provider(state.provider)
@@ -175,8 +192,9 @@ class Lab:
                 backend.up(spec, state, progress)
                 self._wait_ssh(backend, state, progress)
                 self._start_power_switch(spec, state, progress)
+                # Only the phase: the power switch runs now, and a power action may have changed the state.
                 state.phase = "up"
-                save_state(state)
+                update_state(self.name, lambda saved: setattr(saved, "phase", "up"))
             except KeyboardInterrupt:
                 self._teardown(state, progress)
                 raise HalabError(f"interrupted; lab '{self.name}' was removed again") from None

@@ -86,11 +86,13 @@ def stop() -> str:
     """Stop the libvirtd and virtlogd that `start` started (only those in halab's namespace)."""
     if switch_namespace() != NAMESPACE:
         return "no libvirtd of halab's is running"
-    from halab.state import labs_with_state, load_state
+    from halab.state import lab_states
 
-    vm_labs = [lab for lab in labs_with_state() if (state := load_state(lab)) and state.provider == "libvirt"]
+    readable, damaged = lab_states()
+    # A damaged lab may be a VM lab: its `down` needs libvirtd to remove the VMs.
+    vm_labs = [lab for lab, state in readable.items() if state.provider in ("libvirt", "vagrant")] + list(damaged)
     if vm_labs:
-        raise HalabError(f"VM labs are up ({', '.join(vm_labs)}); run halab down on them first")
+        raise HalabError(f"VM labs are up ({', '.join(sorted(vm_labs))}); run halab down on them first")
     for daemon in ("libvirtd", "virtlogd"):
         pid = _pid(daemon)
         if pid:

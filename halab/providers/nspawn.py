@@ -29,7 +29,7 @@ from halab.image.build import build_image
 from halab.providers.base import Progress, Provider
 from halab.spec import LabSpec, Node, load_spec_file
 from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state
+from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state, update_state
 
 
 def _node_dir(lab: str, node: str) -> Path:
@@ -75,6 +75,22 @@ def _our_nspawn_pids(root: Path) -> list[int]:
         if entry.name.isdigit() and _is_our_nspawn(int(entry.name), root):
             pids.append(int(entry.name))
     return pids
+
+
+def _save_pid(state: LabState, node: str) -> None:
+    """Record the node's nspawn PID (or that it has none) in the saved state, changing nothing else there:
+    ``state`` was loaded when the power action began, and a fault or split brain may have been recorded
+    since."""
+    pid = state.provider_data.get("pids", {}).get(node)
+
+    def change(saved: LabState) -> None:
+        pids = saved.provider_data.setdefault("pids", {})
+        if pid is None:
+            pids.pop(node, None)
+        else:
+            pids[node] = pid
+
+    update_state(state.lab, change)
 
 
 def _hosts_file(spec: LabSpec) -> str:
@@ -219,14 +235,14 @@ class NspawnProvider(Provider):
             self._kill(state, node)
             spec = load_spec_file(Path(state.spec_path))
             labnet.reset_node(spec, spec.node(node))
-        save_state(state)
+        _save_pid(state, node)
 
     def power_on(self, state: LabState, node: str) -> None:
         state.node(node)
         with power_lock(state.lab, node):
             if not self.node_running(state, node):
                 self._start(state, node, firmware=True)
-        save_state(state)
+        _save_pid(state, node)
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
         spec = load_spec_file(Path(state.spec_path))
