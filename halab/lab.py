@@ -238,12 +238,14 @@ class Lab:
         """The lab's fence device: a power switch on the host, and its address and password on every node."""
         progress("starting the lab's power switch (fencing)")
         host_address = str(spec.management_network.host_address)
-        config = fence.node_config(host_address, fence.new_password(self.name))
+        password = fence.new_password(self.name)
+        # The switch first: the nodes learn where it is (and the password) only once it is surely ours.
+        fence.start(self.name, host_address)
+        config = fence.node_config(host_address, password)
         for node in state.nodes:
             self.run(node.name, "mkdir -p /etc/halab")
             self.write_file(node.name, "/etc/halab/fence.conf", config, 0o600)
         self.close()
-        fence.start(self.name, host_address)
 
     def _healthy(self, backend: Provider, state: LabState) -> bool:
         return all(backend.node_running(state, n.name) and ssh.port_open(n.address, n.port)
