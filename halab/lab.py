@@ -127,9 +127,10 @@ class Lab:
             self._clients[node] = client
         return client
 
-    def run(self, node: str, command: str, timeout: float = 30.0) -> CommandResult:
+    def run(self, node: str, command: str, timeout: float = 30.0, limit: int = ssh.OUTPUT_LIMIT) -> CommandResult:
+        """Run a command on the node; see ssh.run for the timeout and the cap on its output."""
         try:
-            return ssh.run(self.client(node), command, timeout)
+            return ssh.run(self.client(node), command, timeout, limit)
         except HalabError:
             self.drop_connection(node)
             raise
@@ -145,12 +146,16 @@ class Lab:
         except (OSError, paramiko.SSHException) as exc:
             raise HalabError(f"{node}: cannot write {path}: {exc}") from None
 
-    def read_file(self, node: str, path: str) -> bytes:
+    def read_file(self, node: str, path: str, limit: int = ssh.OUTPUT_LIMIT) -> bytes:
+        """A file's content over SFTP; a file larger than ``limit`` bytes (or endless: /dev/zero) is an error."""
         try:
             with self.client(node).open_sftp() as sftp, sftp.open(path, "rb") as handle:
-                return handle.read()
+                data = handle.read(limit + 1)
         except (OSError, paramiko.SSHException) as exc:
             raise HalabError(f"{node}: cannot read {path}: {exc}") from None
+        if len(data) > limit:
+            raise HalabError(f"{node}: {path} is larger than {limit} bytes; halab reads no more than that")
+        return data
 
     def drop_connection(self, node: str) -> None:
         client = self._clients.pop(node, None)
