@@ -43,7 +43,7 @@ Progress = Callable[[str], None]
 
 def require_root() -> None:
     if os.geteuid() != 0:
-        raise HalabError("halab must run as root (it creates network namespaces and containers); use sudo")
+        raise HalabError("halab must run as root (it creates namespaces and containers); use a root shell or sudo")
 
 
 def running_labs() -> list[str]:

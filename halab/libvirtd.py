@@ -103,4 +103,4 @@ def stop() -> str:
 
 
 def not_running_message() -> str:
-    return "libvirtd is not running; start it with: sudo halab libvirtd start"
+    return "libvirtd is not running; start it with: halab libvirtd start"
