@@ -1,7 +1,8 @@
 """Processes that have ended: zombies are not alive, and signalling a process that is gone is not an error.
 
 Real processes throughout: a child forked and deliberately not reaped is a real zombie, as the nodes'
-systemd-nspawn processes become on a host whose init does not reap (this machine's PID 1 does not).
+systemd-nspawn processes become on a host whose init does not reap them (or reaps them late), and as the
+stand-in nspawn below is until the test reaps it.
 """
 
 from __future__ import annotations
