@@ -14,12 +14,11 @@ So each node gets ``<hierarchy>/halab/<lab>/<node>`` in the hierarchies systemd 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import time
 from pathlib import Path
 
+from halab import procs
 from halab.hostfs import unescape_mount_path
 
 
@@ -64,9 +63,9 @@ def node_pids(lab: str, node: str) -> set[int]:
     """Every process in the node's cgroups: the container's systemd and everything it started."""
     pids: set[int] = set()
     for path in _node_paths(lab, node):
-        for procs in path.rglob("cgroup.procs") if path.is_dir() else ():
+        for procs_file in path.rglob("cgroup.procs") if path.is_dir() else ():
             try:
-                pids.update(int(pid) for pid in procs.read_text().split())
+                pids.update(int(pid) for pid in procs_file.read_text().split())
             except (OSError, ValueError):
                 continue
     return pids
@@ -81,8 +80,7 @@ def kill_node_processes(lab: str, node: str, wait: float = 10.0) -> set[int]:
     deadline = time.monotonic() + wait
     while (pids := node_pids(lab, node)) and time.monotonic() < deadline:
         for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            procs.send_signal(pid, signal.SIGKILL)
         time.sleep(0.05)
     return pids
 

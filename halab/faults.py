@@ -10,15 +10,18 @@ import time
 from halab import ssh
 from halab.errors import HalabError
 from halab.lab import Lab
-from halab.state import load_state, save_state
+from halab.state import LabState, update_state
 
 CLUSTER_DAEMONS = ("corosync", "pacemaker")
 
 
 def _record(lab: Lab, node: str, fault: dict[str, object]) -> None:
-    state = lab.state()
-    state.provider_data.setdefault("faults", {}).setdefault(node, []).append(fault)
-    save_state(state)
+    lab.state()  # a clear error if the lab is not up
+
+    def add(state: LabState) -> None:
+        state.provider_data.setdefault("faults", {}).setdefault(node, []).append(fault)
+
+    update_state(lab.name, add)
 
 
 def _active_daemons(lab: Lab, node: str) -> list[str]:
@@ -100,7 +103,15 @@ def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
-    state = load_state(lab.name) or state
-    state.provider_data.get("faults", {}).pop(node, None)
-    save_state(state)
+
+    def forget_undone(saved: LabState) -> None:
+        # Only what was undone here: a fault recorded meanwhile (another shell) stays for the next restore.
+        recorded = saved.provider_data.get("faults", {})
+        left = [fault for fault in recorded.get(node, []) if fault not in faults]
+        if left:
+            recorded[node] = left
+        else:
+            recorded.pop(node, None)
+
+    update_state(lab.name, forget_undone)
     return done or [f"{node} had no fault to undo"]

@@ -26,7 +26,17 @@ from halab.providers import get_provider
 from halab.providers.base import Provider
 from halab.spec import LabSpec, load_spec, load_spec_file
 from halab.ssh import CommandResult
-from halab.state import LabState, NodeInfo, lab_dir, lab_lock, labs_with_state, load_state, save_state
+from halab.state import (
+    LabState,
+    NodeInfo,
+    lab_dir,
+    lab_lock,
+    lab_states,
+    labs_with_state,
+    load_state,
+    save_state,
+    update_state,
+)
 
 SSH_READY_TIMEOUT = 180.0
 Progress = Callable[[str], None]
@@ -34,17 +44,19 @@ Progress = Callable[[str], None]
 
 def require_root() -> None:
     if os.geteuid() != 0:
-        raise HalabError("halab must run as root (it creates network namespaces and containers); use sudo")
+        raise HalabError("halab must run as root (it creates namespaces and containers); use a root shell or sudo")
 
 
 def running_labs() -> list[str]:
-    """Labs that are fully up."""
-    labs = []
-    for name in labs_with_state():
-        state = load_state(name)
-        if state and state.phase == "up":
-            labs.append(name)
-    return labs
+    """Labs that are fully up. A lab whose state file is damaged is not among them (see damaged_labs), and
+    does not stop the others from being listed."""
+    readable, _damaged = lab_states()
+    return [name for name, state in readable.items() if state.phase == "up"]
+
+
+def damaged_labs() -> dict[str, str]:
+    """Labs whose state file cannot be read: lab -> the problem, with the command that clears it."""
+    return lab_states()[1]
 
 
 class Lab:
@@ -83,7 +95,12 @@ class Lab:
 
     def status(self) -> dict[str, Any]:
         """What `halab status --json` prints for one lab."""
-        state = load_state(self.name)
+        try:
+            state = load_state(self.name)
+        except HalabError as exc:
+            # Reported, not raised: `halab status` goes on with the other labs. The message says how to clear it.
+            return {"lab": self.name, "provider": "unknown", "phase": "damaged", "created": "unknown",
+                    "problem": str(exc), "nodes": []}
         if state is None:
             return {"lab": self.name, "phase": "down", "nodes": []}
         provider = get_provider(state.provider)
@@ -111,9 +128,10 @@ class Lab:
             self._clients[node] = client
         return client
 
-    def run(self, node: str, command: str, timeout: float = 30.0) -> CommandResult:
+    def run(self, node: str, command: str, timeout: float = 30.0, limit: int = ssh.OUTPUT_LIMIT) -> CommandResult:
+        """Run a command on the node; see ssh.run for the timeout and the cap on its output."""
         try:
-            return ssh.run(self.client(node), command, timeout)
+            return ssh.run(self.client(node), command, timeout, limit)
         except HalabError:
             self.drop_connection(node)
             raise
@@ -129,12 +147,16 @@ class Lab:
         except (OSError, paramiko.SSHException) as exc:
             raise HalabError(f"{node}: cannot write {path}: {exc}") from None
 
-    def read_file(self, node: str, path: str) -> bytes:
+    def read_file(self, node: str, path: str, limit: int = ssh.OUTPUT_LIMIT) -> bytes:
+        """A file's content over SFTP; a file larger than ``limit`` bytes (or endless: /dev/zero) is an error."""
         try:
             with self.client(node).open_sftp() as sftp, sftp.open(path, "rb") as handle:
-                return handle.read()
+                data = handle.read(limit + 1)
         except (OSError, paramiko.SSHException) as exc:
             raise HalabError(f"{node}: cannot read {path}: {exc}") from None
+        if len(data) > limit:
+            raise HalabError(f"{node}: {path} is larger than {limit} bytes; halab reads no more than that")
+        return data
 
     def drop_connection(self, node: str) -> None:
         client = self._clients.pop(node, None)
@@ -176,8 +198,9 @@ class Lab:
                 backend.up(spec, state, progress)
                 self._wait_ssh(backend, state, progress)
                 self._start_power_switch(spec, state, progress)
+                # Only the phase: the power switch runs now, and a power action may have changed the state.
                 state.phase = "up"
-                save_state(state)
+                update_state(self.name, lambda saved: setattr(saved, "phase", "up"))
             except KeyboardInterrupt:
                 self._teardown(state, progress)
                 raise HalabError(f"interrupted; lab '{self.name}' was removed again") from None
@@ -221,12 +244,14 @@ class Lab:
         """The lab's fence device: a power switch on the host, and its address and password on every node."""
         progress("starting the lab's power switch (fencing)")
         host_address = str(spec.management_network.host_address)
-        config = fence.node_config(host_address, fence.new_password(self.name))
+        password = fence.new_password(self.name)
+        # The switch first: the nodes learn where it is (and the password) only once it is surely ours.
+        fence.start(self.name, host_address)
+        config = fence.node_config(host_address, password)
         for node in state.nodes:
             self.run(node.name, "mkdir -p /etc/halab")
             self.write_file(node.name, "/etc/halab/fence.conf", config, 0o600)
         self.close()
-        fence.start(self.name, host_address)
 
     def _healthy(self, backend: Provider, state: LabState) -> bool:
         return all(backend.node_running(state, n.name) and ssh.port_open(n.address, n.port)

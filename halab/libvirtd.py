@@ -9,11 +9,12 @@ hand: `halab libvirtd start`. A libvirtd that halab did not start is used as it 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
 
-from halab import netns
+from halab import netns, procs
 from halab.errors import HalabError
 
 NAMESPACE = "halab-libvirt"
@@ -85,21 +86,21 @@ def stop() -> str:
     """Stop the libvirtd and virtlogd that `start` started (only those in halab's namespace)."""
     if switch_namespace() != NAMESPACE:
         return "no libvirtd of halab's is running"
-    from halab.state import labs_with_state, load_state
+    from halab.state import lab_states
 
-    vm_labs = [lab for lab in labs_with_state() if (state := load_state(lab)) and state.provider == "libvirt"]
+    readable, damaged = lab_states()
+    # A damaged lab may be a VM lab: its `down` needs libvirtd to remove the VMs.
+    vm_labs = [lab for lab, state in readable.items() if state.provider in ("libvirt", "vagrant")] + list(damaged)
     if vm_labs:
-        raise HalabError(f"VM labs are up ({', '.join(vm_labs)}); run halab down on them first")
+        raise HalabError(f"VM labs are up ({', '.join(sorted(vm_labs))}); run halab down on them first")
     for daemon in ("libvirtd", "virtlogd"):
         pid = _pid(daemon)
         if pid:
-            os.kill(pid, 15)
-            deadline = time.monotonic() + 15
-            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
+            procs.send_signal(pid, signal.SIGTERM)
+            procs.wait_gone([pid], 15)
     netns.delete_netns(NAMESPACE)
     return "libvirtd stopped"
 
 
 def not_running_message() -> str:
-    return "libvirtd is not running; start it with: sudo halab libvirtd start"
+    return "libvirtd is not running; start it with: halab libvirtd start"

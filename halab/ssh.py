@@ -19,12 +19,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from halab.errors import HalabError
 from halab.state import NodeInfo
 
+OUTPUT_LIMIT = 1 << 20  # bytes kept of each of a command's stdout and stderr
+CUT_OFF_STATUS = 141  # a command whose output we stopped reading: 128 + SIGPIPE, as a shell reports it
+
 
 @dataclass(frozen=True)
 class CommandResult:
     exit_status: int
     stdout: str
     stderr: str
+    # More output came than halab reads (OUTPUT_LIMIT per stream): what is here is only its beginning.
+    truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -95,32 +100,54 @@ def connect(node: NodeInfo, timeout: float = 10.0) -> paramiko.SSHClient:
     return client
 
 
-def run(client: paramiko.SSHClient, command: str, timeout: float = 30.0) -> CommandResult:
-    """Run one command; a command still running after ``timeout`` seconds is reported as exit 124,
-    like coreutils' timeout(1)."""
+def run(client: paramiko.SSHClient, command: str, timeout: float = 30.0, limit: int = OUTPUT_LIMIT) -> CommandResult:
+    """Run one command; a command still running after ``timeout`` seconds is reported as exit 124, like
+    coreutils' timeout(1). At most ``limit`` bytes of stdout and of stderr are read (a student's config file
+    may be a symlink to /dev/zero): past that the command is cut off, with ``truncated`` set, exit 141
+    unless it had already ended, and a note at the end of stderr."""
     try:
         channel = client.get_transport().open_session(timeout=timeout)  # type: ignore[union-attr]
         channel.settimeout(timeout)
         channel.exec_command(command)
-        stdout, stderr = bytearray(), bytearray()
-        deadline = time.monotonic() + timeout
-        while True:
-            while channel.recv_ready():
-                stdout += channel.recv(65536)
-            while channel.recv_stderr_ready():
-                stderr += channel.recv_stderr(65536)
-            if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
-                break
-            if time.monotonic() > deadline:
-                channel.close()
-                return CommandResult(124, stdout.decode(errors="replace"),
-                                     f"timed out after {timeout:g} s: {command}")
-            time.sleep(0.005)
-        status = channel.recv_exit_status()
+        output = read_capped(channel, timeout, limit)
         channel.close()
     except (paramiko.SSHException, OSError, AttributeError) as exc:
         raise HalabError(f"connection lost while running '{command}': {exc or type(exc).__name__}") from None
-    return CommandResult(status, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+    stdout, stderr = output.stdout.decode(errors="replace"), output.stderr.decode(errors="replace")
+    if output.status is None:
+        return CommandResult(124, stdout, f"timed out after {timeout:g} s: {command}", output.truncated)
+    if output.truncated:
+        stderr += f"\nhalab: output cut off at {limit} bytes per stream: {command}\n"
+    return CommandResult(output.status, stdout, stderr, output.truncated)
+
+
+@dataclass(frozen=True)
+class ChannelOutput:
+    status: int | None  # None: still running at the deadline
+    stdout: bytes
+    stderr: bytes
+    truncated: bool
+
+
+def read_capped(channel: paramiko.Channel, timeout: float, limit: int) -> ChannelOutput:
+    """Read a command's stdout and stderr from its channel until it exits, the deadline passes, or one
+    stream passes ``limit`` bytes. Stops reading at the limit instead of draining: a stream without end
+    would otherwise keep the caller busy until the deadline."""
+    stdout, stderr = bytearray(), bytearray()
+    deadline = time.monotonic() + timeout
+    while True:
+        while channel.recv_ready() and len(stdout) <= limit:
+            stdout += channel.recv(65536)
+        while channel.recv_stderr_ready() and len(stderr) <= limit:
+            stderr += channel.recv_stderr(65536)
+        if len(stdout) > limit or len(stderr) > limit:
+            status = channel.recv_exit_status() if channel.exit_status_ready() else CUT_OFF_STATUS
+            return ChannelOutput(status, bytes(stdout[:limit]), bytes(stderr[:limit]), True)
+        if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+            return ChannelOutput(channel.recv_exit_status(), bytes(stdout), bytes(stderr), False)
+        if time.monotonic() > deadline:
+            return ChannelOutput(None, bytes(stdout), bytes(stderr), False)
+        time.sleep(0.005)
 
 
 def port_open(address: str, port: int, timeout: float = 1.0) -> bool:

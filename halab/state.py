@@ -1,26 +1,33 @@
 """What a lab that is up looks like on disk, so any shell (or a crashed run's successor) can find it.
 
-``<state>/<lab>/state.json`` is written atomically after every step of `up`; a lock file serialises `up`,
-`down` and faults on one lab.
+``<state>/<lab>/state.json`` is written atomically after every step of `up`. Two locks per lab (locks.py):
+``.<lab>.lock`` serialises `up` and `down` (a second one fails at once: it names the first), and
+``.<lab>.state.lock`` is held for the moment of every read-modify-write of state.json (`update_state`), so
+the power switch, `fault`, `check` and `up` never overwrite each other's records.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from halab import paths
+from halab import locks, paths
 from halab.errors import HalabError
 from halab.names import check_lab_name, is_lab_name
+
+T = TypeVar("T")
+STATE_LOCK_WAIT = 30.0  # seconds; every holder keeps it for milliseconds (read, change, write)
 
 
 @dataclass(frozen=True)
@@ -84,11 +91,38 @@ def load_state(lab: str) -> LabState | None:
 
 
 def save_state(state: LabState) -> None:
+    """Write the whole state; for a change to a lab others may be changing too, use update_state."""
+    with state_lock(state.lab):
+        _write_state(state)
+
+
+def update_state(lab: str, change: Callable[[LabState], T]) -> T:
+    """Read the lab's state, apply ``change`` to it and write it back, with no other writer in between;
+    returns what ``change`` returns."""
+    with state_lock(lab):
+        state = load_state(lab)
+        if state is None:
+            raise HalabError(f"lab '{lab}' is not up; start it with: halab up {lab}")
+        result = change(state)
+        _write_state(state)
+    return result
+
+
+def _write_state(state: LabState) -> None:
     path = _state_file(state.lab)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
-    temporary.write_text(json.dumps(asdict(state), indent=2))
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "w") as handle:
+            handle.write(json.dumps(asdict(state), indent=2))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        full = " (the disk is full: free some space, then run the command again)" if exc.errno == errno.ENOSPC else ""
+        raise HalabError(f"cannot save the state of lab '{state.lab}' in {path}: {exc.strerror}{full}") from None
 
 
 def labs_with_state() -> list[str]:
@@ -96,6 +130,21 @@ def labs_with_state() -> list[str]:
     if not root.is_dir():
         return []
     return sorted(p.parent.name for p in root.glob("*/state.json") if is_lab_name(p.parent.name))
+
+
+def lab_states() -> tuple[dict[str, LabState], dict[str, str]]:
+    """Every lab with a state file: (readable states by lab, problem by damaged lab). One damaged lab must
+    not stop commands on the others."""
+    readable, damaged = {}, {}
+    for lab in labs_with_state():
+        try:
+            state = load_state(lab)
+        except HalabError as exc:
+            damaged[lab] = str(exc)
+            continue
+        if state is not None:
+            readable[lab] = state
+    return readable, damaged
 
 
 @contextmanager
@@ -111,11 +160,23 @@ def power_lock(lab: str, node: str) -> Iterator[None]:
 
 @contextmanager
 def lab_lock(lab: str) -> Iterator[None]:
-    """Hold the lab's lock; a second `up`/`down` of the same lab waits instead of racing."""
-    paths.state_dir().mkdir(parents=True, exist_ok=True)
-    with open(paths.state_dir() / f".{check_lab_name(lab)}.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise HalabError(f"another halab command is working on lab '{lab}'; wait for it") from None
+    """Hold the lab's lock for `up` or `down`; a second one on the same lab fails at once, naming the first."""
+
+    def busy(holder: locks.Holder | None) -> HalabError:
+        who = f" ({holder})" if holder else ""
+        return HalabError(f"another halab command{who} is working on lab '{lab}'; wait for it")
+
+    with locks.hold(paths.state_dir() / f".{check_lab_name(lab)}.lock", busy):
+        yield
+
+
+@contextmanager
+def state_lock(lab: str) -> Iterator[None]:
+    """Hold the lock on the lab's state file for one read-modify-write; waits for the current holder."""
+
+    def busy(holder: locks.Holder | None) -> HalabError:
+        who = f" by {holder}" if holder else ""
+        return HalabError(f"the state of lab '{lab}' stayed locked{who} for {STATE_LOCK_WAIT:g} s")
+
+    with locks.hold(paths.state_dir() / f".{check_lab_name(lab)}.state.lock", busy, wait=STATE_LOCK_WAIT):
         yield

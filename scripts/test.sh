@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the tests need, then run the whole test suite (unit, integration on real nodes, notebooks).
-# Extra arguments go to pytest, e.g.: sudo bash scripts/test.sh -m "not integration"
+# Run it as root (or with sudo). Extra arguments go to pytest, e.g.: bash scripts/test.sh -m "not integration"
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh || exit 1

@@ -16,7 +16,7 @@ from graders.faults import Progress, cluster_status, objective, power_cut, why_n
 from halab import faults
 from halab.errors import HalabError
 from halab.lab import Lab
-from halab.state import save_state
+from halab.state import LabState, update_state
 
 
 def _promoted(status: crm_mon.ClusterStatus | None) -> str | None:
@@ -122,11 +122,13 @@ def split_brain(lab: Lab, victim: str) -> dict[str, object]:
     _write_alone(lab, victim, markers["victim"])
     _write_alone(lab, survivor, markers["survivor"])
     lab.provider().set_link(lab.state(), victim, "repl", up=True)
-    state = lab.state()
-    state.provider_data.get("faults", {}).pop(victim, None)
     record = {"victim": victim, "survivor": survivor, "markers": markers}
-    state.provider_data["split_brain"] = record
-    save_state(state)
+
+    def note_split_brain(state: LabState) -> None:
+        state.provider_data.get("faults", {}).pop(victim, None)
+        state.provider_data["split_brain"] = record
+
+    update_state(lab.name, note_split_brain)
     _wait("DRBD to detect the split brain", lambda: "StandAlone" in lab.run(victim, f"drbdadm cstate {resource}").stdout
           or "StandAlone" in lab.run(survivor, f"drbdadm cstate {resource}").stdout, timeout=60)
     return record

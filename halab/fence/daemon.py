@@ -4,28 +4,49 @@ It listens only on the lab's management network (the host's veth address), so on
 host) reach it, and it needs the lab's fence password. `halab up` starts one per lab and `halab down`
 ends it. Actions: status, on, off, reboot for one node; list for all.
 
-    python -m halab.fence.daemon LAB
+    python -m halab.fence.daemon LAB ADDRESS [--ready-fd FD]
+
+Fencing must work while the cluster is at its worst, so the switch answers every request (an error
+status with the reason when something failed, and a line in its log), and no client can tie it up: a
+request must arrive whole within REQUEST_SECONDS, its body is small and bounded, and connections that have
+not delivered their request yet are limited per client address and in total (the oldest go first).
+
+Start-up: the switch reports on a pipe from halab (``--ready-fd``) once it has bound its port, or why it
+could not. halab never takes "something accepts on the port" for the switch: another process listening
+there would receive the nodes' password and could answer "off" for a node that still runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hmac
 import json
 import os
 import secrets
+import select
+import socket
 import subprocess
 import sys
 import threading
 import time
+import traceback
+from collections import OrderedDict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+from halab import procs
 from halab.errors import HalabError
 from halab.providers import get_provider
 from halab.state import LabState, lab_dir, load_state
 
 PORT = 7410
+REQUEST_SECONDS = 5.0  # fence_halab sends its whole request at once; this is generous
+MAX_BODY = 4096
+PENDING_PER_CLIENT = 16  # connections of one address that have not delivered a request yet
+PENDING_TOTAL = 64
+READY_SECONDS = 10.0
 _power_lock = threading.Lock()  # one power action at a time, as on a real switch
 
 
@@ -37,8 +58,11 @@ def new_password(lab: str) -> str:
     password = secrets.token_urlsafe(18)
     path = password_file(lab)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(password)
+    # Mode 0600 whatever an older file had: O_CREAT's mode applies only to a new file, fchmod to any.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    with open(fd, "w") as handle:
+        os.fchmod(fd, 0o600)
+        handle.write(password)
     return password
 
 
@@ -64,40 +88,162 @@ def power(state: LabState, action: str, plug: str | None) -> dict[str, object]:
     return {"status": "on" if provider.node_running(state, plug) else "off"}
 
 
+class BadRequest(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class Handler(BaseHTTPRequestHandler):
-    lab = ""
-    password = ""
+    server: PowerSwitch
+    timeout = REQUEST_SECONDS  # for each read and write on the connection
 
     def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
+        try:
+            code, body = self._answer()
+        except Exception as exc:  # a power switch answers every request, whatever went wrong
+            self.log_error("internal error: %s", traceback.format_exc().strip().replace("\n", " | "))
+            code, body = 500, {"error": f"the power switch failed: {type(exc).__name__}: {exc}"}
+        self._reply(code, body)
+
+    def _answer(self) -> tuple[int, dict[str, object]]:
         token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(token.encode(), self.password.encode()):
-            return self._reply(403, {"error": "wrong password"})
+        if not hmac.compare_digest(token.encode(), self.server.password.encode()):
+            self.server.delivered(self.connection)
+            return 403, {"error": "wrong password"}
+        try:
+            request = self._read_request()
+        except BadRequest as exc:
+            return exc.code, {"error": str(exc)}
+        finally:
+            self.server.delivered(self.connection)  # from here on a power action may take its time
+        try:
+            state = load_state(self.server.lab)
+            if state is None:
+                raise HalabError(f"lab '{self.server.lab}' is not up")
+            result = power(state, str(request.get("action", "")), request.get("plug"))
+        except HalabError as exc:
+            self.log_message("%s %s failed: %s", request.get("action"), request.get("plug"), exc)
+            return 400, {"error": str(exc)}
+        self.log_message("%s %s -> %s", request.get("action"), request.get("plug"), result)
+        return 200, result
+
+    def _read_request(self) -> dict[str, Any]:
         try:
             length = int(self.headers.get("Content-Length", "0"))
-            request = json.loads(self.rfile.read(min(length, 4096)) or b"{}")
-            state = load_state(self.lab)
-            if state is None:
-                raise HalabError(f"lab '{self.lab}' is not up")
-            result = power(state, str(request.get("action", "")), request.get("plug"))
-        except (HalabError, ValueError) as exc:
-            return self._reply(400, {"error": str(exc)})
-        self.log_message("%s %s -> %s", request.get("action"), request.get("plug"), result)
-        self._reply(200, result)
+        except ValueError:
+            raise BadRequest(400, "Content-Length is not a number") from None
+        if length < 0:
+            raise BadRequest(400, "Content-Length is negative")
+        if length > MAX_BODY:
+            raise BadRequest(413, f"the request body is larger than {MAX_BODY} bytes")
+        data = self.rfile.read(length)
+        if len(data) < length:
+            raise BadRequest(400, "the request body ended early")
+        try:
+            request = json.loads(data or b"{}")
+        except ValueError as exc:
+            raise BadRequest(400, f"the request body is not JSON: {exc}") from None
+        if not isinstance(request, dict):
+            raise BadRequest(400, 'the request body must be a JSON object like {"action": "status", "plug": "node1"}')
+        return request
 
     def _reply(self, code: int, body: dict[str, object]) -> None:
         data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError as exc:  # the client left; nobody to answer
+            self.log_error("could not answer %s: %s", self.client_address[0], exc)
+
+    def log_message(self, format: str, *args: Any) -> None:  # http.server's signature
+        # A full disk (or a closed log) must not stop the switch; the answer still goes out.
+        with contextlib.suppress(OSError, ValueError):
+            super().log_message(format, *args)
 
 
-def serve(lab: str, address: str) -> None:
-    Handler.lab = lab
-    Handler.password = password_file(lab).read_text().strip()
-    server = ThreadingHTTPServer((address, PORT), Handler)
+class PowerSwitch(ThreadingHTTPServer):
+    """The HTTP server, with a bound on connections that have not delivered their request yet."""
+
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], lab: str, password: str) -> None:
+        self.lab = lab
+        self.password = password
+        self._pending: OrderedDict[socket.socket, tuple[str, float]] = OrderedDict()  # oldest first
+        self._pending_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        client = client_address[0]
+        with self._pending_lock:
+            mine = [sock for sock, (owner, _) in self._pending.items() if owner == client]
+            if len(mine) >= PENDING_PER_CLIENT:
+                self._cut(mine[0])
+            elif len(self._pending) >= PENDING_TOTAL:
+                self._cut(self._oldest_of_busiest_client())
+            self._pending[request] = (client, time.monotonic() + REQUEST_SECONDS)
+        return True
+
+    def _oldest_of_busiest_client(self) -> socket.socket:
+        counts: dict[str, int] = {}
+        for owner, _ in self._pending.values():
+            counts[owner] = counts.get(owner, 0) + 1
+        busiest = max(counts, key=lambda owner: counts[owner])
+        return next(sock for sock, (owner, _) in self._pending.items() if owner == busiest)
+
+    def _cut(self, sock: socket.socket) -> None:
+        """End a connection that has not delivered its request; its handler thread then finishes."""
+        self._pending.pop(sock, None)
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def delivered(self, sock: socket.socket) -> None:
+        with self._pending_lock:
+            self._pending.pop(sock, None)
+
+    def service_actions(self) -> None:
+        """Called by serve_forever at least every half second: cut connections past their deadline."""
+        now = time.monotonic()
+        with self._pending_lock:
+            for sock in [sock for sock, (_, deadline) in self._pending.items() if deadline < now]:
+                self._cut(sock)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.delivered(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} connection from {client_address[0]}: {exc!r}\n")
+
+
+def serve(lab: str, address: str, ready_fd: int | None = None) -> int:
+    """Run the switch; with ``ready_fd``, report "ready PID" (or "error ...") there once bound."""
+
+    def report(line: str) -> None:
+        if ready_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(ready_fd, (line + "\n").encode())
+                os.close(ready_fd)
+
+    try:
+        password = password_file(lab).read_text().strip()
+    except OSError as exc:
+        report(f"error cannot read {password_file(lab)}: {exc.strerror or exc}")
+        return 1
+    try:
+        server = PowerSwitch((address, PORT), lab, password)
+    except OSError as exc:
+        report(f"error cannot listen on {address}:{PORT}: {exc.strerror or exc}")
+        return 1
+    report(f"ready {os.getpid()}")
     server.serve_forever()
+    return 0
 
 
 # -- started and stopped by Lab.up / Lab.down -----------------------------------------------------------
@@ -116,19 +262,73 @@ def _daemon_pids(lab: str) -> list[int]:
     return pids
 
 
-def start(lab: str, address: str) -> None:
-    log = lab_dir(lab) / "fence.log"
-    with open(log, "ab") as handle:
-        subprocess.run(["setsid", "--fork", sys.executable, "-m", "halab.fence.daemon", lab, address],
-                       stdin=subprocess.DEVNULL, stdout=handle, stderr=handle, check=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+def _read_line(fd: int, seconds: float) -> str:
+    """The first line written to the pipe, "" if every writer closed it or nothing came in time."""
+    data = b""
+    deadline = time.monotonic() + seconds
+    while b"\n" not in data and (left := deadline - time.monotonic()) > 0:
+        if not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 256)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").partition("\n")[0]
+
+
+def _listeners(address: str, port: int) -> str:
+    """Who listens on address:port (or on the wildcard address at that port), for the error message."""
+    wanted = {f"00000000:{port:04X}", f"{'0' * 32}:{port:04X}"}
+    with contextlib.suppress(OSError):  # /proc/net/tcp writes IPv4 addresses as little-endian hex
+        wanted.add(f"{socket.inet_aton(address)[::-1].hex().upper()}:{port:04X}")
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            with __import__("socket").create_connection((address, PORT), timeout=0.5):
-                return
+            lines = Path(table).read_text().splitlines()[1:]
         except OSError:
-            time.sleep(0.05)
-    raise HalabError(f"the lab's power switch did not start; see {log}")
+            continue
+        for fields in (line.split() for line in lines):
+            if len(fields) > 9 and fields[3] == "0A" and fields[1] in wanted:  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    found = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) in inodes for fd in fd_dir.iterdir()):
+                pid = int(fd_dir.parent.name)
+                found.add(f"PID {pid} ({procs.command_line(pid)[:80]})")
+        except OSError:
+            continue
+    return ", ".join(sorted(found)) or "another process"
+
+
+def start(lab: str, address: str) -> None:
+    """Start the lab's switch and wait until it says it is listening; a clear error if it cannot."""
+    log = lab_dir(lab) / "fence.log"
+    before = set(_daemon_pids(lab))
+    read_end, write_end = os.pipe()
+    try:
+        with open(log, "ab") as handle:
+            subprocess.run(["setsid", "--fork", sys.executable, "-m", "halab.fence.daemon", lab, address,
+                            "--ready-fd", str(write_end)],
+                           stdin=subprocess.DEVNULL, stdout=handle, stderr=handle, pass_fds=(write_end,), check=True)
+        os.close(write_end)
+        write_end = -1
+        line = _read_line(read_end, READY_SECONDS)
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+    word, _, rest = line.partition(" ")
+    if word == "ready" and rest.isdigit() and int(rest) in _daemon_pids(lab):
+        return
+    taken_by = _listeners(address, PORT) if word == "error" and "in use" in rest else ""
+    for pid in set(_daemon_pids(lab)) - before:  # the switch just started, if it hangs; never one that runs
+        procs.send_signal(pid)
+    if taken_by:
+        raise HalabError(f"the lab's power switch cannot start: {address}:{PORT} is already taken by {taken_by}; "
+                         f"the lab's fence password is not sent to it. Stop that process, then run: halab up {lab}")
+    reason = rest if word == "error" else f"no word from it in {READY_SECONDS:g} s"
+    raise HalabError(f"the lab's power switch did not start ({reason}); see {log}")
 
 
 def running(lab: str) -> bool:
@@ -136,10 +336,20 @@ def running(lab: str) -> bool:
 
 
 def stop(lab: str) -> None:
-    for pid in _daemon_pids(lab):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 9)
+    pids = _daemon_pids(lab)
+    for pid in pids:
+        procs.send_signal(pid)
+    procs.wait_gone(pids, 5)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m halab.fence.daemon", description="The lab's power switch.")
+    parser.add_argument("lab")
+    parser.add_argument("address")
+    parser.add_argument("--ready-fd", type=int, help="pipe to report readiness on (halab's start() passes it)")
+    args = parser.parse_args(argv)
+    return serve(args.lab, args.address, args.ready_fd)
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2])
+    sys.exit(main(sys.argv[1:]))

@@ -82,7 +82,9 @@ def current_image() -> Image | None:
 
 
 @contextmanager
-def _build_lock() -> Iterator[None]:
+def build_lock() -> Iterator[None]:
+    """Held while anything in the image cache is built or removed (the image, its VM disk, its Vagrant box):
+    two labs coming up at once must not build the same thing into the same place."""
     images_dir().mkdir(parents=True, exist_ok=True)
     with open(images_dir() / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -142,7 +144,7 @@ def _size_mib(path: Path) -> int:
 
 def build_image(progress: Progress = lambda _line: None, force: bool = False) -> Image:
     """Return the image for the current recipe, building it if it is not cached."""
-    with _build_lock():
+    with build_lock():
         image = current_image()
         if image and not force:
             return image
@@ -181,7 +183,7 @@ def remove_image(digest: str, in_use: set[str]) -> None:
         raise HalabError(f"'{digest}' matches several images; give more of the hash")
     if matches[0].hash in in_use:
         raise HalabError(f"image {matches[0].hash} is used by a lab that is up; run halab down first")
-    with _build_lock():
+    with build_lock():
         remove_tree(matches[0].path)
     from halab.image.vagrantbox import remove_box  # imported here: vagrantbox imports this module
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from halab.errors import HalabError
-from halab.image.build import Progress
+from halab.image.build import Progress, build_lock
 from halab.image.vmdisk import DISK_SIZE, VmImage
 from halab.paths import cache_dir
 
@@ -47,7 +47,7 @@ def box_vagrant() -> Any:  # python-vagrant has no type hints
     try:
         import vagrant  # python-vagrant warns at import when vagrant is missing: import only when used
     except ImportError:
-        raise HalabError("python-vagrant is missing; run: sudo bash scripts/install.sh") from None
+        raise HalabError("python-vagrant is missing; run (as root): bash scripts/install.sh") from None
     if vagrant.get_vagrant_executable() is None:
         raise HalabError("vagrant is not installed; run: apt-get install vagrant vagrant-libvirt")
     _log().parent.mkdir(parents=True, exist_ok=True)
@@ -73,8 +73,13 @@ def installed_boxes() -> set[str]:
 def vagrant_box(image_hash: str, vm: VmImage, progress: Progress = lambda _m: None) -> str:
     """Add the image's box to Vagrant unless it is there; returns the box name."""
     name = box_name(image_hash)
-    if name in installed_boxes():
-        return name
+    with build_lock():  # two Vagrant labs coming up at once add the box once
+        if name not in installed_boxes():
+            _add_box(name, vm, progress)
+    return name
+
+
+def _add_box(name: str, vm: VmImage, progress: Progress) -> None:
     progress(f"adding the Vagrant box {name}")
     metadata = {"provider": "libvirt", "format": "qcow2", "virtual_size": int(DISK_SIZE.rstrip("G"))}
     # The box file is only handed to `vagrant box add`, which copies it; tar (not gzip) keeps that quick.
@@ -89,7 +94,6 @@ def vagrant_box(image_hash: str, vm: VmImage, progress: Progress = lambda _m: No
             box_vagrant().box_add(name, str(box), provider="libvirt", force=True)
         except subprocess.CalledProcessError:
             raise _failed(f"add the box {name}") from None
-    return name
 
 
 def remove_box(image_hash: str) -> None:

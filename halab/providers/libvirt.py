@@ -152,10 +152,10 @@ class LibvirtProvider(Provider):
             if not shutil.which(binary) and not Path(f"/usr/sbin/{binary}").exists():
                 problems.append((f"{binary} is missing", f"apt-get install {package}"))
         if not problems and not libvirtd.running():
-            problems.append(("libvirtd is not running", "sudo halab libvirtd start"))
+            problems.append(("libvirtd is not running", "halab libvirtd start"))
         elif not problems and libvirtd.switch_namespace() is None:
             problems.append(("libvirtd runs in the host's network namespace, where lab bridges must not go",
-                             "stop it (service libvirtd stop), then: sudo halab libvirtd start"))
+                             "stop it (service libvirtd stop), then: halab libvirtd start"))
         return problems
 
     def prepare(self, spec: LabSpec, state: LabState, progress: Progress) -> tuple[VmImage, str, str]:

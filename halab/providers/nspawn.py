@@ -22,14 +22,14 @@ import time
 import uuid
 from pathlib import Path
 
-from halab import cgroups, labnet
+from halab import cgroups, labnet, procs
 from halab.errors import HalabError
 from halab.hostfs import mount_overlay, remove_tree
 from halab.image.build import build_image
 from halab.providers.base import Progress, Provider
 from halab.spec import LabSpec, Node, load_spec_file
 from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state
+from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state, update_state
 
 
 def _node_dir(lab: str, node: str) -> Path:
@@ -77,13 +77,20 @@ def _our_nspawn_pids(root: Path) -> list[int]:
     return pids
 
 
-def _wait_gone(pids: list[int], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
-            return True
-        time.sleep(0.05)
-    return False
+def _save_pid(state: LabState, node: str) -> None:
+    """Record the node's nspawn PID (or that it has none) in the saved state, changing nothing else there:
+    ``state`` was loaded when the power action began, and a fault or split brain may have been recorded
+    since."""
+    pid = state.provider_data.get("pids", {}).get(node)
+
+    def change(saved: LabState) -> None:
+        pids = saved.provider_data.setdefault("pids", {})
+        if pid is None:
+            pids.pop(node, None)
+        else:
+            pids[node] = pid
+
+    update_state(state.lab, change)
 
 
 def _hosts_file(spec: LabSpec) -> str:
@@ -197,14 +204,16 @@ class NspawnProvider(Provider):
         pids = _our_nspawn_pids(root)
         # The container's init ignores SIGTERM from outside; SIGKILL of init ends the whole PID namespace,
         # and nspawn then exits by itself.
+        # Any of them may end by itself meanwhile (send_signal does not mind), and ended ones may stay zombies
+        # when the host's init does not reap them (procs.wait_gone counts those as gone).
         for pid in pids:
             for child in _children(pid):
-                os.kill(child, signal.SIGKILL)
-        if not _wait_gone(pids, 10):
+                procs.send_signal(child, signal.SIGKILL)
+        if not procs.wait_gone(pids, 10):
             for pid in pids:
                 if _is_our_nspawn(pid, root):
-                    os.kill(pid, signal.SIGKILL)
-            if not _wait_gone(pids, 10):
+                    procs.send_signal(pid, signal.SIGKILL)
+            if not procs.wait_gone(pids, 10):
                 raise HalabError(f"{node}: systemd-nspawn (PID {pids[0]}) does not exit")
         state.provider_data.get("pids", {}).pop(node, None)
         self._end_orphans(state, node)
@@ -226,14 +235,14 @@ class NspawnProvider(Provider):
             self._kill(state, node)
             spec = load_spec_file(Path(state.spec_path))
             labnet.reset_node(spec, spec.node(node))
-        save_state(state)
+        _save_pid(state, node)
 
     def power_on(self, state: LabState, node: str) -> None:
         state.node(node)
         with power_lock(state.lab, node):
             if not self.node_running(state, node):
                 self._start(state, node, firmware=True)
-        save_state(state)
+        _save_pid(state, node)
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
         spec = load_spec_file(Path(state.spec_path))
