@@ -37,13 +37,27 @@ def _collect_node(lab: Lab, node: str, commands: dict[str, str]) -> dict[str, An
             break
         entry["commands"][key] = {"command": command, "exit": result.exit_status,
                                   "stdout": result.stdout, "stderr": result.stderr}
+        if result.truncated:  # the rest was never read: a check must not judge half an output
+            entry["commands"][key]["truncated"] = True
     return entry
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not an instruction: following it would let a student's page make the grader
+    fetch any URL the host reaches (its own services) and put the reply into the evidence."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects, urllib.request.ProxyHandler({}))
+
+
 def probe_http(url: str, timeout: float = 3.0) -> dict[str, Any]:
-    """What a client of the service sees: the host asks the floating IP for the page."""
+    """What a client of the service sees: the host asks the floating IP for the page (no proxy, and no
+    redirect followed: a 3xx is reported as its status)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as reply:
+        with _OPENER.open(url, timeout=timeout) as reply:
             return {"url": url, "status": reply.status, "body": reply.read(2000).decode(errors="replace"),
                     "error": ""}
     except urllib.error.HTTPError as exc:

@@ -42,6 +42,10 @@ class NodeFacts:
             raise FactMissing(f"{self.name} is unreachable ({self.error or 'no answer'})")
         if key not in self.commands:
             raise FactMissing(f"{self.name}: '{self.command_text(key)}' was not collected")
+        if self.commands[key].get("truncated"):
+            raise FactMissing(f"{self.name}: '{self.command_text(key)}' printed more than the grader reads (1 MiB) "
+                              "and was cut off, so it is not judged; is a file it reads a link to /dev/zero or a "
+                              "device?")
         return self.commands[key]
 
     def parsed(self, key: str, parser: Callable[[str], T], explain_failure: str = "") -> T:

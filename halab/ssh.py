@@ -78,7 +78,7 @@ def connect(node: NodeInfo, timeout: float = 10.0) -> paramiko.SSHClient:
     except (ValueError, paramiko.SSHException) as exc:
         raise HalabError(f"{node.name}: the host key in the lab's state is damaged ({exc})") from None
     except PermissionError:
-        raise HalabError(f"cannot read the lab's SSH key {node.key_file}; run halab with sudo") from None
+        raise HalabError(f"cannot read the lab's SSH key {node.key_file}; run halab as root") from None
     except OSError as exc:
         raise HalabError(f"the lab's SSH key {node.key_file} is missing ({exc.strerror})") from None
     try:

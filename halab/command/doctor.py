@@ -16,7 +16,7 @@ from halab.providers.vagrant import VagrantProvider
 def host_problems() -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if os.geteuid() != 0:
-        problems.append(("not running as root", "sudo halab ..."))
+        problems.append(("not running as root", "run halab from a root shell (or with sudo)"))
     if not shutil.which("mmdebstrap"):
         problems.append(("mmdebstrap (builds the node image) is missing", "apt-get install mmdebstrap"))
     problems += get_provider("nspawn").host_problems()

@@ -8,18 +8,19 @@ import click
 from rich.table import Table
 
 from halab.command.terminal import console, progress_status
+from halab.errors import HalabError
 from halab.image.build import build_image, current_image, list_images, recipe_hash, remove_image
 from halab.lab import require_root
-from halab.state import labs_with_state, load_state
+from halab.state import lab_states
 
 
 def _images_in_use() -> set[str]:
-    in_use = set()
-    for lab in labs_with_state():
-        state = load_state(lab)
-        if state:
-            in_use.add(state.provider_data.get("image", ""))
-    return in_use
+    """Images of labs that have state; a damaged lab's image is unknown, so then none may be removed."""
+    readable, damaged = lab_states()
+    if damaged:
+        lab, problem = next(iter(damaged.items()))
+        raise HalabError(f"lab {lab} is damaged, so which images it uses is unknown: {problem}")
+    return {state.provider_data.get("image", "") for state in readable.values()}
 
 
 @click.group()
@@ -43,7 +44,11 @@ def build(force: bool) -> None:
             built = build_image(progress, force=force)
         console.print(f"built image {built.hash} ({built.size_mib} MiB) in {built.path}")
     # Images of older recipes are dead weight (about 650 MiB each) unless a lab that is up still uses them.
-    in_use = _images_in_use()
+    try:
+        in_use = _images_in_use()
+    except HalabError as exc:
+        console.print(f"outdated images are kept: {exc}")
+        return
     for old in list_images():
         if old.hash != built.hash and old.hash not in in_use:
             remove_image(old.hash, in_use)

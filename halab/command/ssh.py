@@ -12,7 +12,7 @@ import click
 import paramiko
 
 from halab.errors import HalabError
-from halab.lab import Lab, require_root, running_labs
+from halab.lab import Lab, damaged_labs, require_root, running_labs
 
 
 def find_lab(node: str, lab_name: str | None) -> Lab:
@@ -20,7 +20,9 @@ def find_lab(node: str, lab_name: str | None) -> Lab:
         return Lab(lab_name)
     candidates = [name for name in running_labs() if any(n.name == node for n in Lab(name).nodes)]
     if not candidates:
-        raise HalabError(f"no lab that is up has a node '{node}' (see: halab status)")
+        damaged = damaged_labs()
+        also = f"; damaged: {'; '.join(damaged.values())}" if damaged else ""
+        raise HalabError(f"no lab that is up has a node '{node}' (see: halab status){also}")
     if len(candidates) > 1:
         raise HalabError(f"several labs have a node '{node}' ({', '.join(candidates)}); add --lab LAB")
     return Lab(candidates[0])

@@ -29,5 +29,8 @@ def status(lab_name: str | None, as_json: bool) -> None:
         if info["phase"] == "down":
             console.print(f"lab {name} is down")
             continue
+        if info["phase"] == "damaged":
+            console.print(f"[red]lab {name} is damaged:[/red] {info['problem']}")
+            continue
         console.print(nodes_table(lab))
         console.print(f"provider {info['provider']}, {info['phase']} since {info['created']}")
