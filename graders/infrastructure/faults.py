@@ -135,10 +135,16 @@ def lan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         return FaultOutcome(Verdict(False, f"unplugged {recovery.holder}'s {network} cable: the service did not "
                                            f"answer from another node within {recovery.waited:.0f} s: "
                                            f"{recovery.outcome}.{recovery.restored}"), measurements)
-    return FaultOutcome(Verdict(recovery.seconds <= rto, f"unplugged {recovery.holder}'s {network} cable: the "
-                                                         f"service answered from {recovery.outcome} after "
-                                                         f"{recovery.seconds} s (objective for {applies}: {rto:g} s)."
-                                                         f"{recovery.restored}"), measurements)
+    passed = recovery.seconds <= rto
+    return FaultOutcome(Verdict(passed, f"unplugged {recovery.holder}'s {network} cable: the service answered from "
+                                        f"{recovery.outcome} after {recovery.seconds} s (objective for {applies}: "
+                                        f"{rto:g} s).{recovery.restored}", "" if passed else SLOW_MONITOR),
+                        measurements)
+
+
+SLOW_MONITOR = ("The monitor decides how soon a lost cable is noticed: for ping, its monitor interval plus attempts x "
+                "timeout plus dampen; for ethmonitor, repeat_count x repeat_interval (5 x 10 s by default) on top "
+                "of its monitor interval. Make them short.")
 
 
 def failover_tuned(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:

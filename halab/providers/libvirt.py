@@ -122,6 +122,9 @@ def seed_disk(spec: LabSpec, node: Node, authorized: str, target: Path, extra_ne
         private, public = new_keypair()
         write_private_key(root / "etc/ssh/ssh_host_ed25519_key", private)
         (root / "etc/ssh/ssh_host_ed25519_key.pub").write_text(f"{public} root@{node.name}\n")
+        (root / "etc/halab").mkdir(parents=True)
+        (root / "etc/halab/nics").write_text("".join(f"{mac(spec.name, node.name, index)} eth{index}\n"
+                                                     for index, _ in spec.networks_of(node)))
         for index, network in spec.networks_of(node):
             (root / f"etc/systemd/network/1{index}-eth{index}.network").write_text(
                 f"[Match]\nMACAddress={mac(spec.name, node.name, index)}\n\n[Network]\n"
