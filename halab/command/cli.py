@@ -44,6 +44,10 @@ def _register() -> None:
     for command in (create.up, status.status, connect.ssh, verify.check, fault.fault, converge.solve,
                     destroy.down, image.image, doctor.doctor, libvirt_daemon.libvirtd):
         cli.add_command(command)
+    from halab.command import exam, progress  # exam preparation: no lab and no Jupyter needed
+
+    cli.add_command(exam.exam)
+    cli.add_command(progress.progress)
     try:
         from halab.command import course, grade
     except ImportError:  # the course launcher and grading are optional for a lab-only install
