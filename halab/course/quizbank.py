@@ -236,8 +236,10 @@ def shuffled(question: Question, rng: random.Random) -> Question:
 
 
 def practice_questions() -> tuple[Question, ...]:
-    """Every practice question of every bank, in bank order: what the mock exam and progress draw on."""
-    return tuple(q for name in bank_names() for q in load_bank(name).questions)
+    """Every practice question of every bank, in bank order: what the mock exam and progress draw on. The whole
+    catalogue is checked first, so that an id used twice is an error rather than two questions' history mixed."""
+    practice, _ = check_catalogue()
+    return tuple(q for bank in practice for q in bank.questions)
 
 
 def check_catalogue() -> tuple[tuple[QuizBank, ...], tuple[QuizBank, ...]]:
