@@ -41,7 +41,7 @@ HELP = ("Answer with letters (b, or b d for several) or type the value. Commands
 @click.option("--questions", "-n", "count", type=click.IntRange(1, 500), default=EXAM_QUESTIONS, show_default=True,
               help="Number of questions.")
 @click.option("--minutes", "-m", type=click.FloatRange(0, MAX_MINUTES, min_open=True), default=EXAM_MINUTES,
-              show_default=True, help="Time allowed.")
+              show_default=True, help="Time allowed, in minutes.")
 @click.option("--seed", type=click.IntRange(0), help="Draw the same exam again (the result page shows its seed).")
 @click.option("--bank", "show_bank", is_flag=True, help="List the practice questions instead of taking an exam.")
 @click.option("--json", "as_json", is_flag=True, help="With --bank: the questions as JSON, for scripts.")

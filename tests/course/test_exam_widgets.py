@@ -133,3 +133,17 @@ def test_lab_checks_are_recorded_from_the_report_view(progress_file: Path) -> No
     assert record_progress(report) == ""
     assert ("drbd", "configure") in {(r["lab"], r["task"]) for r in json.loads(progress_file.read_text())["labs"]}
     assert "could not be saved" in record_progress({"lab": 3})
+
+
+def test_the_timer_thread_submits_on_time(progress_file: Path) -> None:
+    import time
+
+    clock = FakeClock()
+    widget = ExamWidget(clock=clock, live_timer=True)
+    widget.count.value, widget.minutes.value = 2, 1
+    widget.start()
+    clock.now = 61  # the thread ticks once a second and finds the time up
+    deadline = time.monotonic() + 10
+    while not widget.result.value and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "time ran out" in widget.result.value
