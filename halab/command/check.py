@@ -33,6 +33,7 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -
     lab.close()
     if evidence:
         save_evidence(evidence, lab, raw, report)
+    _record_progress(report.to_dict())
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -40,3 +41,16 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -
         for name, value in report.measurements.items():
             console.print(f"  {name}: {value}")
     sys.exit(0 if report.score == report.max_score else 1)
+
+
+def _record_progress(report: dict) -> None:
+    """The checks passed count towards the user's progress (`halab progress`); a problem with the progress file
+    is a warning, never a reason to lose the report."""
+    from halab.course.progress import ProgressError, record_lab_check
+
+    try:
+        notes = record_lab_check(report)
+    except ProgressError as exc:
+        notes = [f"progress not recorded: {exc}"]
+    for note in notes:
+        console.print(f"[yellow]{note}[/yellow]")

@@ -24,6 +24,10 @@ def _register() -> None:
     for command in (up.up, status.status, ssh.ssh, check.check, fault.fault, solve.solve, down.down,
                     image.image, doctor.doctor, libvirtd.libvirtd):
         cli.add_command(command)
+    from halab.command import exam, progress  # exam preparation: no lab and no Jupyter needed
+
+    cli.add_command(exam.exam)
+    cli.add_command(progress.progress)
     try:
         from halab.command import course, grade
     except ImportError:  # the course launcher and grading are optional for a lab-only install

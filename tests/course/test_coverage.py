@@ -1,7 +1,8 @@
 """Every LPIC-3 361.1 term in the shared objectives file is explained in a notebook and asked in a quiz.
 
 Notebook cells that explain terms carry metadata {"halab": {"objectives": [...]}}; quiz questions list
-them in `objectives`. The objectives file is required: without it this test fails, it does not skip.
+them in `terms` (from course/quizzes/objectives.toml). The objectives file is required: without it this test
+fails, it does not skip.
 """
 
 import functools
@@ -11,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from halab.course.objectives import load_vocabulary
 from halab.course.quiz import bank_names, load_bank
 from tests.course.helpers import NOTEBOOKS, shared_dir
 
@@ -69,5 +71,10 @@ def test_every_objective_is_asked_in_a_quiz() -> None:
 def test_objective_tags_are_spelled_as_in_the_objectives_file() -> None:
     known = set(objectives())
     unknown = {t for _, _, tagged in tagged_cells() for t in tagged} - known
-    unknown |= {o for name in bank_names() for q in load_bank(name).questions for o in q.objectives} - known
     assert not unknown, f"objective tags that are not in the objectives file: {sorted(unknown)}"
+    # Questions name terms of the course's vocabulary (361.1 and the neighbouring objectives); its 361.1 terms
+    # are exactly those of the objectives file.
+    vocabulary = load_vocabulary()
+    assert list(vocabulary.objective("361.1").terms) == objectives()
+    unknown = {t for name in bank_names() for q in load_bank(name).questions for t in q.terms} - set(vocabulary.terms)
+    assert not unknown, f"question terms that are not in objectives.toml: {sorted(unknown)}"

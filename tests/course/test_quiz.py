@@ -2,7 +2,17 @@ from pathlib import Path
 
 import pytest
 
-from halab.course.quiz import QuizError, bank_names, correct, grade, load_bank, parse_number, readable
+from halab.course.quiz import (
+    QuizError,
+    bank_names,
+    correct,
+    grade,
+    graded_bank_names,
+    load_bank,
+    load_graded_bank,
+    parse_number,
+    readable,
+)
 
 BANKS = ["01-introduction", "02-ha-concepts", "03-clustering", "04-fault-tolerance", "05-ha-infrastructure",
          "06-virtualization"]  # fmt: skip
@@ -17,17 +27,14 @@ def test_every_notebook_has_a_bank_and_every_bank_loads() -> None:
 
 def test_every_question_accepts_its_own_right_answer() -> None:
     """The bank's keyed answers must grade as correct: catches typos in the data files."""
-    for name in BANKS:
-        for q in load_bank(name).questions:
-            if q.kind == "numeric":
-                answer: object = q.answer
-            else:
-                answer = [q.letter(i) for i, c in enumerate(q.choices) if c.correct]
-            assert grade(q, answer).correct, f"{name}/{q.id}"
+    banks = [load_bank(n) for n in BANKS] + [load_graded_bank(n) for n in graded_bank_names()]
+    for bank in banks:
+        for q in bank.questions:
+            assert grade(q, q.key).correct, f"{bank.name}/{q.id}"
 
 
 def test_numeric_parallel_nodes_question() -> None:
-    q = load_bank("02-ha-concepts").question("parallel-two-nines-nodes")
+    q = load_graded_bank("02-ha-concepts").question("parallel-two-nines-nodes")
     assert grade(q, 99.9999).correct
     assert grade(q, "99.9999 %").correct
     assert grade(q, "99,9999").correct
@@ -38,13 +45,13 @@ def test_numeric_parallel_nodes_question() -> None:
 
 @pytest.mark.parametrize("answer", ["ninety-nine", "", None, [1, 2], {"a": 1}, True, float("nan")])
 def test_numeric_answer_in_wrong_form_gets_feedback_not_an_exception(answer: object) -> None:
-    q = load_bank("02-ha-concepts").question("parallel-two-nines-nodes")
+    q = load_graded_bank("02-ha-concepts").question("parallel-two-nines-nodes")
     feedback = grade(q, answer)
     assert not feedback.correct and not feedback.well_formed and feedback.message
 
 
 def test_choice_answers() -> None:
-    q = load_bank("02-ha-concepts").question("quorum-split")
+    q = load_graded_bank("02-ha-concepts").question("quorum-split")
     assert grade(q, "a").correct and grade(q, "A)").correct and grade(q, "(a)").correct
     wrong = grade(q, "b")
     assert not wrong.correct and wrong.well_formed and "split brain" in wrong.message
@@ -52,13 +59,13 @@ def test_choice_answers() -> None:
 
 @pytest.mark.parametrize("answer", ["z", "ab", 3, "maybe", [], ["a", "q"]])
 def test_choice_answer_in_wrong_form(answer: object) -> None:
-    q = load_bank("02-ha-concepts").question("quorum-split")
+    q = load_graded_bank("02-ha-concepts").question("quorum-split")
     feedback = grade(q, answer)
     assert not feedback.correct and not feedback.well_formed and feedback.message
 
 
 def test_multi_answers_need_all_and_only_the_right_letters() -> None:
-    q = load_bank("04-fault-tolerance").question("proc-drbd")
+    q = load_graded_bank("04-fault-tolerance").question("proc-drbd")
     assert grade(q, "abc").correct
     assert grade(q, "a, b, c").correct
     assert grade(q, ["c", "b", "a"]).correct
@@ -89,8 +96,8 @@ def test_parse_number() -> None:
         ("[[questions]]\nid = 'q'\nkind = 'essay'\nprompt = 'p'\nexplanation = 'e'", "kind must be"),
         ("[[questions]]\nid = 'q'\nkind = 'numeric'\nprompt = 'p'\nexplanation = 'e'\nanswer = 1", "tolerance"),
         (
-            "[[questions]]\nid = 'q'\nkind = 'choice'\nprompt = 'p'\nexplanation = 'e'\n"
-            "choices = [{text = 'a'}, {text = 'b'}]",
+            "[[questions]]\nid = 'q'\nkind = 'single'\nprompt = 'p'\nexplanation = 'e'\n"
+            "choices = [{text = 'a'}, {text = 'b'}, {text = 'c'}, {text = 'd'}]",
             "exactly one correct",
         ),
         ("[[questions]]\nid = 'q'\nkind = 'choice'\nprompt = 'p'", "explanation"),

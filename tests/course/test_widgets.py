@@ -91,17 +91,17 @@ def test_quiz_widget_grades_and_handles_wrong_form() -> None:
     from halab.course.quiz import load_bank
 
     quiz = QuizWidget(load_bank("02-ha-concepts"))
-    numeric = next(c for c in quiz.cards if c.question.id == "parallel-two-nines-nodes")
+    numeric = next(c for c in quiz.cards if c.question.id == "mtbf-mttr-availability")
     numeric.set_answer("lots")
     numeric.check()
     assert "not a number" in numeric.feedback.value and not numeric.correct
-    numeric.set_answer("99.9999")
+    numeric.set_answer("99.9")
     numeric.check()
     assert numeric.correct and "Score: 1 /" in quiz.score.value
-    choice = next(c for c in quiz.cards if c.question.id == "quorum-split")
+    choice = next(c for c in quiz.cards if c.question.id == "quorum-seven-split")
     choice.check()  # nothing picked yet
     assert "No answer yet" in choice.feedback.value
-    multi = next(c for c in quiz.cards if c.question.kind == "multi")
+    multi = next(c for c in quiz.cards if c.question.kind == "choose")
     multi.check()
     assert "No answer yet" in multi.feedback.value
 

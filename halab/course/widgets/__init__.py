@@ -2,8 +2,10 @@
 
 from halab.course.widgets.availability import availability_calculator
 from halab.course.widgets.cluster_view import cluster_view
+from halab.course.widgets.exam import mock_exam
 from halab.course.widgets.explorers import drbd_protocols, infrastructure_chain, migration_estimator
 from halab.course.widgets.lab_panel import lab_command, lab_facts, lab_section
+from halab.course.widgets.progress_view import progress_view
 from halab.course.widgets.quiz import show_quiz
 from halab.course.widgets.quorum import quorum_calculator
 from halab.course.widgets.report_view import lab_check, report_view
@@ -19,6 +21,8 @@ __all__ = [
     "lab_facts",
     "lab_section",
     "migration_estimator",
+    "mock_exam",
+    "progress_view",
     "quorum_calculator",
     "report_view",
     "show_quiz",

@@ -92,6 +92,22 @@ def check_and_save(lab: str, evidence: Path, progress: Callable[[str], None]) ->
         handle.close()
 
 
+def record_progress(report: Mapping[str, Any] | None) -> str:
+    """Record a live check in the user's progress file (which lab tasks passed); returns notices as HTML.
+
+    Only checks the student runs are recorded, never a report shown from saved evidence: nbgrader re-runs
+    the notebooks on the instructor's machine, whose progress this is not."""
+    from halab.course import progress
+
+    if not report:
+        return ""
+    try:
+        notices = progress.record_lab_check(report)
+    except progress.ProgressError as exc:
+        return message_html(f"This check could not be saved to your progress: {exc}", "warn")
+    return "".join(message_html(n, "warn") for n in notices)
+
+
 def is_course_source(folder: Path) -> bool:
     """Is this an assignment folder of an nbgrader course's source/ (the instructor's notebooks)?"""
     return folder.parent.name == "source" and (folder.parent.parent / "nbgrader_config.py").is_file()
@@ -157,15 +173,15 @@ class ReportView(CourseWidget):
 
         update()
 
-    def show_saved(self) -> None:
+    def show_saved(self, extra: str = "") -> None:
         @guarded(self.out)
         def update() -> None:
             assert self.lab and self.evidence
             note, report = saved_evidence_html(self.lab, self.evidence)
             if report is None:
-                self.out.value = note
+                self.out.value = extra + note
             else:
-                self.show(report, note)
+                self.show(report, extra + note)
 
         update()
 
@@ -198,9 +214,9 @@ class ReportView(CourseWidget):
             if problem:
                 self.out.value = message_html(f"The checks could not run: {problem}", "bad")
             elif evidence is None:
-                self.show(report or {})
+                self.show(report or {}, record_progress(report))
             else:
-                self.show_saved()
+                self.show_saved(record_progress(report))
             self.button.disabled = False
 
         thread = threading.Thread(target=work, daemon=True)
