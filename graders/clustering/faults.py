@@ -42,7 +42,7 @@ def holder_in(status: Any) -> str | None:
     return ip.nodes[0] if ip else None
 
 
-def service_recovery(lab: Lab, facts: LabFacts, progress: Progress, inject: Callable[[str], None], what: str,
+def service_recovery(lab: Lab, progress: Progress, inject: Callable[[str], None], what: str,
                      limit: float) -> Recovery | None:
     """Break the node holding the floating IP with ``inject(node)`` (``what`` says how, for the progress line),
     wait up to ``limit`` seconds for the page to answer from another member, then restore the node and wait
@@ -74,7 +74,7 @@ def service_recovery(lab: Lab, facts: LabFacts, progress: Progress, inject: Call
 def failover(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     address = lab.spec.settings["floating_ip"]
     rto, applies = objective(lab, "recovery_time_objective_s", 30)
-    recovery = service_recovery(lab, facts, progress, lambda node: faults.power_off(lab, node), "powering off",
+    recovery = service_recovery(lab, progress, lambda node: faults.power_off(lab, node), "powering off",
                                 max(2 * rto, 60))
     if recovery is None:
         return FaultOutcome(Verdict(False, "not run: no node holds the floating IP"))

@@ -125,7 +125,7 @@ def lan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     within the lab's recovery-time objective."""
     network = lab.spec.settings.get("client_network", lab.spec.management_network.name)
     rto, applies = objective(lab, "recovery_time_objective_s", 30)
-    recovery = service_recovery(lab, facts, progress, lambda node: faults.cut_link(lab, node, network),
+    recovery = service_recovery(lab, progress, lambda node: faults.cut_link(lab, node, network),
                                 f"unplugging the {network} cable of", max(2 * rto, 60))
     if recovery is None:
         return FaultOutcome(Verdict(False, "not run: no node holds the floating IP"))
@@ -150,7 +150,7 @@ SLOW_MONITOR = ("The monitor decides how soon a lost cable is noticed: for ping,
 def failover_tuned(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     """Power off the node holding the service; the failover must beat the lab's target."""
     target, applies = objective(lab, "failover_target_s", 5)
-    recovery = service_recovery(lab, facts, progress, lambda node: faults.power_off(lab, node), "powering off",
+    recovery = service_recovery(lab, progress, lambda node: faults.power_off(lab, node), "powering off",
                                 max(4 * target, 60))
     if recovery is None:
         return FaultOutcome(Verdict(False, "not run: no node holds the floating IP"))

@@ -5,6 +5,7 @@ from halab.course.widgets.cluster_view import cluster_view
 from halab.course.widgets.exam import mock_exam
 from halab.course.widgets.explorers import drbd_protocols, infrastructure_chain, migration_estimator
 from halab.course.widgets.lab_panel import lab_command, lab_facts, lab_section
+from halab.course.widgets.measured import measured_vs_reference
 from halab.course.widgets.progress_view import progress_view
 from halab.course.widgets.quiz import show_quiz
 from halab.course.widgets.quorum import quorum_calculator
@@ -20,6 +21,7 @@ __all__ = [
     "lab_command",
     "lab_facts",
     "lab_section",
+    "measured_vs_reference",
     "migration_estimator",
     "mock_exam",
     "progress_view",
