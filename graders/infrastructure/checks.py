@@ -133,14 +133,31 @@ def _running_token(node: NodeFacts) -> int:
     return value
 
 
-def _delays(cib: Cib) -> list[str]:
-    found = [f"{p.id}: {key}={p.params[key]}" for p in cib.primitives.values() if p.agent.startswith("stonith:")
-             for key in ("pcmk_delay_max", "pcmk_delay_base") if _seconds(p.params.get(key)) > 0]
+FENCE_SECONDS = 0.5  # about how long a fencing takes here, from the request to the target's power cut
+
+
+def _delays(cib: Cib, members: list[str]) -> list[str]:
+    """The settings that break a fence race, described; empty when nothing does."""
+    found = []
+    for device in (p for p in cib.primitives.values() if p.agent.startswith("stonith:")):
+        base = device.params.get("pcmk_delay_base", "")
+        if ":" in base:  # a node map, "node1:2s;node2:0": fencing each target waits its own time
+            waits = {n.strip(): _seconds(d) for n, _, d in (e.partition(":") for e in base.split(";") if ":" in e)}
+            first = max(members, key=lambda n: waits.get(n, 0.0))
+            if len({waits.get(n, 0.0) for n in members}) > 1:
+                found.append(f"{device.id}: pcmk_delay_base={base} (fencing {first} waits longest, so {first} "
+                             "wins a fence race)")
+        spread = _seconds(device.params.get("pcmk_delay_max"))
+        if spread > 0:
+            chance = 2 * FENCE_SECONDS / spread - (FENCE_SECONDS / spread) ** 2 if spread > FENCE_SECONDS else 1.0
+            found.append(f"{device.id}: pcmk_delay_max={device.params['pcmk_delay_max']} (a random delay: both "
+                         f"shots still fire within a fencing's time of each other in about {chance:.0%} of splits "
+                         "here; a per-node pcmk_delay_base or priority-fencing-delay leaves nothing to chance)")
     if _seconds(cib.properties.get("priority-fencing-delay")) > 0:
         prioritised = [rid for rid, meta in cib.meta.items() if _seconds(meta.get("priority")) > 0]
         if prioritised or _seconds(cib.resource_defaults.get("priority")) > 0:
             found.append(f"priority-fencing-delay={cib.properties['priority-fencing-delay']} with priority on "
-                         f"{', '.join(prioritised) or 'every resource (rsc_defaults)'}")
+                         f"{', '.join(prioritised) or 'every resource (rsc_defaults)'} (the node running them wins)")
     return found
 
 
@@ -156,15 +173,16 @@ def _seconds(value: str | None) -> float:
 
 
 @CHECKS.check("fence-race", "A two-node partition cannot make both nodes fence each other",
-              "crm resource param fence-lab set pcmk_delay_max 2s; or: crm configure property "
-              "priority-fencing-delay=2s with meta priority=10 on the service's group.")
+              "crm configure property priority-fencing-delay=1s with meta priority=10 on the service's group; "
+              "or a fixed delay per node: crm resource param fence-lab set pcmk_delay_base 'node1:2s;node2:0'")
 def fence_race(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
-    delays = _delays(cib)
+    delays = _delays(cib, facts.spec.member_names)
     if not delays:
         return fail("no fencing delay: when both cluster links break, each node sees the other die and both shoot "
                     "at the same moment (a fence race): both can end up powered off. A random delay "
-                    "(pcmk_delay_max) or a priority delay (priority-fencing-delay, which lets the node running "
-                    "the more important resources shoot first) makes one side win; it also delays a real "
-                    "failover by up to that much")
+                    "(pcmk_delay_max), a fixed delay per node (pcmk_delay_base=\"node1:2s;node2:0\") or a "
+                    "priority delay (priority-fencing-delay, which lets the node running the more important "
+                    "resources shoot first) makes one side win; it also delays a real failover by up to that "
+                    "much")
     return ok("; ".join(delays))

@@ -190,7 +190,10 @@ def rings_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         survivors = [n for n in lab.spec.member_names if n not in fenced]
         served = bool(survivors) and _wait(lambda: _served_by(lab, survivors[0]), 30, 0.5) is not None
     finally:
-        progress(f"fault check: plugging {victim}'s rings back in")
+        progress(f"fault check: plugging {victim}'s rings back in and powering on what was fenced")
+        for node in lab.spec.member_names:  # every node on first: after a fence race both wait for each other
+            with contextlib.suppress(HalabError):  # restore_and_rejoin below tries again and says why
+                faults.restore(lab, node)
         restored = "".join(restore_and_rejoin(lab, n) for n in lab.spec.member_names)
     measurements = {"rings_cut_on": victim, "fenced": fenced, "fenced_after_seconds": noticed}
     if not fenced:

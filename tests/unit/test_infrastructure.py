@@ -152,7 +152,14 @@ def test_ethmonitor_and_a_random_fence_delay_count_too() -> None:
     delay = edit(no_priority, "cib", '<nvpair name="pcmk_host_list"',
                  '<nvpair name="pcmk_delay_max" value="2s" id="x"/><nvpair name="pcmk_host_list"')
     passed, feedback = verdict(grade(delay), "fence-race")
-    assert passed and "pcmk_delay_max=2s" in feedback
+    assert passed and "pcmk_delay_max=2s" in feedback and "44% of splits" in feedback
+    fixed = edit(no_priority, "cib", '<nvpair name="pcmk_host_list"',
+                 '<nvpair name="pcmk_delay_base" value="node1:2s;node2:0" id="x"/><nvpair name="pcmk_host_list"')
+    passed, feedback = verdict(grade(fixed), "fence-race")
+    assert passed and "node1 wins a fence race" in feedback
+    same = edit(no_priority, "cib", '<nvpair name="pcmk_host_list"',
+                '<nvpair name="pcmk_delay_base" value="node1:2s;node2:2s" id="x"/><nvpair name="pcmk_host_list"')
+    assert not verdict(grade(same), "fence-race")[0]  # the same delay for both breaks no tie
 
 
 def test_cib_parser_keeps_rules_meta_and_defaults() -> None:
