@@ -29,6 +29,8 @@ def reload_corosync(lab: Lab, totem: str) -> None:
     for node in lab.spec.member_names:
         lab.run(node, "corosync-cfgtool -R", timeout=30)
     time.sleep(2)
+    wait_for_cluster(lab, 2, timeout=120)
+    wait_for_web(lab)
 
 
 def failovers(lab: Lab, rounds: int) -> list[float]:
@@ -66,7 +68,9 @@ def main() -> None:
     try:
         infrastructure.solve(lab, lambda _m: None)
         tuned = failovers(lab, rounds)
+        print(f"tuned failovers: {tuned}", flush=True)
         notice = link_notice(lab, rounds)
+        print(f"ring0 cut noticed: {notice}", flush=True)
         reload_corosync(lab, DEFAULT_TOTEM)
         default = failovers(lab, rounds)
     finally:

@@ -21,6 +21,7 @@ from halab import labnet, ssh
 from halab.errors import HalabError
 from halab.fence import daemon as fence
 from halab.hostfs import remove_tree
+from halab.instances import Owner, instance_name
 from halab.names import check_lab_name
 from halab.providers import get_provider
 from halab.providers.base import Provider
@@ -60,8 +61,11 @@ def damaged_labs() -> dict[str, str]:
 
 
 class Lab:
-    def __init__(self, name: str) -> None:
-        self.name = check_lab_name(name)  # before it becomes a path, a namespace or a lock
+    def __init__(self, name: str, owner: Owner | None = None) -> None:
+        """A lab by name: root's own, or with ``owner`` the instance of lab ``name`` in that user's slot."""
+        self.base = check_lab_name(name)  # before it becomes a path, a namespace or a lock
+        self.owner = owner if owner and owner.slot else None
+        self.name = instance_name(self.base, self.owner.slot) if self.owner else self.base
         self._clients: dict[str, paramiko.SSHClient] = {}
 
     # -- reading ------------------------------------------------------------------------------------
@@ -70,7 +74,13 @@ class Lab:
         state = load_state(self.name)
         # A lab that is up keeps the spec it was made from, even if labs/ changed since.
         if state and Path(state.spec_path).exists():
-            return load_spec_file(Path(state.spec_path))
+            return state.spec()
+        return self._spec_from_labs()
+
+    def _spec_from_labs(self) -> LabSpec:
+        """The lab's spec as labs/ has it now, moved into the owner's slot."""
+        if self.owner:
+            return load_spec_file(load_spec(self.base).path, self.owner.slot)
         return load_spec(self.name)
 
     def state(self) -> LabState:
@@ -171,7 +181,7 @@ class Lab:
     def up(self, provider: str | None = None, progress: Progress = lambda _m: None) -> list[NodeInfo]:
         require_root()
         with lab_lock(self.name):
-            spec = load_spec(self.name)
+            spec = self._spec_from_labs()
             existing = load_state(self.name)
             wanted = provider or (existing.provider if existing else spec.default_provider)
             if wanted not in spec.providers:
@@ -192,7 +202,7 @@ class Lab:
                 return existing.nodes
             self._teardown(existing, progress)  # stale leftovers of a crashed or half-made run
             labnet.check_free(spec, self._other_labs())
-            state = LabState(self.name, wanted, str(spec.path))
+            state = LabState(self.name, wanted, str(spec.path), owner=self.owner.as_dict() if self.owner else None)
             save_state(state)
             try:
                 backend.up(spec, state, progress)
@@ -265,7 +275,7 @@ class Lab:
             try:
                 other = load_state(name)
                 if other and other.spec_path:
-                    others[name] = load_spec_file(Path(other.spec_path))
+                    others[name] = other.spec()
             except HalabError:
                 continue
         return others

@@ -311,14 +311,16 @@ def _task_source(top: _Reader, path: Path) -> _Reader:
     return _Reader(source, data)
 
 
-def parse_spec(path: Path, data: dict[str, Any]) -> LabSpec:
+def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -> LabSpec:
+    """A validated spec from a spec file's data; its name must be ``file_name`` (the file's stem unless a lab
+    instance moved it: halab/instances.py)."""
     top = _Reader(path, data)
     top.unknown_keys({"name", "title", "summary", "default_provider", "providers", "networks", "nodes",
                       "tasks", "checks", "settings", "kind", "tasks_from"})
     name = top.name("name")
     if name in RESERVED_LAB_NAMES:
         raise top.fail("name", f"{name!r} cannot name a lab: halab uses it for itself")
-    if name != path.stem:
+    if name != (file_name or path.stem):
         raise top.fail("name", f"{name!r} must match the file name {path.stem!r}")
     providers = tuple(top.get("providers", list, list(PROVIDERS)))
     for provider in providers:
@@ -396,14 +398,12 @@ def _settings(top: _Reader, kind: Kind) -> dict[str, Any]:
     return settings
 
 
-def load_spec_file(path: Path) -> LabSpec:
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise HalabError(f"{path}: cannot read: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(str(path), "(file)", f"not valid TOML: {exc}") from None
-    return parse_spec(path, data)
+def load_spec_file(path: Path, slot: int = 0) -> LabSpec:
+    """The spec of a file, moved into a user's slot when ``slot`` is not 0 (halab/instances.py)."""
+    from halab.instances import instance_data, read_spec_data
+
+    data = instance_data(read_spec_data(path), slot)
+    return parse_spec(path, data, file_name=data.get("name") if slot else None)
 
 
 def available_labs() -> list[str]:

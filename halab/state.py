@@ -20,11 +20,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from halab import locks, paths
 from halab.errors import HalabError
 from halab.names import check_lab_name, is_lab_name
+
+if TYPE_CHECKING:
+    from halab.spec import LabSpec
 
 T = TypeVar("T")
 STATE_LOCK_WAIT = 30.0  # seconds; every holder keeps it for milliseconds (read, change, write)
@@ -54,6 +57,19 @@ class LabState:
     nodes: list[NodeInfo] = field(default_factory=list)
     # Provider-specific facts (PIDs, namespaces, image hash...) that `down` needs to undo `up`.
     provider_data: dict[str, Any] = field(default_factory=dict)
+    # Whose lab this is when a user made it through the lab service: {"uid", "user", "slot"}; None: root's.
+    owner: dict[str, Any] | None = None
+
+    @property
+    def slot(self) -> int:
+        """The owner's slot (halab/instances.py); 0 for root's labs."""
+        return int((self.owner or {}).get("slot", 0))
+
+    def spec(self) -> LabSpec:
+        """The spec the lab was made from (moved into its owner's slot), even if labs/ changed since."""
+        from halab.spec import load_spec_file
+
+        return load_spec_file(Path(self.spec_path), self.slot)
 
     def node(self, name: str) -> NodeInfo:
         for node in self.nodes:

@@ -28,7 +28,7 @@ from halab.image.build import build_image
 from halab.image.vmdisk import VmImage, vm_image
 from halab.providers.base import Progress, Provider
 from halab.providers.nspawn import _hosts_file
-from halab.spec import LabSpec, Node, load_spec, load_spec_file
+from halab.spec import LabSpec, Node, load_spec
 from halab.ssh import new_keypair, write_private_key
 from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state
 
@@ -254,7 +254,7 @@ class LibvirtProvider(Provider):
                 domain.create()
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
-        spec = load_spec_file(Path(state.spec_path))
+        spec = state.spec()
         index = spec.network_index(spec.node(node), network)
         domain = self._domain(state, node)
         with _libvirt_errors(node):

@@ -27,7 +27,7 @@ from halab.errors import HalabError
 from halab.hostfs import mount_overlay, remove_tree
 from halab.image.build import build_image
 from halab.providers.base import Progress, Provider
-from halab.spec import LabSpec, Node, load_spec_file
+from halab.spec import LabSpec, Node
 from halab.ssh import new_keypair, write_private_key
 from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state, update_state
 
@@ -233,7 +233,7 @@ class NspawnProvider(Provider):
         state.node(node)
         with power_lock(state.lab, node):
             self._kill(state, node)
-            spec = load_spec_file(Path(state.spec_path))
+            spec = state.spec()
             labnet.reset_node(spec, spec.node(node))
         _save_pid(state, node)
 
@@ -245,7 +245,7 @@ class NspawnProvider(Provider):
         _save_pid(state, node)
 
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
-        spec = load_spec_file(Path(state.spec_path))
+        spec = state.spec()
         net_index = spec.network_index(spec.node(node), network)
         labnet.set_cable(state.lab, spec.node_names.index(node), net_index, up)
 
