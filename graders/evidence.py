@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from graders.grade import evaluate
 from graders.report import Report
+from halab.instances import MAX_SLOT
+from halab.spec import load_spec_file
 
 if TYPE_CHECKING:  # the lab runtime (and paramiko) is not needed to grade from evidence
     from halab.lab import Lab
@@ -46,10 +48,20 @@ def digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def save_evidence(path: str | Path, lab: Lab, raw: dict[str, Any], report: Report) -> None:
+def lab_identity(lab: Lab) -> dict[str, Any]:
+    """Which lab instance the facts come from: the lab as the student calls it, the id of its `halab up`, when
+    that was, its nodes' host keys, and the owner's slot (0 for root's labs: halab/instances.py)."""
     state = lab.state()
-    payload = {"format": FORMAT, "lab": lab.name, "lab_instance": state.instance, "lab_created": state.created,
-               "host_keys": {n.name: n.host_key for n in state.nodes}, "raw": raw, "report": report.to_dict()}
+    return {"lab": getattr(lab, "base", lab.name), "lab_instance": state.instance, "lab_created": state.created,
+            "host_keys": {n.name: n.host_key for n in state.nodes}, "slot": state.slot}
+
+
+def save_evidence(path: str | Path, lab: Lab, raw: dict[str, Any], report: Report) -> None:
+    write_evidence(path, lab_identity(lab), raw, report)
+
+
+def write_evidence(path: str | Path, identity: dict[str, Any], raw: dict[str, Any], report: Report) -> None:
+    payload = {"format": FORMAT, **identity, "raw": raw, "report": report.to_dict()}
     document = {"payload": payload, "sha256": digest(payload)}
     target = Path(path)
     # Written aside and renamed: a check interrupted while saving must not leave half a file to submit.
@@ -74,6 +86,7 @@ class Evidence:
     host_keys: dict[str, str]
     raw: dict[str, Any]
     recorded: dict[str, Any] = field(default_factory=dict)  # the report as the student saw it
+    slot: int = 0  # the owner's slot (halab/instances.py): which values the lab was given
 
     def describe(self) -> str:
         collected = self.raw.get("collected_at") or "an unknown time"
@@ -114,8 +127,11 @@ def load_evidence(path: str | Path, expected_lab: str) -> Evidence:
     if not isinstance(raw, dict) or not isinstance(host_keys, dict):
         raise EvidenceError("format", f"The evidence file {path.name} has no facts in it.")
     recorded = payload.get("report") if isinstance(payload.get("report"), dict) else {}
+    slot = payload.get("slot", 0)
+    if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot <= MAX_SLOT:
+        raise EvidenceError("format", f"The evidence file {path.name} names no valid lab slot ({slot!r}).")
     return Evidence(str(payload["lab"]), str(payload.get("lab_instance", "")), str(payload.get("lab_created", "")),
-                    {str(k): str(v) for k, v in host_keys.items()}, raw, recorded)
+                    {str(k): str(v) for k, v in host_keys.items()}, raw, recorded, slot)
 
 
 def failed_report(spec: LabSpec, reason: str, hint: str) -> Report:
@@ -141,4 +157,6 @@ def grade_evidence(path: str | Path, spec: LabSpec) -> EvidenceGrade:
         evidence = load_evidence(path, spec.name)
     except EvidenceError as problem:
         return EvidenceGrade(failed_report(spec, str(problem), retry_hint(spec.name)), None, problem)
-    return EvidenceGrade(evaluate(spec, evidence.raw), evidence)
+    # A user's lab had values of its own (addresses, cluster name): its facts are graded against those.
+    own = load_spec_file(spec.path, evidence.slot) if evidence.slot else spec
+    return EvidenceGrade(evaluate(own, evidence.raw), evidence)

@@ -115,3 +115,52 @@ def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
 
     update_state(lab.name, forget_undone)
     return done or [f"{node} had no fault to undo"]
+
+
+# -- the table `halab fault` (and the lab service) dispatch on ---------------------------------------------
+def _power_off_fault(lab: Lab, node: str, _daemon: str, _network: str | None) -> str:
+    power_off(lab, node)
+    return f"{node} is powered off (no shutdown). Undo: halab fault {lab.base} restore {node}"
+
+
+def _kill_daemon_fault(lab: Lab, node: str, daemon: str, _network: str | None) -> str:
+    kill_daemon(lab, node, daemon)
+    return f"killed {daemon} on {node} (SIGKILL). Undo: halab fault {lab.base} restore {node}"
+
+
+def _cut_link_fault(lab: Lab, node: str, _daemon: str, network: str | None) -> str:
+    cut_link(lab, node, network)
+    return f"{node}'s cable is unplugged. Undo: halab fault {lab.base} restore {node}"
+
+
+def _restore_fault(lab: Lab, node: str, _daemon: str, _network: str | None) -> str:
+    return "\n".join(restore(lab, node))
+
+
+# Every lab has these. `restore` undoes every fault of the node except a kind's own (a split brain is for
+# the student to resolve); a kind adds its own in graders/<kind>/__init__.py (``injections``).
+COMMON_FAULTS = {"power-off": _power_off_fault, "kill-daemon": _kill_daemon_fault, "cut-link": _cut_link_fault,
+                 "restore": _restore_fault}
+
+
+def fault_names() -> list[str]:
+    from graders.kinds import get_kind, known_kinds
+
+    kind_faults = {name for kind in known_kinds() for name in get_kind(kind).injections}
+    return list(COMMON_FAULTS) + sorted(kind_faults - set(COMMON_FAULTS))
+
+
+def inject(lab: Lab, fault: str, node: str, daemon: str = "corosync", network: str | None = None) -> str:
+    """Do one fault of the table on the node; returns the sentence to show."""
+    from graders.kinds import get_kind
+
+    lab.state().node(node)
+    if daemon not in CLUSTER_DAEMONS:
+        raise HalabError(f"can only kill {' or '.join(CLUSTER_DAEMONS)}, not '{daemon}'")
+    kind = get_kind(lab.spec.kind)
+    if fault in COMMON_FAULTS:
+        return COMMON_FAULTS[fault](lab, node, daemon, network)
+    if fault in kind.injections:
+        return kind.injections[fault].function()(lab, node)
+    own = ", ".join([*COMMON_FAULTS, *kind.injections])
+    raise HalabError(f"lab '{lab.base}' (a {kind.name} lab) has no fault '{fault}' (its faults: {own})")

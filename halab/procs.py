@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -69,3 +71,44 @@ def wait_gone(pids: list[int], seconds: float) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def read_line(fd: int, seconds: float) -> str:
+    """The first line written to the pipe, "" if every writer closed it or nothing came in time."""
+    data = b""
+    deadline = time.monotonic() + seconds
+    while b"\n" not in data and (left := deadline - time.monotonic()) > 0:
+        if not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 256)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").partition("\n")[0]
+
+
+def start_daemon(argv: list[str], log: Path, seconds: float) -> str:
+    """Start ``argv`` in a session of its own (it outlives us, ignores our Ctrl-C and is never our zombie),
+    with ``--ready-fd N`` appended: a pipe on which the daemon reports readiness itself ("ready PID", or
+    "error ..."). Returns that line, or "" if nothing came within ``seconds``."""
+    read_end, write_end = os.pipe()
+    try:
+        with open(log, "ab") as handle:
+            subprocess.run(["setsid", "--fork", *argv, "--ready-fd", str(write_end)], stdin=subprocess.DEVNULL,
+                           stdout=handle, stderr=handle, pass_fds=(write_end,), check=True)
+        os.close(write_end)
+        write_end = -1
+        return read_line(read_end, seconds)
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+
+
+def report_ready(fd: int | None, line: str) -> None:
+    """The daemon's side of start_daemon: say "ready PID" or "error ..." once, then close the pipe."""
+    if fd is None:
+        return
+    with contextlib.suppress(OSError):
+        os.write(fd, (line + "\n").encode())
+        os.close(fd)

@@ -24,9 +24,7 @@ import hmac
 import json
 import os
 import secrets
-import select
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -226,10 +224,7 @@ def serve(lab: str, address: str, ready_fd: int | None = None) -> int:
     """Run the switch; with ``ready_fd``, report "ready PID" (or "error ...") there once bound."""
 
     def report(line: str) -> None:
-        if ready_fd is not None:
-            with contextlib.suppress(OSError):
-                os.write(ready_fd, (line + "\n").encode())
-                os.close(ready_fd)
+        procs.report_ready(ready_fd, line)
 
     try:
         password = password_file(lab).read_text().strip()
@@ -262,20 +257,6 @@ def _daemon_pids(lab: str) -> list[int]:
     return pids
 
 
-def _read_line(fd: int, seconds: float) -> str:
-    """The first line written to the pipe, "" if every writer closed it or nothing came in time."""
-    data = b""
-    deadline = time.monotonic() + seconds
-    while b"\n" not in data and (left := deadline - time.monotonic()) > 0:
-        if not select.select([fd], [], [], left)[0]:
-            break
-        chunk = os.read(fd, 256)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace").partition("\n")[0]
-
-
 def _listeners(address: str, port: int) -> str:
     """Who listens on address:port (or on the wildcard address at that port), for the error message."""
     wanted = {f"00000000:{port:04X}", f"{'0' * 32}:{port:04X}"}
@@ -305,19 +286,7 @@ def start(lab: str, address: str) -> None:
     """Start the lab's switch and wait until it says it is listening; a clear error if it cannot."""
     log = lab_dir(lab) / "fence.log"
     before = set(_daemon_pids(lab))
-    read_end, write_end = os.pipe()
-    try:
-        with open(log, "ab") as handle:
-            subprocess.run(["setsid", "--fork", sys.executable, "-m", "halab.fence.daemon", lab, address,
-                            "--ready-fd", str(write_end)],
-                           stdin=subprocess.DEVNULL, stdout=handle, stderr=handle, pass_fds=(write_end,), check=True)
-        os.close(write_end)
-        write_end = -1
-        line = _read_line(read_end, READY_SECONDS)
-    finally:
-        os.close(read_end)
-        if write_end >= 0:
-            os.close(write_end)
+    line = procs.start_daemon([sys.executable, "-m", "halab.fence.daemon", lab, address], log, READY_SECONDS)
     word, _, rest = line.partition(" ")
     if word == "ready" and rest.isdigit() and int(rest) in _daemon_pids(lab):
         return

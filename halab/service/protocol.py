@@ -1,0 +1,58 @@
+"""The lab service's wire: a Unix stream socket carrying one JSON object per line.
+
+A request is ``{"op": ..., "lab": ... or null, "args": {...}}``; the service answers with any number of
+``{"progress": "..."}`` lines and then exactly one ``{"result": ...}`` or ``{"error": "..."}``. Lines are
+bounded (a request is small; a result carries a lab's raw facts), so neither side can be made to read
+without end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from halab.errors import HalabError
+
+MAX_REQUEST = 64 * 1024
+MAX_REPLY = 64 * 1024 * 1024  # a check's raw facts: some MiB for a lab of five nodes at most
+OPS = ("labs", "up", "down", "status", "access", "check", "fault", "solve", "whoami")
+
+
+def socket_path() -> Path:
+    return Path(os.environ.get("HALAB_SERVICE_SOCKET", "/run/halab/service.sock"))
+
+
+def send(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+class LineReader:
+    """Reads newline-terminated JSON objects from a socket, each at most ``limit`` bytes."""
+
+    def __init__(self, sock: socket.socket, limit: int) -> None:
+        self.sock, self.limit, self.buffer = sock, limit, b""
+
+    def next(self) -> dict[str, Any] | None:
+        """The next message; None at the end of the stream. HalabError for an oversized or garbled one."""
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > self.limit:
+                raise HalabError(f"a message longer than {self.limit} bytes")
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                if self.buffer.strip():
+                    raise HalabError("the other side hung up in the middle of a message")
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        if len(line) > self.limit:
+            raise HalabError(f"a message longer than {self.limit} bytes")
+        try:
+            message = json.loads(line)
+        except ValueError:
+            raise HalabError("a message that is not JSON") from None
+        if not isinstance(message, dict):
+            raise HalabError("a message that is not a JSON object")
+        return message

@@ -1,0 +1,74 @@
+"""The lab service's config file, /etc/halab/service.toml ($HALAB_SERVICE_CONFIG): how many labs and nodes
+each user may have up at once. Without the file the defaults apply.
+
+    [defaults]
+    labs = 2          # labs up at once per user
+    nodes = 8         # nodes of those labs together
+
+    [users.alice]     # one user's own limits
+    labs = 3
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from halab.errors import SpecError
+
+DEFAULTS = {"labs": 2, "nodes": 8}
+
+
+@dataclass(frozen=True)
+class Quota:
+    labs: int
+    nodes: int
+
+
+@dataclass(frozen=True)
+class Quotas:
+    defaults: Quota
+    users: dict[str, Quota]
+
+    def of(self, user: str) -> Quota:
+        return self.users.get(user, self.defaults)
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("HALAB_SERVICE_CONFIG", "/etc/halab/service.toml"))
+
+
+def _quota(path: Path, where: str, table: Any, fallback: dict[str, int]) -> Quota:
+    if not isinstance(table, dict):
+        raise SpecError(str(path), where, "must be a table")
+    unknown = set(table) - set(DEFAULTS)
+    if unknown:
+        raise SpecError(str(path), f"{where}.{sorted(unknown)[0]}", f"unknown field (allowed: {', '.join(DEFAULTS)})")
+    values = {}
+    for key in DEFAULTS:
+        value = table.get(key, fallback[key])
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+            raise SpecError(str(path), f"{where}.{key}", f"must be a whole number from 0 to 1000, not {value!r}")
+        values[key] = value
+    return Quota(**values)
+
+
+def load_quotas(path: Path | None = None) -> Quotas:
+    """The quotas; a malformed file is a SpecError naming the file, the field and the problem."""
+    path = path or config_path()
+    try:
+        data = tomllib.loads(path.read_text()) if path.exists() else {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(str(path), "(file)", f"cannot be read as TOML: {exc}") from None
+    unknown = set(data) - {"defaults", "users"}
+    if unknown:
+        raise SpecError(str(path), sorted(unknown)[0], "unknown section (allowed: defaults, users)")
+    defaults = _quota(path, "defaults", data.get("defaults", {}), DEFAULTS)
+    users = data.get("users", {})
+    if not isinstance(users, dict):
+        raise SpecError(str(path), "users", "must be a table of [users.NAME] tables")
+    base = {"labs": defaults.labs, "nodes": defaults.nodes}
+    return Quotas(defaults, {name: _quota(path, f"users.{name}", table, base) for name, table in users.items()})

@@ -1,0 +1,243 @@
+"""The lab service daemon: who is asking (peer credentials), what they may do, and doing it.
+
+Every caller is named by the kernel, not by anything they send: SO_PEERCRED gives the uid of the process at
+the other end of the socket. A caller works only on their own instances (halab/instances.py): a request
+names a lab as the caller knows it ("clustering"), and the service maps it to the caller's slot, so no
+request can even name another user's lab. Requests are checked field by field; anything else is refused with
+one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import re
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from halab.access import LocalAccess, check_fault_options
+from halab.errors import HalabError
+from halab.instances import Owner, instance_name, slot_of
+from halab.names import check_lab_name
+from halab.service.protocol import MAX_REQUEST, OPS, LineReader, send
+from halab.service.quotas import Quotas, load_quotas
+from halab.spec import PROVIDERS, load_spec
+from halab.state import lab_dir, lab_states
+
+Progress = Callable[[str], None]
+REQUEST_SECONDS = 10.0  # to deliver the request line; the work itself may take minutes
+
+
+@dataclass(frozen=True)
+class Caller:
+    uid: int
+    user: str
+    owner: Owner
+
+
+class Refused(HalabError):
+    """The caller may not do this; the message says why, in one line."""
+
+
+def identify(connection: socket.socket) -> Caller:
+    creds = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        raise Refused(f"uid {uid} has no user name on this host, and the lab service serves only users it can "
+                      "name") from None
+    return Caller(uid, user, Owner(uid, user, slot_of(uid, user)))
+
+
+def _own_labs(caller: Caller) -> dict[str, Any]:
+    """The caller's labs with state: base name -> state."""
+    readable, _ = lab_states()
+    return {Path(state.spec_path).stem: state for state in readable.values()
+            if (state.owner or {}).get("uid", 0) == caller.uid and state.slot == caller.owner.slot}
+
+
+def _lab_name(caller: Caller, lab: Any) -> str:
+    if not isinstance(lab, str):
+        raise Refused("this request needs a lab name")
+    name = check_lab_name(lab)
+    readable, _ = lab_states()
+    theirs = readable.get(name)
+    if re.fullmatch(r"u\d+-.+", name) and theirs is not None and (theirs.owner or {}).get("uid") != caller.uid:
+        raise Refused(f"lab '{name}' belongs to another user; yours are named as in labs/ (halab status)")
+    return name
+
+
+def _access(caller: Caller, lab: str) -> LocalAccess:
+    return LocalAccess(lab, caller.owner)
+
+
+def _check_quota(caller: Caller, lab: str, quotas: Quotas) -> None:
+    """Refuse an `up` that would take the caller over their quota, before anything is made."""
+    quota = quotas.of(caller.user)
+    labs = {name: state for name, state in _own_labs(caller).items() if name != lab}
+    if len(labs) + 1 > quota.labs:
+        raise Refused(f"over quota: you may have {quota.labs} lab(s) at once and have {len(labs)} "
+                      f"({', '.join(sorted(labs))}); take one down first (halab down LAB)")
+    nodes = sum(len(state.nodes) for state in labs.values()) + len(load_spec(lab).nodes)
+    if nodes > quota.nodes:
+        raise Refused(f"over quota: lab '{lab}' would bring your nodes to {nodes}, and you may have "
+                      f"{quota.nodes} at once; take a lab down first (halab down LAB)")
+
+
+class Service:
+    """The operations a caller may ask for, each checked and done on the caller's own lab instance."""
+
+    def __init__(self, quotas: Quotas) -> None:
+        self.quotas = quotas
+        self._user_locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _user_lock(self, uid: int) -> threading.Lock:
+        with self._guard:
+            return self._user_locks.setdefault(uid, threading.Lock())
+
+    def handle(self, caller: Caller, request: dict[str, Any], progress: Progress) -> Any:
+        op, args = request.get("op"), request.get("args", {})
+        if op not in OPS:
+            raise Refused(f"unknown request {op!r} (known: {', '.join(OPS)})")
+        if not isinstance(args, dict):
+            raise Refused("the request's args must be an object")
+        if op == "whoami":
+            return {"user": caller.user, "uid": caller.uid, "slot": caller.owner.slot}
+        if op == "labs":
+            return {"labs": [{"lab": name, "instance": state.lab, "phase": state.phase}
+                             for name, state in sorted(_own_labs(caller).items())]}
+        lab = _lab_name(caller, request.get("lab"))
+        return getattr(self, f"_{op}")(caller, lab, args, progress)
+
+    def _up(self, caller: Caller, lab: str, args: dict[str, Any], progress: Progress) -> Any:
+        provider = args.get("provider")
+        if provider is not None and provider not in PROVIDERS:
+            raise Refused(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
+        with self._user_lock(caller.uid):  # quota check and creation together: two `up`s cannot both fit
+            _check_quota(caller, lab, self.quotas)
+            nodes = _access(caller, lab).up(provider, progress)
+        return {"lab": lab, "instance": instance_name(lab, caller.owner.slot), "nodes": [asdict(n) for n in nodes]}
+
+    def _down(self, caller: Caller, lab: str, _args: dict[str, Any], progress: Progress) -> Any:
+        _access(caller, lab).down(progress)
+        return {"lab": lab}
+
+    def _status(self, caller: Caller, lab: str, _args: dict[str, Any], _progress: Progress) -> Any:
+        return _access(caller, lab).status()
+
+    def _access(self, caller: Caller, lab: str, _args: dict[str, Any], _progress: Progress) -> Any:
+        """What the caller needs to reach their nodes themselves: the inventory and the lab's SSH key."""
+        access = _access(caller, lab)
+        nodes = access.nodes()
+        key = (lab_dir(access.lab.name) / "id_ed25519").read_text()
+        return {"lab": lab, "instance": access.lab.name, "nodes": [asdict(n) for n in nodes], "key": key}
+
+    def _check(self, caller: Caller, lab: str, args: dict[str, Any], progress: Progress) -> Any:
+        faults = args.get("faults", True)
+        if not isinstance(faults, bool):
+            raise Refused("'faults' must be true or false")
+        return asdict(_access(caller, lab).check(faults, progress))
+
+    def _fault(self, caller: Caller, lab: str, args: dict[str, Any], _progress: Progress) -> Any:
+        fault, node = args.pop("fault", None), args.pop("node", None)
+        if not isinstance(fault, str) or not isinstance(node, str):
+            raise Refused("a fault request needs 'fault' and 'node'")
+        daemon, network = check_fault_options(args)
+        return {"message": _access(caller, lab).fault(fault, node, daemon, network)}
+
+    def _solve(self, caller: Caller, lab: str, _args: dict[str, Any], progress: Progress) -> Any:
+        _access(caller, lab).solve(progress)
+        return {"lab": lab}
+
+
+def _log(line: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}", flush=True)
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    service: Service
+
+    def handle(self) -> None:
+        connection: socket.socket = self.request
+        try:
+            caller = identify(connection)
+            connection.settimeout(REQUEST_SECONDS)
+            request = LineReader(connection, MAX_REQUEST).next()
+            connection.settimeout(None)
+            if request is None:
+                return
+        except (HalabError, OSError) as exc:
+            with contextlib.suppress(OSError):
+                send(connection, {"error": str(exc) or type(exc).__name__})
+            return
+        _log(f"{caller.user} (uid {caller.uid}): {request.get('op')} {request.get('lab') or ''}")
+
+        def progress(line: str) -> None:
+            with contextlib.suppress(OSError):  # the caller may have gone; the work goes on
+                send(connection, {"progress": str(line)[:500]})
+
+        try:
+            result = self.service.handle(caller, request, progress)
+        except HalabError as exc:
+            reply: dict[str, Any] = {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - a bug must answer the caller and keep the service up
+            _log(f"internal error for {caller.user}: {type(exc).__name__}: {exc}")
+            reply = {"error": f"the lab service failed ({type(exc).__name__}: {exc}); see its log"}
+        else:
+            reply = {"result": result}
+        with contextlib.suppress(OSError):
+            send(connection, reply)
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def serve(path: Path, ready_fd: int | None = None) -> int:
+    from halab import procs
+
+    try:
+        quotas = load_quotas()
+    except HalabError as exc:
+        procs.report_ready(ready_fd, f"error {exc}")
+        return 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o755)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    _Handler.service = Service(quotas)
+    try:
+        server = _Server(str(path), _Handler)
+    except OSError as exc:
+        procs.report_ready(ready_fd, f"error cannot listen on {path}: {exc.strerror or exc}")
+        return 1
+    path.chmod(0o666)  # anyone may ask; the service decides from who they are
+    _log(f"listening on {path}")
+    procs.report_ready(ready_fd, f"ready {os.getpid()}")
+    server.serve_forever()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m halab.service.server", description="The halab lab service.")
+    parser.add_argument("socket", type=Path)
+    parser.add_argument("--ready-fd", type=int)
+    args = parser.parse_args(argv)
+    return serve(args.socket, args.ready_fd)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
