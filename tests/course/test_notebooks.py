@@ -32,10 +32,10 @@ def execute(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def test_there_are_six_notebooks_in_course_order() -> None:
+def test_there_are_seven_notebooks_in_course_order() -> None:
     assert [p.parent.name for p in NOTEBOOKS] == [
         "01-introduction", "02-ha-concepts", "03-clustering", "04-fault-tolerance", "05-ha-infrastructure",
-        "06-virtualization",
+        "05b-load-balancing", "06-virtualization",
     ]  # fmt: skip
     assert all(p.stem == p.parent.name for p in NOTEBOOKS)
 

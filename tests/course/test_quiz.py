@@ -5,7 +5,7 @@ import pytest
 from halab.course.quiz import QuizError, bank_names, correct, grade, load_bank, parse_number, readable
 
 BANKS = ["01-introduction", "02-ha-concepts", "03-clustering", "04-fault-tolerance", "05-ha-infrastructure",
-         "06-virtualization"]  # fmt: skip
+         "05b-load-balancing", "06-virtualization"]  # fmt: skip
 
 
 def test_every_notebook_has_a_bank_and_every_bank_loads() -> None:
