@@ -22,7 +22,8 @@ WILDCARD_HOSTS = ("", "*", "0.0.0.0", "::")
 COOKIE_MODES = ("insert", "rewrite", "prefix")
 
 
-def _joined(problems: list[str]) -> Verdict | None:
+def problems_verdict(problems: list[str]) -> Verdict | None:
+    """A failed verdict naming every problem, or None when there is none (then the check says what passed)."""
     return fail("; ".join(problems)) if problems else None
 
 
@@ -48,13 +49,13 @@ def web_app(facts: LabFacts) -> Verdict:
             problems.append(f"the application fails on {name} (HTTP {reply.code}; see /var/log/apache2/error.log)")
         else:
             problems.append(f"nothing answers on {name} port {HTTP_PORT} ({reply.describe()}): is Apache running?")
-    return _joined(problems) or ok(f"{', '.join(answers)} each answer {path} with their own name")
+    return problems_verdict(problems) or ok(f"{', '.join(answers)} each answer {path} with their own name")
 
 
 @CHECKS.check("web-service", "Apache runs on both web servers and starts at boot",
               "systemctl enable --now apache2 on each web server.")
 def web_service(facts: LabFacts) -> Verdict:
-    return _joined(views.service_problems(facts, WEB, views.WEB_UNITS)) or ok("apache2 active and enabled")
+    return problems_verdict(views.service_problems(facts, WEB, views.WEB_UNITS)) or ok("apache2 active and enabled")
 
 
 # ---- HAProxy --------------------------------------------------------------------------------------------
@@ -117,7 +118,7 @@ def haproxy_config_valid(facts: LabFacts) -> Verdict:
         elif not views.haproxy_config(facts.nodes[name]).proxies():
             problems.append(f"{name} still has Debian's default HAProxy configuration: no frontend, backend or "
                             "listen section yet")
-    return _joined(problems) or ok(f"valid on {', '.join(tests)}")
+    return problems_verdict(problems) or ok(f"valid on {', '.join(tests)}")
 
 
 @CHECKS.check("haproxy-frontend", "A frontend listens on {virtual_ip}:80 on both balancers",
@@ -129,10 +130,11 @@ def haproxy_frontend(facts: LabFacts) -> Verdict:
             problems.append(f"{found.frontend.kind} {found.frontend.name} on {name} has no backend to send requests "
                             "to: its default_backend is missing or names no backend section")
     described = {f"{s.frontend.kind} {s.frontend.name} (bind {s.bind.words[1]})" for s in sites.values()}
-    return _joined(problems) or ok(f"{', '.join(sorted(described))} on {', '.join(sites)}")
+    return problems_verdict(problems) or ok(f"{', '.join(sorted(described))} on {', '.join(sites)}")
 
 
-def _server_for(config: HaproxyConfig, servers: list[Server], name: str, address: str) -> Server | None:
+def _server_for(servers: list[Server], name: str, address: str) -> Server | None:
+    """The server line for a web server, given by its address or by its host name."""
     return next((s for s in servers if s.address in (address, name)), None)
 
 
@@ -146,7 +148,7 @@ def haproxy_backend(facts: LabFacts) -> Verdict:
         where = f"{backend.kind} {backend.name} on {name}"
         servers = found.config.servers(backend)
         for web, address in views.web_nodes(facts).items():
-            server = _server_for(found.config, servers, web, address)
+            server = _server_for(servers, web, address)
             if server is None:
                 problems.append(f"{where} has no server for {web} ({address})")
             elif not server.has("check"):
@@ -165,7 +167,8 @@ def haproxy_backend(facts: LabFacts) -> Verdict:
                             "uses roundrobin, but choose one on purpose")
         else:
             algorithms.add(" ".join(balance.words[1:]))
-    return _joined(problems) or ok(f"both web servers with health checks; balance {', '.join(sorted(algorithms))}")
+    algorithm = ", ".join(sorted(algorithms))
+    return problems_verdict(problems) or ok(f"both web servers with health checks; balance {algorithm}")
 
 
 def persistence(config: HaproxyConfig, frontend: Section, backend: Section) -> tuple[str, str]:
@@ -205,11 +208,11 @@ def haproxy_persistence(facts: LabFacts) -> Verdict:
             kinds.add(how)
         else:
             problems.append(f"no session persistence on {name}: {why_not}")
-    return _joined(problems) or ok(", ".join(sorted(kinds)))
+    return problems_verdict(problems) or ok(", ".join(sorted(kinds)))
 
 
 @CHECKS.check("haproxy-service", "HAProxy runs on both balancers and starts at boot",
               "systemctl enable haproxy && systemctl restart haproxy on each balancer.")
 def haproxy_service(facts: LabFacts) -> Verdict:
     problems = views.service_problems(facts, BALANCER, views.BALANCER_UNITS, only="haproxy")
-    return _joined(problems) or ok("haproxy active and enabled")
+    return problems_verdict(problems) or ok("haproxy active and enabled")

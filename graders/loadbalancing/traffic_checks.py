@@ -9,7 +9,7 @@ from graders.checks import Verdict, fail, ok
 from graders.collectors.curl import Reply
 from graders.facts import LabFacts
 from graders.loadbalancing import views
-from graders.loadbalancing.checks import CHECKS, HTTP_PORT, _joined
+from graders.loadbalancing.checks import CHECKS, HTTP_PORT, problems_verdict
 from graders.loadbalancing.views import BALANCER, CLIENT
 
 MIN_SHARE = 0.2  # each web server's least share of new visitors' requests for the load to count as balanced
@@ -93,4 +93,4 @@ def servers_up(facts: LabFacts) -> Verdict:
                 row = rows[0]
                 problems.append(f"{web} is {row.status} for HAProxy on {name} "
                                 f"({f'{row.check_status} {row.check_description}'.strip()})")
-    return _joined(problems) or ok(f"web servers UP with health checks on {', '.join(stats)}")
+    return problems_verdict(problems) or ok(f"web servers UP with health checks on {', '.join(stats)}")

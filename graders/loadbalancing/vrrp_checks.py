@@ -13,7 +13,7 @@ from graders.collectors.haproxy_cfg import split_address
 from graders.collectors.keepalived_data import Instance, KeepalivedData
 from graders.facts import FactMissing, LabFacts, NodeFacts
 from graders.loadbalancing import views
-from graders.loadbalancing.checks import CHECKS, HTTP_PORT, _joined, site
+from graders.loadbalancing.checks import CHECKS, HTTP_PORT, problems_verdict, site
 from graders.loadbalancing.views import BALANCER
 
 NONLOCAL_BIND = "net.ipv4.ip_nonlocal_bind"
@@ -29,7 +29,7 @@ def keepalived_config_valid(facts: LabFacts) -> Verdict:
             problems.append(f"{name} has no keepalived configuration yet ({test.first_problem()})")
         elif not test.valid:
             problems.append(f"keepalived rejects its configuration on {name}: " + "; ".join(test.messages[:3]))
-    return _joined(problems) or ok(f"valid on {', '.join(tests)}")
+    return problems_verdict(problems) or ok(f"valid on {', '.join(tests)}")
 
 
 def instance(facts: LabFacts, node: NodeFacts) -> Instance:
@@ -127,7 +127,7 @@ def vrrp_tracking(facts: LabFacts) -> Verdict:
         described.append(f"{name}: " + ", ".join([f"script {t.name}" for t in chosen.scripts]
                                                  + [f"process {t.name}" for t in chosen.processes]))
     problems += _weight_problems(found)
-    return _joined(problems) or ok("; ".join(described))
+    return problems_verdict(problems) or ok("; ".join(described))
 
 
 def _needs_nonlocal_bind(facts: LabFacts, node: NodeFacts) -> bool:
@@ -163,14 +163,14 @@ def backup_ready(facts: LabFacts) -> Verdict:
                 problems.append(f"{NONLOCAL_BIND} is {now} on {name} now but "
                                 + (f"{boot.value} at boot ({boot.file})" if boot else "not set at boot")
                                 + f": after a reboot HAProxy cannot bind {vip} until keepalived adds it")
-    return _joined(problems) or ok(f"HAProxy listens on {vip}:80 on {', '.join(sockets)}")
+    return problems_verdict(problems) or ok(f"HAProxy listens on {vip}:80 on {', '.join(sockets)}")
 
 
 @CHECKS.check("keepalived-service", "keepalived runs on both balancers and starts at boot",
               "systemctl enable --now keepalived on each balancer.")
 def keepalived_service(facts: LabFacts) -> Verdict:
     problems = views.service_problems(facts, BALANCER, views.BALANCER_UNITS, only="keepalived")
-    return _joined(problems) or ok("keepalived active and enabled")
+    return problems_verdict(problems) or ok("keepalived active and enabled")
 
 
 def _split_brain(facts: LabFacts, holders: list[str]) -> str:
