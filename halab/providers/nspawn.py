@@ -103,6 +103,20 @@ def _hosts_file(spec: LabSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
+def nspawn_command(lab: str, node: str, root: Path) -> list[str]:
+    """The systemd-nspawn command line that boots a node."""
+    return [
+        "systemd-nspawn", f"--directory={root}", f"--machine=halab-{lab}-{node}",
+        f"--hostname={node}", "--register=no", "--keep-unit", "--boot", "--console=read-only",
+        f"--network-namespace-path=/run/netns/{labnet.node_netns(lab, node)}",
+        # The namespace is the node's own: --private-network says so, and only then does nspawn leave /proc/sys/net
+        # writable (net.ipv4.ip_nonlocal_bind, ip_forward, arp_ignore are the node's to set, as on a real machine).
+        "--private-network",
+        # Pacemaker's IPaddr2 and the lab's fault tools need to manage interfaces inside the node.
+        "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
+    ]
+
+
 class NspawnProvider(Provider):
     name = "nspawn"
 
@@ -158,13 +172,7 @@ class NspawnProvider(Provider):
         """Start the node's systemd-nspawn; with ``firmware``, it boots after the POST delay."""
         base = _node_dir(state.lab, node)
         root = base / "root"
-        command = [
-            "systemd-nspawn", f"--directory={root}", f"--machine=halab-{state.lab}-{node}",
-            f"--hostname={node}", "--register=no", "--keep-unit", "--boot", "--console=read-only",
-            f"--network-namespace-path=/run/netns/{labnet.node_netns(state.lab, node)}",
-            # Pacemaker's IPaddr2 and the lab's fault tools need to manage interfaces inside the node.
-            "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
-        ]
+        command = nspawn_command(state.lab, node, root)
         self._end_orphans(state, node)
         launcher_env = {
             **os.environ,

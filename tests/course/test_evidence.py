@@ -143,4 +143,5 @@ def test_the_format_is_what_the_loader_expects(tmp_path: Path) -> None:
     document = json.loads(write_evidence(tmp_path, recorded_raw("fresh")).read_text())
     assert document["payload"]["format"] == FORMAT
     assert document["sha256"] == digest(document["payload"])
-    assert set(document["payload"]) == {"format", "lab", "lab_instance", "lab_created", "host_keys", "raw", "report"}
+    assert set(document["payload"]) == {"format", "lab", "lab_instance", "lab_created", "host_keys", "slot", "raw",
+                                        "report"}

@@ -4,15 +4,18 @@ nbgrader takes a test cell's numeric output as its score and any stderr output a
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from graders.evidence import evidence_name, save_evidence
+from graders.grade import evaluate
 from halab.course import labgrade
 from halab.spec import load_spec
-from tests.course.helpers import NOTEBOOKS, recorded_raw, write_evidence
+from tests.course.helpers import FIXTURES, NOTEBOOKS, FabricatedLab, recorded_raw, write_evidence
 
 SPEC = load_spec("clustering")
 TASK_POINTS = {t.id: sum(c.points for c in SPEC.checks if c.task == t.id) for t in SPEC.tasks}
@@ -126,7 +129,8 @@ def lab_cells() -> list[tuple[str, nbformat.NotebookNode]]:
 
 def test_lab_cells_are_graded_with_the_points_they_pass() -> None:
     cells = lab_cells()
-    assert {name for name, _ in cells} == {"03-clustering", "04-fault-tolerance"}
+    assert {name for name, _ in cells} == {"03-clustering", "04-fault-tolerance", "05-ha-infrastructure",
+                                           "05b-load-balancing"}
     for name, cell in cells:
         meta = cell.metadata["nbgrader"]
         assert meta["grade"] and meta["locked"] and not meta["solution"], name
@@ -142,3 +146,36 @@ def test_the_clustering_notebook_grades_every_task_at_its_points() -> None:
         if call:
             graded[call.group(2)] = int(call.group(1))
     assert graded == TASK_POINTS
+
+
+@pytest.mark.parametrize("lab", ["infrastructure", "loadbalancing"])
+def test_a_lab_notebook_grades_every_task_at_its_points(lab: str) -> None:
+    spec = load_spec(lab)
+    task_points = {t.id: sum(c.points for c in spec.checks if c.task == t.id) for t in spec.tasks}
+    graded = {}
+    for _, cell in lab_cells():
+        call = re.search(rf'lab_score\("{lab}", points=(\d+), task="([\w-]+)"\)', cell.source)
+        if call:
+            graded[call.group(2)] = int(call.group(1))
+    assert graded == task_points
+
+
+def test_the_load_balancing_notebook_grades_every_task_at_its_points(in_folder: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    spec = load_spec("loadbalancing")
+    task_points = {t.id: sum(c.points for c in spec.checks if c.task == t.id) for t in spec.tasks}
+    graded = {}
+    for _, cell in lab_cells():
+        call = re.search(r'lab_score\("loadbalancing", points=(\d+), task="([\w-]+)"\)', cell.source)
+        if call:
+            graded[call.group(2)] = int(call.group(1))
+    assert graded == task_points and sum(graded.values()) == 100
+    # Recorded on real nodes; the fault checks' outcomes are FABRICATED (the fixtures were recorded without them).
+    raw = json.loads((FIXTURES / "loadbalancing" / "solved.json").read_text())
+    raw["faults"] = {c.id: {"passed": True, "feedback": "fabricated for a test", "hint": "", "measurements": {}}
+                     for c in spec.checks if c.fault}
+    lab = FabricatedLab("loadbalancing")
+    save_evidence(in_folder / evidence_name("loadbalancing"), lab, raw, evaluate(spec, raw))  # type: ignore[arg-type]
+    for task, points in task_points.items():
+        assert labgrade.lab_score("loadbalancing", points, task) == points
+        assert "Graded from the evidence from lab 'loadbalancing'" in shown(capsys)

@@ -1,5 +1,6 @@
 """Widgets answer bad input with a message inside the widget, never with an exception."""
 
+import ipywidgets as w
 import pytest
 
 from halab.course.widgets.availability import AvailabilityCalculator
@@ -179,6 +180,17 @@ def test_lab_panels_without_lab(no_lab: None) -> None:
     assert "No lab is up" in lab_command("clustering", "crm_mon -1").value
     assert "10.42.10.11" in lab_facts("clustering").value
     assert "Could not read" in lab_facts("no-such-lab").value
+
+
+def test_lab_section_shows_a_cluster_view_only_for_a_pacemaker_lab(monkeypatch: pytest.MonkeyPatch) -> None:
+    from halab.course import labaccess
+
+    monkeypatch.setattr(labaccess, "up_labs", lambda: (["clustering", "loadbalancing"], None))
+    monkeypatch.setattr(labaccess, "run_on_lab", lambda lab, command, timeout=5.0: (None, "not asked in this test"))
+    for lab, views in (("clustering", 1), ("loadbalancing", 0)):
+        section = lab_section(lab, check=False)
+        assert sum(isinstance(child, w.VBox) for child in section.widget.children) == views, lab
+        assert f"The lab &#x27;{lab}&#x27; is up." in "".join(getattr(c, "value", "") for c in section.widget.children)
 
 
 REPORT = {

@@ -40,9 +40,20 @@ def no_lab_message(lab: str, problem: str | None, others: list[str]) -> str:
     return message_html(f"No lab is up{extra}. Start one in a terminal with: halab up {lab}", "warn")
 
 
+def runs_pacemaker(lab: str) -> bool:
+    """Whether the lab's nodes form a Pacemaker cluster, whose view the section shows (a load-balancing lab's
+    balancers, web servers and client do not: crm_mon there only says that Pacemaker is not running)."""
+    try:
+        from halab.spec import load_spec
+
+        return bool(load_spec(lab).members)
+    except Exception:  # noqa: BLE001 - an unreadable spec: show the view, which then says what it can
+        return True
+
+
 class LabSection(CourseWidget):
-    """Commands, and when the lab is up its cluster view and a check button (check=False: the notebook has a
-    graded lab-check cell of its own, and two buttons that both check would confuse)."""
+    """Commands, and when the lab is up its cluster view (for a Pacemaker lab) and a check button (check=False:
+    the notebook has a graded lab-check cell of its own, and two buttons that both check would confuse)."""
 
     def __init__(self, lab: str, node: str = "node1", check: bool = True) -> None:
         labs, problem = labaccess.up_labs()
@@ -50,7 +61,7 @@ class LabSection(CourseWidget):
         if lab in labs:
             parts += [
                 w.HTML(message_html(f"The lab '{lab}' is up.", "ok")),
-                ClusterView(lab).widget,
+                *([ClusterView(lab).widget] if runs_pacemaker(lab) else []),
                 *([ReportView(lab=lab).widget] if check else []),
             ]
         else:
