@@ -10,11 +10,11 @@ import ipywidgets as w
 from halab.course.widgets.common import message_html, table_html
 
 
-def measured_vs_reference(lab: str, reference: dict[str, tuple[str, float, float]],
+def measured_vs_reference(lab: str, reference: dict[str, tuple[str, float, float | None]],
                           folder: Path | None = None) -> w.HTML:
-    """``reference``: measurement -> (what it is, the reference solution's figure, the defaults' figure), in
-    seconds. The student's figures come from the lab's evidence file next to the notebook (the last lab check
-    with its fault checks)."""
+    """``reference``: measurement -> (what it is, the reference solution's figure, the defaults' figure or None
+    where the defaults make no difference), in seconds. The student's figures come from the lab's evidence
+    file next to the notebook (the last lab check with its fault checks)."""
     from graders.evidence import evidence_name, grade_evidence
     from halab.errors import HalabError
     from halab.spec import load_spec
@@ -29,7 +29,7 @@ def measured_vs_reference(lab: str, reference: dict[str, tuple[str, float, float
     for key, (what, tuned, default) in reference.items():
         mine = measured.get(key)
         rows.append((what, f"{mine:g} s" if isinstance(mine, int | float) else "not measured yet",
-                     f"{tuned:g} s", f"{default:g} s"))
+                     f"{tuned:g} s", "the same" if default is None else f"{default:g} s"))
     parts = [table_html(["", "your lab", "tuned (reference solution)", "Corosync's defaults"], rows)]
     if graded.problem is not None:
         parts.append(message_html(f"No figures of your own lab yet: {graded.problem} Press the lab-check button "
