@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from graders.collect import collect_raw
-from graders.evidence import save_evidence
 from graders.facts import LabFacts
 from graders.faults import run_fault
 from graders.grade import evaluate
@@ -44,11 +42,3 @@ def run_checks(lab_name: str, faults: bool = True, progress: Progress = lambda _
     finally:
         lab.close()
     return report.to_dict()
-
-
-def check_and_save(lab: Lab, path: str | Path, faults: bool = True,
-                   progress: Callable[[str], None] = lambda _m: None) -> Report:
-    """Grade the live lab and save the evidence (what the notebook's lab-check cell does)."""
-    report, raw = grade_live(lab, faults=faults, progress=progress)
-    save_evidence(path, lab, raw, report)
-    return report

@@ -13,12 +13,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from halab.errors import HalabError
 from halab.instances import Owner
 from halab.ssh import CommandResult
 from halab.state import NodeInfo
+
+if TYPE_CHECKING:
+    import paramiko
 
 Progress = Callable[[str], None]
 FAULT_OPTIONS = ("daemon", "network")
@@ -42,6 +45,7 @@ class LabAccess(Protocol):
     def is_up(self) -> bool: ...
     def nodes(self) -> list[NodeInfo]: ...
     def run(self, node: str, command: str, timeout: float = 30.0) -> CommandResult: ...
+    def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient: ...
     def check(self, faults: bool = True, progress: Progress = ...) -> Checked: ...
     def fault(self, fault: str, node: str, daemon: str = "corosync", network: str | None = None) -> str: ...
     def solve(self, progress: Progress = ...) -> None: ...
@@ -61,15 +65,17 @@ def open_lab(name: str) -> LabAccess:
     return ServiceAccess(name)
 
 
-def my_labs() -> list[str]:
-    """The caller's labs that are up (by the names the caller uses)."""
+def lab_names(up_only: bool = False) -> list[str]:
+    """The caller's labs that have state (only those that are up, with ``up_only``), by the names the caller
+    uses: root sees every lab on the host, users' instances included."""
     if is_root():
         from halab.lab import running_labs
+        from halab.state import labs_with_state
 
-        return running_labs()
+        return running_labs() if up_only else labs_with_state()
     from halab.service.client import request
 
-    return [lab["lab"] for lab in request("labs", None, {})["labs"] if lab["phase"] == "up"]
+    return [lab["lab"] for lab in request("labs", None, {})["labs"] if not up_only or lab["phase"] == "up"]
 
 
 class LocalAccess:
@@ -88,7 +94,7 @@ class LocalAccess:
         self.lab.down(progress)
 
     def status(self) -> dict[str, Any]:
-        return {**self.lab.status(), "lab": self.name}
+        return {**self.lab.status(), "lab": self.name, "instance": self.lab.name}
 
     def is_up(self) -> bool:
         return self.lab.is_up()
@@ -98,6 +104,9 @@ class LocalAccess:
 
     def run(self, node: str, command: str, timeout: float = 30.0) -> CommandResult:
         return self.lab.run(node, command, timeout=timeout)
+
+    def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient:
+        return self.lab.client(node, timeout)
 
     def check(self, faults: bool = True, progress: Progress = lambda _m: None) -> Checked:
         from graders.evidence import lab_identity

@@ -123,7 +123,7 @@ class Lab:
         with ThreadPoolExecutor(max_workers=8) as pool:
             nodes = list(pool.map(node_status, state.nodes))
         return {"lab": self.name, "provider": state.provider, "phase": state.phase,
-                "created": state.created, "nodes": nodes}
+                "created": state.created, "nodes": nodes, "owner": state.owner}
 
     # -- commands on nodes --------------------------------------------------------------------------
     def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient:

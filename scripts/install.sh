@@ -46,9 +46,17 @@ main() {
   export DEBIAN_FRONTEND=noninteractive
   install_debian_packages
 
+  # Debian's own Python, which every user may run: users of the lab service run `halab` from this venv too,
+  # and an interpreter under root's home (pyenv) would be closed to them.
+  local python=python3
+  [ -x /usr/bin/python3 ] && python=/usr/bin/python3
+  if [ -x .venv/bin/python ] && ! grep -qx "home = $(dirname "$(readlink -f "$(command -v "$python")")")" .venv/pyvenv.cfg; then
+    echo "== the venv in .venv was made with another Python; making it again with $python"
+    rm -rf .venv
+  fi
   if [ ! -x .venv/bin/python ]; then
-    echo "== creating the Python venv in .venv"
-    python3 -m venv .venv
+    echo "== creating the Python venv in .venv ($python)"
+    "$python" -m venv .venv
   fi
   echo "== installing halab and its Python dependencies"
   .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'

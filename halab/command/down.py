@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from halab.access import open_lab
 from halab.command.terminal import console, progress_status
-from halab.lab import Lab
 
 
 @click.command()
@@ -13,5 +13,5 @@ from halab.lab import Lab
 def down(lab_name: str) -> None:
     """Stop LAB's nodes and remove its containers, disks, networks, keys and state."""
     with progress_status(f"removing {lab_name}") as progress:
-        Lab(lab_name).down(progress)
+        open_lab(lab_name).down(progress)
     console.print(f"lab {lab_name} is down")

@@ -11,21 +11,22 @@ import sys
 import click
 import paramiko
 
+from halab.access import LabAccess, is_root, lab_names, open_lab
 from halab.errors import HalabError
-from halab.lab import Lab, damaged_labs, require_root, running_labs
+from halab.lab import damaged_labs
 
 
-def find_lab(node: str, lab_name: str | None) -> Lab:
+def find_lab(node: str, lab_name: str | None) -> LabAccess:
     if lab_name:
-        return Lab(lab_name)
-    candidates = [name for name in running_labs() if any(n.name == node for n in Lab(name).nodes)]
+        return open_lab(lab_name)
+    candidates = [name for name in lab_names(up_only=True) if any(n.name == node for n in open_lab(name).nodes())]
     if not candidates:
-        damaged = damaged_labs()
+        damaged = damaged_labs() if is_root() else {}
         also = f"; damaged: {'; '.join(damaged.values())}" if damaged else ""
         raise HalabError(f"no lab that is up has a node '{node}' (see: halab status){also}")
     if len(candidates) > 1:
         raise HalabError(f"several labs have a node '{node}' ({', '.join(candidates)}); add --lab LAB")
-    return Lab(candidates[0])
+    return open_lab(candidates[0])
 
 
 def _relay(channel: paramiko.Channel, stdin_fd: int | None) -> int:
@@ -72,7 +73,6 @@ def _interactive(channel: paramiko.Channel) -> int:
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def ssh(node: str, lab_name: str | None, command: tuple[str, ...]) -> None:
     """Open a shell on NODE, or run COMMAND there and exit with its exit code."""
-    require_root()
     lab = find_lab(node, lab_name)
     client = lab.client(node)
     channel = client.get_transport().open_session()  # type: ignore[union-attr]

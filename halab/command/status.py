@@ -6,9 +6,8 @@ import json
 
 import click
 
+from halab.access import lab_names, open_lab
 from halab.command.terminal import console, nodes_table
-from halab.lab import Lab
-from halab.state import labs_with_state
 
 
 @click.command()
@@ -16,15 +15,15 @@ from halab.state import labs_with_state
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(lab_name: str | None, as_json: bool) -> None:
     """Show LAB (or every lab that is up)."""
-    names = [lab_name] if lab_name else labs_with_state()
+    names = [lab_name] if lab_name else lab_names()
     if as_json:
-        click.echo(json.dumps({"labs": [Lab(name).status() for name in names]}, indent=2))
+        click.echo(json.dumps({"labs": [open_lab(name).status() for name in names]}, indent=2))
         return
     if not names:
         console.print("no lab is up. Start one with: halab up clustering")
         return
     for name in names:
-        lab = Lab(name)
+        lab = open_lab(name)
         info = lab.status()
         if info["phase"] == "down":
             console.print(f"lab {name} is down")
@@ -33,4 +32,5 @@ def status(lab_name: str | None, as_json: bool) -> None:
             console.print(f"[red]lab {name} is damaged:[/red] {info['problem']}")
             continue
         console.print(nodes_table(lab))
-        console.print(f"provider {info['provider']}, {info['phase']} since {info['created']}")
+        whose = f", {info['owner']['user']}'s" if info.get("owner") else ""
+        console.print(f"provider {info['provider']}, {info['phase']} since {info['created']}{whose}")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from graders.report import Report
+    from halab.access import LabAccess
     from halab.lab import Lab
 
 console = Console(stderr=True, highlight=False)
@@ -36,7 +37,7 @@ def _yes(value: bool) -> str:
     return "[green]yes[/green]" if value else "[red]no[/red]"
 
 
-def nodes_table(lab: Lab) -> Table:
+def nodes_table(lab: LabAccess | Lab) -> Table:
     table = Table(title=f"lab {lab.name}", title_justify="left")
     for column in ("node", "address", "user", "running", "ssh"):
         table.add_column(column)

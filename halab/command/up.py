@@ -7,8 +7,8 @@ import time
 
 import click
 
+from halab.access import open_lab
 from halab.command.terminal import console, nodes_table, progress_status
-from halab.lab import Lab
 from halab.spec import PROVIDERS
 
 
@@ -18,7 +18,7 @@ from halab.spec import PROVIDERS
 @click.option("--json", "as_json", is_flag=True, help="Print the inventory as JSON.")
 def up(lab_name: str, provider: str | None, as_json: bool) -> None:
     """Bring LAB up (does nothing if it is already up and healthy)."""
-    lab = Lab(lab_name)
+    lab = open_lab(lab_name)
     started = time.monotonic()
     with progress_status(f"bringing up {lab_name}", quiet=as_json) as progress:
         nodes = lab.up(provider=provider, progress=progress)

@@ -53,9 +53,9 @@ def up_labs() -> tuple[list[str], str | None]:
     """Names of the labs that are up, and a problem sentence if the runtime could not be asked."""
 
     def ask() -> list[str]:
-        from halab.lab import running_labs
+        from halab.access import lab_names
 
-        return list(running_labs())
+        return lab_names(up_only=True)
 
     names, problem = call_with_timeout(ask, LIST_TIMEOUT_S)
     return names or [], problem
@@ -65,14 +65,14 @@ def run_on_lab(lab: str, command: str, timeout: float = COMMAND_TIMEOUT_S) -> tu
     """Run command on the first node of lab that answers; return (stdout, problem)."""
 
     def ask() -> tuple[str | None, str | None]:
-        from halab.lab import Lab
+        from halab.access import open_lab
 
-        handle = Lab(lab)
+        handle = open_lab(lab)
         if not handle.is_up():
             return None, f"the lab '{lab}' is not up"
         problems = []
         try:
-            for node in handle.nodes:
+            for node in handle.nodes():
                 try:
                     result = handle.run(node.name, command, timeout=timeout)
                 except Exception as exc:  # noqa: BLE001 - an unreachable node: try the next one
@@ -103,9 +103,9 @@ def run_on_lab(lab: str, command: str, timeout: float = COMMAND_TIMEOUT_S) -> tu
 
 def node_names(lab: str) -> tuple[list[str], str | None]:
     def ask() -> list[str]:
-        from halab.lab import Lab
+        from halab.access import open_lab
 
-        return [node.name for node in Lab(lab).nodes]
+        return [node.name for node in open_lab(lab).nodes()]
 
     names, problem = call_with_timeout(ask, LIST_TIMEOUT_S)
     return names or [], problem
