@@ -11,7 +11,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from halab import labnet, libvirtd, netns
+from halab import hostfirewall, labnet, libvirtd, netns
 from halab.cgroups import systemd_hierarchy_mounts
 from halab.hostfs import mounts_under
 from halab.image.build import current_image
@@ -35,6 +35,8 @@ def leftovers(lab: str) -> list[str]:
     found = [f"netns {name}" for name in netns.list_netns(labnet.lab_netns(lab))
              if name == labnet.lab_netns(lab) or name.startswith(labnet.lab_netns(lab) + "_")]
     found += [f"link {labnet.host_link(lab, i)}" for i in range(4) if netns.link_exists(labnet.host_link(lab, i))]
+    found += [f"firewall chain {hostfirewall.chain(labnet.host_link(lab, i))}" for i in range(4)
+              if hostfirewall.guarded(labnet.host_link(lab, i))]
     found += [f"mount {point}" for point in mounts_under(lab_dir(lab))]
     marker = str(lab_dir(lab)) + "/"
     for entry in Path("/proc").iterdir():

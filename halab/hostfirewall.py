@@ -1,0 +1,69 @@
+"""What a lab's nodes may reach on the host: their own lab's power switch, and nothing else.
+
+The host joins every lab's management network, so without a firewall a node could reach anything the host
+serves (its sshd, a notebook server on a lab address) and, by routing through the host, other labs'
+networks and their power switches: a student's root in one lab could knock on another user's lab. So every
+host link of a lab gets a chain of its own: traffic the host started (SSH to the nodes, the grader's HTTP
+probe) comes back, a node may open connections to its own switch's port, and everything else from the lab is
+dropped, including anything the host would forward between labs.
+
+iptables (legacy or nf_tables, whichever `iptables` is) in the host's network namespace; the chains are named
+after the host link, so `down` finds and removes them even without the lab's state.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from halab.errors import HalabError
+
+SWITCH_PORT = 7410  # halab/fence/daemon.py PORT (not imported: the daemon imports the providers)
+
+
+def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["iptables", "-w", *args], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise HalabError(f"iptables {' '.join(args)} failed: {result.stderr.strip()}")
+    return result
+
+
+def chain(link: str) -> str:
+    return f"HALAB-{link}"  # host link names are at most 15 characters, chain names may be 28
+
+
+def available() -> bool:
+    return shutil.which("iptables") is not None
+
+
+def guard(link: str, address: str) -> None:
+    """Let the lab behind ``link`` reach only its power switch at ``address`` on the host."""
+    if not available():
+        raise HalabError("iptables is missing on the host, so lab nodes could reach the host's services; "
+                         "run: apt-get install iptables")
+    unguard(link)
+    name = chain(link)
+    _iptables("-N", name)
+    _iptables("-A", name, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN")
+    _iptables("-A", name, "-d", address, "-p", "tcp", "--dport", str(SWITCH_PORT), "-j", "RETURN")
+    _iptables("-A", name, "-j", "DROP")
+    _iptables("-I", "INPUT", "-i", link, "-j", name)
+    _iptables("-I", "FORWARD", "-i", link, "-j", "DROP")
+    _iptables("-I", "FORWARD", "-o", link, "-j", "DROP")
+
+
+def unguard(link: str) -> None:
+    """Remove the link's rules; safe when they are partly or wholly gone."""
+    if not guarded(link):  # the chain is made first and removed last: without it, no rule is left
+        return
+    name = chain(link)
+    for rule in (("INPUT", "-i", link, "-j", name), ("FORWARD", "-i", link, "-j", "DROP"),
+                 ("FORWARD", "-o", link, "-j", "DROP")):
+        while _iptables("-D", *rule, check=False).returncode == 0:
+            pass
+    _iptables("-F", name, check=False)
+    _iptables("-X", name, check=False)
+
+
+def guarded(link: str) -> bool:
+    return available() and _iptables("-S", chain(link), check=False).returncode == 0
