@@ -6,10 +6,12 @@ with solutions, and nbgrader's formgrader."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 from rich.console import Console
@@ -26,7 +28,9 @@ from halab.errors import HalabError
     show_default=True,
     help="Open a web browser on this machine (off: lab hosts are usually headless).",
 )
-@click.option("--token", default=None, help="Access token for the URL (default: a new random token).")
+@click.option("--token-file", type=click.File("r"), default=None,
+              help="A file holding the access token for the URL (default: a new random token). Never give a token "
+                   "on the command line: every user of the machine sees it in `ps`.")
 @click.option(
     "--course-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -40,8 +44,8 @@ from halab.errors import HalabError
     help="Your copy of the assignments (default: ~/halab-course, or $HALAB_WORKSPACE).",
 )
 @click.option("--instructor", is_flag=True, help="Serve the course folder: source notebooks with solutions.")
-def course(port: int, ip: str, browser: bool, token: str | None, course_dir: Path | None, workspace: Path | None,
-           instructor: bool) -> None:
+def course(port: int, ip: str, browser: bool, token_file: TextIO | None, course_dir: Path | None,
+           workspace: Path | None, instructor: bool) -> None:
     """Start JupyterLab on the course, with terminals for `halab up`, `halab ssh` and `halab check`.
 
     Students work in their own copy of the assignments; made on the first start, it is never overwritten.
@@ -52,11 +56,17 @@ def course(port: int, ip: str, browser: bool, token: str | None, course_dir: Pat
     from halab.course import workspace as student_copy
 
     console = Console()
+    token = token_file.read().strip() if token_file else os.environ.get("HALAB_COURSE_TOKEN", "")
+    if token_file and not token:
+        raise click.UsageError("the token file is empty: an empty token lets anyone on the network in")
     opts = launcher.LaunchOptions(port=port, ip=ip, open_browser=browser, token=token or secrets.token_hex(24))
     if course_dir is not None:
         opts.course_dir = course_dir
-    if token == "":
-        raise click.UsageError("--token must not be empty: an empty token lets anyone on the network in")
+    if os.geteuid() == 0:
+        console.print("[yellow]JupyterLab runs as root here (you are root): its terminals are root shells on this "
+                      "host, for whoever has the URL. That is fine on a machine of your own; on a shared one, "
+                      "start the lab service (halab service start) and let each user run halab course as "
+                      "themselves (README, \"Shared machines\").[/yellow]", highlight=False)
     if instructor and workspace is not None:
         raise click.UsageError("--instructor serves the course folder, not a workspace: use one or the other")
     try:

@@ -5,7 +5,12 @@ JupyterLab runs as a child process of this Python (the venv that has halab), wit
   student's workspace (halab.course.workspace), or for instructors the course folder itself;
 - HALAB_COURSE_DIR naming the course folder, where the kernels find the quiz banks;
 - terminals enabled and the venv's bin/ first on PATH, so `halab ssh node1` works in a JupyterLab terminal;
-- a known port (we pick a free one) and token, so the URL we print is the one that works.
+- a known port (we pick a free one) and token, so the URL we print is the one that works; the token goes
+  to JupyterLab in its environment (JUPYTER_TOKEN), never on a command line, where `ps` shows it to every
+  user of the machine;
+- the Jupyter config of its audience (halab/course/jupyter/<student|instructor>/, first on
+  JUPYTER_CONFIG_PATH): a student's JupyterLab has no instructor tools (nbgrader's Create Assignment panel,
+  formgrader, course list), and nobody is asked to fetch Jupyter's news (lab hosts are offline).
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ class LaunchOptions:
     extra_args: list[str] = field(default_factory=list)
     root_dir: Path | None = None  # what JupyterLab serves; None: the course folder (the instructor's view)
     first_notebook: str = FIRST_NOTEBOOK
+
+    @property
+    def audience(self) -> str:
+        return "student" if self.root_dir else "instructor"
 
     @property
     def served_dir(self) -> Path:
@@ -90,7 +99,6 @@ def build_command(opts: LaunchOptions, port: int) -> list[str]:
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",  # we chose a free port; a silent switch would make our URL wrong
         f"--ServerApp.open_browser={opts.open_browser}",
-        f"--IdentityProvider.token={opts.token}",
         "--ServerApp.terminals_enabled=True",
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -98,9 +106,15 @@ def build_command(opts: LaunchOptions, port: int) -> list[str]:
     return args + list(opts.extra_args)
 
 
-def build_env(course_dir: Path) -> dict[str, str]:
+JUPYTER_CONFIGS = Path(__file__).resolve().parent / "jupyter"
+
+
+def build_env(opts: LaunchOptions) -> dict[str, str]:
     env = venv_env()
-    env["HALAB_COURSE_DIR"] = str(course_dir)  # kernels find the quiz banks of this very course
+    env["HALAB_COURSE_DIR"] = str(opts.course_dir)  # kernels find the quiz banks of this very course
+    env["JUPYTER_TOKEN"] = opts.token  # private to the process and its owner, unlike its command line
+    own = str(JUPYTER_CONFIGS / opts.audience)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([own, *filter(None, [env.get("JUPYTER_CONFIG_PATH")])])
     return env
 
 
@@ -155,7 +169,7 @@ def start(opts: LaunchOptions, log: Path | None = None, ready_timeout: float = R
     # Jupyter's own log goes to a file when asked (tests), else to our terminal as usual.
     output = open(log, "ab") if log else None  # noqa: SIM115 - handed to the child, closed below
     try:
-        proc = subprocess.Popen(command, cwd=opts.served_dir, env=build_env(course_dir), stdout=output, stderr=output)
+        proc = subprocess.Popen(command, cwd=opts.served_dir, env=build_env(opts), stdout=output, stderr=output)
     finally:
         if output:
             output.close()

@@ -3,14 +3,19 @@ loaded by the JupyterLab that `halab course` starts."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import pytest
 
 from halab.course.workspace import venv_env
 
@@ -72,3 +77,36 @@ def test_the_course_server_lists_assignments_for_students(course_server: Callabl
     assert status == 200 and answer["success"], answer  # the assignment list works: the exchange is there
     status, page = get(url, "/lab")
     assert status == 200 and "@jupyter/nbgrader" in page  # the page loads nbgrader's lab extension
+
+
+def page_config(url: str) -> dict:
+    status, page = get(url, "/lab")
+    assert status == 200
+    data = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+    assert data, "no page config in /lab"
+    return json.loads(data.group(1))
+
+
+def test_students_see_student_tools_only(course_server: Callable[..., str]) -> None:
+    url = course_server(port=18892)
+    student = page_config(url)
+    with pytest.raises(urllib.error.HTTPError) as refused:  # no formgrader behind the hidden panels either
+        get(url, "/formgrader/api/assignments")
+    assert refused.value.code == 404
+    disabled = set(student.get("disabledExtensions", []))
+    assert {"@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
+            "@jupyter/nbgrader:course-list", "@jupyterlab/apputils-extension:announcements"} <= disabled
+    assert "@jupyter/nbgrader:assignment-list" not in disabled  # fetching and submitting stay
+    instructor = page_config(course_server("--instructor", port=18893))
+    assert "@jupyter/nbgrader:create-assignment" not in set(instructor.get("disabledExtensions", []))
+    assert "@jupyterlab/apputils-extension:announcements" in set(instructor.get("disabledExtensions", []))
+
+
+def test_the_token_is_on_no_command_line(course_server: Callable[..., str]) -> None:
+    url = course_server(port=18894)
+    token = dict(p.split("=", 1) for p in urlsplit(url).query.split("&"))["token"]
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+    assert len(lines) > 10 and not any(token.encode() in line for line in lines)
