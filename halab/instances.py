@@ -19,6 +19,8 @@ import ipaddress
 import json
 import os
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,26 @@ def slot_of(uid: int, user: str) -> int:
     """The user's slot, allocated on first use and kept; root is slot 0."""
     if uid == 0:
         return 0
+    with _slot_table() as table:
+        slots = {int(k): int(v["slot"]) for k, v in table.items()}
+        if uid in slots:
+            return slots[uid]
+        free = next((s for s in range(1, MAX_SLOT + 1) if s not in slots.values()), None)
+        if free is None:
+            raise HalabError(f"every one of the {MAX_SLOT} user slots is taken; remove users from {_slots_file()}")
+        table[str(uid)] = {"user": user, "slot": free}
+        return free
+
+
+def release_slot(uid: int) -> None:
+    """Forget a user's slot (their account is gone); their labs must be down first."""
+    with _slot_table() as table:
+        table.pop(str(uid), None)
+
+
+@contextmanager
+def _slot_table() -> Iterator[dict[str, Any]]:
+    """The uid -> slot table, locked for one read-modify-write, written back atomically if it changed."""
     path = _slots_file()
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -141,14 +163,9 @@ def slot_of(uid: int, user: str) -> int:
             table = json.loads(path.read_text()) if path.exists() else {}
         except (OSError, ValueError) as exc:
             raise HalabError(f"{path} is damaged ({exc}); fix or remove it (users get new slots)") from None
-        slots = {int(k): int(v["slot"]) for k, v in table.items()}
-        if uid in slots:
-            return slots[uid]
-        free = next((s for s in range(1, MAX_SLOT + 1) if s not in slots.values()), None)
-        if free is None:
-            raise HalabError(f"every one of the {MAX_SLOT} user slots is taken; remove users from {path}")
-        table[str(uid)] = {"user": user, "slot": free}
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(table, indent=1, sort_keys=True))
-        os.replace(temporary, path)
-        return free
+        before = json.dumps(table, sort_keys=True)
+        yield table
+        if json.dumps(table, sort_keys=True) != before:
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(table, indent=1, sort_keys=True))
+            os.replace(temporary, path)
