@@ -82,7 +82,7 @@ def current_image() -> Image | None:
 
 
 @contextmanager
-def _build_lock() -> Iterator[None]:
+def build_lock() -> Iterator[None]:
     images_dir().mkdir(parents=True, exist_ok=True)
     with open(images_dir() / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -125,24 +125,29 @@ def _configure(recipe: dict[str, Any], rootfs: Path) -> None:
         key.unlink()
     (rootfs / "etc/machine-id").write_text("")
     (rootfs / "etc/hostname").unlink(missing_ok=True)
+    set_services(recipe, rootfs)
+    shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
+    (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
+
+
+def set_services(recipe: dict[str, Any], rootfs: Path) -> None:
+    """Disable, then enable, the units a recipe (or an image layer) lists under disable_/enable_services."""
     for action in ("disable", "enable"):
         for name in recipe.get(f"{action}_services", []):
             unit = name if "." in name else f"{name}.service"
             if not any((rootfs / d / unit).exists() for d in ("lib/systemd/system", "etc/systemd/system")):
                 continue  # not every package ships every unit; the recipe lists the union
             subprocess.run(["systemctl", f"--root={rootfs}", action, unit], capture_output=True, check=True)
-    shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
-    (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
 
 
-def _size_mib(path: Path) -> int:
+def size_mib(path: Path) -> int:
     result = subprocess.run(["du", "-sm", str(path)], capture_output=True, text=True)
     return int(result.stdout.split()[0]) if result.returncode == 0 else 0
 
 
 def build_image(progress: Progress = lambda _line: None, force: bool = False) -> Image:
     """Return the image for the current recipe, building it if it is not cached."""
-    with _build_lock():
+    with build_lock():
         image = current_image()
         if image and not force:
             return image
@@ -161,7 +166,7 @@ def build_image(progress: Progress = lambda _line: None, force: bool = False) ->
                 "hash": digest,
                 "built": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "build_seconds": round(time.monotonic() - started, 1),
-                "size_mib": _size_mib(staging / "rootfs"),
+                "size_mib": size_mib(staging / "rootfs"),
                 "suite": recipe["suite"],
             }
             (staging / "image.json").write_text(json.dumps(meta, indent=2))
@@ -181,7 +186,7 @@ def remove_image(digest: str, in_use: set[str]) -> None:
         raise HalabError(f"'{digest}' matches several images; give more of the hash")
     if matches[0].hash in in_use:
         raise HalabError(f"image {matches[0].hash} is used by a lab that is up; run halab down first")
-    with _build_lock():
+    with build_lock():
         remove_tree(matches[0].path)
     from halab.image.vagrantbox import remove_box  # imported here: vagrantbox imports this module
 
