@@ -26,10 +26,11 @@ from halab import cgroups, labnet
 from halab.errors import HalabError
 from halab.hostfs import mount_overlay, remove_tree
 from halab.image.build import build_image
+from halab.image.layer import build_layer
 from halab.providers.base import Progress, Provider
 from halab.spec import LabSpec, Node, load_spec_file
 from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state
+from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state, shared_dir
 
 
 def _node_dir(lab: str, node: str) -> Path:
@@ -96,6 +97,22 @@ def _hosts_file(spec: LabSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
+def node_extras(spec: LabSpec, node: Node) -> list[str]:
+    """systemd-nspawn options for what the node's spec asks beyond a plain node: host devices bound in (a
+    hypervisor's /dev/net/tun) and the lab's shared storage at its path."""
+    options = [f"--bind={device}" for device in node.devices]
+    options += [f"--bind={shared_dir(spec.name, storage.name)}:{storage.path}"
+                for storage in spec.shared_storage if node.name in storage.nodes]
+    return options
+
+
+def _check_devices(spec: LabSpec) -> None:
+    for node in spec.nodes:
+        missing = [device for device in node.devices if not Path(device).exists()]
+        if missing:
+            raise HalabError(f"{node.name} needs {missing[0]}, which this host does not have")
+
+
 class NspawnProvider(Provider):
     name = "nspawn"
 
@@ -111,8 +128,12 @@ class NspawnProvider(Provider):
 
     # -- up -----------------------------------------------------------------------------------------
     def up(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
+        _check_devices(spec)
         image = build_image(progress)
         state.provider_data["image"] = image.hash
+        layers = {name: build_layer(image, name, progress) for name in sorted({n.layer for n in spec.nodes if n.layer})}
+        for storage in spec.shared_storage:
+            shared_dir(spec.name, storage.name).mkdir(parents=True, exist_ok=True)
         key_file = lab_dir(spec.name) / "id_ed25519"
         private, public = new_keypair()
         write_private_key(key_file, private)
@@ -125,17 +146,19 @@ class NspawnProvider(Provider):
         for node in spec.nodes:
             progress(f"creating {node.name}")
             labnet.attach_node(spec, node)
-            host_key = self._prepare_root(spec, node, image.rootfs, public)
+            lowers = [layers[node.layer].path, image.rootfs] if node.layer else [image.rootfs]
+            host_key = self._prepare_root(spec, node, lowers, public)
             address = str(node.addresses[spec.management_network.name])
             state.nodes.append(NodeInfo(node.name, address, 22, "root", str(key_file), host_key))
             self._start(state, node.name)
             save_state(state)
 
-    def _prepare_root(self, spec: LabSpec, node: Node, image_root: Path, authorized: str) -> str:
-        """Mount the node's overlay and give it its own identity; returns its SSH host public key."""
+    def _prepare_root(self, spec: LabSpec, node: Node, lowers: list[Path], authorized: str) -> str:
+        """Mount the node's overlay (its layer, if any, over the image) and give it its own identity; returns
+        its SSH host public key."""
         base = _node_dir(spec.name, node.name)
         merged = base / "root"
-        mount_overlay(image_root, base / "upper", base / "work", merged)
+        mount_overlay(lowers, base / "upper", base / "work", merged)
         (merged / "etc/hostname").write_text(node.name + "\n")
         (merged / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
         (merged / "etc/hosts").write_text(_hosts_file(spec))
@@ -151,12 +174,14 @@ class NspawnProvider(Provider):
         """Start the node's systemd-nspawn; with ``firmware``, it boots after the POST delay."""
         base = _node_dir(state.lab, node)
         root = base / "root"
+        spec = load_spec_file(Path(state.spec_path))
         command = [
             "systemd-nspawn", f"--directory={root}", f"--machine=halab-{state.lab}-{node}",
             f"--hostname={node}", "--register=no", "--keep-unit", "--boot", "--console=read-only",
             f"--network-namespace-path=/run/netns/{labnet.node_netns(state.lab, node)}",
             # Pacemaker's IPaddr2 and the lab's fault tools need to manage interfaces inside the node.
             "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
+            *node_extras(spec, spec.node(node)),
         ]
         self._end_orphans(state, node)
         launcher_env = {
