@@ -55,19 +55,23 @@ def probe_http(url: str, timeout: float = 3.0) -> dict[str, Any]:
 
 def collect_raw(lab: Lab, commands: dict[str, str] | None = None) -> dict[str, Any]:
     """Raw facts of every node: {"lab", "kind", "collected_at", "nodes": {name: {reachable, error, commands}},
-    "probes": {...}}, plus the lab-state records the kind keeps in its evidence (e.g. "split_brain")."""
+    "probes": {...}}, plus what the kind's collectors gather (e.g. "libvirt") and the lab-state records the kind
+    keeps in its evidence (e.g. "split_brain")."""
     spec = lab.spec
     kind = get_kind(spec.kind)
     names = spec.node_names
     wanted = {node.name: commands or kind.commands_for(spec.settings, node.role) for node in spec.nodes}
     urls = kind.probes_for(spec.settings)
-    with ThreadPoolExecutor(max_workers=len(names) + len(urls)) as pool:
+    collectors = kind.collector_functions()
+    with ThreadPoolExecutor(max_workers=len(names) + len(urls) + len(collectors)) as pool:
         results = pool.map(lambda node: _collect_node(lab, node, wanted[node]), names)
         probes = {name: pool.submit(probe_http, url) for name, url in urls.items()}
+        gathered = {name: pool.submit(function, lab) for name, function in collectors.items()}
         nodes = dict(zip(names, results, strict=True))
         probed = {name: future.result() for name, future in probes.items()}
+        extra = {name: future.result() for name, future in gathered.items()}
     raw = {"lab": lab.name, "kind": spec.kind, "collected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-           "nodes": nodes, "probes": probed}
+           "nodes": nodes, "probes": probed, **extra}
     state = lab.state()
     for record in kind.evidence_records:
         if state.provider_data.get(record):
