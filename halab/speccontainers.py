@@ -12,14 +12,20 @@ if TYPE_CHECKING:
     from halab.spec import Network, Node
 
 
+STORAGE_TYPES = ("directory", "disk")
+
+
 @dataclass(frozen=True)
 class SharedStorage:
-    """A directory of the lab's on the host, mounted at ``path`` in each of ``nodes``: storage they all
-    reach, like a NAS export (a shared-disk setup). `halab down` removes it."""
+    """Storage that all of ``nodes`` reach at ``path``, kept on the host in the lab's state directory (so
+    `halab down` removes it): a ``directory`` bind-mounted into them, like a NAS export, or a ``disk`` of
+    ``size_mib``, a block device they all see, like a SAN LUN (a shared-disk setup)."""
 
     name: str
     path: str
     nodes: tuple[str, ...]
+    type: str = "directory"
+    size_mib: int = 0
 
 
 def shared_storage(top: Reader, nodes: list[Node]) -> tuple[SharedStorage, ...]:
@@ -27,17 +33,29 @@ def shared_storage(top: Reader, nodes: list[Node]) -> tuple[SharedStorage, ...]:
     names = [n.name for n in nodes]
     found = []
     for reader in readers:
-        reader.unknown_keys({"name", "path", "nodes"})
+        reader.unknown_keys({"name", "path", "nodes", "type", "size_mib"})
+        kind = reader.get("type", str, "directory")
+        if kind not in STORAGE_TYPES:
+            raise reader.fail("type", f"{kind!r} is not a type of shared storage ({', '.join(STORAGE_TYPES)})")
         path = reader.get("path", str)
-        if not path.startswith("/") or path.rstrip("/") in ("", "/proc", "/sys", "/dev", "/etc", "/usr", "/run") \
-                or "/../" in path + "/" or "/./" in path + "/":
+        if "/../" in path + "/" or "/./" in path + "/" or not path.startswith("/"):
+            raise reader.fail("path", f"{path!r} must be an absolute path without . or ..")
+        if kind == "disk" and not (path.startswith("/dev/") and len(path) > 5):
+            raise reader.fail("path", f"{path!r}: a shared disk is a device, under /dev/ (such as /dev/san/disk1)")
+        if kind == "directory" and (path.rstrip("/") in ("", "/proc", "/sys", "/etc", "/usr", "/run")
+                                    or path.startswith("/dev")):
             raise reader.fail("path", f"{path!r} must be an absolute directory of its own (such as /srv/data)")
+        if kind == "directory" and "size_mib" in reader.table:
+            raise reader.fail("size_mib", "only a shared disk has a size (type = \"disk\")")
+        size = reader.get("size_mib", int, 0 if kind == "directory" else ...)
+        if kind == "disk" and not 16 <= size <= 65536:
+            raise reader.fail("size_mib", f"{size} must be between 16 and 65536")
         members = reader.get("nodes", list)
         unknown = [n for n in members if n not in names]
         if not members or unknown:
             raise reader.fail("nodes", f"must list nodes of this lab (unknown: {', '.join(map(str, unknown))})"
                               if unknown else "must list at least one node")
-        found.append(SharedStorage(reader.name("name"), path.rstrip("/"), tuple(members)))
+        found.append(SharedStorage(reader.name("name"), path.rstrip("/"), tuple(members), kind, size))
     unique(readers, [s.name for s in found], "name")
     return tuple(found)
 

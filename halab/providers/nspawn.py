@@ -97,13 +97,49 @@ def _hosts_file(spec: LabSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def node_extras(spec: LabSpec, node: Node) -> list[str]:
+def node_extras(spec: LabSpec, node: Node, disks: dict[str, str]) -> list[str]:
     """systemd-nspawn options for what the node's spec asks beyond a plain node: host devices bound in (a
-    hypervisor's /dev/net/tun) and the lab's shared storage at its path."""
+    hypervisor's /dev/net/tun) and the lab's shared storage at its path: a directory, or a shared disk (the
+    host's loop device for it, from ``disks``)."""
     options = [f"--bind={device}" for device in node.devices]
-    options += [f"--bind={shared_dir(spec.name, storage.name)}:{storage.path}"
-                for storage in spec.shared_storage if node.name in storage.nodes]
+    for storage in spec.shared_storage:
+        if node.name in storage.nodes:
+            source = disks[storage.name] if storage.type == "disk" else shared_dir(spec.name, storage.name)
+            options.append(f"--bind={source}:{storage.path}")
     return options
+
+
+def _disk_file(lab: str, name: str) -> Path:
+    return shared_dir(lab, name).with_suffix(".img")
+
+
+def _attach_shared_disks(spec: LabSpec) -> dict[str, str]:
+    """A sparse file per shared disk, attached to a loop device of the host: one block device that every
+    node of the disk sees, as nodes on a SAN see one LUN. Returns {disk name: /dev/loopN}."""
+    devices = {}
+    for storage in spec.shared_storage:
+        if storage.type != "disk":
+            continue
+        backing = _disk_file(spec.name, storage.name)
+        backing.parent.mkdir(parents=True, exist_ok=True)
+        with open(backing, "wb") as handle:
+            handle.truncate(storage.size_mib * 1024 * 1024)
+        result = subprocess.run(["losetup", "--find", "--show", str(backing)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise HalabError(f"cannot attach the shared disk {storage.name} to a loop device: {result.stderr.strip()}")
+        devices[storage.name] = result.stdout.strip()
+    return devices
+
+
+def _detach_shared_disks(lab: str) -> None:
+    """Detach every loop device backed by one of the lab's shared disks (found by backing file, so this
+    works without the state too)."""
+    for backing in sorted((lab_dir(lab) / "shared").glob("*.img")):
+        listing = subprocess.run(["losetup", "--associated", str(backing)], capture_output=True, text=True)
+        for line in listing.stdout.splitlines():
+            device = line.split(":", 1)[0]
+            if device.startswith("/dev/loop"):
+                subprocess.run(["losetup", "--detach", device], capture_output=True)
 
 
 def _check_devices(spec: LabSpec) -> None:
@@ -133,7 +169,9 @@ class NspawnProvider(Provider):
         state.provider_data["image"] = image.hash
         layers = {name: build_layer(image, name, progress) for name in sorted({n.layer for n in spec.nodes if n.layer})}
         for storage in spec.shared_storage:
-            shared_dir(spec.name, storage.name).mkdir(parents=True, exist_ok=True)
+            if storage.type == "directory":
+                shared_dir(spec.name, storage.name).mkdir(parents=True, exist_ok=True)
+        state.provider_data["shared_disks"] = _attach_shared_disks(spec)
         key_file = lab_dir(spec.name) / "id_ed25519"
         private, public = new_keypair()
         write_private_key(key_file, private)
@@ -181,7 +219,7 @@ class NspawnProvider(Provider):
             f"--network-namespace-path=/run/netns/{labnet.node_netns(state.lab, node)}",
             # Pacemaker's IPaddr2 and the lab's fault tools need to manage interfaces inside the node.
             "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
-            *node_extras(spec, spec.node(node)),
+            *node_extras(spec, spec.node(node), state.provider_data.get("shared_disks", {})),
         ]
         self._end_orphans(state, node)
         launcher_env = {
@@ -214,6 +252,7 @@ class NspawnProvider(Provider):
             self._kill(state, node)
         progress("removing the lab network")
         labnet.destroy(state.lab)
+        _detach_shared_disks(state.lab)
         for node in node_names:
             remove_tree(_node_dir(state.lab, node))
 

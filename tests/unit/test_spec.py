@@ -116,7 +116,7 @@ DELETE = object()
         ("shared_storage", [{"name": "s", "path": "/proc", "nodes": ["node1"]}], "shared_storage[0].path",
          "directory of its own"),
         ("shared_storage", [{"name": "s", "path": "/srv/../etc", "nodes": ["node1"]}], "shared_storage[0].path",
-         "directory of its own"),
+         "without . or .."),
         ("shared_storage", [{"name": "s", "path": "/srv/s", "nodes": ["node9"]}], "shared_storage[0].nodes",
          "unknown: node9"),
         ("shared_storage", [{"name": "s", "path": "/srv/s", "nodes": []}], "shared_storage[0].nodes", "at least one"),
@@ -213,8 +213,29 @@ def test_container_extras_become_nspawn_binds(monkeypatch: pytest.MonkeyPatch, t
     data = copy.deepcopy(GOOD)
     data["providers"] = ["nspawn"]
     data["nodes"][0]["devices"] = ["/dev/net/tun"]
-    data["shared_storage"] = [{"name": "vmstore", "path": "/srv/vmstore", "nodes": ["node1"]}]
+    data["shared_storage"] = [{"name": "vmstore", "path": "/srv/vmstore", "nodes": ["node1"]},
+                              {"name": "san", "type": "disk", "path": "/dev/san/disk1", "size_mib": 32,
+                               "nodes": ["node1", "node2"]}]
     spec = parse(data)
-    assert node_extras(spec, spec.nodes[0]) == [
-        "--bind=/dev/net/tun", f"--bind={tmp_path}/demo/shared/vmstore:/srv/vmstore"]
-    assert node_extras(spec, spec.nodes[1]) == []
+    assert [(s.type, s.size_mib) for s in spec.shared_storage] == [("directory", 0), ("disk", 32)]
+    assert node_extras(spec, spec.nodes[0], {"san": "/dev/loop7"}) == [
+        "--bind=/dev/net/tun", f"--bind={tmp_path}/demo/shared/vmstore:/srv/vmstore",
+        "--bind=/dev/loop7:/dev/san/disk1"]
+    assert node_extras(spec, spec.nodes[1], {"san": "/dev/loop7"}) == ["--bind=/dev/loop7:/dev/san/disk1"]
+
+
+@pytest.mark.parametrize(("storage", "field", "problem"), [
+    ({"type": "nas"}, "type", "not a type of shared storage"),
+    ({"type": "disk", "path": "/srv/disk", "size_mib": 32}, "path", "a shared disk is a device, under /dev/"),
+    ({"type": "disk", "path": "/dev/san/d1"}, "size_mib", "is required"),
+    ({"type": "disk", "path": "/dev/san/d1", "size_mib": 1}, "size_mib", "between 16 and 65536"),
+    ({"path": "/dev/san"}, "path", "directory of its own"),
+    ({"size_mib": 32}, "size_mib", "only a shared disk has a size"),
+])
+def test_shared_disks_are_devices_with_a_size(storage: dict[str, Any], field: str, problem: str) -> None:
+    data = copy.deepcopy(GOOD)
+    data["providers"] = ["nspawn"]
+    data["shared_storage"] = [{"name": "s", "path": "/srv/s", "nodes": ["node1"], **storage}]
+    with pytest.raises(SpecError) as raised:
+        parse(data)
+    assert raised.value.field == f"shared_storage[0].{field}" and problem in raised.value.problem
