@@ -15,6 +15,7 @@ class Primitive:
     params: dict[str, str]
     group: str | None
     clone: str | None
+    meta: dict[str, str] = field(default_factory=dict)  # meta attributes (allow-migrate, resource-stickiness...)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ class Cib:
     groups: dict[str, list[str]] = field(default_factory=dict)
     clones: dict[str, str] = field(default_factory=dict)  # clone id -> child id
     constraints: list[Constraint] = field(default_factory=list)
+    resource_defaults: dict[str, str] = field(default_factory=dict)  # rsc_defaults meta attributes
+
+    def meta(self, resource_id: str, name: str) -> str | None:
+        """A resource's meta attribute, as Pacemaker applies it: its own, else the resource defaults."""
+        primitive = self.primitives.get(resource_id)
+        own = primitive.meta.get(name) if primitive else None
+        return own if own is not None else self.resource_defaults.get(name)
 
     def by_agent(self, *types: str) -> list[Primitive]:
         """Primitives whose agent type (the last part) is one of ``types`` (case-insensitive)."""
@@ -44,14 +52,14 @@ class Cib:
         return primitive.clone if primitive and primitive.clone else resource_id
 
 
-def _params(element: ET.Element) -> dict[str, str]:
-    return {nv.get("name", ""): nv.get("value", "") for nv in element.iterfind("instance_attributes/nvpair")}
+def _params(element: ET.Element, kind: str = "instance_attributes") -> dict[str, str]:
+    return {nv.get("name", ""): nv.get("value", "") for nv in element.iterfind(f"{kind}/nvpair")}
 
 
 def _primitive(element: ET.Element, group: str | None, clone: str | None) -> Primitive:
     parts = [element.get("class", ""), element.get("provider", ""), element.get("type", "")]
     agent = ":".join(p for p in parts if p)
-    return Primitive(element.get("id", "?"), agent, _params(element), group, clone)
+    return Primitive(element.get("id", "?"), agent, _params(element), group, clone, _params(element, "meta_attributes"))
 
 
 def parse(text: str) -> Cib:
@@ -60,6 +68,9 @@ def parse(text: str) -> Cib:
     cib = Cib()
     for nvpair in configuration.iterfind("crm_config/cluster_property_set/nvpair"):
         cib.properties[nvpair.get("name", "")] = nvpair.get("value", "")
+    defaults = configuration.find("rsc_defaults")
+    if defaults is not None:
+        cib.resource_defaults = _params(defaults, "meta_attributes")
     resources = configuration.find("resources")
     for element in resources if resources is not None else []:
         _add_resource(cib, element, None, None)
