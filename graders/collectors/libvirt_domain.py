@@ -24,6 +24,7 @@ class Disk:
     format: str  # the driver type: "raw", "qcow2"
     cache: str  # "" is the hypervisor's default
     target: str  # "vda"
+    bus: str  # "virtio", "sata", "ide"...
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Interface:
     network: str  # <source network=...> (a running domain's bridged interface keeps it too)
     bridge: str  # <source bridge=...>
     mac: str
+    model: str  # "virtio", "e1000"...
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class DomainDef:
     @property
     def main_disks(self) -> tuple[Disk, ...]:
         return tuple(d for d in self.disks if d.device == "disk")
+
+    def emulated_devices(self) -> list[str]:
+        """Disks and NICs that are not virtio (what virt-install picks when it knows no OS)."""
+        return [f"disk {d.target} on {d.bus}" for d in self.main_disks if d.bus and d.bus != "virtio"] + \
+            [f"NIC {i.model}" for i in self.interfaces if i.model and i.model != "virtio"]
 
 
 def state_name(number: object) -> str:
@@ -70,15 +77,18 @@ def _disk(element: ET.Element) -> Disk:
     target = element.find("target")
     return Disk(element.get("type", ""), element.get("device", "disk"), path,
                 driver.get("type", "") if driver is not None else "", driver.get("cache", "") if driver is not None
-                else "", target.get("dev", "") if target is not None else "")
+                else "", target.get("dev", "") if target is not None else "",
+                target.get("bus", "") if target is not None else "")
 
 
 def _interface(element: ET.Element) -> Interface:
     source = element.find("source")
     mac = element.find("mac")
+    model = element.find("model")
     return Interface(element.get("type", ""), source.get("network", "") if source is not None else "",
                      source.get("bridge", "") if source is not None else "",
-                     mac.get("address", "") if mac is not None else "")
+                     mac.get("address", "") if mac is not None else "", model.get("type", "") if model is not None
+                     else "")
 
 
 def parse(text: str) -> DomainDef:

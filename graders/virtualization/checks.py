@@ -196,8 +196,10 @@ def domain_config(facts: LabFacts) -> Verdict:
             problems.append(f"{s['guest_name']} has {domain.definition.memory_mib} MiB on {name}, the task asks for "
                             f"{s['guest_memory_mib']} MiB (virt-install --memory {s['guest_memory_mib']})")
         if not domain.definition.os_id:
-            problems.append(f"{s['guest_name']} on {name} records no operating system: virt-install --osinfo (or "
-                            "--os-variant) chooses the right virtual hardware for it")
+            emulated = domain.definition.emulated_devices()
+            problems.append(f"{s['guest_name']} on {name} records no operating system, so virt-install chose "
+                            + (f"emulated hardware ({', '.join(emulated)})" if emulated else "generic hardware")
+                            + ": --osinfo (or --os-variant) linux2022 gives it virtio devices")
     first = next(iter(known.values())).definition
     return fail("; ".join(problems)) if problems else ok(
         f"{first.memory_mib} MiB, OS {first.os_id.removeprefix('http://libosinfo.org/')}")
@@ -273,6 +275,10 @@ def guest_running(facts: LabFacts) -> Verdict:
         status = None
     if status is None or status.name != s["guest_name"]:
         reason = (out["stderr"] or out["stdout"]).strip()[:120] or f"exit {out['exit']}"
+        emulated = _all(facts)[running[0]].domains[s["guest_name"]].definition.emulated_devices()
+        why = (f"it has {', '.join(emulated)}, and the lab guest has virtio drivers only (virt-install --osinfo "
+               "linux2022 gives it virtio devices)" if emulated else
+               f"is its interface on {s['vm_network']}, and is {s['vm_network']} started?")
         return fail(f"{s['guest_name']} runs on {running[0]} but does not answer on {s['guest_address']} ({reason}): "
-                    f"is its interface on {s['vm_network']}, and is {s['vm_network']} started?")
+                    + why)
     return ok(f"on {running[0]}, up for {status.uptime:.0f} s (boot {status.boots})")

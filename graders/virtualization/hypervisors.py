@@ -64,9 +64,10 @@ def _libvirtd_note(node: NodeFacts) -> str:
 def _explain(name: str, error: str, node: NodeFacts) -> str:
     if "unreachable" in error:
         return error
-    if "libvirt-sock" in error or "Connection refused" in error:
-        return (f"libvirtd is not running on {name}{_libvirtd_note(node)}: libvirt cannot be asked about networks "
-                f"and VMs there; start it with: systemctl start libvirtd")
+    note = _libvirtd_note(node)
+    if note or "libvirt-sock" in error:
+        return (f"libvirtd is not running on {name}{note}: libvirt cannot be asked about networks and VMs there, "
+                f"nor can Pacemaker start or migrate a guest to it; start it with: systemctl start libvirtd")
     return f"libvirt on {name} cannot be read: {error.strip()[:300]}"
 
 
