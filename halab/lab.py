@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,9 @@ class Lab:
     def __init__(self, name: str) -> None:
         self.name = check_lab_name(name)  # before it becomes a path, a namespace or a lock
         self._clients: dict[str, paramiko.SSHClient] = {}
+        # Graders ask one node from several threads at once: one connection per node, made once.
+        self._node_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------------------
     @property
@@ -101,15 +105,18 @@ class Lab:
     # -- commands on nodes --------------------------------------------------------------------------
     def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient:
         """A connection to the node, opened once and reused."""
-        client = self._clients.get(node)
-        transport = client.get_transport() if client else None
-        if client is None or transport is None or not transport.is_active():
-            state = load_state(self.name)  # any phase: `up` itself talks to nodes before the lab is "up"
-            if state is None:
-                raise HalabError(f"lab '{self.name}' is not up; start it with: halab up {self.name}")
-            client = ssh.connect(state.node(node), timeout=timeout)
-            self._clients[node] = client
-        return client
+        with self._locks_lock:
+            node_lock = self._node_locks.setdefault(node, threading.Lock())
+        with node_lock:
+            client = self._clients.get(node)
+            transport = client.get_transport() if client else None
+            if client is None or transport is None or not transport.is_active():
+                state = load_state(self.name)  # any phase: `up` itself talks to nodes before the lab is "up"
+                if state is None:
+                    raise HalabError(f"lab '{self.name}' is not up; start it with: halab up {self.name}")
+                client = ssh.connect(state.node(node), timeout=timeout)
+                self._clients[node] = client
+            return client
 
     def run(self, node: str, command: str, timeout: float = 30.0) -> CommandResult:
         try:
