@@ -39,10 +39,14 @@ def require_root() -> None:
 
 
 def running_labs() -> list[str]:
-    """Labs that are fully up."""
+    """Labs that are fully up. A lab whose state cannot be read is not one of them, and must not hide the
+    others (`halab status` and `halab down` name it)."""
     labs = []
     for name in labs_with_state():
-        state = load_state(name)
+        try:
+            state = load_state(name)
+        except HalabError:
+            continue
         if state and state.phase == "up":
             labs.append(name)
     return labs

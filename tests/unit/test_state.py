@@ -89,3 +89,13 @@ def test_threads_asking_for_one_node_share_one_connection(monkeypatch: pytest.Mo
     for thread in threads:
         thread.join()
     assert made == ["node1"] and len({id(c) for c in clients}) == 1
+
+
+def test_a_damaged_state_does_not_hide_the_labs_that_are_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from halab.lab import running_labs
+
+    monkeypatch.setattr(paths, "state_dir", lambda: tmp_path)
+    save_state(LabState("good", "nspawn", "", phase="up"))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "state.json").write_text('{"lab": "broken", "owner": "someone"}')  # another format
+    assert running_labs() == ["good"]
