@@ -41,14 +41,10 @@ def guest_interface(spec: LabSpec) -> str:
     return f"{address}/{network.subnet.prefixlen}"
 
 
-def hypervisors(spec: LabSpec) -> list[str]:
-    return [node.name for node in spec.nodes if node.layer == "hypervisor"]
-
-
 def wait_for_libvirtd(lab: Lab, timeout: float = LIBVIRTD_TIMEOUT) -> None:
     """Until `virsh` gets an answer from libvirtd (socket-activated) on every hypervisor; the first answer also
     makes libvirtd probe QEMU, which the student's first virsh would otherwise wait for."""
-    for node in hypervisors(lab.spec):
+    for node in lab.spec.member_names:  # the hypervisors
         deadline = time.monotonic() + timeout
         while True:
             result = lab.run(node, "virsh -q -c qemu:///system uri", timeout=timeout)
@@ -71,5 +67,5 @@ def provide_guest(lab: Lab, progress: Progress) -> None:
         target.flush()
         os.fsync(target.fileno())
     write_guest_config(Path(device), spec.settings["guest_name"], guest_interface(spec))
-    progress("waiting for libvirtd on " + ", ".join(hypervisors(spec)))
+    progress("waiting for libvirtd on " + ", ".join(spec.member_names))
     wait_for_libvirtd(lab)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import time
 import uuid
@@ -97,14 +98,15 @@ def _hosts_file(spec: LabSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def node_extras(spec: LabSpec, node: Node, disks: dict[str, str]) -> list[str]:
+def node_extras(spec: LabSpec, node: Node) -> list[str]:
     """systemd-nspawn options for what the node's spec asks beyond a plain node: host devices bound in (a
-    hypervisor's /dev/net/tun) and the lab's shared storage at its path: a directory, or a shared disk (the
-    host's loop device for it, from ``disks``)."""
+    hypervisor's /dev/net/tun) and the lab's shared storage at its path: a directory, or a shared disk (a
+    device node of the lab's for the loop device behind it)."""
     options = [f"--bind={device}" for device in node.devices]
     for storage in spec.shared_storage:
         if node.name in storage.nodes:
-            source = disks[storage.name] if storage.type == "disk" else shared_dir(spec.name, storage.name)
+            shared = shared_dir(spec.name, storage.name)
+            source = _disk_node(spec.name, storage.name) if storage.type == "disk" else shared
             options.append(f"--bind={source}:{storage.path}")
     return options
 
@@ -127,8 +129,30 @@ def _attach_shared_disks(spec: LabSpec) -> dict[str, str]:
         result = subprocess.run(["losetup", "--find", "--show", str(backing)], capture_output=True, text=True)
         if result.returncode != 0:
             raise HalabError(f"cannot attach the shared disk {storage.name} to a loop device: {result.stderr.strip()}")
+        loop = os.stat(result.stdout.strip()).st_rdev
+        # The nodes get a device node of the lab's own for the loop device, not the host's /dev/loopN: libvirt
+        # chowns a guest's disk to its QEMU user, and must not change the host's device (that would outlive
+        # the lab).
+        node = _disk_node(spec.name, storage.name)
+        node.unlink(missing_ok=True)
+        os.mknod(node, stat.S_IFBLK | 0o600, loop)
         devices[storage.name] = result.stdout.strip()
     return devices
+
+
+def _disk_node(lab: str, name: str) -> Path:
+    return shared_dir(lab, name).with_suffix(".dev")
+
+
+def _check_shared_disks(state: LabState) -> None:
+    """Before a node binds a loop device in: is it still on the lab's file? Loop numbers are the host's, and a
+    device the lab lost (the host rebooted) may now be someone else's disk."""
+    for name, device in state.provider_data.get("shared_disks", {}).items():
+        listing = subprocess.run(["losetup", "--list", "--noheadings", "--output", "BACK-FILE", device],
+                                 capture_output=True, text=True)
+        if listing.stdout.strip() != str(_disk_file(state.lab, name)):
+            raise HalabError(f"the shared disk {name} ({device}) is no longer attached to this lab's file; "
+                             f"start afresh: halab down {state.lab} && halab up {state.lab}")
 
 
 def _detach_shared_disks(lab: str) -> None:
@@ -219,9 +243,10 @@ class NspawnProvider(Provider):
             f"--network-namespace-path=/run/netns/{labnet.node_netns(state.lab, node)}",
             # Pacemaker's IPaddr2 and the lab's fault tools need to manage interfaces inside the node.
             "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
-            *node_extras(spec, spec.node(node), state.provider_data.get("shared_disks", {})),
+            *node_extras(spec, spec.node(node)),
         ]
         self._end_orphans(state, node)
+        _check_shared_disks(state)
         launcher_env = {
             **os.environ,
             "HALAB_CGROUPS": " ".join(str(path) for path in cgroups.node_cgroups(state.lab, node)),

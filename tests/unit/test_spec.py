@@ -218,10 +218,10 @@ def test_container_extras_become_nspawn_binds(monkeypatch: pytest.MonkeyPatch, t
                                "nodes": ["node1", "node2"]}]
     spec = parse(data)
     assert [(s.type, s.size_mib) for s in spec.shared_storage] == [("directory", 0), ("disk", 32)]
-    assert node_extras(spec, spec.nodes[0], {"san": "/dev/loop7"}) == [
+    assert node_extras(spec, spec.nodes[0]) == [
         "--bind=/dev/net/tun", f"--bind={tmp_path}/demo/shared/vmstore:/srv/vmstore",
-        "--bind=/dev/loop7:/dev/san/disk1"]
-    assert node_extras(spec, spec.nodes[1], {"san": "/dev/loop7"}) == ["--bind=/dev/loop7:/dev/san/disk1"]
+        f"--bind={tmp_path}/demo/shared/san.dev:/dev/san/disk1"]
+    assert node_extras(spec, spec.nodes[1]) == [f"--bind={tmp_path}/demo/shared/san.dev:/dev/san/disk1"]
 
 
 @pytest.mark.parametrize(("storage", "field", "problem"), [
