@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from graders.kinds import get_kind
@@ -53,6 +53,14 @@ def probe_http(url: str, timeout: float = 3.0) -> dict[str, Any]:
         return {"url": url, "status": None, "body": "", "error": str(reason) or type(exc).__name__}
 
 
+def _collected(name: str, future: Future[Any]) -> Any:
+    """A kind collector's facts; if it failed, the reason, for its checks to report (never a traceback)."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a collector bug or a lab in a state it did not foresee
+        return {"collector_error": f"collecting {name} failed: {type(exc).__name__}: {exc}"}
+
+
 def collect_raw(lab: Lab, commands: dict[str, str] | None = None) -> dict[str, Any]:
     """Raw facts of every node: {"lab", "kind", "collected_at", "nodes": {name: {reachable, error, commands}},
     "probes": {...}}, plus what the kind's collectors gather (e.g. "libvirt") and the lab-state records the kind
@@ -69,7 +77,7 @@ def collect_raw(lab: Lab, commands: dict[str, str] | None = None) -> dict[str, A
         gathered = {name: pool.submit(function, lab) for name, function in collectors.items()}
         nodes = dict(zip(names, results, strict=True))
         probed = {name: future.result() for name, future in probes.items()}
-        extra = {name: future.result() for name, future in gathered.items()}
+        extra = {name: _collected(name, future) for name, future in gathered.items()}
     raw = {"lab": lab.name, "kind": spec.kind, "collected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "nodes": nodes, "probes": probed, **extra}
     state = lab.state()

@@ -84,6 +84,8 @@ def read(facts: LabFacts, name: str) -> Hypervisor:
     if not node.reachable:
         raise FactMissing(f"{name} is unreachable ({node.error or 'no answer'})")
     recorded = facts.raw.get("libvirt")
+    if isinstance(recorded, dict) and isinstance(recorded.get("collector_error"), str):
+        raise FactMissing(recorded["collector_error"])
     entry = recorded.get(name) if isinstance(recorded, dict) else None
     if not isinstance(entry, dict):
         raise FactMissing(f"libvirt on {name} was not read (no libvirt facts were collected)")

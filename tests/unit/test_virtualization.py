@@ -183,6 +183,7 @@ def test_a_guest_running_twice_and_a_config_off_the_shared_storage() -> None:
 
 
 @pytest.mark.parametrize("libvirt_facts", [None, [], {"hv1": "x"}, {"hv1": {"error": "", "networks": "x"}},
+                                           {"collector_error": "collecting libvirt failed: OSError: boom"},
                                            {"hv1": {"error": "", "networks": [{"xml": "<garbage"}], "domains": []}}])
 def test_damaged_libvirt_facts_fail_with_an_explanation(libvirt_facts: Any) -> None:
     data = copy.deepcopy(raw("solved"))
@@ -191,3 +192,32 @@ def test_damaged_libvirt_facts_fail_with_an_explanation(libvirt_facts: Any) -> N
     assert failed(report) >= LIBVIRT_CHECKS
     for check in report.checks:
         assert check.feedback and "grader could not evaluate" not in check.feedback, (check.id, check.feedback)
+
+
+def test_a_failing_collector_becomes_an_explanation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from graders import collect
+    from graders.virtualization import collect as libvirt_collect
+    from halab.ssh import CommandResult
+    from halab.state import LabState
+
+    class QuietLab:
+        """Answers every command with nothing; enough for collect_raw's own work."""
+
+        name, spec = "virtualization", load_spec("virtualization")
+
+        def client(self, node: str, timeout: float = 10) -> None:
+            return None
+
+        def run(self, node: str, command: str, timeout: float = 30) -> CommandResult:
+            return CommandResult(1, "", "")
+
+        def state(self) -> LabState:
+            return LabState("virtualization", "nspawn", "")
+
+    def broken(_lab: Any) -> dict[str, Any]:
+        raise RuntimeError("libvirt went away")
+
+    monkeypatch.setattr(libvirt_collect, "libvirt_facts", broken)
+    raw_facts = collect.collect_raw(QuietLab())  # type: ignore[arg-type]
+    assert raw_facts["libvirt"] == {"collector_error": "collecting libvirt failed: RuntimeError: libvirt went away"}
+    assert "collecting libvirt failed" in feedback(grade("", raw_facts), "network-defined")
