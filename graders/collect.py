@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from graders.kinds import get_kind
@@ -67,21 +67,33 @@ def probe_http(url: str, timeout: float = 3.0) -> dict[str, Any]:
         return {"url": url, "status": None, "body": "", "error": str(reason) or type(exc).__name__}
 
 
+def _collected(name: str, future: Future[Any]) -> Any:
+    """A kind collector's facts; if it failed, the reason, for its checks to report (never a traceback)."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a collector bug or a lab in a state it did not foresee
+        return {"collector_error": f"collecting {name} failed: {type(exc).__name__}: {exc}"}
+
+
 def collect_raw(lab: Lab, commands: dict[str, str] | None = None) -> dict[str, Any]:
     """Raw facts of every node: {"lab", "kind", "collected_at", "nodes": {name: {reachable, error, commands}},
-    "probes": {...}}, plus the lab-state records the kind keeps in its evidence (e.g. "split_brain")."""
+    "probes": {...}}, plus what the kind's collectors gather (e.g. "libvirt") and the lab-state records the kind
+    keeps in its evidence (e.g. "split_brain")."""
     spec = lab.spec
     kind = get_kind(spec.kind)
     names = spec.node_names
     wanted = {node.name: commands or kind.commands_for(spec.settings, node.role) for node in spec.nodes}
     urls = kind.probes_for(spec.settings)
-    with ThreadPoolExecutor(max_workers=len(names) + len(urls)) as pool:
+    collectors = kind.collector_functions()
+    with ThreadPoolExecutor(max_workers=len(names) + len(urls) + len(collectors)) as pool:
         results = pool.map(lambda node: _collect_node(lab, node, wanted[node]), names)
         probes = {name: pool.submit(probe_http, url) for name, url in urls.items()}
+        gathered = {name: pool.submit(function, lab) for name, function in collectors.items()}
         nodes = dict(zip(names, results, strict=True))
         probed = {name: future.result() for name, future in probes.items()}
+        extra = {name: _collected(name, future) for name, future in gathered.items()}
     raw = {"lab": lab.name, "kind": spec.kind, "collected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-           "nodes": nodes, "probes": probed}
+           "nodes": nodes, "probes": probed, **extra}
     state = lab.state()
     for record in kind.evidence_records:
         if state.provider_data.get(record):

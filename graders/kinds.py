@@ -74,6 +74,12 @@ class Kind:
     faults: Mapping[str, FaultDef] = field(default_factory=_empty)
     injections: Mapping[str, Injection] = field(default_factory=_empty)
     probes: Mapping[str, str] = field(default_factory=_empty)  # name -> URL the host fetches; {setting} filled in
+    # Facts that are not command output (libvirt's state read with libvirt-python): name -> "module:function",
+    # called as function(lab) on the live side; what it returns (JSON) is saved as raw[name] for the checks.
+    collectors: Mapping[str, str] = field(default_factory=_empty)
+    # "module:function", called as function(lab, progress) by `halab up` once the nodes answer: what the lab
+    # gives the student besides its nodes (a guest disk on the shared storage).
+    setup: str = ""
     evidence_records: tuple[str, ...] = ()  # lab-state records (written by injections) kept in the evidence
     solution: str = ""  # module with solve(lab, progress); default solutions.<name>
 
@@ -89,6 +95,12 @@ class Kind:
     @property
     def all_settings(self) -> tuple[str, ...]:
         return self.settings + self.optional_settings
+
+    def collector_functions(self) -> dict[str, Callable[..., Any]]:
+        return {name: _resolve(reference) for name, reference in self.collectors.items()}
+
+    def setup_function(self) -> Callable[..., None] | None:
+        return _resolve(self.setup) if self.setup else None
 
     def commands_for(self, settings: Mapping[str, Any], role: str = "node") -> dict[str, str]:
         """The commands run on a node of ``role``, with the lab's settings filled in."""

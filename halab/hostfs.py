@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from halab.errors import HalabError
@@ -54,12 +55,15 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path)
 
 
-def mount_overlay(lower: Path, upper: Path, work: Path, merged: Path) -> None:
+def mount_overlay(lower: Path | Sequence[Path], upper: Path, work: Path, merged: Path) -> None:
+    """Mount an overlay on ``merged``; ``lower`` may be several directories, the topmost first (an image
+    layer over the node image)."""
     for directory in (upper, work, merged):
         directory.mkdir(parents=True, exist_ok=True)
     if os.path.ismount(merged):
         return
-    options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+    lowers = [lower] if isinstance(lower, Path) else list(lower)
+    options = f"lowerdir={':'.join(str(p) for p in lowers)},upperdir={upper},workdir={work}"
     result = subprocess.run(
         ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)], capture_output=True, text=True
     )

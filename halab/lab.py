@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +68,9 @@ class Lab:
         self.owner = owner if owner and owner.slot else None
         self.name = instance_name(self.base, self.owner.slot) if self.owner else self.base
         self._clients: dict[str, paramiko.SSHClient] = {}
+        # Graders ask one node from several threads at once: one connection per node, made once.
+        self._node_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------------------
     @property
@@ -128,15 +132,18 @@ class Lab:
     # -- commands on nodes --------------------------------------------------------------------------
     def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient:
         """A connection to the node, opened once and reused."""
-        client = self._clients.get(node)
-        transport = client.get_transport() if client else None
-        if client is None or transport is None or not transport.is_active():
-            state = load_state(self.name)  # any phase: `up` itself talks to nodes before the lab is "up"
-            if state is None:
-                raise HalabError(f"lab '{self.name}' is not up; start it with: halab up {self.name}")
-            client = ssh.connect(state.node(node), timeout=timeout)
-            self._clients[node] = client
-        return client
+        with self._locks_lock:
+            node_lock = self._node_locks.setdefault(node, threading.Lock())
+        with node_lock:
+            client = self._clients.get(node)
+            transport = client.get_transport() if client else None
+            if client is None or transport is None or not transport.is_active():
+                state = load_state(self.name)  # any phase: `up` itself talks to nodes before the lab is "up"
+                if state is None:
+                    raise HalabError(f"lab '{self.name}' is not up; start it with: halab up {self.name}")
+                client = ssh.connect(state.node(node), timeout=timeout)
+                self._clients[node] = client
+            return client
 
     def run(self, node: str, command: str, timeout: float = 30.0, limit: int = ssh.OUTPUT_LIMIT) -> CommandResult:
         """Run a command on the node; see ssh.run for the timeout and the cap on its output."""
@@ -209,6 +216,7 @@ class Lab:
                 self._wait_ssh(backend, state, progress)
                 self._start_power_switch(spec, state, progress)
                 # Only the phase: the power switch runs now, and a power action may have changed the state.
+                self._kind_setup(spec, progress)
                 state.phase = "up"
                 update_state(self.name, lambda saved: setattr(saved, "phase", "up"))
             except KeyboardInterrupt:
@@ -262,6 +270,15 @@ class Lab:
             self.run(node.name, "mkdir -p /etc/halab")
             self.write_file(node.name, "/etc/halab/fence.conf", config, 0o600)
         self.close()
+
+    def _kind_setup(self, spec: LabSpec, progress: Progress) -> None:
+        """What the lab's kind prepares once the nodes answer (graders/kinds.py: Kind.setup)."""
+        from graders.kinds import get_kind  # the registry, not the graders: nothing heavy is imported
+
+        setup = get_kind(spec.kind).setup_function()
+        if setup is not None:
+            setup(self, progress)
+            self.close()
 
     def _healthy(self, backend: Provider, state: LabState) -> bool:
         return all(backend.node_running(state, n.name) and ssh.port_open(n.address, n.port)

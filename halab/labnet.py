@@ -10,7 +10,7 @@ import hashlib
 
 from halab import hostfirewall, netns
 from halab.errors import HalabError
-from halab.spec import LabSpec, Node
+from halab.spec import LabSpec, Network, Node
 
 
 def lab_netns(lab: str) -> str:
@@ -90,9 +90,23 @@ def attach_node(spec: LabSpec, node: Node) -> str:
     node_index = spec.nodes.index(node)
     for index, network in spec.networks_of(node):
         address = f"{node.addresses[network.name]}/{network.subnet.prefixlen}"
+        if not network.node_bridge:
+            netns.add_port(lab_netns(spec.name), bridge(spec.name, index), node_port(node_index, index),
+                           node_link(index), name, address)
+            continue
+        # A hypervisor's side of the VM network: its NIC is a port of a bridge that holds its address, so
+        # the VMs it runs (their taps join the bridge) are on the lab segment as if cabled to the switch.
         netns.add_port(lab_netns(spec.name), bridge(spec.name, index), node_port(node_index, index),
-                       node_link(index), name, address)
+                       node_link(index), name, None)
+        netns.add_bridge(network.node_bridge, name)
+        netns.ip("link", "set", node_link(index), "master", network.node_bridge, netns=name)
+        netns.ip("address", "add", address, "dev", network.node_bridge, netns=name)
     return name
+
+
+def address_link(network: Network, net_index: int) -> str:
+    """The interface inside a node that holds its address on a network: its NIC, or its bridge."""
+    return network.node_bridge or node_link(net_index)
 
 
 def reset_node(spec: LabSpec, node: Node) -> None:
@@ -100,9 +114,10 @@ def reset_node(spec: LabSpec, node: Node) -> None:
     namespace outlives its container, so halab has to do this itself."""
     name = node_netns(spec.name, node.name)
     for index, network in spec.networks_of(node):
-        netns.ip("address", "flush", "dev", node_link(index), netns=name, check=False)
+        link = address_link(network, index)
+        netns.ip("address", "flush", "dev", link, netns=name, check=False)
         netns.ip("address", "add", f"{node.addresses[network.name]}/{network.subnet.prefixlen}",
-                 "dev", node_link(index), netns=name, check=False)
+                 "dev", link, netns=name, check=False)
 
 
 def set_cable(lab: str, node_index: int, net_index: int, plugged: bool) -> None:

@@ -7,19 +7,24 @@ what is wrong, so that a typo in a spec never turns into a traceback deep inside
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from halab import paths
-from halab.errors import HalabError, SpecError
-from halab.names import NAME_RE, RESERVED_LAB_NAMES, check_lab_name
+from halab.errors import HalabError
+from halab.names import RESERVED_LAB_NAMES, check_lab_name
+from halab.speccontainers import SharedStorage, containers_only, shared_storage
+from halab.specreader import Reader, unique
 
 if TYPE_CHECKING:
     from graders.kinds import Kind
 
 PROVIDERS = ("nspawn", "libvirt", "vagrant")
+_IFNAME = re.compile(r"[a-z][a-z0-9-]{0,14}")
+_DEVICE = re.compile(r"/dev/[A-Za-z0-9_./-]+")
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,9 @@ class Network:
     host_address: ipaddress.IPv4Address
     # The host joins this network so that it can reach the nodes over SSH.
     host_joins: bool
+    # When set, a node's side of this network is a bridge of that name inside the node, holding the node's
+    # address, with the node's NIC as its port: VMs on the node (a hypervisor) plug into the same segment.
+    node_bridge: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,10 @@ class Node:
     disks: tuple[Disk, ...]
     # What the node is in its lab: a cluster member ("node"), a "client", a "balancer"... (its kind says which).
     role: str = MEMBER_ROLE
+    # Container extras (nspawn provider): an image layer over the node image (halab/image/layers.toml), and
+    # host devices bound into the node (a hypervisor's /dev/net/tun).
+    layer: str = ""
+    devices: tuple[str, ...] = ()
 
     def on(self, network: str) -> bool:
         return network in self.addresses
@@ -84,6 +96,7 @@ class LabSpec:
     settings: dict[str, Any] = field(default_factory=dict)
     # Which grader and solution module serve this lab (labs that differ only in size share one).
     kind: str = ""
+    shared_storage: tuple[SharedStorage, ...] = ()
 
     @property
     def management_network(self) -> Network:
@@ -125,63 +138,8 @@ class LabSpec:
         return [node for node in self.nodes if node.role == role]
 
 
-class _Reader:
-    """Typed access to one TOML table, with errors that say where in the file the problem is."""
-
-    def __init__(self, path: Path, table: dict[str, Any], where: str = "") -> None:
-        self.path, self.table, self.where = path, table, where
-
-    def _field(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
-
-    def fail(self, key: str, problem: str) -> SpecError:
-        return SpecError(str(self.path), self._field(key), problem)
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if key not in self.table:
-            if default is ...:
-                raise self.fail(key, "is required")
-            return default
-        value = self.table[key]
-        # bool is a subclass of int in Python, but `points = true` is a spec mistake.
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.fail(key, f"must be a {names}, got {type(value).__name__} {value!r}")
-        return value
-
-    def name(self, key: str) -> str:
-        value = self.get(key, str)
-        if not NAME_RE.fullmatch(value):
-            raise self.fail(key, f"{value!r} must be lower-case letters, digits and '-', at most 24 long")
-        return value
-
-    def tables(self, key: str, required: bool = True) -> list[_Reader]:
-        items = self.get(key, list, ... if required else [])
-        if required and not items:
-            raise self.fail(key, "must list at least one entry")
-        readers = []
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise SpecError(str(self.path), f"{self._field(key)}[{index}]", "must be a table")
-            readers.append(_Reader(self.path, item, f"{self._field(key)}[{index}]"))
-        return readers
-
-    def unknown_keys(self, allowed: set[str]) -> None:
-        for key in self.table:
-            if key not in allowed:
-                raise self.fail(key, f"unknown field (allowed: {', '.join(sorted(allowed))})")
-
-
-def _unique(readers: list[_Reader], values: list[str], key: str) -> None:
-    seen: set[str] = set()
-    for reader, value in zip(readers, values, strict=True):
-        if value in seen:
-            raise reader.fail(key, f"duplicate {key} {value!r}")
-        seen.add(value)
-
-
-def _network(reader: _Reader, first: bool) -> Network:
-    reader.unknown_keys({"name", "subnet", "host_address", "host_joins"})
+def _network(reader: Reader, first: bool) -> Network:
+    reader.unknown_keys({"name", "subnet", "host_address", "host_joins", "node_bridge"})
     name = reader.name("name")
     try:
         subnet = ipaddress.IPv4Network(reader.get("subnet", str))
@@ -191,11 +149,15 @@ def _network(reader: _Reader, first: bool) -> Network:
         raise reader.fail("subnet", f"{subnet} must be a private range with room for hosts (/29 or larger)")
     default_host = str(subnet.broadcast_address - 1)
     host = _address(reader, "host_address", reader.get("host_address", str, default_host), subnet)
-    return Network(name, subnet, host, reader.get("host_joins", bool, first))
+    bridge = reader.get("node_bridge", str, "")
+    if bridge and (not _IFNAME.fullmatch(bridge) or bridge.startswith("eth") or bridge == "lo"):
+        raise reader.fail("node_bridge", f"{bridge!r} must be an interface name (letters, digits, '-', at most 15), "
+                                         "not eth<N> or lo")
+    return Network(name, subnet, host, reader.get("host_joins", bool, first), bridge)
 
 
 def _address(
-    reader: _Reader, key: str, text: str, subnet: ipaddress.IPv4Network
+    reader: Reader, key: str, text: str, subnet: ipaddress.IPv4Network
 ) -> ipaddress.IPv4Address:
     try:
         address = ipaddress.IPv4Address(text)
@@ -206,8 +168,8 @@ def _address(
     return address
 
 
-def _node(reader: _Reader, networks: dict[str, Network]) -> Node:
-    reader.unknown_keys({"name", "addresses", "memory_mib", "disks", "role"})
+def _node(reader: Reader, networks: dict[str, Network]) -> Node:
+    reader.unknown_keys({"name", "addresses", "memory_mib", "disks", "role", "layer", "devices"})
     name = reader.name("name")
     raw = reader.get("addresses", dict)
     addresses = {}
@@ -237,10 +199,21 @@ def _node(reader: _Reader, networks: dict[str, Network]) -> Node:
             raise disk_reader.fail("size_mib", f"{size} must be between 16 and 65536")
         disks.append(Disk(disk_reader.name("name"), size))
     role = reader.name("role") if "role" in reader.table else MEMBER_ROLE
-    return Node(name, addresses, memory, tuple(disks), role)
+    layer = reader.get("layer", str, "")
+    if layer:
+        from halab.image.layer import layer_names  # reads layers.toml only
+
+        if layer not in layer_names():
+            raise reader.fail("layer", f"no image layer {layer!r} (halab/image/layers.toml has: "
+                                       f"{', '.join(layer_names()) or 'none'})")
+    devices = reader.get("devices", list, [])
+    for index, device in enumerate(devices):
+        if not isinstance(device, str) or not _DEVICE.fullmatch(device) or "/../" in device + "/":
+            raise reader.fail(f"devices[{index}]", f"{device!r} is not a device path under /dev/")
+    return Node(name, addresses, memory, tuple(disks), role, layer, tuple(devices))
 
 
-def _tasks_and_checks(reader: _Reader, kind: Kind) -> tuple[tuple[Task, ...], tuple[CheckSpec, ...]]:
+def _tasks_and_checks(reader: Reader, kind: Kind) -> tuple[tuple[Task, ...], tuple[CheckSpec, ...]]:
     """The lab's tasks and checks, each one its kind's graders know (graders/<kind>/)."""
     task_readers = reader.tables("tasks", required=False)
     tasks = []
@@ -251,7 +224,7 @@ def _tasks_and_checks(reader: _Reader, kind: Kind) -> tuple[tuple[Task, ...], tu
             raise task.fail("id", f"{task_id!r} is not a task of a {kind.name} lab (its tasks: "
                                   f"{', '.join(kind.tasks)})")
         tasks.append(Task(task_id, task.get("title", str), task.get("description", str, "")))
-    _unique(task_readers, [t.id for t in tasks], "id")
+    unique(task_readers, [t.id for t in tasks], "id")
     task_ids = {t.id for t in tasks}
     check_readers = reader.tables("checks", required=False)
     checks = []
@@ -268,7 +241,7 @@ def _tasks_and_checks(reader: _Reader, kind: Kind) -> tuple[tuple[Task, ...], tu
         if problem:
             raise check.fail("id", problem)
         checks.append(CheckSpec(check_id, task_id, points, fault))
-    _unique(check_readers, [c.id for c in checks], "id")
+    unique(check_readers, [c.id for c in checks], "id")
     return tuple(tasks), tuple(checks)
 
 
@@ -298,7 +271,7 @@ class _Keep(dict):
         return value
 
 
-def _task_source(top: _Reader, path: Path) -> _Reader:
+def _task_source(top: Reader, path: Path) -> Reader:
     """The spec whose tasks and checks this lab uses: itself, or the lab named by ``tasks_from``."""
     other = top.get("tasks_from", str, "")
     if not other:
@@ -308,15 +281,15 @@ def _task_source(top: _Reader, path: Path) -> _Reader:
         data = tomllib.loads(source.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise top.fail("tasks_from", f"cannot load {source.name}: {exc}") from None
-    return _Reader(source, data)
+    return Reader(source, data)
 
 
 def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -> LabSpec:
     """A validated spec from a spec file's data; its name must be ``file_name`` (the file's stem unless a lab
     instance moved it: halab/instances.py)."""
-    top = _Reader(path, data)
+    top = Reader(path, data)
     top.unknown_keys({"name", "title", "summary", "default_provider", "providers", "networks", "nodes",
-                      "tasks", "checks", "settings", "kind", "tasks_from"})
+                      "tasks", "checks", "settings", "kind", "tasks_from", "shared_storage"})
     name = top.name("name")
     if name in RESERVED_LAB_NAMES:
         raise top.fail("name", f"{name!r} cannot name a lab: halab uses it for itself")
@@ -332,7 +305,7 @@ def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -
 
     net_readers = top.tables("networks")
     networks = [_network(r, index == 0) for index, r in enumerate(net_readers)]
-    _unique(net_readers, [n.name for n in networks], "name")
+    unique(net_readers, [n.name for n in networks], "name")
     if sum(n.host_joins for n in networks) != 1:
         raise top.fail("networks", "exactly one network must have host_joins = true")
     for index, net in enumerate(networks):
@@ -343,16 +316,18 @@ def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -
     by_name = {n.name: n for n in networks}
     node_readers = top.tables("nodes")
     nodes = [_node(r, by_name) for r in node_readers]
-    _unique(node_readers, [n.name for n in nodes], "name")
+    unique(node_readers, [n.name for n in nodes], "name")
     for net in networks:
         on_net = [(r, n) for r, n in zip(node_readers, nodes, strict=True) if n.on(net.name)]
-        _unique([r for r, _ in on_net], [str(n.addresses[net.name]) for _, n in on_net], f"addresses.{net.name}")
+        unique([r for r, _ in on_net], [str(n.addresses[net.name]) for _, n in on_net], f"addresses.{net.name}")
     kind = _kind(top, name)
     for reader, node in zip(node_readers, nodes, strict=True):
         if node.role not in kind.roles:
             raise reader.fail("role", f"{node.role!r} is not a role in a {kind.name} lab (its roles: "
                                       f"{', '.join(kind.roles)})")
     settings = _settings(top, kind)
+    shared = shared_storage(top, nodes)
+    containers_only(top, providers, networks, nodes, shared)
     tasks, checks = _tasks_and_checks(_task_source(top, path), kind)
     # Task texts may name settings, e.g. {floating_ip}, so labs that share tasks show their own values.
     try:
@@ -372,10 +347,11 @@ def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -
         checks=checks,
         settings=settings,
         kind=kind.name,
+        shared_storage=shared,
     )
 
 
-def _kind(top: _Reader, name: str) -> Kind:
+def _kind(top: Reader, name: str) -> Kind:
     """The lab's kind from the registry (graders/kinds.py): its graders say what a lab of that kind needs."""
     from graders.kinds import get_kind, known_kinds  # graders import this module: ask them only when loading
 
@@ -386,7 +362,7 @@ def _kind(top: _Reader, name: str) -> Kind:
         raise top.fail("kind", f"unknown lab kind {kind!r} (known: {', '.join(known_kinds())})") from None
 
 
-def _settings(top: _Reader, kind: Kind) -> dict[str, Any]:
+def _settings(top: Reader, kind: Kind) -> dict[str, Any]:
     settings = top.get("settings", dict, {})
     missing = [key for key in kind.settings if key not in settings]
     if missing:

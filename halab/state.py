@@ -90,6 +90,12 @@ def lab_dir(lab: str) -> Path:
     return path
 
 
+def shared_dir(lab: str, name: str) -> Path:
+    """The host directory behind a lab's shared storage (spec ``[[shared_storage]]``), inside its state
+    directory, so `halab down` removes it with the rest."""
+    return lab_dir(lab) / "shared" / name
+
+
 def _state_file(lab: str) -> Path:
     return lab_dir(lab) / "state.json"
 

@@ -58,7 +58,7 @@ group web web-ip web-server
 
 
 def cluster_formed(lab: Lab, count: int) -> bool:
-    """Every node online and the partition quorate, as node1 sees it."""
+    """Every node online and the partition quorate, as the first member sees it."""
     status = crm_status(lab)
     # A rejoining node passes through standby while Pacemaker settles; count it only once it is active.
     return bool(status and status.quorate and sum(n.online and not n.standby for n in status.nodes.values()) == count)
@@ -69,12 +69,13 @@ def wait_for_cluster(lab: Lab, count: int, timeout: float, what: str = "every no
 
 
 def node_states(lab: Lab) -> str:
-    """One line per node as node1's crm_mon shows it, to explain why a wait for the cluster timed out."""
-    result = lab.run("node1", "crm_mon -1 --output-as=xml", timeout=30)
+    """One line per node as the first member's crm_mon shows it, to explain why a wait for the cluster timed out."""
+    first = lab.spec.member_names[0]
+    result = lab.run(first, "crm_mon -1 --output-as=xml", timeout=30)
     try:
         status = crm_mon.parse(result.stdout)
     except ParseError as error:
-        return f"crm_mon on node1 failed ({result.exit_status}): {(result.stderr or str(error))[-300:]}"
+        return f"crm_mon on {first} failed ({result.exit_status}): {(result.stderr or str(error))[-300:]}"
     nodes = "; ".join(
         f"{n.name} online={n.online} standby={n.standby} unclean={n.unclean}" for n in status.nodes.values()
     )
@@ -83,7 +84,7 @@ def node_states(lab: Lab) -> str:
 
 def crm_status(lab: Lab) -> crm_mon.ClusterStatus | None:
     try:
-        status = crm_mon.parse(lab.run("node1", "crm_mon -1 --output-as=xml").stdout)
+        status = crm_mon.parse(lab.run(lab.spec.member_names[0], "crm_mon -1 --output-as=xml").stdout)
     except (HalabError, ParseError):
         return None
     return status if status.connected else None
@@ -97,7 +98,7 @@ def form_cluster(lab: Lab, progress: Progress, conf: str | None = None) -> None:
     progress("writing corosync.conf on every node")
     for node in names:
         lab.write_file(node, "/etc/corosync/corosync.conf", conf or corosync_conf(spec))
-    progress("creating the authkey on node1 and copying it")
+    progress(f"creating the authkey on {names[0]} and copying it")
     must(lab, names[0], "corosync-keygen")
     authkey = lab.read_file(names[0], "/etc/corosync/authkey")
     for node in names[1:]:

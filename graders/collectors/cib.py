@@ -15,6 +15,7 @@ class Primitive:
     params: dict[str, str]
     group: str | None
     clone: str | None
+    meta: dict[str, str] = field(default_factory=dict)  # meta attributes (allow-migrate, resource-stickiness...)
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,20 @@ class Cib:
     groups: dict[str, list[str]] = field(default_factory=dict)
     clones: dict[str, str] = field(default_factory=dict)  # clone id -> child id
     constraints: list[Constraint] = field(default_factory=list)
-    meta: dict[str, dict[str, str]] = field(default_factory=dict)  # resource (primitive/group/clone) id -> meta
+    # Meta attributes by resource id: primitives, groups and clones (a group's priority lives on the group).
+    resource_meta: dict[str, dict[str, str]] = field(default_factory=dict)
     resource_defaults: dict[str, str] = field(default_factory=dict)  # rsc_defaults
+
+    def meta(self, resource_id: str, name: str) -> str | None:
+        """A resource's meta attribute as Pacemaker applies it: its own, else its group's or clone's, else the
+        resource defaults."""
+        primitive = self.primitives.get(resource_id)
+        holders = [resource_id, *((primitive.group, primitive.clone) if primitive else ())]
+        for holder in filter(None, holders):
+            value = self.resource_meta.get(holder, {}).get(name)
+            if value is not None:
+                return value
+        return self.resource_defaults.get(name)
 
     def by_agent(self, *types: str) -> list[Primitive]:
         """Primitives whose agent type (the last part) is one of ``types`` (case-insensitive)."""
@@ -81,7 +94,7 @@ def _rule(element: ET.Element) -> Rule:
 def _primitive(element: ET.Element, group: str | None, clone: str | None) -> Primitive:
     parts = [element.get("class", ""), element.get("provider", ""), element.get("type", "")]
     agent = ":".join(p for p in parts if p)
-    return Primitive(element.get("id", "?"), agent, _params(element), group, clone)
+    return Primitive(element.get("id", "?"), agent, _params(element), group, clone, _params(element, "meta_attributes"))
 
 
 def parse(text: str) -> Cib:
@@ -106,7 +119,7 @@ def parse(text: str) -> Cib:
 
 def _add_resource(cib: Cib, element: ET.Element, group: str | None, clone: str | None) -> None:
     if element.tag in ("primitive", "group", "clone", "master"):
-        cib.meta[element.get("id", "?")] = _params(element, "meta_attributes")
+        cib.resource_meta[element.get("id", "?")] = _params(element, "meta_attributes")
     if element.tag == "primitive":
         cib.primitives[element.get("id", "?")] = _primitive(element, group, clone)
     elif element.tag == "group":

@@ -154,7 +154,7 @@ def _delays(cib: Cib, members: list[str]) -> list[str]:
                          f"shots still fire within a fencing's time of each other in about {chance:.0%} of splits "
                          "here; a per-node pcmk_delay_base or priority-fencing-delay leaves nothing to chance)")
     if _seconds(cib.properties.get("priority-fencing-delay")) > 0:
-        prioritised = [rid for rid, meta in cib.meta.items() if _seconds(meta.get("priority")) > 0]
+        prioritised = [rid for rid, meta in cib.resource_meta.items() if _seconds(meta.get("priority")) > 0]
         if prioritised or _seconds(cib.resource_defaults.get("priority")) > 0:
             found.append(f"priority-fencing-delay={cib.properties['priority-fencing-delay']} with priority on "
                          f"{', '.join(prioritised) or 'every resource (rsc_defaults)'} (the node running them wins)")

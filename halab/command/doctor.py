@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import click
 
 from halab.command.terminal import console
 from halab.image.build import current_image
+from halab.image.guest import missing_host_tools
 from halab.providers import get_provider
 from halab.providers.vagrant import VagrantProvider
 
@@ -22,6 +24,10 @@ def host_problems() -> list[tuple[str, str]]:
     problems += get_provider("nspawn").host_problems()
     problems += [(f"VM labs (drbd): {problem}", fix) for problem, fix in get_provider("libvirt").host_problems()]
     problems += [(f"Vagrant labs: {problem}", fix) for problem, fix in VagrantProvider().vagrant_problems()]
+    problems += [(f"the virtualization lab's guest disk: {tool} is missing", f"apt-get install {package}")
+                 for tool, package in missing_host_tools()]
+    if not Path("/dev/loop-control").exists():
+        problems.append(("the virtualization lab's shared disk: no loop devices (/dev/loop-control)", "modprobe loop"))
     if current_image() is None:
         problems.append(("the node image is not built yet (halab up builds it too)", "halab image build"))
     return problems

@@ -127,17 +127,22 @@ def _configure(recipe: dict[str, Any], rootfs: Path) -> None:
         key.unlink()
     (rootfs / "etc/machine-id").write_text("")
     (rootfs / "etc/hostname").unlink(missing_ok=True)
+    set_services(recipe, rootfs)
+    shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
+    (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
+
+
+def set_services(recipe: dict[str, Any], rootfs: Path) -> None:
+    """Disable, then enable, the units a recipe (or an image layer) lists under disable_/enable_services."""
     for action in ("disable", "enable"):
         for name in recipe.get(f"{action}_services", []):
             unit = name if "." in name else f"{name}.service"
             if not any((rootfs / d / unit).exists() for d in ("lib/systemd/system", "etc/systemd/system")):
                 continue  # not every package ships every unit; the recipe lists the union
             subprocess.run(["systemctl", f"--root={rootfs}", action, unit], capture_output=True, check=True)
-    shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
-    (rootfs / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
 
 
-def _size_mib(path: Path) -> int:
+def size_mib(path: Path) -> int:
     result = subprocess.run(["du", "-sm", str(path)], capture_output=True, text=True)
     return int(result.stdout.split()[0]) if result.returncode == 0 else 0
 
@@ -163,7 +168,7 @@ def build_image(progress: Progress = lambda _line: None, force: bool = False) ->
                 "hash": digest,
                 "built": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "build_seconds": round(time.monotonic() - started, 1),
-                "size_mib": _size_mib(staging / "rootfs"),
+                "size_mib": size_mib(staging / "rootfs"),
                 "suite": recipe["suite"],
             }
             (staging / "image.json").write_text(json.dumps(meta, indent=2))

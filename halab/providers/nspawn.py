@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import time
 import uuid
@@ -26,10 +27,11 @@ from halab import cgroups, labnet, procs
 from halab.errors import HalabError
 from halab.hostfs import mount_overlay, remove_tree
 from halab.image.build import build_image
+from halab.image.layer import build_layer
 from halab.providers.base import Progress, Provider
 from halab.spec import LabSpec, Node
 from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state, update_state
+from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state, shared_dir, update_state
 
 
 def _node_dir(lab: str, node: str) -> Path:
@@ -117,6 +119,81 @@ def nspawn_command(lab: str, node: str, root: Path) -> list[str]:
     ]
 
 
+def node_extras(spec: LabSpec, node: Node) -> list[str]:
+    """systemd-nspawn options for what the node's spec asks beyond a plain node: host devices bound in (a
+    hypervisor's /dev/net/tun) and the lab's shared storage at its path: a directory, or a shared disk (a
+    device node of the lab's for the loop device behind it)."""
+    options = [f"--bind={device}" for device in node.devices]
+    for storage in spec.shared_storage:
+        if node.name in storage.nodes:
+            shared = shared_dir(spec.name, storage.name)
+            source = _disk_node(spec.name, storage.name) if storage.type == "disk" else shared
+            options.append(f"--bind={source}:{storage.path}")
+    return options
+
+
+def _disk_file(lab: str, name: str) -> Path:
+    return shared_dir(lab, name).with_suffix(".img")
+
+
+def _attach_shared_disks(spec: LabSpec) -> dict[str, str]:
+    """A sparse file per shared disk, attached to a loop device of the host: one block device that every
+    node of the disk sees, as nodes on a SAN see one LUN. Returns {disk name: /dev/loopN}."""
+    devices = {}
+    for storage in spec.shared_storage:
+        if storage.type != "disk":
+            continue
+        backing = _disk_file(spec.name, storage.name)
+        backing.parent.mkdir(parents=True, exist_ok=True)
+        with open(backing, "wb") as handle:
+            handle.truncate(storage.size_mib * 1024 * 1024)
+        result = subprocess.run(["losetup", "--find", "--show", str(backing)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise HalabError(f"cannot attach the shared disk {storage.name} to a loop device: {result.stderr.strip()}")
+        loop = os.stat(result.stdout.strip()).st_rdev
+        # The nodes get a device node of the lab's own for the loop device, not the host's /dev/loopN: libvirt
+        # chowns a guest's disk to its QEMU user, and must not change the host's device (that would outlive
+        # the lab).
+        node = _disk_node(spec.name, storage.name)
+        node.unlink(missing_ok=True)
+        os.mknod(node, stat.S_IFBLK | 0o600, loop)
+        devices[storage.name] = result.stdout.strip()
+    return devices
+
+
+def _disk_node(lab: str, name: str) -> Path:
+    return shared_dir(lab, name).with_suffix(".dev")
+
+
+def _check_shared_disks(state: LabState) -> None:
+    """Before a node binds a loop device in: is it still on the lab's file? Loop numbers are the host's, and a
+    device the lab lost (the host rebooted) may now be someone else's disk."""
+    for name, device in state.provider_data.get("shared_disks", {}).items():
+        listing = subprocess.run(["losetup", "--list", "--noheadings", "--output", "BACK-FILE", device],
+                                 capture_output=True, text=True)
+        if listing.stdout.strip() != str(_disk_file(state.lab, name)):
+            raise HalabError(f"the shared disk {name} ({device}) is no longer attached to this lab's file; "
+                             f"start afresh: halab down {state.lab} && halab up {state.lab}")
+
+
+def _detach_shared_disks(lab: str) -> None:
+    """Detach every loop device backed by one of the lab's shared disks (found by backing file, so this
+    works without the state too)."""
+    for backing in sorted((lab_dir(lab) / "shared").glob("*.img")):
+        listing = subprocess.run(["losetup", "--associated", str(backing)], capture_output=True, text=True)
+        for line in listing.stdout.splitlines():
+            device = line.split(":", 1)[0]
+            if device.startswith("/dev/loop"):
+                subprocess.run(["losetup", "--detach", device], capture_output=True)
+
+
+def _check_devices(spec: LabSpec) -> None:
+    for node in spec.nodes:
+        missing = [device for device in node.devices if not Path(device).exists()]
+        if missing:
+            raise HalabError(f"{node.name} needs {missing[0]}, which this host does not have")
+
+
 class NspawnProvider(Provider):
     name = "nspawn"
 
@@ -132,8 +209,14 @@ class NspawnProvider(Provider):
 
     # -- up -----------------------------------------------------------------------------------------
     def up(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
+        _check_devices(spec)
         image = build_image(progress)
         state.provider_data["image"] = image.hash
+        layers = {name: build_layer(image, name, progress) for name in sorted({n.layer for n in spec.nodes if n.layer})}
+        for storage in spec.shared_storage:
+            if storage.type == "directory":
+                shared_dir(spec.name, storage.name).mkdir(parents=True, exist_ok=True)
+        state.provider_data["shared_disks"] = _attach_shared_disks(spec)
         key_file = lab_dir(spec.name) / "id_ed25519"
         private, public = new_keypair()
         write_private_key(key_file, private)
@@ -146,17 +229,19 @@ class NspawnProvider(Provider):
         for node in spec.nodes:
             progress(f"creating {node.name}")
             labnet.attach_node(spec, node)
-            host_key = self._prepare_root(spec, node, image.rootfs, public)
+            lowers = [layers[node.layer].path, image.rootfs] if node.layer else [image.rootfs]
+            host_key = self._prepare_root(spec, node, lowers, public)
             address = str(node.addresses[spec.management_network.name])
             state.nodes.append(NodeInfo(node.name, address, 22, "root", str(key_file), host_key))
             self._start(state, node.name)
             save_state(state)
 
-    def _prepare_root(self, spec: LabSpec, node: Node, image_root: Path, authorized: str) -> str:
-        """Mount the node's overlay and give it its own identity; returns its SSH host public key."""
+    def _prepare_root(self, spec: LabSpec, node: Node, lowers: list[Path], authorized: str) -> str:
+        """Mount the node's overlay (its layer, if any, over the image) and give it its own identity; returns
+        its SSH host public key."""
         base = _node_dir(spec.name, node.name)
         merged = base / "root"
-        mount_overlay(image_root, base / "upper", base / "work", merged)
+        mount_overlay(lowers, base / "upper", base / "work", merged)
         (merged / "etc/hostname").write_text(node.name + "\n")
         (merged / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
         (merged / "etc/hosts").write_text(_hosts_file(spec))
@@ -172,8 +257,10 @@ class NspawnProvider(Provider):
         """Start the node's systemd-nspawn; with ``firmware``, it boots after the POST delay."""
         base = _node_dir(state.lab, node)
         root = base / "root"
-        command = nspawn_command(state.lab, node, root)
+        spec = state.spec()
+        command = [*nspawn_command(state.lab, node, root), *node_extras(spec, spec.node(node))]
         self._end_orphans(state, node)
+        _check_shared_disks(state)
         launcher_env = {
             **os.environ,
             "HALAB_CGROUPS": " ".join(str(path) for path in cgroups.node_cgroups(state.lab, node)),
@@ -204,6 +291,7 @@ class NspawnProvider(Provider):
             self._kill(state, node)
         progress("removing the lab network")
         labnet.destroy(state.lab)
+        _detach_shared_disks(state.lab)
         for node in node_names:
             remove_tree(_node_dir(state.lab, node))
 

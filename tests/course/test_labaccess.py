@@ -28,8 +28,10 @@ class FakeLab:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.nodes = [SimpleNamespace(name="node1"), SimpleNamespace(name="node2")]
         self.closed = False
+
+    def nodes(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(name="node1"), SimpleNamespace(name="node2")]
 
     def is_up(self) -> bool:
         return self.name != "down"
@@ -46,9 +48,9 @@ class FakeLab:
 
 @pytest.fixture
 def fake_lab(monkeypatch: pytest.MonkeyPatch) -> None:
-    import halab.lab
+    import halab.access
 
-    monkeypatch.setattr(halab.lab, "Lab", FakeLab)
+    monkeypatch.setattr(halab.access, "open_lab", FakeLab)
     monkeypatch.setattr(labaccess, "_recent_failures", {})
 
 

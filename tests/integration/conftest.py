@@ -43,15 +43,24 @@ def leftovers(lab: str) -> list[str]:
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+                root = os.readlink(entry / "root")  # a node's processes (a guest's QEMU) live in its root
             except OSError:
                 continue
-            if marker in cmdline:
+            if marker in cmdline or root.startswith(marker):
                 found.append(f"process {entry.name}: {cmdline[:80]!r}")
+    found += [f"loop device {device} on {backing}" for device, backing in loop_devices() if backing.startswith(marker)]
     found += [f"cgroup {mount / 'halab' / lab}" for mount in systemd_hierarchy_mounts()
               if (mount / "halab" / lab).exists()]
     if lab_dir(lab).exists():
         found.append(f"state {lab_dir(lab)}")
     return found
+
+
+def loop_devices() -> list[tuple[str, str]]:
+    """(device, backing file) of every loop device of the host (a lab's shared disk is one)."""
+    listing = subprocess.run(["losetup", "--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"],
+                             capture_output=True, text=True).stdout
+    return [(line.split(" ", 1)[0], line.split(" ", 1)[1]) for line in listing.splitlines() if " " in line]
 
 
 def halab(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess[str]:

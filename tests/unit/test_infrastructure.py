@@ -167,5 +167,5 @@ def test_cib_parser_keeps_rules_meta_and_defaults() -> None:
     rule = next(c for c in parsed.constraints if c.id == "web-on-connected").rules[0]
     assert (rule.score, rule.boolean_op) == ("-INFINITY", "or")
     assert [(e.attribute, e.operation) for e in rule.expressions] == [("pingd", "not_defined"), ("pingd", "lte")]
-    assert parsed.meta["web"] == {"priority": "10"}
+    assert parsed.resource_meta["web"] == {"priority": "10"} and parsed.meta("web-ip", "priority") == "10"
     assert parsed.resource_defaults["resource-stickiness"] == "100"

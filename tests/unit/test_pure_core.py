@@ -14,7 +14,8 @@ from halab.spec import available_labs
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 RUNTIME = ("paramiko", "halab.lab", "halab.providers", "halab.fence", "halab.ssh", "graders.live",
-           "graders.collect", "graders.faults", "rich")
+           "graders.collect", "graders.faults", "rich", "libvirt", "graders.virtualization.collect",
+           "graders.virtualization.faults", "graders.virtualization.setup")
 
 PROGRAM = """
 import json, sys
@@ -38,7 +39,8 @@ print(json.dumps({"score": graded.report.score, "modules": sorted(sys.modules)})
 
 
 @pytest.mark.parametrize(("lab", "fixture"), [("clustering", "clustering/solved.json"), ("drbd", "drbd/solved.json"),
-                                              ("loadbalancing", "loadbalancing/solved.json")])
+                                              ("loadbalancing", "loadbalancing/solved.json"),
+                                              ("virtualization", "virtualization/solved.json")])
 def test_grading_evidence_imports_no_lab_runtime(lab: str, fixture: str, tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", PROGRAM, lab, str(FIXTURES / fixture), str(tmp_path)],
                             capture_output=True, text=True, cwd=Path(__file__).parents[2], check=False)
@@ -53,4 +55,5 @@ def test_every_lab_spec_loads_through_its_kind() -> None:
     # Loading every spec validates its kind's settings, tasks and checks (halab/spec.py asks the registry).
     from halab.spec import load_spec
 
-    assert {load_spec(lab).kind for lab in available_labs()} >= {"clustering", "drbd", "loadbalancing"}
+    assert {load_spec(lab).kind for lab in available_labs()} >= {"clustering", "drbd", "loadbalancing",
+                                                                 "virtualization"}

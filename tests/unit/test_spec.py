@@ -106,6 +106,20 @@ DELETE = object()
         ("settings.flaoting_ip", "10.99.0.1", "settings.flaoting_ip", "not a setting of a clustering lab"),
         ("nodes.0.role", "balancer", "nodes[0].role", "not a role in a clustering lab"),
         ("nodes.0.role", "Client!", "nodes[0].role", "lower-case"),
+        # Container extras.
+        ("networks.0.node_bridge", "eth1", "networks[0].node_bridge", "not eth<N> or lo"),
+        ("networks.0.node_bridge", "a-very-long-bridge-name", "networks[0].node_bridge", "interface name"),
+        ("nodes.0.layer", "gpu", "nodes[0].layer", "no image layer 'gpu'"),
+        ("nodes.0.devices", ["/etc/shadow"], "nodes[0].devices[0]", "not a device path under /dev/"),
+        ("nodes.0.devices", ["/dev/../etc/shadow"], "nodes[0].devices[0]", "not a device path under /dev/"),
+        ("shared_storage", [{"name": "s", "path": "srv", "nodes": ["node1"]}], "shared_storage[0].path", "absolute"),
+        ("shared_storage", [{"name": "s", "path": "/proc", "nodes": ["node1"]}], "shared_storage[0].path",
+         "directory of its own"),
+        ("shared_storage", [{"name": "s", "path": "/srv/../etc", "nodes": ["node1"]}], "shared_storage[0].path",
+         "without . or .."),
+        ("shared_storage", [{"name": "s", "path": "/srv/s", "nodes": ["node9"]}], "shared_storage[0].nodes",
+         "unknown: node9"),
+        ("shared_storage", [{"name": "s", "path": "/srv/s", "nodes": []}], "shared_storage[0].nodes", "at least one"),
     ],
 )
 def test_malformed_spec_names_field_and_problem(path: str, value: Any, field: str, problem: str) -> None:
@@ -173,3 +187,55 @@ def test_binary_garbage_is_a_spec_error(tmp_path: Path) -> None:
 def test_spec_files_are_valid_toml() -> None:
     for path in paths.labs_dir().glob("*.toml"):
         tomllib.loads(path.read_text())
+
+
+def test_container_extras_parse_and_need_the_nspawn_provider() -> None:
+    data = copy.deepcopy(GOOD)
+    data["providers"] = ["nspawn"]
+    data["networks"].append({"name": "vm", "subnet": "10.99.1.0/24", "host_joins": False, "node_bridge": "br0"})
+    data["nodes"][0].update(layer="hypervisor", devices=["/dev/net/tun"])
+    data["nodes"][0]["addresses"]["vm"] = "10.99.1.11"
+    data["shared_storage"] = [{"name": "vmstore", "path": "/srv/vmstore/", "nodes": ["node1", "node2"]}]
+    spec = parse(data)
+    assert spec.networks[1].node_bridge == "br0" and spec.networks[0].node_bridge == ""
+    assert (spec.nodes[0].layer, spec.nodes[0].devices) == ("hypervisor", ("/dev/net/tun",))
+    assert (spec.nodes[1].layer, spec.nodes[1].devices) == ("", ())
+    assert [(s.name, s.path, s.nodes) for s in spec.shared_storage] == [("vmstore", "/srv/vmstore", ("node1", "node2"))]
+    data["providers"] = ["nspawn", "libvirt"]
+    with pytest.raises(SpecError, match="must be \\[\"nspawn\"\\]: node_bridge of network vm is a container feature"):
+        parse(data)
+
+
+def test_container_extras_become_nspawn_binds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from halab.providers.nspawn import node_extras
+
+    monkeypatch.setattr(paths, "state_dir", lambda: tmp_path)
+    data = copy.deepcopy(GOOD)
+    data["providers"] = ["nspawn"]
+    data["nodes"][0]["devices"] = ["/dev/net/tun"]
+    data["shared_storage"] = [{"name": "vmstore", "path": "/srv/vmstore", "nodes": ["node1"]},
+                              {"name": "san", "type": "disk", "path": "/dev/san/disk1", "size_mib": 32,
+                               "nodes": ["node1", "node2"]}]
+    spec = parse(data)
+    assert [(s.type, s.size_mib) for s in spec.shared_storage] == [("directory", 0), ("disk", 32)]
+    assert node_extras(spec, spec.nodes[0]) == [
+        "--bind=/dev/net/tun", f"--bind={tmp_path}/demo/shared/vmstore:/srv/vmstore",
+        f"--bind={tmp_path}/demo/shared/san.dev:/dev/san/disk1"]
+    assert node_extras(spec, spec.nodes[1]) == [f"--bind={tmp_path}/demo/shared/san.dev:/dev/san/disk1"]
+
+
+@pytest.mark.parametrize(("storage", "field", "problem"), [
+    ({"type": "nas"}, "type", "not a type of shared storage"),
+    ({"type": "disk", "path": "/srv/disk", "size_mib": 32}, "path", "a shared disk is a device, under /dev/"),
+    ({"type": "disk", "path": "/dev/san/d1"}, "size_mib", "is required"),
+    ({"type": "disk", "path": "/dev/san/d1", "size_mib": 1}, "size_mib", "between 16 and 65536"),
+    ({"path": "/dev/san"}, "path", "directory of its own"),
+    ({"size_mib": 32}, "size_mib", "only a shared disk has a size"),
+])
+def test_shared_disks_are_devices_with_a_size(storage: dict[str, Any], field: str, problem: str) -> None:
+    data = copy.deepcopy(GOOD)
+    data["providers"] = ["nspawn"]
+    data["shared_storage"] = [{"name": "s", "path": "/srv/s", "nodes": ["node1"], **storage}]
+    with pytest.raises(SpecError) as raised:
+        parse(data)
+    assert raised.value.field == f"shared_storage[0].{field}" and problem in raised.value.problem

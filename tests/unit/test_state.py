@@ -58,3 +58,44 @@ def test_hosts_file_lists_every_node() -> None:
     assert "10.42.30.11\tnode1" in hosts
     assert "10.42.30.13\tnode3" in hosts
     assert hosts.startswith("127.0.0.1\tlocalhost")
+
+
+def test_threads_asking_for_one_node_share_one_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The virtualization graders ask a node from two threads at once (commands, libvirt's transports)."""
+    import threading
+    import time
+
+    from halab import lab as lab_module
+
+    made = []
+
+    class FakeClient:
+        def get_transport(self) -> object:
+            return type("T", (), {"is_active": lambda _self: True})()
+
+    def connect(node: NodeInfo, timeout: float) -> FakeClient:
+        time.sleep(0.05)  # a real handshake takes a while: long enough for the threads to collide
+        made.append(node.name)
+        return FakeClient()
+
+    state = LabState("demo", "nspawn", "", nodes=[NodeInfo("node1", "10.0.0.1", 22, "root", "/k", "ssh-ed25519 A")])
+    monkeypatch.setattr(lab_module, "load_state", lambda _name: state)
+    monkeypatch.setattr(lab_module.ssh, "connect", connect)
+    lab = lab_module.Lab("demo")
+    clients = []
+    threads = [threading.Thread(target=lambda: clients.append(lab.client("node1"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert made == ["node1"] and len({id(c) for c in clients}) == 1
+
+
+def test_a_damaged_state_does_not_hide_the_labs_that_are_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from halab.lab import running_labs
+
+    monkeypatch.setattr(paths, "state_dir", lambda: tmp_path)
+    save_state(LabState("good", "nspawn", "", phase="up"))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "state.json").write_text('{"lab": "broken", "owner": "someone"}')  # another format
+    assert running_labs() == ["good"]
