@@ -83,25 +83,61 @@ def create(spec: LabSpec, switch: str | None = None) -> None:
             hostfirewall.guard(host_link(spec.name, index), str(network.host_address))
 
 
-def attach_node(spec: LabSpec, node: Node) -> str:
-    """A namespace for one node, plugged into every lab network; returns the namespace's name."""
-    name = node_netns(spec.name, node.name)
-    netns.add_netns(name)
+def ensure(spec: LabSpec) -> None:
+    """The lab's switch as create() makes it, made again if it is gone (the host rebooted: namespaces,
+    bridges and the host's links do not survive it, the lab's state and its nodes' disks do)."""
+    if not netns.netns_exists(lab_netns(spec.name)) or not netns.link_exists(bridge(spec.name, 0),
+                                                                            lab_netns(spec.name)):
+        create(spec)
+
+
+def plumbing(spec: LabSpec, node: Node, unplugged: set[str], dropped: list[str]) -> list[list[str]]:
+    """The commands (run on the host, ``{leader}`` standing for the node's init) that plug a container node,
+    once it runs, into every lab network it is on: a veth pair per network, its node end ``eth<N>`` made
+    straight in the node's own network namespace (which belongs to the node's user namespace) and its switch
+    end a port of the network's bridge. The namespace gets a name (``ip netns attach``; a stale one from an
+    earlier boot must be gone: unplug_node), for halab's own tools. Cables in ``unplugged`` stay unplugged,
+    and traffic to and from the ``dropped`` addresses stays dropped (a partition), as they were when the
+    node lost its power."""
+    name, switch = node_netns(spec.name, node.name), lab_netns(spec.name)
     node_index = spec.nodes.index(node)
+    steps = [["ip", "netns", "attach", name, "{leader}"], ["ip", "-n", name, "link", "set", "lo", "up"]]
     for index, network in spec.networks_of(node):
+        port, link = node_port(node_index, index), node_link(index)
         address = f"{node.addresses[network.name]}/{network.subnet.prefixlen}"
-        if not network.node_bridge:
-            netns.add_port(lab_netns(spec.name), bridge(spec.name, index), node_port(node_index, index),
-                           node_link(index), name, address)
-            continue
-        # A hypervisor's side of the VM network: its NIC is a port of a bridge that holds its address, so
-        # the VMs it runs (their taps join the bridge) are on the lab segment as if cabled to the switch.
-        netns.add_port(lab_netns(spec.name), bridge(spec.name, index), node_port(node_index, index),
-                       node_link(index), name, None)
-        netns.add_bridge(network.node_bridge, name)
-        netns.ip("link", "set", node_link(index), "master", network.node_bridge, netns=name)
-        netns.ip("address", "add", address, "dev", network.node_bridge, netns=name)
-    return name
+        steps += [["ip", "link", "add", link, "netns", "{leader}", "type", "veth", "peer", "name", port,
+                   "netns", switch],
+                  ["ip", "-n", switch, "link", "set", port, "master", bridge(spec.name, index),
+                   "down" if network.name in unplugged else "up"]]
+        if network.node_bridge:
+            # A hypervisor's side of the VM network: its NIC is a port of a bridge that holds its address, so
+            # the VMs it runs (their taps join the bridge) are on the lab segment as if cabled to the switch.
+            steps += [["ip", "-n", name, "link", "add", network.node_bridge, "type", "bridge"],
+                      ["ip", "-n", name, "link", "set", link, "master", network.node_bridge],
+                      ["ip", "-n", name, "link", "set", network.node_bridge, "up"]]
+        steps += [["ip", "-n", name, "link", "set", link, "up"],
+                  ["ip", "-n", name, "address", "add", address, "dev", address_link(network, index)]]
+    return steps + [["ip", "netns", "exec", name, *rule] for rule in partition_rules(dropped)]
+
+
+PARTITION_CHAIN = "HALAB-PARTITION"
+
+
+def partition_rules(peers: list[str]) -> list[list[str]]:
+    """iptables commands (inside a node's namespace) that drop everything to and from ``peers``; none for
+    no peers. Their own chain, so that undoing them leaves anything else alone."""
+    if not peers:
+        return []
+    rules = [["iptables", "-w", "-N", PARTITION_CHAIN]]
+    for peer in peers:
+        rules += [["iptables", "-w", "-A", PARTITION_CHAIN, "-s", peer, "-j", "DROP"],
+                  ["iptables", "-w", "-A", PARTITION_CHAIN, "-d", peer, "-j", "DROP"]]
+    return rules + [["iptables", "-w", "-I", hook, "-j", PARTITION_CHAIN] for hook in ("INPUT", "OUTPUT")]
+
+
+def unpartition_rules() -> list[list[str]]:
+    return [*(["iptables", "-w", "-D", hook, "-j", PARTITION_CHAIN] for hook in ("INPUT", "OUTPUT")),
+            ["iptables", "-w", "-F", PARTITION_CHAIN], ["iptables", "-w", "-X", PARTITION_CHAIN]]
 
 
 def address_link(network: Network, net_index: int) -> str:
@@ -109,20 +145,18 @@ def address_link(network: Network, net_index: int) -> str:
     return network.node_bridge or node_link(net_index)
 
 
-def reset_node(spec: LabSpec, node: Node) -> None:
-    """What a power cut does to a NIC: addresses added at run time (a floating IP) are gone. The node's
-    namespace outlives its container, so halab has to do this itself."""
-    name = node_netns(spec.name, node.name)
-    for index, network in spec.networks_of(node):
-        link = address_link(network, index)
-        netns.ip("address", "flush", "dev", link, netns=name, check=False)
-        netns.ip("address", "add", f"{node.addresses[network.name]}/{network.subnet.prefixlen}",
-                 "dev", link, netns=name, check=False)
+def unplug_node(lab: str, node: str) -> None:
+    """What a power cut does to a container node's NICs: its namespace (and with it its cables and every
+    address added at run time, a floating IP) goes; the next boot plugs it in afresh."""
+    netns.delete_netns(node_netns(lab, node))
 
 
-def set_cable(lab: str, node_index: int, net_index: int, plugged: bool) -> None:
-    """Unplug a node's cable at the switch side: the node sees its link go down, as with a real cable."""
-    netns.set_link_state(node_port(node_index, net_index), plugged, netns=lab_netns(lab))
+def set_cable(lab: str, node_index: int, net_index: int, plugged: bool, switch: str | None = None) -> None:
+    """Unplug a node's cable at the switch side: the node sees its link go down, as with a real cable. A node
+    that is off has no port to unplug: its next boot plugs it in as recorded (plumbing())."""
+    port, where = node_port(node_index, net_index), switch or lab_netns(lab)
+    if netns.link_exists(port, where):
+        netns.set_link_state(port, plugged, netns=where)
 
 
 def destroy(lab: str, switch: str | None = None, networks: int = 16) -> None:

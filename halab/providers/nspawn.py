@@ -1,10 +1,12 @@
 """The default provider: each node is a systemd-nspawn container with systemd as PID 1.
 
 A node's root is an overlay of the cached image (read-only) and a per-node upper directory, so nodes start
-in seconds and share the image on disk. Each node runs in its own network namespace, plugged into the lab's
-bridges (labnet.py). halab starts one ``systemd-nspawn`` process per node in its own session, records its
-PID, and ends only processes it can prove are its own: their command line names the node's root, or they
-run in the cgroup halab made for the node (cgroups.py).
+in seconds and share the image on disk. A node runs in a user namespace of its own lab's ID range
+(halab/idmap.py): root in a node is an unprivileged ID on the host, the image is seen through an idmapped
+mount, and the node's network namespace (made by nspawn, so it belongs to the node) is plugged into the lab's
+bridges once the node runs (nspawn_launch.py, labnet.plumbing()). halab starts one ``systemd-nspawn``
+process per node in its own session, records its PID, and ends only processes it can prove are its own:
+their command line names the node's root, or they run in the cgroup halab made for the node (cgroups.py).
 
 Power-on after a power loss takes FIRMWARE_SECONDS before the OS starts, like a real server's POST. Without
 it a fenced node is back in the cluster (about one second) before the fencing node has even announced the
@@ -14,24 +16,32 @@ for good. Hardware never boots that fast, so real clusters never see that race.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
-import stat
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
-from halab import cgroups, labnet, procs
+from halab import cgroups, idmap, labnet, locks, netns, paths, procs
 from halab.errors import HalabError
 from halab.hostfs import mount_overlay, remove_tree
-from halab.image.build import build_image
+from halab.image.build import build_image, list_images
 from halab.image.layer import build_layer
 from halab.providers.base import Progress, Provider
+from halab.providers.nspawn_storage import (
+    check_devices,
+    check_shared_disks,
+    detach_shared_disks,
+    make_shared_storage,
+    node_extras,
+)
 from halab.spec import LabSpec, Node
 from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state, shared_dir, update_state
+from halab.state import LabState, NodeInfo, lab_dir, lab_states, power_lock, save_state, update_state
 
 
 def _node_dir(lab: str, node: str) -> Path:
@@ -46,20 +56,21 @@ def _cmdline(pid: int) -> list[str]:
 
 
 FIRMWARE_SECONDS = 10
-# The node's launcher: a shell that moves itself into the node's cgroups (cgroups.py says why), then, when
-# powered on after a power loss, stays "in firmware" for a while, then becomes systemd-nspawn (same PID).
-# `&&`, so that killing the sleep (a power cut during POST) ends the shell instead of booting the node.
-_LAUNCHER = (
-    'for g in $HALAB_CGROUPS; do echo $$ > "$g/cgroup.procs" || exit 1; done; sleep $HALAB_POST && exec "$0" "$@"'
-)
+LAUNCHER = "halab.providers.nspawn_launch"  # see that module: cgroups, the POST delay, then plugging in
 
 
 def _is_our_nspawn(pid: int, root: Path) -> bool:
-    """True only for a live systemd-nspawn (or one still in POST) whose root is this node's: PIDs get reused."""
+    """True only for a live systemd-nspawn (or its launcher, in POST) whose root is this node's: PIDs get
+    reused."""
     args = _cmdline(pid)
-    if args[:3] == ["/bin/sh", "-c", _LAUNCHER]:
-        args = args[3:]
+    if LAUNCHER in args[:4] and "--" in args:
+        args = args[args.index("--") + 1:]
     return bool(args) and args[0].endswith("systemd-nspawn") and f"--directory={root}" in args
+
+
+def _is_nspawn_itself(pid: int) -> bool:
+    args = _cmdline(pid)
+    return bool(args) and args[0].endswith("systemd-nspawn")
 
 
 def _children(pid: int) -> list[int]:
@@ -95,6 +106,21 @@ def _save_pid(state: LabState, node: str) -> None:
     update_state(state.lab, change)
 
 
+def _remember(state: LabState, what: str, node: str, item: str, add: bool) -> None:
+    """Keep a node's unplugged cables (``what`` = "unplugged") or dropped peers ("dropped") in the saved
+    state, for its next boot."""
+
+    def change(saved: LabState) -> None:
+        items = saved.provider_data.setdefault(what, {}).setdefault(node, [])
+        if add and item not in items:
+            items.append(item)
+        elif not add and item in items:
+            items.remove(item)
+        state.provider_data[what] = saved.provider_data[what]
+
+    update_state(state.lab, change)
+
+
 def _hosts_file(spec: LabSpec) -> str:
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", ""]
     for node in spec.nodes:
@@ -105,93 +131,37 @@ def _hosts_file(spec: LabSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def nspawn_command(lab: str, node: str, root: Path) -> list[str]:
+def nspawn_command(lab: str, node: str, root: Path, uid_base: int) -> list[str]:
     """The systemd-nspawn command line that boots a node."""
     return [
         "systemd-nspawn", f"--directory={root}", f"--machine=halab-{lab}-{node}",
         f"--hostname={node}", "--register=no", "--keep-unit", "--boot", "--console=read-only",
-        f"--network-namespace-path=/run/netns/{labnet.node_netns(lab, node)}",
-        # The namespace is the node's own: --private-network says so, and only then does nspawn leave /proc/sys/net
-        # writable (net.ipv4.ip_nonlocal_bind, ip_forward, arp_ignore are the node's to set, as on a real machine).
+        # Root in the node is uid_base on the host; its files are already in that range (idmapped lower
+        # layers, an upper directory of the range), so nspawn must not chown anything.
+        f"--private-users={uid_base}:{idmap.RANGE}", "--private-users-ownership=off",
+        # A network namespace of the node's own, owned by its user namespace: IPaddr2 manages addresses there,
+        # /proc/sys/net is the node's to set (ip_nonlocal_bind, arp_ignore), and nothing else is.
         "--private-network",
-        # Pacemaker's IPaddr2 and the lab's fault tools need to manage interfaces inside the node.
+        # Capabilities within the node's user namespace, never on the host.
         "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
     ]
 
 
-def node_extras(spec: LabSpec, node: Node) -> list[str]:
-    """systemd-nspawn options for what the node's spec asks beyond a plain node: host devices bound in (a
-    hypervisor's /dev/net/tun) and the lab's shared storage at its path: a directory, or a shared disk (a
-    device node of the lab's for the loop device behind it)."""
-    options = [f"--bind={device}" for device in node.devices]
-    for storage in spec.shared_storage:
-        if node.name in storage.nodes:
-            shared = shared_dir(spec.name, storage.name)
-            source = _disk_node(spec.name, storage.name) if storage.type == "disk" else shared
-            options.append(f"--bind={source}:{storage.path}")
-    return options
+def _uid_base(state: LabState) -> int:
+    """The lab's ID range, given out once per lab under a lock (halab/idmap.py)."""
+    if "uid_base" in state.provider_data:
+        return int(state.provider_data["uid_base"])
 
+    def busy(holder: locks.Holder | None) -> HalabError:
+        return HalabError(f"the table of node ID ranges stayed locked{f' by {holder}' if holder else ''}")
 
-def _disk_file(lab: str, name: str) -> Path:
-    return shared_dir(lab, name).with_suffix(".img")
-
-
-def _attach_shared_disks(spec: LabSpec) -> dict[str, str]:
-    """A sparse file per shared disk, attached to a loop device of the host: one block device that every
-    node of the disk sees, as nodes on a SAN see one LUN. Returns {disk name: /dev/loopN}."""
-    devices = {}
-    for storage in spec.shared_storage:
-        if storage.type != "disk":
-            continue
-        backing = _disk_file(spec.name, storage.name)
-        backing.parent.mkdir(parents=True, exist_ok=True)
-        with open(backing, "wb") as handle:
-            handle.truncate(storage.size_mib * 1024 * 1024)
-        result = subprocess.run(["losetup", "--find", "--show", str(backing)], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise HalabError(f"cannot attach the shared disk {storage.name} to a loop device: {result.stderr.strip()}")
-        loop = os.stat(result.stdout.strip()).st_rdev
-        # The nodes get a device node of the lab's own for the loop device, not the host's /dev/loopN: libvirt
-        # chowns a guest's disk to its QEMU user, and must not change the host's device (that would outlive
-        # the lab).
-        node = _disk_node(spec.name, storage.name)
-        node.unlink(missing_ok=True)
-        os.mknod(node, stat.S_IFBLK | 0o600, loop)
-        devices[storage.name] = result.stdout.strip()
-    return devices
-
-
-def _disk_node(lab: str, name: str) -> Path:
-    return shared_dir(lab, name).with_suffix(".dev")
-
-
-def _check_shared_disks(state: LabState) -> None:
-    """Before a node binds a loop device in: is it still on the lab's file? Loop numbers are the host's, and a
-    device the lab lost (the host rebooted) may now be someone else's disk."""
-    for name, device in state.provider_data.get("shared_disks", {}).items():
-        listing = subprocess.run(["losetup", "--list", "--noheadings", "--output", "BACK-FILE", device],
-                                 capture_output=True, text=True)
-        if listing.stdout.strip() != str(_disk_file(state.lab, name)):
-            raise HalabError(f"the shared disk {name} ({device}) is no longer attached to this lab's file; "
-                             f"start afresh: halab down {state.lab} && halab up {state.lab}")
-
-
-def _detach_shared_disks(lab: str) -> None:
-    """Detach every loop device backed by one of the lab's shared disks (found by backing file, so this
-    works without the state too)."""
-    for backing in sorted((lab_dir(lab) / "shared").glob("*.img")):
-        listing = subprocess.run(["losetup", "--associated", str(backing)], capture_output=True, text=True)
-        for line in listing.stdout.splitlines():
-            device = line.split(":", 1)[0]
-            if device.startswith("/dev/loop"):
-                subprocess.run(["losetup", "--detach", device], capture_output=True)
-
-
-def _check_devices(spec: LabSpec) -> None:
-    for node in spec.nodes:
-        missing = [device for device in node.devices if not Path(device).exists()]
-        if missing:
-            raise HalabError(f"{node.name} needs {missing[0]}, which this host does not have")
+    with locks.hold(paths.state_dir() / ".uid-ranges.lock", busy, wait=30):
+        readable, _ = lab_states()
+        base = idmap.free_base({int(s.provider_data["uid_base"]) for s in readable.values()
+                                if "uid_base" in s.provider_data})
+        state.provider_data["uid_base"] = base
+        save_state(state)
+    return base
 
 
 class NspawnProvider(Provider):
@@ -209,14 +179,13 @@ class NspawnProvider(Provider):
 
     # -- up -----------------------------------------------------------------------------------------
     def up(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
-        _check_devices(spec)
+        check_devices(spec)
         image = build_image(progress)
         state.provider_data["image"] = image.hash
         layers = {name: build_layer(image, name, progress) for name in sorted({n.layer for n in spec.nodes if n.layer})}
-        for storage in spec.shared_storage:
-            if storage.type == "directory":
-                shared_dir(spec.name, storage.name).mkdir(parents=True, exist_ok=True)
-        state.provider_data["shared_disks"] = _attach_shared_disks(spec)
+        state.provider_data["lowers"] = {n.name: [str(layers[n.layer].path)] if n.layer else [] for n in spec.nodes}
+        uid_base = _uid_base(state)
+        state.provider_data["shared_disks"] = make_shared_storage(spec, uid_base)
         key_file = lab_dir(spec.name) / "id_ed25519"
         private, public = new_keypair()
         write_private_key(key_file, private)
@@ -228,45 +197,70 @@ class NspawnProvider(Provider):
         labnet.create(spec)
         for node in spec.nodes:
             progress(f"creating {node.name}")
-            labnet.attach_node(spec, node)
-            lowers = [layers[node.layer].path, image.rootfs] if node.layer else [image.rootfs]
-            host_key = self._prepare_root(spec, node, lowers, public)
+            self._mount_root(state, node.name)
+            host_key = self._give_identity(spec, node, public, uid_base)
             address = str(node.addresses[spec.management_network.name])
             state.nodes.append(NodeInfo(node.name, address, 22, "root", str(key_file), host_key))
             self._start(state, node.name)
             save_state(state)
 
-    def _prepare_root(self, spec: LabSpec, node: Node, lowers: list[Path], authorized: str) -> str:
-        """Mount the node's overlay (its layer, if any, over the image) and give it its own identity; returns
+    def _mount_root(self, state: LabState, node: str) -> Path:
+        """The node's root: an overlay of its layer (if any) and the image, each seen through an idmapped
+        mount in the lab's ID range, with the node's own upper directory. Mounted again after a host reboot
+        (the upper directory, the node's disk, is kept)."""
+        base, uid_base = _node_dir(state.lab, node), _uid_base(state)
+        image = next((i for i in list_images() if i.hash == state.provider_data["image"]), None)
+        if image is None:
+            raise HalabError(f"the node image {state.provider_data['image']} of lab '{state.lab}' is gone; start "
+                             f"afresh: halab down {state.lab} && halab up {state.lab}")
+        sources = [Path(p) for p in state.provider_data.get("lowers", {}).get(node, [])] + [image.rootfs]
+        lowers = []
+        for index, source in enumerate(sources):
+            lowers.append(base / f"lower{index}")
+            idmap.bind_idmapped(source, lowers[-1], uid_base)
+        for folder in (base / "upper", base / "work"):
+            folder.mkdir(parents=True, exist_ok=True)
+            idmap.own(folder, uid_base)
+        mount_overlay(lowers, base / "upper", base / "work", base / "root")
+        return base / "root"
+
+    def _give_identity(self, spec: LabSpec, node: Node, authorized: str, uid_base: int) -> str:
+        """The node's hostname, machine-id, hosts file, host key and the lab's key, owned by its root; returns
         its SSH host public key."""
-        base = _node_dir(spec.name, node.name)
-        merged = base / "root"
-        mount_overlay(lowers, base / "upper", base / "work", merged)
-        (merged / "etc/hostname").write_text(node.name + "\n")
-        (merged / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
-        (merged / "etc/hosts").write_text(_hosts_file(spec))
+        merged = _node_dir(spec.name, node.name) / "root"
+        private, public = new_keypair()
         ssh_dir = merged / "root/.ssh"
         ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (ssh_dir / "authorized_keys").write_text(authorized + "\n")
-        private, public = new_keypair()
+        files = {"etc/hostname": node.name + "\n", "etc/machine-id": uuid.uuid4().hex + "\n",
+                 "etc/hosts": _hosts_file(spec), "root/.ssh/authorized_keys": authorized + "\n",
+                 "etc/ssh/ssh_host_ed25519_key.pub": f"{public} root@{node.name}\n"}
+        for name, text in files.items():
+            (merged / name).write_text(text)
         write_private_key(merged / "etc/ssh/ssh_host_ed25519_key", private)
-        (merged / "etc/ssh/ssh_host_ed25519_key.pub").write_text(f"{public} root@{node.name}\n")
+        for name in [*files, "etc/ssh/ssh_host_ed25519_key", "root/.ssh"]:
+            idmap.own(merged / name, uid_base)
         return public
 
     def _start(self, state: LabState, node: str, firmware: bool = False) -> None:
-        """Start the node's systemd-nspawn; with ``firmware``, it boots after the POST delay."""
+        """Start the node's systemd-nspawn; with ``firmware``, it boots after the POST delay. Whatever of the
+        lab's runtime a host reboot took (switch, bridges, mounts) is made again around the node's disk."""
         base = _node_dir(state.lab, node)
-        root = base / "root"
         spec = state.spec()
-        command = [*nspawn_command(state.lab, node, root), *node_extras(spec, spec.node(node))]
+        root = self._mount_root(state, node)
+        labnet.ensure(spec)
+        labnet.unplug_node(state.lab, node)  # a namespace left from the node's last boot
+        command = [*nspawn_command(state.lab, node, root, _uid_base(state)), *node_extras(spec, spec.node(node))]
         self._end_orphans(state, node)
-        _check_shared_disks(state)
+        check_shared_disks(state)
+        unplugged = set(state.provider_data.get("unplugged", {}).get(node, []))
+        dropped = list(state.provider_data.get("dropped", {}).get(node, []))
         launcher_env = {
             **os.environ,
             "HALAB_CGROUPS": " ".join(str(path) for path in cgroups.node_cgroups(state.lab, node)),
             "HALAB_POST": str(FIRMWARE_SECONDS if firmware else 0),
+            "HALAB_PLUMBING": json.dumps(labnet.plumbing(spec, spec.node(node), unplugged, dropped)),
         }
-        command = ["/bin/sh", "-c", _LAUNCHER, *command]
+        command = [sys.executable, "-m", LAUNCHER, "--", *command]
         console = open(base / "console.log", "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             # `setsid --fork`: nspawn runs in a session of its own and is never our child, so the node
@@ -276,7 +270,8 @@ class NspawnProvider(Provider):
         finally:
             console.close()
         deadline = time.monotonic() + 10
-        while not (pids := _our_nspawn_pids(root)):
+        # In POST the launcher stands for the node; otherwise wait for systemd-nspawn itself.
+        while not (pids := [p for p in _our_nspawn_pids(root) if firmware or _is_nspawn_itself(p)]):
             if time.monotonic() > deadline:
                 raise HalabError(f"{node}: systemd-nspawn did not start:\n{self.console_log(state, node)}")
             time.sleep(0.02)
@@ -291,7 +286,7 @@ class NspawnProvider(Provider):
             self._kill(state, node)
         progress("removing the lab network")
         labnet.destroy(state.lab)
-        _detach_shared_disks(state.lab)
+        detach_shared_disks(state.lab)
         for node in node_names:
             remove_tree(_node_dir(state.lab, node))
 
@@ -329,8 +324,7 @@ class NspawnProvider(Provider):
         state.node(node)
         with power_lock(state.lab, node):
             self._kill(state, node)
-            spec = state.spec()
-            labnet.reset_node(spec, spec.node(node))
+            labnet.unplug_node(state.lab, node)  # its NICs go with it: run-time addresses, a floating IP
         _save_pid(state, node)
 
     def power_on(self, state: LabState, node: str) -> None:
@@ -343,34 +337,25 @@ class NspawnProvider(Provider):
     def set_link(self, state: LabState, node: str, network: str, up: bool) -> None:
         spec = state.spec()
         net_index = spec.network_index(spec.node(node), network)
+        _remember(state, "unplugged", node, network, add=not up)  # for the node's next boot
         labnet.set_cable(state.lab, spec.node_names.index(node), net_index, up)
 
     def drop_traffic(self, state: LabState, node: str, peers: list[str], drop: bool) -> None:
-        # The node's network namespace is halab's, so the host filters it from outside; the rules live in a
-        # chain of their own so that undoing them leaves anything else alone.
+        # The node's network namespace has a name of halab's (labnet.plumbing), so the host filters it from
+        # outside; a node that is off gets the rules when it boots again (they are remembered).
         if not shutil.which("iptables"):
             raise HalabError("iptables is missing on the host; run: apt-get install iptables")
-        namespace = labnet.node_netns(state.lab, node)
-        chain = "HALAB-PARTITION"
-
-        def iptables(*args: str, check: bool = True) -> None:
-            result = subprocess.run(["ip", "netns", "exec", namespace, "iptables", "-w", *args],
-                                    capture_output=True, text=True)
-            if check and result.returncode != 0:
-                raise HalabError(f"{node}: iptables {' '.join(args)} failed: {result.stderr.strip()}")
-
-        for hook in ("INPUT", "OUTPUT"):
-            iptables("-D", hook, "-j", chain, check=False)
-        iptables("-F", chain, check=False)
-        iptables("-X", chain, check=False)
-        if not drop:
-            return
-        iptables("-N", chain)
         for peer in peers:
-            iptables("-A", chain, "-s", peer, "-j", "DROP")
-            iptables("-A", chain, "-d", peer, "-j", "DROP")
-        for hook in ("INPUT", "OUTPUT"):
-            iptables("-I", hook, "-j", chain)
+            _remember(state, "dropped", node, peer, add=drop)
+        namespace = labnet.node_netns(state.lab, node)
+        if not netns.netns_exists(namespace):
+            return
+        for rule in labnet.unpartition_rules():
+            subprocess.run(["ip", "netns", "exec", namespace, *rule], capture_output=True)
+        for rule in labnet.partition_rules(peers if drop else []):
+            result = subprocess.run(["ip", "netns", "exec", namespace, *rule], capture_output=True, text=True)
+            if result.returncode != 0:
+                raise HalabError(f"{node}: {' '.join(rule)} failed: {result.stderr.strip()}")
 
     def console_log(self, state: LabState, node: str) -> str:
         path = _node_dir(state.lab, node) / "console.log"

@@ -1,0 +1,68 @@
+"""A container node's launcher: `python -m halab.providers.nspawn_launch -- systemd-nspawn ...`.
+
+It runs where halab starts it (`setsid --fork`, so nothing of it is halab's child), and:
+
+1. moves itself into the node's cgroups ($HALAB_CGROUPS; halab/cgroups.py says why), so that systemd-nspawn
+   and the node are in them;
+2. stays "in firmware" for $HALAB_POST seconds when the node is powered on after a power loss (a SIGKILL then
+   is a power cut during POST: nothing boots);
+3. starts systemd-nspawn, waits for the node's init, and plugs the node into the lab's switches: the node's
+   network namespace is made by nspawn inside the node's user namespace (so that root in the node may manage
+   its own interfaces and nothing else), so its cables can only be plugged in once it exists. The commands
+   come from halab in $HALAB_PLUMBING (halab/labnet.py plumbing()), with ``{leader}`` for the node's init;
+4. exits, leaving systemd-nspawn to the host's init, like any daemon.
+
+Only the standard library: it runs once per boot of every node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LEADER_SECONDS = 20.0
+
+
+def _leader(nspawn: subprocess.Popen[bytes]) -> int | None:
+    """The node's init: the child of systemd-nspawn that runs in a user namespace of its own."""
+    ours = os.stat("/proc/self/ns/user").st_ino
+    deadline = time.monotonic() + LEADER_SECONDS
+    while time.monotonic() < deadline and nspawn.poll() is None:
+        try:
+            children = Path(f"/proc/{nspawn.pid}/task/{nspawn.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        for child in children:
+            try:
+                if os.stat(f"/proc/{child}/ns/user").st_ino != ours:
+                    return int(child)
+            except OSError:
+                continue
+        time.sleep(0.01)
+    return None
+
+
+def main(argv: list[str]) -> int:
+    command = argv[argv.index("--") + 1:]
+    for group in os.environ.get("HALAB_CGROUPS", "").split():
+        Path(group, "cgroup.procs").write_text(str(os.getpid()))
+    time.sleep(float(os.environ.get("HALAB_POST", "0")))
+    nspawn = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    leader = _leader(nspawn)
+    if leader is None:
+        print(f"halab: the node's init did not start (systemd-nspawn: {nspawn.poll()})", file=sys.stderr, flush=True)
+        return 1
+    for step in json.loads(os.environ.get("HALAB_PLUMBING", "[]")):
+        args = [str(arg).replace("{leader}", str(leader)) for arg in step]
+        result = subprocess.run(args, capture_output=True, text=True)
+        if result.returncode != 0:  # into the node's console log, where `up` shows it if SSH never answers
+            print(f"halab: {' '.join(args)}: {result.stderr.strip()}", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
