@@ -36,9 +36,21 @@ def mounts_under(path: Path) -> list[Path]:
     return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
 
 
-def unmount_all(path: Path) -> None:
-    for point in mounts_under(path):
-        subprocess.run(["umount", "--lazy", str(point)], capture_output=True, check=False)
+def is_mount_point(path: Path) -> bool:
+    """Whether something is mounted right at ``path`` (os.path.ismount misses a bind mount of a directory of
+    the same file system: same device, and not its root)."""
+    return Path(os.path.realpath(path)) in mounts_under(path)
+
+
+def unmount_all(path: Path, rounds: int = 8) -> None:
+    # Mounts may be stacked on one point, and an overlay must go before the mounts it stands on: go round
+    # until nothing is left (each round unmounts the top mount of every point, deepest points first).
+    for _ in range(rounds):
+        points = mounts_under(path)
+        if not points:
+            return
+        for point in points:
+            subprocess.run(["umount", "--lazy", str(point)], capture_output=True, check=False)
     left = mounts_under(path)
     if left:
         raise HalabError(f"cannot unmount {left[0]}; close programs using it and run the command again")

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from halab.errors import HalabError
+from halab.hostfs import is_mount_point
 
 RANGE = 65536
 FIRST_BASE = 0x10000000  # 268435456: far above any real account's IDs
@@ -68,7 +69,7 @@ def _userns(base: int, count: int) -> int:
 
 def bind_idmapped(source: Path, target: Path, base: int, count: int = RANGE) -> None:
     """Bind ``source`` on ``target`` with its owners shifted by ``base`` (root's files show as ``base``)."""
-    if os.path.ismount(target):
+    if is_mount_point(target):
         return
     target.mkdir(parents=True, exist_ok=True)
     userns = _userns(base, count)

@@ -28,7 +28,7 @@ from halab.image.build import build_image
 from halab.image.vmdisk import VmImage, vm_image
 from halab.providers.base import Progress, Provider
 from halab.providers.nspawn import _hosts_file
-from halab.spec import LabSpec, Node, load_spec
+from halab.spec import LabSpec, Node
 from halab.ssh import new_keypair, write_private_key
 from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state
 
@@ -204,7 +204,7 @@ class LibvirtProvider(Provider):
     def down(self, state: LabState, progress: Progress) -> None:
         names = set(state.provider_data.get("domains", {}).values())
         with suppress(HalabError):  # a missing or broken spec: the state's own list has to do
-            names |= {domain_name(state.lab, node) for node in load_spec(state.lab).node_names}
+            names |= {domain_name(state.lab, node) for node in state.spec().node_names}
         try:
             connection = libvirt.open(libvirtd.URI)
         except libvirt.libvirtError:

@@ -79,3 +79,22 @@ def test_slots_are_given_once_per_user_even_when_asked_at_once(tmp_path: Path,
     (tmp_path / ".users.json").write_text("{damaged")
     with pytest.raises(HalabError, match="damaged"):
         slot_of(2000, "new")
+
+
+def test_vm_labs_of_two_users_share_no_domain_switch_or_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from halab import labnet
+    from halab.fence.daemon import password_file
+    from halab.providers.libvirt import domain_name
+    from halab.state import lab_dir
+
+    monkeypatch.setattr(paths, "state_dir", lambda: tmp_path)
+    one, two = (Lab("drbd", Owner(uid, f"user{uid}", slot)) for uid, slot in ((1001, 1), (1002, 2)))
+    assert one.name != two.name
+    for name in ("node1", "node2"):
+        assert domain_name(one.name, name) != domain_name(two.name, name)  # libvirt domains and their disks
+    assert lab_dir(one.name) != lab_dir(two.name)  # VM disks live in the lab's directory
+    assert password_file(one.name) != password_file(two.name)  # each lab's power switch has its own password
+    assert {labnet.bridge(one.name, i) for i in range(2)}.isdisjoint(labnet.bridge(two.name, i) for i in range(2))
+    subnets = [n.subnet for lab in (one, two) for n in lab.spec.networks]
+    assert not any(a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1:])
+    assert one.spec.settings["drbd_port"] != two.spec.settings["drbd_port"]
