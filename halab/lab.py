@@ -246,6 +246,9 @@ class Lab:
         remove_tree(lab_dir(self.name))
 
     def _revive(self, backend: Provider, spec: LabSpec, state: LabState, progress: Progress) -> None:
+        if not any(backend.node_running(state, node.name) for node in state.nodes):
+            progress(f"lab '{self.name}' is up but none of its nodes runs (the host rebooted?): making its "
+                     "runtime again around its nodes' disks, which keep their work")
         try:
             for node in state.nodes:
                 if not backend.node_running(state, node.name):

@@ -27,21 +27,40 @@ from pathlib import Path
 LEADER_SECONDS = 20.0
 
 
-def _leader(nspawn: subprocess.Popen[bytes]) -> int | None:
-    """The node's init: the child of systemd-nspawn that runs in a user namespace of its own."""
-    ours = os.stat("/proc/self/ns/user").st_ino
-    deadline = time.monotonic() + LEADER_SECONDS
-    while time.monotonic() < deadline and nspawn.poll() is None:
+def _is_node_init(pid: int, host_netns: int) -> bool:
+    """PID 1 of a PID namespace of its own, in a network namespace that is not the host's: the node's init,
+    never systemd-nspawn's helper child on its way there (still in the host's network namespace: plumbing
+    that would plug the host's own interfaces)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        netns = os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return False
+    nspid = next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
+    return len(nspid) > 1 and nspid[-1] == "1" and netns != host_netns
+
+
+def _descendants(pid: int) -> list[int]:
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
         try:
-            children = Path(f"/proc/{nspawn.pid}/task/{nspawn.pid}/children").read_text().split()
+            children = [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
         except OSError:
             children = []
-        for child in children:
-            try:
-                if os.stat(f"/proc/{child}/ns/user").st_ino != ours:
-                    return int(child)
-            except OSError:
-                continue
+        found += children
+        stack += children
+    return found
+
+
+def _leader(nspawn: subprocess.Popen[bytes]) -> int | None:
+    """The node's init (see _is_node_init), once systemd-nspawn has made it."""
+    host_netns = os.stat("/proc/self/ns/net").st_ino
+    deadline = time.monotonic() + LEADER_SECONDS
+    while time.monotonic() < deadline and nspawn.poll() is None:
+        for pid in _descendants(nspawn.pid):
+            if _is_node_init(pid, host_netns):
+                return pid
         time.sleep(0.01)
     return None
 
@@ -56,7 +75,11 @@ def main(argv: list[str]) -> int:
     if leader is None:
         print(f"halab: the node's init did not start (systemd-nspawn: {nspawn.poll()})", file=sys.stderr, flush=True)
         return 1
+    host_netns = os.stat("/proc/self/ns/net").st_ino
     for step in json.loads(os.environ.get("HALAB_PLUMBING", "[]")):
+        if not _is_node_init(leader, host_netns):  # it died (a power cut): nothing may touch the host's network
+            print("halab: the node stopped while being plugged in", file=sys.stderr, flush=True)
+            return 1
         args = [str(arg).replace("{leader}", str(leader)) for arg in step]
         result = subprocess.run(args, capture_output=True, text=True)
         if result.returncode != 0:  # into the node's console log, where `up` shows it if SSH never answers

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import libvirt
 import pytest
@@ -61,6 +64,25 @@ def loop_devices() -> list[tuple[str, str]]:
     listing = subprocess.run(["losetup", "--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"],
                              capture_output=True, text=True).stdout
     return [(line.split(" ", 1)[0], line.split(" ", 1)[1]) for line in listing.splitlines() if " " in line]
+
+
+@contextmanager
+def running_lab(name: str) -> Iterator[Lab]:
+    """A lab up for a test module, taken down afterwards whatever happened, with nothing left behind."""
+    lab = Lab(name)
+    try:
+        lab.up()
+        yield lab
+    finally:
+        lab.down()
+        assert leftovers(name) == [], f"{name} left things behind"
+
+
+def check_json(lab: str, *flags: str, timeout: float = 900) -> tuple[int, dict[str, Any]]:
+    """`halab check LAB --json FLAGS`: its exit code and report; never a traceback."""
+    result = halab("check", lab, "--json", *flags, timeout=timeout)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, json.loads(result.stdout)
 
 
 def halab(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@ second, independent solution (pcs) that must score full marks too; torn down wit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -13,19 +12,13 @@ from solutions import solve
 from solutions.clustering import cluster_formed, wait_for_cluster
 from solutions.common import wait_until
 from tests.integration.alternatives import infrastructure_with_pcs
-from tests.integration.conftest import halab, leftovers
+from tests.integration.conftest import check_json, halab, running_lab
 
 pytestmark = pytest.mark.integration
 LAB = "infrastructure"
 # Fault checks whose verdict is a time against an objective: this machine cannot promise a timing, so the
 # tests accept a miss of the objective when it is measured and explained (README, "Tests").
 TIMED = {"lan-cut": "lan_cut_seconds", "failover-tuned": "failover_seconds"}
-
-
-def check_json(*flags: str) -> tuple[int, dict]:
-    result = halab("check", LAB, "--json", *flags, timeout=900)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result.returncode, json.loads(result.stdout)
 
 
 def assert_full_marks(report: dict) -> None:
@@ -40,24 +33,19 @@ def assert_full_marks(report: dict) -> None:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    lab = Lab(LAB)
-    try:
-        lab.up()
-        yield lab
-    finally:
-        lab.down()
-        assert leftovers(LAB) == []
+    with running_lab(LAB) as up:
+        yield up
 
 
 def test_fresh_lab_fails_with_explanations(lab: Lab) -> None:
-    code, report = check_json("--no-faults")
+    code, report = check_json(LAB, "--no-faults")
     assert code == 1 and report["score"] == 0
     assert all(c["feedback"] and c["hint"] for c in report["checks"])
 
 
 def test_solved_lab_passes_every_check_and_fault(lab: Lab) -> None:
     solve(lab)
-    code, report = check_json()
+    code, report = check_json(LAB)
     assert_full_marks(report)
     measured = report["measurements"]
     assert measured["ring0_noticed_seconds"] is not None and len(measured["fenced"]) == 1
@@ -79,5 +67,5 @@ def test_a_second_independent_solution_scores_full_marks_too(lab: Lab) -> None:
     lab.down()
     lab.up()
     infrastructure_with_pcs(lab)
-    code, report = check_json()
+    code, report = check_json(LAB)
     assert_full_marks(report)

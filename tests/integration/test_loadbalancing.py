@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +11,7 @@ from graders.loadbalancing import live
 from halab.lab import Lab
 from solutions import solve
 from solutions.common import wait_until
-from tests.integration.conftest import halab, leftovers
+from tests.integration.conftest import check_json, halab, running_lab
 from tests.solutions import loadbalancing_alt
 
 pytestmark = pytest.mark.integration
@@ -21,21 +20,10 @@ MEASURED = ("web_failover_seconds", "web_failed_requests", "haproxy_kill_takeove
             "haproxy_kill_failed_requests", "power_off_takeover_seconds", "power_off_failed_requests", "return_policy")
 
 
-def check_json(*flags: str) -> tuple[int, dict]:
-    result = halab("check", LAB, "--json", *flags, timeout=600)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result.returncode, json.loads(result.stdout)
-
-
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    lab = Lab(LAB)
-    try:
-        lab.up()
-        yield lab
-    finally:
-        lab.down()
-        assert leftovers(LAB) == []
+    with running_lab(LAB) as up:
+        yield up
 
 
 def test_a_container_node_sets_its_own_network_sysctls(lab: Lab) -> None:
@@ -45,7 +33,7 @@ def test_a_container_node_sets_its_own_network_sysctls(lab: Lab) -> None:
 
 
 def test_fresh_lab_fails_every_check_with_an_explanation(lab: Lab) -> None:
-    code, report = check_json("--no-faults")
+    code, report = check_json(LAB, "--no-faults")
     assert code == 1 and report["score"] == 0 and report["max_score"] == 80
     assert all(c["feedback"] and c["hint"] for c in report["checks"])
     feedback = {c["id"]: c["feedback"] for c in report["checks"]}
@@ -56,7 +44,7 @@ def test_fresh_lab_fails_every_check_with_an_explanation(lab: Lab) -> None:
 
 def test_reference_solution_scores_full_marks_with_every_fault_check(lab: Lab) -> None:
     solve(lab)
-    code, report = check_json()
+    code, report = check_json(LAB)
     assert code == 0, [c for c in report["checks"] if not c["passed"]]
     assert report["score"] == report["max_score"] == 100 and report["faults_run"]
     measured = report["measurements"]
@@ -75,7 +63,7 @@ def test_injected_faults_fail_the_checks_they_should(lab: Lab) -> None:
     try:
         wait_until("HAProxy to mark web2 DOWN", lambda: live.server_status(lab, "lb1", "web2").startswith("DOWN"),
                    timeout=30)
-        _, report = check_json("--no-faults")
+        _, report = check_json(LAB, "--no-faults")
         failed = {c["id"]: c["feedback"] for c in report["checks"] if not c["passed"]}
         assert {"web-app", "web-service", "balancing-split", "servers-up"} <= set(failed)
         assert "web2" in failed["servers-up"]
@@ -94,7 +82,7 @@ def test_an_independent_solution_scores_full_marks_too(lab: Lab) -> None:
     lab.down()
     lab.up()
     loadbalancing_alt.solve(lab)
-    code, report = check_json()
+    code, report = check_json(LAB)
     assert code == 0, [c for c in report["checks"] if not c["passed"]]
     assert report["score"] == 100
     assert report["measurements"]["return_policy"] == "nopreempt"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -11,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from halab import cgroups, ssh
+from halab import cgroups, labnet, ssh
 from halab.errors import HalabError
+from halab.fence import daemon as fence
+from halab.hostfs import unmount_all
 from halab.lab import Lab
 from halab.providers.nspawn import FIRMWARE_SECONDS
-from halab.state import load_state
+from halab.state import lab_dir, load_state
 from tests.integration.conftest import HALAB, halab, leftovers
 
 pytestmark = pytest.mark.integration
@@ -80,6 +83,26 @@ def test_killed_lab_is_repaired_by_next_up(lab_up: Callable[[str], Lab]) -> None
     assert lab.run("node1", "true").ok and lab.run("node2", "true").ok
     for node, old_pids in inits.items():
         assert not old_pids & cgroups.node_pids("clustering", node), f"{node}'s orphaned container still runs"
+
+
+def test_after_a_host_reboot_up_rebuilds_the_lab_around_its_disks(lab_up: Callable[[str], Lab]) -> None:
+    lab = lab_up("clustering")
+    assert lab.run("node1", "echo students work > /root/work.txt").ok
+    # What a reboot of the host leaves: the state and the nodes' disks (their overlay upper directories);
+    # no process, namespace, bridge, host link, firewall rule, mount or cgroup of the lab.
+    state = load_state("clustering")
+    provider = lab.provider()
+    lab.close()
+    for node in state.nodes:
+        provider._kill(state, node.name)  # noqa: SLF001 - the power cut a reboot is
+    fence.stop("clustering")
+    labnet.destroy("clustering")
+    unmount_all(lab_dir("clustering") / "nodes")
+    assert leftovers("clustering") == [f"state {lab_dir('clustering')}"]
+    result = halab("up", "clustering", timeout=300)
+    assert result.returncode == 0 and "none of its nodes runs" in result.stderr, result.stderr
+    assert lab.run("node1", "cat /root/work.txt").stdout == "students work\n"
+    assert lab.run("node2", "true").ok and fence.running("clustering")
 
 
 def test_power_on_goes_through_firmware_and_a_cut_during_it_keeps_the_node_off(lab_up: Callable[[str], Lab]) -> None:
@@ -152,11 +175,15 @@ def test_bad_input_gives_one_line_errors() -> None:
             assert result.returncode != 0
 
 
-def test_not_root_is_refused() -> None:
-    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *HALAB, "up",
-                             "clustering"], capture_output=True, text=True, cwd="/")
-    assert result.returncode == 1
-    assert "must run as root" in result.stderr and "Traceback" not in result.stderr
+def test_not_root_without_the_lab_service_is_told_what_to_do() -> None:
+    # A user who is not root works through the lab service (tests/integration/test_service.py); without it,
+    # one line says so and what the administrator runs.
+    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env",
+                             f"HALAB_SERVICE_SOCKET=/tmp/halab-no-service-{os.getpid()}/none.sock", "COLUMNS=200",
+                             *HALAB, "up", "clustering"],
+                            capture_output=True, text=True, cwd="/")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "lab service is not running" in result.stderr and "halab service start" in result.stderr
 
 
 def test_subnet_in_use_by_another_lab(tmp_path, monkeypatch, lab_up: Callable[[str], Lab]) -> None:
