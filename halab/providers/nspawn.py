@@ -16,7 +16,6 @@ for good. Hardware never boots that fast, so real clusters never see that race.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -41,7 +40,7 @@ from halab.providers.nspawn_storage import (
 )
 from halab.spec import LabSpec, Node
 from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, lab_states, power_lock, save_state, update_state
+from halab.state import LabState, NodeInfo, lab_dir, lab_states, load_state, power_lock, save_state, update_state
 
 
 def _node_dir(lab: str, node: str) -> Path:
@@ -104,6 +103,16 @@ def _save_pid(state: LabState, node: str) -> None:
             pids[node] = pid
 
     update_state(state.lab, change)
+
+
+def plumbing_now(lab: str, node: str) -> list[list[str]]:
+    """The commands that plug the node in, from the lab's state as it is now (nspawn_launch.py runs them)."""
+    state = load_state(lab)
+    if state is None:
+        return []
+    spec = state.spec()
+    unplugged = set(state.provider_data.get("unplugged", {}).get(node, []))
+    return labnet.plumbing(spec, spec.node(node), unplugged, list(state.provider_data.get("dropped", {}).get(node, [])))
 
 
 def _remember(state: LabState, what: str, node: str, item: str, add: bool) -> None:
@@ -252,13 +261,11 @@ class NspawnProvider(Provider):
         command = [*nspawn_command(state.lab, node, root, _uid_base(state)), *node_extras(spec, spec.node(node))]
         self._end_orphans(state, node)
         check_shared_disks(state)
-        unplugged = set(state.provider_data.get("unplugged", {}).get(node, []))
-        dropped = list(state.provider_data.get("dropped", {}).get(node, []))
         launcher_env = {
             **os.environ,
             "HALAB_CGROUPS": " ".join(str(path) for path in cgroups.node_cgroups(state.lab, node)),
             "HALAB_POST": str(FIRMWARE_SECONDS if firmware else 0),
-            "HALAB_PLUMBING": json.dumps(labnet.plumbing(spec, spec.node(node), unplugged, dropped)),
+            "HALAB_LAB": state.lab, "HALAB_NODE": node,
         }
         command = [sys.executable, "-m", LAUNCHER, "--", *command]
         console = open(base / "console.log", "ab")  # noqa: SIM115 - handed to the child, closed below

@@ -9,15 +9,15 @@ It runs where halab starts it (`setsid --fork`, so nothing of it is halab's chil
 3. starts systemd-nspawn, waits for the node's init, and plugs the node into the lab's switches: the node's
    network namespace is made by nspawn inside the node's user namespace (so that root in the node may manage
    its own interfaces and nothing else), so its cables can only be plugged in once it exists. The commands
-   come from halab in $HALAB_PLUMBING (halab/labnet.py plumbing()), with ``{leader}`` for the node's init;
+   (halab/labnet.py plumbing(), with ``{leader}`` for the node's init) are made only then, from the lab's
+   state as it is then ($HALAB_LAB, $HALAB_NODE): a cable plugged back in during the POST delay is in;
 4. exits, leaving systemd-nspawn to the host's init, like any daemon.
 
-Only the standard library: it runs once per boot of every node.
+Until the node runs it needs the standard library only; halab itself is imported for the plumbing.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -76,7 +76,9 @@ def main(argv: list[str]) -> int:
         print(f"halab: the node's init did not start (systemd-nspawn: {nspawn.poll()})", file=sys.stderr, flush=True)
         return 1
     host_netns = os.stat("/proc/self/ns/net").st_ino
-    for step in json.loads(os.environ.get("HALAB_PLUMBING", "[]")):
+    from halab.providers.nspawn import plumbing_now  # the lab's state now, not when the power came on
+
+    for step in plumbing_now(os.environ["HALAB_LAB"], os.environ["HALAB_NODE"]):
         if not _is_node_init(leader, host_netns):  # it died (a power cut): nothing may touch the host's network
             print("halab: the node stopped while being plugged in", file=sys.stderr, flush=True)
             return 1
