@@ -143,6 +143,17 @@ def slot_of(uid: int, user: str) -> int:
         return free
 
 
+def slot_held(uid: int) -> int | None:
+    """The slot the user holds now, read without taking one (None: none yet, or the table cannot be read)."""
+    if uid == 0:
+        return 0
+    try:
+        entry = json.loads(_slots_file().read_text()).get(str(uid))
+        return int(entry["slot"]) if entry else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
 def assign_slot(uid: int, user: str, slot: int) -> None:
     """Give the user this very slot (a classroom's roster gives each student a slot of their own, kept for the
     course, so that their lab's values are the same all term). Refused if another user holds the slot, or
