@@ -14,6 +14,7 @@ runs as root.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -146,9 +147,8 @@ def grade(assignment: str, course_dir: Path | None, live: bool, no_collect: bool
     csv_file = csv_file.resolve() if csv_file else None
     owner = course_dir.stat().st_uid
     if os.geteuid() == 0 and owner != 0:
-        again = [assignment, "--course-dir", str(course_dir), *(["--live"] if live else []),
-                 *(["--no-collect"] if no_collect else []), *(["--csv", str(csv_file)] if csv_file else [])]
-        raise click.exceptions.Exit(grade_as_owner(owner, course_dir, again))
+        options = [*(["--live"] if live else []), *(["--no-collect"] if no_collect else [])]
+        raise click.exceptions.Exit(grade_as_owner(owner, course_dir, assignment, csv_file, options))
     if not no_collect:
         run_nbgrader(course_dir, "collect", assignment)
     run_nbgrader(course_dir, "autograde", assignment, "--force", live=live)
@@ -177,11 +177,24 @@ def grade(assignment: str, course_dir: Path | None, live: bool, no_collect: bool
         console.print(f"Scores of the class per assignment and lab task: {csv_file}", highlight=False)
 
 
-def grade_as_owner(uid: int, course_dir: Path, args: list[str]) -> int:
-    """`halab grade ARGS` again as the course folder's owner (see the module docstring); its exit status."""
+def grade_as_owner(uid: int, course_dir: Path, assignment: str, csv_file: Path | None, options: list[str]) -> int:
+    """`halab grade` again as the course folder's owner (see the module docstring); its exit status. The CSV
+    file is written by the owner in the course folder, then copied where root asked for it."""
     from halab.runas import account, run_as
 
     name = account(uid).pw_name
     console.print(f"Grading as {name}, the owner of the course folder: autograde runs the students' code, which "
                   "must not run as root.", highlight=False)
-    return run_as(uid, [sys.executable, "-m", "halab", "grade", *args], cwd=course_dir, capture=False).returncode
+    scratch = course_dir / f".halab-grade-{os.getpid()}.csv"
+    args = [assignment, "--course-dir", str(course_dir), *options, *(["--csv", str(scratch)] if csv_file else [])]
+    try:
+        status = run_as(uid, [sys.executable, "-m", "halab", "grade", *args], cwd=course_dir, capture=False).returncode
+        if status == 0 and csv_file:
+            try:
+                shutil.copyfile(scratch, csv_file)
+            except OSError as exc:
+                raise HalabError(f"cannot write {csv_file}: {exc.strerror}") from None
+            console.print(f"(copied to {csv_file})", highlight=False)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return status

@@ -94,5 +94,8 @@ class LabTaskExport(ExportPlugin):
         destination = self.to or "grades.csv"
         table = rows(gradebook, [str(a) for a in self.assignment], [str(s) for s in self.student])
         self.log.info("Exporting %d students' grades to %s", len(table) - 2, destination)
-        with open(destination, "w", newline="") as handle:
-            csv.writer(handle).writerows(table)
+        try:
+            with open(destination, "w", newline="") as handle:
+                csv.writer(handle).writerows(table)
+        except OSError as exc:
+            raise SystemExit(f"cannot write {destination}: {exc.strerror}") from None
