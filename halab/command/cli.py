@@ -29,11 +29,12 @@ def _register() -> None:
     cli.add_command(exam.exam)
     cli.add_command(progress.progress)
     try:
-        from halab.command import course, grade
-    except ImportError:  # the course launcher and grading are optional for a lab-only install
+        from halab.command import classroom, course, grade
+    except ImportError:  # the course launcher, grading and the classroom are optional for a lab-only install
         return
     cli.add_command(course.course)
     cli.add_command(grade.grade)
+    cli.add_command(classroom.classroom)
 
 
 def main() -> None:
