@@ -3,7 +3,7 @@
 Students and the instructor log in to JupyterHub with their Unix account's password (JupyterHub's PAM
 authenticator), so an account halab makes gets a random first password, written to the instructor's 0600
 file; an account that exists keeps its own. Only ordinary accounts take part: root and system accounts
-(uid below UID_MIN) never, as JupyterHub would start a server as them.
+(uids outside UID_MIN..UID_MAX, such as nobody) never, as JupyterHub would start a server as them.
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ from halab.errors import HalabError
 PASSWORD_BYTES = 9  # 12 characters of URL-safe base64: 72 bits
 
 
-def uid_min() -> int:
-    """The first uid of ordinary accounts (login.defs UID_MIN; 1000 on Debian)."""
+def ordinary_uids() -> range:
+    """The uids of ordinary accounts: login.defs UID_MIN to UID_MAX (1000 to 60000 on Debian)."""
+    limits = {"UID_MIN": 1000, "UID_MAX": 60000}
     try:
         for line in Path("/etc/login.defs").read_text().splitlines():
             parts = line.split()
-            if len(parts) == 2 and parts[0] == "UID_MIN" and parts[1].isdigit():
-                return int(parts[1])
+            if len(parts) == 2 and parts[0] in limits and parts[1].isdigit():
+                limits[parts[0]] = int(parts[1])
     except OSError:
         pass
-    return 1000
+    return range(limits["UID_MIN"], limits["UID_MAX"] + 1)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def plan_account(user: str, home: str, role: str, expected: str | None) -> Accou
             raise HalabError(f"{user} has no account, but their home {home} exists already (left by an account "
                              "removed earlier?): remove it, or give that user another name") from None
         return AccountPlan(user, home, None)
-    if entry.pw_uid == 0 or entry.pw_uid < uid_min():
+    if entry.pw_uid not in ordinary_uids():
         raise HalabError(f"{user} is a system account (uid {entry.pw_uid}) and cannot be a {role}: JupyterHub would "
                          "start a server as that account")
     if expected is not None and os.path.realpath(entry.pw_dir) != os.path.realpath(home):
