@@ -42,7 +42,7 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except HalabError as exc:
-        console.print(f"[bold red]halab: error:[/bold red] {exc}", markup=True)
+        console.print(f"[bold red]halab: error:[/bold red] {exc}", markup=True, soft_wrap=True)  # one line, however long
         sys.exit(1)
     except click.exceptions.Abort:
         console.print("halab: interrupted")
