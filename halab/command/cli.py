@@ -42,7 +42,8 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except HalabError as exc:
-        console.print(f"[bold red]halab: error:[/bold red] {exc}", markup=True, soft_wrap=True)  # one line, however long
+        # soft_wrap: one line however long, never broken at the terminal's width
+        console.print(f"[bold red]halab: error:[/bold red] {exc}", markup=True, soft_wrap=True)
         sys.exit(1)
     except click.exceptions.Abort:
         console.print("halab: interrupted")
