@@ -63,7 +63,8 @@ def load_roster(path: Path) -> Roster:
 
 def roster_for(evidence_path: Path) -> tuple[Roster, str] | None:
     """The class roster and the student an evidence file was collected from, when it lies where nbgrader puts
-    a collected submission of a classroom course (<course>/submitted/<student>/<assignment>/); else None."""
+    a submission of a classroom course: <course>/<step>/<student>/<assignment>/, where step is submitted/ (from
+    collect) or autograded/ (where autograde runs the notebooks); else None."""
     parents = evidence_path.resolve().parents
     if len(parents) < 4:
         return None
