@@ -20,6 +20,13 @@ def shared_dir() -> Path:
 
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, driven by Playwright (no browser download)
+# Flags that work as root on a machine without internet; background networking would otherwise flood the
+# log with refused connections. A fresh profile directory comes from launch_persistent_context.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
 
 
 class FabricatedLab:
