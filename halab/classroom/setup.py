@@ -80,8 +80,19 @@ def init(root: Path, instructor: str, course_id: str, home_base: str, progress: 
             for child in root.iterdir():
                 shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
         raise
-    return [*lines, f"Classroom in {root}: course {course_id!r} in {classroom.course} (the instructor's), exchange "
-                    f"{classroom.exchange}. Next: halab classroom add-students ROSTER.csv"]
+    lines.append(f"Classroom in {root}: course {course_id!r} in {classroom.course} (the instructor's), exchange "
+                 f"{classroom.exchange}. Next: halab classroom add-students ROSTER.csv")
+    return lines + _readable_solutions()
+
+
+def _readable_solutions() -> list[str]:
+    """A warning if every user of the host can read the course's solutions in the checkout (the classroom's
+    workspaces are made from the instructor's copy, so nothing of the classroom needs them readable)."""
+    source = paths.course_dir() / "source"
+    if source.is_dir() and source.stat().st_mode & 0o005:
+        return [f"Warning: every user of this host can read the solutions in {source}; on a class's server run: "
+                f"chmod -R o-rwx {source}"]
+    return []
 
 
 def _course_copy(classroom: Classroom) -> None:
