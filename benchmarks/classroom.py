@@ -7,7 +7,7 @@ Reports for each K: the time until every student's JupyterLab answers (from K lo
 the hub and its proxy, per student (JupyterLab with one notebook's kernel; RSS and PSS), and the time of
 `halab grade` for the K submissions (autograde runs each notebook again: no lab evidence here, so the lab
 items score zero in milliseconds; the notebook's own cells are what costs). The labs' side is
-benchmarks/capacity.py. The accounts (halab-c<random><letter>) and the classroom are made for the run and
+benchmarks/capacity.py. The accounts (halab-c<random>i, halab-c<random>s<N>) and the classroom are made for the run and
 removed afterwards. Run as root, under the global lock (flock /tmp/halab-labs.lock ...).
 """
 

@@ -1,7 +1,7 @@
 """A classroom for the tests: a folder of its own, a lab service socket of its own, and Unix accounts made for
-the test (halab-c<random><role>). Everything is removed afterwards, whatever the test did: the students' labs
-(as root, by their owner's slot), the hub and the lab service it started, the accounts with their homes, and
-their lab slots."""
+the test (halab-c<random>i, the instructor, and halab-c<random>s<N>, the students). Everything is removed
+afterwards, whatever the test did: the students' labs (as root, by their owner's slot), the hub and the lab
+service it started, the accounts with their homes, and their lab slots."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def classroom(students: int = 2) -> Iterator[Room]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "HALAB_CLASSROOM_DIR": str(base / "room"),
            "HALAB_SERVICE_SOCKET": str(base / "service" / "service.sock"),
            "HALAB_SERVICE_CONFIG": str(base / "service" / "service.toml")}
-    room = Room(base / "room", env, f"halab-c{tag}i", [f"halab-c{tag}{chr(ord('a') + i)}" for i in range(students)])
+    room = Room(base / "room", env, f"halab-c{tag}i", [f"halab-c{tag}s{i}" for i in range(students)])
     try:
         yield room
     finally:
