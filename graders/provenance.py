@@ -42,8 +42,11 @@ class Roster:
     def student_in(self, slot: int) -> str | None:
         return next((name for name, held in self.slots.items() if held == slot), None)
 
+    def to_json(self) -> str:
+        return json.dumps({"format": "halab-roster/1", "slots": self.slots}, indent=1, sort_keys=True)
+
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps({"format": "halab-roster/1", "slots": self.slots}, indent=1, sort_keys=True))
+        path.write_text(self.to_json())
 
 
 def load_roster(path: Path) -> Roster:

@@ -49,3 +49,23 @@ def run_as(user: str | int, argv: Sequence[str], cwd: Path | None = None, env: d
         raise HalabError(f"{argv[0]} as {entry.pw_name} took more than {timeout:g} s") from None
     except OSError as exc:
         raise HalabError(f"cannot run {argv[0]} as {entry.pw_name}: {exc.strerror or exc}") from None
+
+
+WRITE_PRIVATE = """
+import os, sys
+descriptor = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+with os.fdopen(descriptor, "w") as handle:
+    handle.write(sys.stdin.read())
+os.chmod(sys.argv[1], 0o600)
+"""
+
+
+def write_private_as(user: str | int, path: Path, text: str) -> None:
+    """Write a file (0600) in a folder of the user's, as the user: root never follows a link they planted."""
+    import sys
+
+    done = run_as(user, [sys.executable, "-c", WRITE_PRIVATE, str(path)], cwd=path.parent, input_text=text,
+                  timeout=60)
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise HalabError(f"cannot write {path} as {account(user).pw_name}: {detail}")

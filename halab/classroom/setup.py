@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from halab import paths
-from halab.classroom import accounts
+from halab.classroom import accounts, workspaces
 from halab.classroom.model import Classroom, Student, load_classroom
 from halab.classroom.roster import RosterEntry
 from halab.errors import HalabError
@@ -133,7 +133,8 @@ def add_students(classroom: Classroom, entries: list[RosterEntry], progress: Pro
         return [f"Every one of the {len(entries)} students is in the class already; nothing to do."]
     names = workspace.assignments(classroom.course)
     progress(f"Making the student version of {len(names)} assignments (nbgrader generate_assignment)...")
-    with workspace.generated(classroom.course, names) as release, _undo_on_failure() as undo:
+    with workspace.generated(classroom.course, names) as generated, workspaces.readable_release(generated) as release, \
+            _undo_on_failure() as undo:
         added, passwords = [], []
         for entry, plan in zip(new, plans, strict=True):
             progress(f"Adding {entry.user}...")
@@ -189,32 +190,12 @@ def _add_student(classroom: Classroom, entry: RosterEntry, plan: accounts.Accoun
         undo.add(lambda: release_slot(uid))
     student = Student(entry.user, uid, slot, plan.home, entry.first_name, entry.last_name, entry.email,
                       made_account=bool(password))
-    made = _workspace(classroom, student, release)
-    if made:
-        undo.add(lambda: shutil.rmtree(student.workspace, ignore_errors=True))
-    return student, password
-
-
-def _workspace(classroom: Classroom, student: Student, release: Path) -> bool:
-    """The student's copy of every assignment they lack (their work is never touched), 0700, theirs; True if
-    the workspace folder was made here."""
     from halab.course.workspace import COURSE_ID, STUDENT_CONFIG
 
-    entry = pwd.getpwuid(student.uid)
-    folder = student.workspace
-    made = not folder.exists()
-    folder.mkdir(mode=0o700, exist_ok=True)
-    config = folder / "nbgrader_config.py"
     block = CLASSROOM_CONFIG.format(exchange=str(classroom.exchange))
-    text = config.read_text() if config.exists() else STUDENT_CONFIG.format(course_id=COURSE_ID)
-    if block not in text:
-        config.write_text(text + block)
-    for assignment in sorted(p.name for p in release.iterdir()):
-        if not (folder / assignment).exists():
-            shutil.copytree(release / assignment, folder / assignment)
-    accounts.chown_tree(folder, entry.pw_uid, entry.pw_gid)
-    folder.chmod(0o700)
-    return made
+    if workspaces.make_workspace(student, release, STUDENT_CONFIG.format(course_id=COURSE_ID), block):
+        undo.add(lambda: workspaces.remove_workspace(student))
+    return student, password
 
 
 def _gradebook_students(classroom: Classroom, students: list[Student]) -> None:
@@ -237,12 +218,10 @@ def _gradebook_students(classroom: Classroom, students: list[Student]) -> None:
 def _write_roster(classroom: Classroom) -> None:
     """The roster the graders read beside the submissions (graders/provenance.py), the instructor's."""
     from graders.provenance import ROSTER_FILE, Roster
+    from halab.runas import write_private_as
 
-    path = classroom.course / ROSTER_FILE
-    Roster({s.user: s.slot for s in classroom.students}).write(path)
-    owner = pwd.getpwnam(classroom.instructor)
-    os.chown(path, owner.pw_uid, owner.pw_gid)
-    path.chmod(0o600)
+    roster = Roster({s.user: s.slot for s in classroom.students})
+    write_private_as(classroom.instructor, classroom.course / ROSTER_FILE, roster.to_json())
 
 
 def pin_slots(classroom: Classroom) -> None:

@@ -179,15 +179,22 @@ def grade(assignment: str, course_dir: Path | None, live: bool, no_collect: bool
 
 def grade_as_owner(uid: int, course_dir: Path, assignment: str, csv_file: Path | None, options: list[str]) -> int:
     """`halab grade` again as the course folder's owner (see the module docstring); its exit status. The CSV
-    file is written by the owner in the course folder, then copied where root asked for it."""
+    table is written by the owner into a file root made for it in a folder of root's (so that no link of the
+    owner's can make root read another file), then copied where root asked for it."""
+    import tempfile
+
     from halab.runas import account, run_as
 
-    name = account(uid).pw_name
-    console.print(f"Grading as {name}, the owner of the course folder: autograde runs the students' code, which "
-                  "must not run as root.", highlight=False)
-    scratch = course_dir / f".halab-grade-{os.getpid()}.csv"
-    args = [assignment, "--course-dir", str(course_dir), *options, *(["--csv", str(scratch)] if csv_file else [])]
-    try:
+    entry = account(uid)
+    console.print(f"Grading as {entry.pw_name}, the owner of the course folder: autograde runs the students' code, "
+                  "which must not run as root.", highlight=False)
+    with tempfile.TemporaryDirectory(prefix="halab-grade-") as scratch_dir:
+        scratch = Path(scratch_dir) / "grades.csv"
+        if csv_file:
+            Path(scratch_dir).chmod(0o711)  # the owner may reach the file, not replace it
+            scratch.touch(mode=0o600)
+            os.chown(scratch, entry.pw_uid, entry.pw_gid)
+        args = [assignment, "--course-dir", str(course_dir), *options, *(["--csv", str(scratch)] if csv_file else [])]
         status = run_as(uid, [sys.executable, "-m", "halab", "grade", *args], cwd=course_dir, capture=False).returncode
         if status == 0 and csv_file:
             try:
@@ -195,6 +202,4 @@ def grade_as_owner(uid: int, course_dir: Path, assignment: str, csv_file: Path |
             except OSError as exc:
                 raise HalabError(f"cannot write {csv_file}: {exc.strerror}") from None
             console.print(f"(copied to {csv_file})", highlight=False)
-    finally:
-        scratch.unlink(missing_ok=True)
     return status
