@@ -149,6 +149,8 @@ def add_students(classroom: Classroom, entries: list[RosterEntry], progress: Pro
         classroom.save()
     lines = [f"{s.user}: slot {s.slot} (lab addresses 10.{42 + s.slot}.0.0/16), workspace {s.workspace}"
              for s in added]
+    if len(new) < len(entries):
+        lines.append(f"{len(entries) - len(new)} of the roster's students are in the class already: left as they are.")
     if passwords:
         lines.append(f"First passwords of the {len(passwords)} new accounts: {classroom.passwords} (mode 0600, for "
                      f"{classroom.instructor}); existing accounts keep their own.")
