@@ -37,7 +37,10 @@ from traitlets.config.loader import PyFileConfigLoader
 api = NbGraderAPI(config=PyFileConfigLoader("nbgrader_config.py", path=".").load_config())
 with api.gradebook as gradebook:
     for student in json.loads(sys.stdin.read()):
-        gradebook.update_or_create_student(student.pop("id"), **student)
+        if sys.argv[1] == "add":
+            gradebook.update_or_create_student(student.pop("id"), **student)
+        else:
+            gradebook.remove_student(student["id"])
 """
 
 
@@ -142,7 +145,8 @@ def add_students(classroom: Classroom, entries: list[RosterEntry], progress: Pro
             added.append(student)
             if password:
                 passwords.append((entry.user, password))
-        _gradebook_students(classroom, added)
+        _gradebook_students(classroom, added, "add")
+        undo.add(lambda: _gradebook_students(classroom, added, "remove"))
         classroom.students += added
         _write_roster(classroom)
         accounts.append_passwords(classroom.passwords, classroom.instructor, passwords)
@@ -179,6 +183,7 @@ def _undo_on_failure() -> Iterator[_Undo]:
 
 def _add_student(classroom: Classroom, entry: RosterEntry, plan: accounts.AccountPlan, release: Path,
                  undo: _Undo) -> tuple[Student, str]:
+    from halab.course.workspace import COURSE_ID, STUDENT_CONFIG
     from halab.instances import release_slot, slot_held, slot_of
 
     password = ""
@@ -192,15 +197,13 @@ def _add_student(classroom: Classroom, entry: RosterEntry, plan: accounts.Accoun
         undo.add(lambda: release_slot(uid))
     student = Student(entry.user, uid, slot, plan.home, entry.first_name, entry.last_name, entry.email,
                       made_account=bool(password))
-    from halab.course.workspace import COURSE_ID, STUDENT_CONFIG
-
     block = CLASSROOM_CONFIG.format(exchange=str(classroom.exchange))
     if workspaces.make_workspace(student, release, STUDENT_CONFIG.format(course_id=COURSE_ID), block):
         undo.add(lambda: workspaces.remove_workspace(student))
     return student, password
 
 
-def _gradebook_students(classroom: Classroom, students: list[Student]) -> None:
+def _gradebook_students(classroom: Classroom, students: list[Student], what: str) -> None:
     """The students in nbgrader's gradebook (names and emails for its exports), written by the instructor's
     account, which owns the gradebook."""
     import json
@@ -210,7 +213,7 @@ def _gradebook_students(classroom: Classroom, students: list[Student]) -> None:
 
     rows = [{"id": s.user, "first_name": s.first_name or None, "last_name": s.last_name or None,
              "email": s.email or None} for s in students]
-    done = run_as(classroom.instructor, [sys.executable, "-c", GRADEBOOK_STUDENTS], cwd=classroom.course,
+    done = run_as(classroom.instructor, [sys.executable, "-c", GRADEBOOK_STUDENTS, what], cwd=classroom.course,
                   env=venv_env(), timeout=300, input_text=json.dumps(rows))
     if done.returncode != 0:
         detail = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -33,6 +33,7 @@ class Room:
     instructor: str
     students: list[str]
     others: list[str] = field(default_factory=list)  # accounts a test made by hand (bad input)
+    groups: list[str] = field(default_factory=list)  # groups a test made by hand
 
     def halab(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         """`halab ARGS` as root, with this classroom's folder and lab service."""
@@ -99,6 +100,8 @@ def classroom(students: int = 2) -> Iterator[Room]:
                 subprocess.run(["userdel", "--remove", user], capture_output=True)
                 shutil.rmtree(home, ignore_errors=True)
                 release_slot(uid)
+        for group in room.groups:
+            subprocess.run(["groupdel", group], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
 

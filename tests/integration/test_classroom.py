@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from halab import paths
 from halab.instances import instance_name, slot_held
 from tests.integration.classroom import Room, account_exists, classroom, process_uids, server_processes
 from tests.integration.conftest import leftovers
@@ -81,7 +82,17 @@ def test_init_and_bad_rosters_make_nothing(room: Room, tmp_path: Path) -> None:
     subprocess.run(["useradd", "--create-home", "--home-dir", str(tmp_path / "away"), elsewhere], check=True)
     one_line_error(room.halab("classroom", "add-students", str(room.roster([f"{ann},Ann,A,", f"{elsewhere},X,Y,"]))),
                    f"{elsewhere} exists with home {tmp_path / 'away'}, not /home/{elsewhere}")
-    assert not account_exists(ann) and json.loads((room.root / "classroom.json").read_text())["students"] == []
+    # A failure half-way (useradd refuses a name that is taken by a group): what was made for ann is undone.
+    taken = f"{room.students[0][:-1]}g"
+    room.groups.append(taken)
+    subprocess.run(["groupadd", taken], check=True)
+    one_line_error(room.halab("classroom", "add-students", str(room.roster([f"{ann},Ann,A,", f"{taken},G,H,"]))),
+                   f"useradd {taken} failed")
+    assert not account_exists(ann) and not Path(f"/home/{ann}").exists()
+    slots = paths.state_dir() / ".users.json"
+    assert ann not in (slots.read_text() if slots.exists() else "")  # her slot was given back
+    assert json.loads((room.root / "classroom.json").read_text())["students"] == []
+    assert not (room.root / "course" / "classroom-roster.json").exists()
 
 
 def test_students_get_accounts_workspaces_and_slots_in_roster_order(room: Room) -> None:
