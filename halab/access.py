@@ -23,6 +23,8 @@ from halab.state import NodeInfo
 if TYPE_CHECKING:
     import paramiko
 
+    from halab.spec import LabSpec
+
 Progress = Callable[[str], None]
 FAULT_OPTIONS = ("daemon", "network")
 
@@ -63,6 +65,30 @@ def open_lab(name: str) -> LabAccess:
     from halab.service.client import ServiceAccess
 
     return ServiceAccess(name)
+
+
+def own_slot() -> int | None:
+    """The caller's slot, so that a lab's values are theirs even before it is up: 0 for root; a user's from
+    the lab service (which gives one on first use), else from the slot table; None if neither can say."""
+    if is_root():
+        return 0
+    from halab.instances import slot_held
+    from halab.service.client import request
+
+    try:
+        return int(request("whoami", None, {})["slot"])
+    except (HalabError, KeyError, TypeError, ValueError):
+        return slot_held(os.geteuid())
+
+
+def own_spec(name: str) -> tuple[LabSpec, int | None]:
+    """The lab's spec with the caller's own values (moved into their slot), and that slot (None: unknown, so
+    the spec as written)."""
+    from halab.spec import load_spec, load_spec_file
+
+    base = load_spec(name)
+    slot = own_slot()
+    return (load_spec_file(base.path, slot) if slot else base), slot
 
 
 def lab_names(up_only: bool = False) -> list[str]:

@@ -143,6 +143,36 @@ def slot_of(uid: int, user: str) -> int:
         return free
 
 
+def slot_held(uid: int) -> int | None:
+    """The slot the user holds now, read without taking one (None: none yet, or the table cannot be read)."""
+    if uid == 0:
+        return 0
+    try:
+        entry = json.loads(_slots_file().read_text()).get(str(uid))
+        return int(entry["slot"]) if entry else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def assign_slot(uid: int, user: str, slot: int) -> None:
+    """Give the user this very slot (a classroom's roster gives each student a slot of their own, kept for the
+    course, so that their lab's values are the same all term). Refused if another user holds the slot, or
+    the user holds another one: moving a user would give their labs and evidence other values."""
+    if not 1 <= slot <= MAX_SLOT:
+        raise HalabError(f"slot {slot} is not a user slot (1 to {MAX_SLOT})")
+    if uid == 0:
+        raise HalabError("root's labs are slot 0; root cannot be given a user slot")
+    with _slot_table() as table:
+        held = table.get(str(uid))
+        if held is not None and int(held["slot"]) != slot:
+            raise HalabError(f"user {user} already has slot {held['slot']}, not {slot}; release it first "
+                             "(their labs must be down)")
+        holder = next((v for k, v in table.items() if int(v["slot"]) == slot and k != str(uid)), None)
+        if holder is not None:
+            raise HalabError(f"slot {slot} belongs to user {holder['user']}, so it cannot be given to {user}")
+        table[str(uid)] = {"user": user, "slot": slot}
+
+
 def release_slot(uid: int) -> None:
     """Forget a user's slot (their account is gone); their labs must be down first."""
     with _slot_table() as table:

@@ -62,6 +62,10 @@ main() {
   .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
   ln -sf "$PWD/.venv/bin/halab" /usr/local/bin/halab
 
+  echo "== installing JupyterHub's proxy for halab classroom (configurable-http-proxy, pinned in package-lock.json)"
+  command -v npm >/dev/null || apt-get install -y -q --no-install-recommends npm
+  npm ci --omit=dev --no-audit --no-fund --silent
+
   echo "== building the node image (cached; rebuilt only when its recipe changes)"
   .venv/bin/halab image build
   echo "== halab is installed: $(command -v halab)"

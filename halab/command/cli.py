@@ -29,11 +29,12 @@ def _register() -> None:
     cli.add_command(exam.exam)
     cli.add_command(progress.progress)
     try:
-        from halab.command import course, grade
-    except ImportError:  # the course launcher and grading are optional for a lab-only install
+        from halab.command import classroom, course, grade
+    except ImportError:  # the course launcher, grading and the classroom are optional for a lab-only install
         return
     cli.add_command(course.course)
     cli.add_command(grade.grade)
+    cli.add_command(classroom.classroom)
 
 
 def main() -> None:
@@ -41,7 +42,8 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except HalabError as exc:
-        console.print(f"[bold red]halab: error:[/bold red] {exc}", markup=True)
+        # soft_wrap: one line however long, never broken at the terminal's width
+        console.print(f"[bold red]halab: error:[/bold red] {exc}", markup=True, soft_wrap=True)
         sys.exit(1)
     except click.exceptions.Abort:
         console.print("halab: interrupted")

@@ -28,6 +28,11 @@ def host_problems() -> list[tuple[str, str]]:
                  for tool, package in missing_host_tools()]
     if not Path("/dev/loop-control").exists():
         problems.append(("the virtualization lab's shared disk: no loop devices (/dev/loop-control)", "modprobe loop"))
+    from halab.classroom.hubconfig import proxy_command
+
+    if not proxy_command().exists():
+        problems.append(("halab classroom: JupyterHub's proxy (configurable-http-proxy) is not installed",
+                         f"cd {proxy_command().parents[2]} && npm ci --omit=dev"))
     if current_image() is None:
         problems.append(("the node image is not built yet (halab up builds it too)", "halab image build"))
     return problems

@@ -1,17 +1,26 @@
 """`halab grade ASSIGNMENT`: nbgrader's collect, autograde and generate_feedback in one step, then a summary.
 
 The real nbgrader commands do the work (and work on their own, as README.md shows); this adds what an
-instructor would otherwise piece together: each student's score, whether their lab evidence is usable, and
-evidence from one lab instance handed in by several students (one of them copied it).
+instructor would otherwise piece together: each student's score, whether their lab evidence is usable,
+evidence from one lab instance handed in by several students (one of them copied it), in a classroom course
+evidence from another student's lab or with a classmate's values (graders/provenance.py), and with --csv the
+class's scores per assignment and lab task (halab/course/gradebook_export.py).
+
+Autograding runs the students' code. Run by root on a course folder that belongs to another user (a
+classroom's, the instructor's), the whole command runs again as that user, so a hostile submission never
+runs as root.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -22,6 +31,7 @@ from halab.errors import HalabError
 STEP_TIMEOUT_S = 3600.0  # a whole class, each notebook with its own kernel
 # nbgrader warnings that are routine when grading again, not news for the instructor.
 ROUTINE = ("Removing existing assignment", "Alternative text is missing")
+EXPORTER = "halab.course.gradebook_export.LabTaskExport"
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class EvidenceStatus:
     file: str
     instance: str  # "" when the file is not usable
     problem: str  # "" when it is
+    flags: tuple[str, ...] = ()  # what the class roster says against it (graders/provenance.py)
 
 
 def run_nbgrader(course_dir: Path, *args: str, live: bool = False) -> None:
@@ -67,6 +78,7 @@ def notable_records(log: str) -> list[str]:
 def evidence_statuses(course_dir: Path, assignment: str) -> list[EvidenceStatus]:
     """Every evidence file in the collected submissions, checked as the autograder checks it."""
     from graders.evidence import EvidenceError, load_evidence
+    from graders.provenance import roster_for
 
     found = []
     for path in sorted((course_dir / "submitted").glob(f"*/{assignment}/evidence-*.json")):
@@ -75,9 +87,26 @@ def evidence_statuses(course_dir: Path, assignment: str) -> list[EvidenceStatus]
             evidence = load_evidence(path, lab)
         except EvidenceError as exc:
             found.append(EvidenceStatus(student, path.name, "", str(exc)))
-        else:
-            found.append(EvidenceStatus(student, path.name, evidence.lab_instance, ""))
+            continue
+        try:
+            classroom = roster_for(path)
+        except HalabError as exc:
+            found.append(EvidenceStatus(student, path.name, evidence.lab_instance, "", (str(exc),)))
+            continue
+        flags = tuple(_provenance_flags(evidence, lab, *classroom)) if classroom else ()
+        found.append(EvidenceStatus(student, path.name, evidence.lab_instance, "", flags))
     return found
+
+
+def _provenance_flags(evidence: Any, lab: str, roster: Any, student: str) -> list[str]:
+    from graders.provenance import check_provenance
+    from halab.spec import load_spec
+
+    try:
+        spec = load_spec(lab)
+    except HalabError as exc:
+        return [f"{student}'s evidence of lab {lab!r} could not be checked against the roster: {exc}"]
+    return check_provenance(evidence, spec, student, roster).flags(student)
 
 
 def shared_instances(statuses: list[EvidenceStatus]) -> dict[str, list[str]]:
@@ -106,30 +135,71 @@ def scores(course_dir: Path, assignment: str) -> list[tuple[str, float, float]]:
               help="The nbgrader course folder (default: the course/ folder of this halab).")
 @click.option("--live", is_flag=True, help="Grade lab items on the live lab where it is up here, not from evidence.")
 @click.option("--no-collect", is_flag=True, help="Skip `nbgrader collect` (submissions are already in submitted/).")
-def grade(assignment: str, course_dir: Path | None, live: bool, no_collect: bool) -> None:
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the class's scores per assignment and per lab task to this CSV file (for an LMS).")
+def grade(assignment: str, course_dir: Path | None, live: bool, no_collect: bool, csv_file: Path | None) -> None:
     """Collect, autograde and write feedback for ASSIGNMENT with nbgrader; summarise scores and lab evidence."""
     from halab import paths
 
     course_dir = (course_dir or paths.course_dir()).resolve()
     if not (course_dir / "nbgrader_config.py").is_file():
         raise HalabError(f"{course_dir} is not an nbgrader course folder (it has no nbgrader_config.py)")
+    csv_file = csv_file.resolve() if csv_file else None
+    owner = course_dir.stat().st_uid
+    if os.geteuid() == 0 and owner != 0:
+        options = [*(["--live"] if live else []), *(["--no-collect"] if no_collect else [])]
+        raise click.exceptions.Exit(grade_as_owner(owner, course_dir, assignment, csv_file, options))
     if not no_collect:
         run_nbgrader(course_dir, "collect", assignment)
     run_nbgrader(course_dir, "autograde", assignment, "--force", live=live)
     run_nbgrader(course_dir, "generate_feedback", assignment, "--force")
+    if csv_file:
+        run_nbgrader(course_dir, "export", f"--exporter={EXPORTER}", "--to", str(csv_file))
 
     statuses = evidence_statuses(course_dir, assignment)
     table = Table(title=f"{assignment}: scores", title_justify="left")
     for column in ("student", "score", "lab evidence"):
         table.add_column(column)
     for student, score, max_score in scores(course_dir, assignment):
-        evidence = [f"{s.file}: {s.problem or 'ok, lab instance ' + s.instance[:12]}" for s in statuses
-                    if s.student == student]
+        evidence = [f"{s.file}: {s.problem or 'ok, lab instance ' + s.instance[:12]}"
+                    f"{' (see the warnings below)' if s.flags else ''}" for s in statuses if s.student == student]
         table.add_row(student, f"{score:g} / {max_score:g}", "\n".join(evidence) or "none")
     console.print(table)
+    for flag in (flag for status in statuses for flag in status.flags):
+        console.print(f"[yellow]Warning:[/yellow] {flag}.", highlight=False)
     for instance, students in shared_instances(statuses).items():
         console.print(f"[yellow]Warning:[/yellow] {', '.join(students)} handed in evidence from the same lab "
                       f"instance {instance[:12]}: each `halab up` has its own, so one copied another's file.",
                       highlight=False)
     console.print(f"Feedback: {course_dir / 'feedback'}/<student>/{assignment}/ (release it with "
                   f"`nbgrader release_feedback {assignment}`)", highlight=False)
+    if csv_file:
+        console.print(f"Scores of the class per assignment and lab task: {csv_file}", highlight=False)
+
+
+def grade_as_owner(uid: int, course_dir: Path, assignment: str, csv_file: Path | None, options: list[str]) -> int:
+    """`halab grade` again as the course folder's owner (see the module docstring); its exit status. The CSV
+    table is written by the owner into a file root made for it in a folder of root's (so that no link of the
+    owner's can make root read another file), then copied where root asked for it."""
+    import tempfile
+
+    from halab.runas import account, run_as
+
+    entry = account(uid)
+    console.print(f"Grading as {entry.pw_name}, the owner of the course folder: autograde runs the students' code, "
+                  "which must not run as root.", highlight=False)
+    with tempfile.TemporaryDirectory(prefix="halab-grade-") as scratch_dir:
+        scratch = Path(scratch_dir) / "grades.csv"
+        if csv_file:
+            Path(scratch_dir).chmod(0o711)  # the owner may reach the file, not replace it
+            scratch.touch(mode=0o600)
+            os.chown(scratch, entry.pw_uid, entry.pw_gid)
+        args = [assignment, "--course-dir", str(course_dir), *options, *(["--csv", str(scratch)] if csv_file else [])]
+        status = run_as(uid, [sys.executable, "-m", "halab", "grade", *args], cwd=course_dir, capture=False).returncode
+        if status == 0 and csv_file:
+            try:
+                shutil.copyfile(scratch, csv_file)
+            except OSError as exc:
+                raise HalabError(f"cannot write {csv_file}: {exc.strerror}") from None
+            console.print(f"(copied to {csv_file})", highlight=False)
+    return status

@@ -61,6 +61,23 @@ def up_labs() -> tuple[list[str], str | None]:
     return names or [], problem
 
 
+def own_spec(lab: str) -> tuple[Any, int | None, str | None]:
+    """The lab's spec with the caller's own values (their slot's: halab/instances.py), that slot, and a
+    problem sentence; without an answer in time, the spec as written and the problem."""
+
+    def ask() -> tuple[Any, int | None]:
+        from halab.access import own_spec as spec_of_caller
+
+        return spec_of_caller(lab)
+
+    value, problem = call_with_timeout(ask, LIST_TIMEOUT_S)
+    if value is not None:
+        return value[0], value[1], None
+    from halab.spec import load_spec
+
+    return load_spec(lab), None, problem
+
+
 def run_on_lab(lab: str, command: str, timeout: float = COMMAND_TIMEOUT_S) -> tuple[str | None, str | None]:
     """Run command on the first node of lab that answers; return (stdout, problem)."""
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from graders.evidence import evidence_name, grade_evidence, load_evidence, retry_hint
+from graders.evidence import Evidence, evidence_name, failed_report, grade_evidence, load_evidence, retry_hint
 from graders.report import Report
 from halab.errors import HalabError
 from halab.spec import LabSpec, load_spec
@@ -93,7 +93,27 @@ def _grade(lab: str, path: Path, live: bool) -> LabGrade:
     result = grade_evidence(path, spec)
     if result.problem is not None or result.evidence is None:
         return LabGrade(lab, result.report, "no usable evidence", str(result.problem), notes, retry_hint(lab))
-    return LabGrade(lab, result.report, f"Graded from the {result.evidence.describe()}.", "", notes)
+    whose, more = _provenance(path, result.evidence, spec)
+    if whose:
+        return LabGrade(lab, failed_report(spec, whose, retry_hint(lab)), "evidence of another lab", whose,
+                        notes + more, retry_hint(lab))
+    return LabGrade(lab, result.report, f"Graded from the {result.evidence.describe()}.", "", notes + more)
+
+
+def _provenance(path: Path, evidence: Evidence, spec: LabSpec) -> tuple[str, tuple[str, ...]]:
+    """In a classroom course (a roster beside the collected submissions): why the evidence is not the student's
+    own lab's ("" if it is), and notes on a classmate's values found in it (graders/provenance.py)."""
+    from graders.provenance import check_provenance, roster_for
+
+    try:
+        found = roster_for(path)
+    except HalabError as exc:
+        return "", (f"The class roster could not be read ({exc}), so it was not checked whose lab this was.",)
+    if found is None:
+        return "", ()
+    roster, student = found
+    provenance = check_provenance(evidence, spec, student, roster)
+    return provenance.wrong_lab, tuple(provenance.notes())
 
 
 def _grade_live(spec: LabSpec, path: Path) -> LabGrade | str:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from halab.errors import HalabError
@@ -94,12 +95,22 @@ def prepare(course_dir: Path, workspace: Path) -> list[str]:
         raise HalabError(f"cannot make the course workspace {workspace}: {exc.strerror}") from None
     if not missing:
         return []
+    with generated(course_dir, missing) as release:
+        for name in missing:
+            shutil.copytree(release / name, workspace / name, dirs_exist_ok=True)
+    return missing
+
+
+@contextlib.contextmanager
+def generated(course_dir: Path, names: list[str]) -> Iterator[Path]:
+    """The student version of each named assignment, made once by `nbgrader generate_assignment`: yields the
+    release folder holding them (gone afterwards). A class's workspaces are all copied from one of these."""
     # nbgrader writes release/ and a gradebook beside the source: a scratch copy keeps the course clean.
     with tempfile.TemporaryDirectory(prefix="halab-release-") as scratch:
         copy = Path(scratch) / "course"
         shutil.copytree(course_dir, copy, ignore=shutil.ignore_patterns(*NOT_COPIED, "evidence-*.json"))
         try:
-            result = subprocess.run([sys.executable, "-c", GENERATE, *missing], cwd=copy, env=venv_env(),
+            result = subprocess.run([sys.executable, "-c", GENERATE, *names], cwd=copy, env=venv_env(),
                                     capture_output=True, text=True, timeout=GENERATE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise HalabError(f"nbgrader took more than {GENERATE_TIMEOUT_S:g} s to make the student copies") \
@@ -107,6 +118,4 @@ def prepare(course_dir: Path, workspace: Path) -> list[str]:
         if result.returncode != 0:
             detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise HalabError(f"nbgrader could not make the student copies of the course: {detail}")
-        for name in missing:
-            shutil.copytree(copy / "release" / name, workspace / name, dirs_exist_ok=True)
-    return missing
+        yield copy / "release"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,13 @@ def shared_dir() -> Path:
 
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, driven by Playwright (no browser download)
+# Flags that work as root on a machine without internet; background networking would otherwise flood the
+# log with refused connections. A fresh profile directory comes from launch_persistent_context.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
 
 
 class FabricatedLab:
@@ -58,3 +66,27 @@ def write_evidence(folder: Path, raw: dict[str, Any], lab: str = "clustering", *
     path = folder / evidence_name("clustering")
     save_evidence(path, fake, raw, evaluate(load_spec(fake.name), raw))  # type: ignore[arg-type]
     return path
+
+
+# Where the clustering lab's recorded facts hold its cluster name (corosync.conf, cmapctl, the CIB).
+CLUSTER_NAME = re.compile(r'(cluster_name: |cluster_name \(str\) = |name="cluster-name" value=")halab\b')
+
+
+def recorded_raw_in_slot(scenario: str, slot: int, cluster_slot: int | None = None,
+                         failover_passed: bool | None = None) -> dict[str, Any]:
+    """recorded_raw() as a lab in a user's slot shows it, moved the way halab/instances.py moves a lab: every
+    10.42.x.y address into 10.(42+slot), the cluster name with -u<slot> appended (that of `cluster_slot`, as
+    in a copied corosync.conf and CIB, when given). DERIVED from the recording, not recorded in a slot."""
+    from halab.instances import move_address
+
+    def moved(value: Any) -> Any:
+        if isinstance(value, str):
+            value = re.sub(r"10\.42\.\d+\.\d+", lambda m: move_address(m.group(0), slot), value)
+            return CLUSTER_NAME.sub(lambda m: f"{m.group(1)}halab-u{cluster_slot or slot}", value)
+        if isinstance(value, list):
+            return [moved(v) for v in value]
+        if isinstance(value, dict):
+            return {k: moved(v) for k, v in value.items()}
+        return value
+
+    return moved(recorded_raw(scenario, failover_passed))

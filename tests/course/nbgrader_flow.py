@@ -58,9 +58,9 @@ class CourseFlow:
         self.nbgrader("autograde", assignment, "--force")
         self.nbgrader("generate_feedback", assignment, "--force")
 
-    def halab_grade(self, assignment: str) -> str:
+    def halab_grade(self, assignment: str, *options: str) -> str:
         """`halab grade`: the same nbgrader steps as grade(), and its summary (what it prints)."""
-        command = [sys.executable, "-m", "halab", "grade", assignment, "--course-dir", str(self.course)]
+        command = [sys.executable, "-m", "halab", "grade", assignment, "--course-dir", str(self.course), *options]
         result = subprocess.run(command, env=dict(self.env, COLUMNS="200"), capture_output=True, text=True,
                                 timeout=STEP_TIMEOUT_S, stdin=subprocess.DEVNULL)
         assert result.returncode == 0, result.stdout + result.stderr

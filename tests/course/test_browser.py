@@ -15,15 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.course.helpers import ARTIFACTS
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags that work as root on a machine without internet; background networking would otherwise flood the
-# log with refused connections. A fresh profile directory comes from launch_persistent_context.
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+from tests.course.helpers import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 
 
 @pytest.mark.browser

@@ -1,5 +1,6 @@
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -67,3 +68,31 @@ def test_a_hung_lab_is_remembered_briefly(fake_lab: None) -> None:
     calls = FakeLab.calls
     output, problem = labaccess.run_on_lab("hung", "uptime")
     assert FakeLab.calls == calls and "s ago" in problem
+
+
+def test_a_user_sees_the_values_of_their_own_slot_before_the_lab_is_up(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user of the lab service: the slot comes from the service, or from the slot table when it is away;
+    the lab's facts then show that slot's values (halab/instances.py moves them), not the lab as written."""
+    from halab import access, instances, paths
+    from halab.course.widgets.lab_panel import lab_facts
+    from halab.service import client
+
+    monkeypatch.setattr(access, "is_root", lambda: False)
+    monkeypatch.setattr(access.os, "geteuid", lambda: 4242)  # a user, not root
+    monkeypatch.setattr(client, "request", lambda op, lab, args: {"slot": 4} if op == "whoami" else None)
+    assert access.own_slot() == 4
+    shown = lab_facts("clustering").value
+    assert "10.46.10.11" in shown and "10.46.10.100" in shown and "halab-u4" in shown and "slot 4" in shown
+    assert "10.42.10.11" not in shown
+
+    def away(*_args: object) -> None:
+        raise HalabError(client.NOT_RUNNING)
+
+    monkeypatch.setattr(client, "request", away)
+    monkeypatch.setattr(paths, "state_dir", lambda: tmp_path)
+    assert access.own_slot() is None  # no service, no slot yet: the values as written, and a warning
+    shown = lab_facts("clustering").value
+    assert "10.42.10.11" in shown and "your own could not be found" in shown
+    instances.assign_slot(4242, "me", 9)  # what the lab service or a classroom roster gave this user
+    assert access.own_slot() == 9

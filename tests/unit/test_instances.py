@@ -12,7 +12,7 @@ import pytest
 
 from halab import paths
 from halab.errors import HalabError
-from halab.instances import Owner, instance_name, move_address, slot_of
+from halab.instances import Owner, assign_slot, instance_name, move_address, release_slot, slot_of
 from halab.lab import Lab
 from halab.spec import available_labs, load_spec, load_spec_file
 
@@ -98,3 +98,23 @@ def test_vm_labs_of_two_users_share_no_domain_switch_or_disk(tmp_path: Path, mon
     subnets = [n.subnet for lab in (one, two) for n in lab.spec.networks]
     assert not any(a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1:])
     assert one.spec.settings["drbd_port"] != two.spec.settings["drbd_port"]
+
+
+def test_a_slot_can_be_given_to_a_user_and_stays_theirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paths, "state_dir", lambda: tmp_path)
+    assign_slot(1001, "ann", 5)
+    assign_slot(1001, "ann", 5)  # again: nothing changes
+    assert slot_of(1001, "ann") == 5
+    assert slot_of(1002, "ben") == 1  # the free slots are still given out from the lowest
+    with pytest.raises(HalabError, match="slot 5 belongs to user ann"):
+        assign_slot(1003, "cid", 5)
+    with pytest.raises(HalabError, match="ann already has slot 5, not 6"):
+        assign_slot(1001, "ann", 6)
+    for bad in (0, 201):
+        with pytest.raises(HalabError, match="not a user slot"):
+            assign_slot(1003, "cid", bad)
+    with pytest.raises(HalabError, match="root"):
+        assign_slot(0, "root", 3)
+    release_slot(1001)
+    assign_slot(1003, "cid", 5)  # a released slot can be given again
+    assert json.loads((tmp_path / ".users.json").read_text())["1003"] == {"user": "cid", "slot": 5}

@@ -88,18 +88,31 @@ def lab_command(lab: str, command: str, timeout: float = labaccess.COMMAND_TIMEO
 
 
 def lab_facts(lab: str) -> w.HTML:
-    """The lab's nodes, addresses, settings and tasks, read from its spec so the notebook never goes stale."""
+    """The lab's nodes, addresses, settings and tasks, read from its spec so the notebook never goes stale, with
+    the student's own values (their slot's) on a shared machine, even before their lab is up."""
     try:
-        from halab.spec import load_spec
-
-        spec = load_spec(lab)
+        spec, slot, problem = labaccess.own_spec(lab)
     except Exception as exc:  # noqa: BLE001 - a missing or broken spec is reported, not raised
         return w.HTML(message_html(f"Could not read the description of lab '{lab}': {exc}", "warn"))
     nodes = [(n.name, ", ".join(f"{net}: {addr}" for net, addr in n.addresses.items())) for n in spec.nodes]
-    parts = [f"<p><b>{html.escape(spec.title)}</b></p>", table_html(["Node", "Addresses"], nodes)]
+    parts = [f"<p><b>{html.escape(spec.title)}</b></p>", own_values_message(slot, problem),
+             table_html(["Node", "Addresses"], nodes)]
     if spec.settings:
         parts.append(table_html(["Setting", "Value"], sorted((k, str(v)) for k, v in spec.settings.items())))
     if spec.tasks:
         items = "".join(f"<li><b>{html.escape(t.title)}</b><br>{html.escape(t.description)}</li>" for t in spec.tasks)
         parts.append(f"<p><b>Tasks</b></p><ol>{items}</ol>")
     return w.HTML("".join(parts))
+
+
+def own_values_message(slot: int | None, problem: str | None) -> str:
+    """Whose values the table shows: the student's own (a slot of the lab service), or the lab's as written."""
+    if slot:
+        return message_html(f"These are the values of your own lab (slot {slot} on this machine): type these. The "
+                            "examples in the text use the lab's values as written (addresses 10.42.x.y), which "
+                            "are not yours; the grader checks yours.", "info")
+    if slot is None:
+        why = f" ({problem})" if problem else ""
+        return message_html(f"These are the lab's values as written: your own could not be found{why}. "
+                            "`halab up` and `halab status` show the values of your lab.", "warn")
+    return ""
