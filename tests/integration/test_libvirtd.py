@@ -37,15 +37,20 @@ def written() -> tuple[int, int]:
     return stat.st_ino, stat.st_mtime_ns  # libvirt writes a new file and renames it into place
 
 
-def restart() -> None:
+def restart(fresh: bool = False) -> None:
+    """Restart halab's libvirtd; ``fresh``: with no capabilities cached, as on a machine's first start. (A cache
+    written without KVM stays valid where libvirt finds /dev/kvm unusable: only a probe that sees KVM, where its
+    cache check does not, starts the probing at every lookup.)"""
     libvirtd.stop()
+    if fresh:
+        CACHE.unlink(missing_ok=True)
     libvirtd.start()
 
 
 def test_qemu_capabilities_are_probed_once(libvirt_running: None) -> None:
     if libvirtd.switch_namespace() != libvirtd.NAMESPACE:
         pytest.skip("libvirtd runs, but halab did not start it: this test restarts it")
-    restart()
+    restart(fresh=True)
     look_up(1)
     first = written()
     look_up(5)
