@@ -8,7 +8,8 @@ Goal: 2 VMs SSH-ready in <= 60 s under TCG on a 2-core machine, fresh or warm.
 "Fresh" is a machine's first libvirtd start after boot: libvirt's QEMU capabilities cache is empty and halab
 has not asked yet whether KVM runs guests here (halab libvirtd start asks; 20 s where KVM hangs). "Warm" is
 any later start. The benchmark restarts halab's libvirtd for both (skipped with --warm-only, or when libvirtd
-is not halab's), and says whether libvirt probed QEMU again while the lab came up.
+is not halab's), and says whether libvirt probed QEMU while the lab came up (after a fresh start it must,
+once; after a warm one it must not).
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ def timed_up(lab: Lab, provider: str, label: str) -> None:
     before = _cache_state()
     started = time.monotonic()
     lab.up(provider=provider)
-    reprobed = "yes" if _cache_state() != before else "no"
+    probed = "yes" if _cache_state() != before else "no"
     print(f"{label}: drbd lab ({provider}) SSH-ready in {time.monotonic() - started:.1f} s "
-          f"(accel: {lab.state().provider_data['accel']}; QEMU probed again meanwhile: {reprobed})")
+          f"(accel: {lab.state().provider_data['accel']}; libvirt probed QEMU meanwhile: {probed})")
 
 
 def restart_libvirtd(fresh: bool) -> float:
