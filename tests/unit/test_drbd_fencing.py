@@ -3,7 +3,8 @@ the lab's DRBD 8.4 module and explains the ones that do not; the fence-peer hand
 the CIB. On output recorded from the lab's VMs (tests/fixtures/drbd, tests/fixtures/scenarios_drbd.py):
 solved.json has resource fencing configured, fenced.json has the Secondary's replication link cut and the
 constraint crm-fence-peer.sh placed. Variants of the configuration are edits of the recorded `drbdadm dump all`
-(each one was tried on the lab's nodes: drbdadm accepts it, and the bare script names work)."""
+in the form drbdadm prints them (tried on the lab's nodes; a bare script name works too: drbdadm looks in
+/lib/drbd)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,36 @@ def test_the_handlers_constraint_is_read_from_the_cib() -> None:
     assert constraint.allowed == (primary,)
     assert fence_constraints(cib.parse(out("solved", "cib")), "r0") == []
     assert fence_constraints(cib.parse(out("fenced", "cib", primary)), "r1") == []  # another resource's clone
+
+
+# `drbdadm -c FILE dump all` on the lab's node1 of a configuration with everything in the common section.
+ALL_IN_COMMON = """common {
+    disk {
+        fencing          resource-and-stonith;
+    }
+    handlers {
+        fence-peer       "/lib/drbd/crm-fence-peer.sh --timeout=60";
+        after-resync-target crm-unfence-peer.sh;
+    }
+}
+
+resource r0 {
+    on node1 {
+        device           /dev/drbd0 minor 0;
+        disk             /dev/vdb;
+        meta-disk        internal;
+        address          ipv4 10.42.21.11:7789;
+    }
+    on node2 {
+        device           /dev/drbd0 minor 0;
+        disk             /dev/vdb;
+        meta-disk        internal;
+        address          ipv4 10.42.21.12:7789;
+    }
+}
+"""
+
+
+def test_everything_in_the_common_section_counts() -> None:
+    passed, message = verdict(ALL_IN_COMMON)
+    assert passed and "resource-and-stonith" in message, message
