@@ -6,19 +6,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import libvirt
 import pytest
 
-from halab import labnet, libvirtd, netns
-from halab.cgroups import systemd_hierarchy_mounts
-from halab.hostfs import mounts_under
+from halab import libvirtd
 from halab.image.build import current_image
 from halab.lab import Lab
-from halab.providers.libvirt import domain_name
-from halab.state import lab_dir
+from tests.integration.census import leftovers, vm_leftovers
+
+__all__ = ["HALAB", "halab", "leftovers", "slow_misses", "vm_leftovers"]  # the tests import these from here
 
 HALAB = [sys.executable, "-m", "halab"]
 
@@ -29,28 +26,6 @@ def host_ready() -> None:
         pytest.fail("integration tests need root (run: sudo bash scripts/test.sh)")
     if current_image() is None:
         pytest.fail("the node image is not built; run: halab image build")
-
-
-def leftovers(lab: str) -> list[str]:
-    """Everything of ``lab`` still on the host: namespaces, links, mounts, processes, state."""
-    found = [f"netns {name}" for name in netns.list_netns(labnet.lab_netns(lab))
-             if name == labnet.lab_netns(lab) or name.startswith(labnet.lab_netns(lab) + "_")]
-    found += [f"link {labnet.host_link(lab, i)}" for i in range(4) if netns.link_exists(labnet.host_link(lab, i))]
-    found += [f"mount {point}" for point in mounts_under(lab_dir(lab))]
-    marker = str(lab_dir(lab)) + "/"
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if marker in cmdline:
-                found.append(f"process {entry.name}: {cmdline[:80]!r}")
-    found += [f"cgroup {mount / 'halab' / lab}" for mount in systemd_hierarchy_mounts()
-              if (mount / "halab" / lab).exists()]
-    if lab_dir(lab).exists():
-        found.append(f"state {lab_dir(lab)}")
-    return found
 
 
 # Fault checks whose verdict compares a measured time with the lab's objective for the provider and accelerator
@@ -110,21 +85,3 @@ def libvirt_running() -> Iterator[None]:
     yield
     if started:
         libvirtd.stop()
-
-
-def vm_leftovers(lab: str) -> list[str]:
-    """leftovers(), plus what a VM lab can leave in libvirt: domains, bridges, volumes in halab's pool."""
-    found = leftovers(lab)
-    connection = libvirt.open(libvirtd.URI)
-    prefix = domain_name(lab, "")
-    found += [f"domain {d.name()}" for d in connection.listAllDomains() if d.name().startswith(prefix)]
-    switch = libvirtd.switch_namespace()
-    if switch:
-        found += [f"bridge {labnet.bridge(lab, i)}" for i in range(4)
-                  if netns.link_exists(labnet.bridge(lab, i), switch)]
-    for pool in connection.listAllStoragePools():
-        if not pool.isActive():
-            continue
-        pool.refresh()
-        found += [f"volume {name}" for name in pool.listVolumes() if name.startswith(prefix)]
-    return found

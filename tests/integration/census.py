@@ -1,0 +1,55 @@
+"""What a lab leaves on the host: namespaces, links, mounts, processes, cgroups, state, and for VM labs domains,
+bridges and volumes. Used by the integration tests (every lab they start must leave nothing) and by
+benchmarks/soak.py (after every cycle)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libvirt
+
+from halab import labnet, libvirtd, netns
+from halab.cgroups import systemd_hierarchy_mounts
+from halab.hostfs import mounts_under
+from halab.providers.libvirt import domain_name
+from halab.state import lab_dir
+
+
+def leftovers(lab: str) -> list[str]:
+    """Everything of ``lab`` still on the host: namespaces, links, mounts, processes, state."""
+    found = [f"netns {name}" for name in netns.list_netns(labnet.lab_netns(lab))
+             if name == labnet.lab_netns(lab) or name.startswith(labnet.lab_netns(lab) + "_")]
+    found += [f"link {labnet.host_link(lab, i)}" for i in range(4) if netns.link_exists(labnet.host_link(lab, i))]
+    found += [f"mount {point}" for point in mounts_under(lab_dir(lab))]
+    marker = str(lab_dir(lab)) + "/"
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if marker in cmdline:
+                found.append(f"process {entry.name}: {cmdline[:80]!r}")
+    found += [f"cgroup {mount / 'halab' / lab}" for mount in systemd_hierarchy_mounts()
+              if (mount / "halab" / lab).exists()]
+    if lab_dir(lab).exists():
+        found.append(f"state {lab_dir(lab)}")
+    return found
+
+
+def vm_leftovers(lab: str) -> list[str]:
+    """leftovers(), plus what a VM lab can leave in libvirt: domains, bridges, volumes in halab's pool."""
+    found = leftovers(lab)
+    connection = libvirt.open(libvirtd.URI)
+    prefix = domain_name(lab, "")
+    found += [f"domain {d.name()}" for d in connection.listAllDomains() if d.name().startswith(prefix)]
+    switch = libvirtd.switch_namespace()
+    if switch:
+        found += [f"bridge {labnet.bridge(lab, i)}" for i in range(4)
+                  if netns.link_exists(labnet.bridge(lab, i), switch)]
+    for pool in connection.listAllStoragePools():
+        if not pool.isActive():
+            continue
+        pool.refresh()
+        found += [f"volume {name}" for name in pool.listVolumes() if name.startswith(prefix)]
+    return found
