@@ -1,22 +1,28 @@
-"""What a lab leaves on the host: namespaces, links, mounts, processes, cgroups, state, and for VM labs domains,
-bridges and volumes. Used by the integration tests (every lab they start must leave nothing) and by
-benchmarks/soak.py (after every cycle)."""
+"""What a lab leaves on the host: namespaces, links, mounts, processes, cgroups, state, addresses of its subnets
+on the host's interfaces, and for VM labs domains, bridges and volumes. Used by the integration tests (every
+lab they start must leave nothing) and by benchmarks/soak.py (after every cycle)."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import subprocess
 from pathlib import Path
 
 import libvirt
 
 from halab import labnet, libvirtd, netns
 from halab.cgroups import systemd_hierarchy_mounts
+from halab.errors import HalabError
 from halab.hostfs import mounts_under
 from halab.providers.libvirt import domain_name
+from halab.spec import load_spec
 from halab.state import lab_dir
 
 
 def leftovers(lab: str) -> list[str]:
-    """Everything of ``lab`` still on the host: namespaces, links, mounts, processes, state."""
+    """Everything of ``lab`` still on the host: namespaces, links, mounts, processes, cgroups, state, and
+addresses of its subnets on the host's interfaces."""
     found = [f"netns {name}" for name in netns.list_netns(labnet.lab_netns(lab))
              if name == labnet.lab_netns(lab) or name.startswith(labnet.lab_netns(lab) + "_")]
     found += [f"link {labnet.host_link(lab, i)}" for i in range(4) if netns.link_exists(labnet.host_link(lab, i))]
@@ -34,7 +40,24 @@ def leftovers(lab: str) -> list[str]:
               if (mount / "halab" / lab).exists()]
     if lab_dir(lab).exists():
         found.append(f"state {lab_dir(lab)}")
-    return found
+    return found + host_addresses(lab)
+
+
+def host_addresses(lab: str) -> list[str]:
+    """Addresses of the lab's subnets on the host's own interfaces once the lab is down: a node's address that
+    ended up there (a node set up in the host's network namespace) breaks the host's network and the next up."""
+    try:
+        subnets = [network.subnet for network in load_spec(lab).networks]
+    except HalabError:
+        return []
+    shown = subprocess.run(["ip", "-j", "address", "show"], capture_output=True, text=True).stdout
+    try:
+        links = json.loads(shown or "[]")
+    except ValueError:
+        return []
+    return [f"address {info['local']}/{info['prefixlen']} on the host's {link['ifname']}" for link in links
+            for info in link.get("addr_info", []) if info.get("family") == "inet"
+            and any(ipaddress.ip_address(info["local"]) in subnet for subnet in subnets)]
 
 
 def vm_leftovers(lab: str) -> list[str]:
