@@ -45,19 +45,20 @@ class Phase:
     left: Counter[str] = field(default_factory=Counter)
     seconds: list[float] = field(default_factory=list)
 
-    def record(self, index: int, problems: list[str], found: list[str], seconds: float) -> None:
+    def record(self, index: int, problems: list[str], found: list[str], seconds: float, what: str = "") -> None:
         self.runs += 1
         self.seconds.append(seconds)
-        if problems:
-            self.failures.append(f"#{index}: " + "; ".join(problems))
+        if problems or found:
+            self.failures.append(f"#{index} ({what}): " + "; ".join(problems + [f"left: {', '.join(found)}"]))
         for item in found:
-            self.left[item.split(" ", 1)[0]] += 1  # namespace, link, mount, process, cgroup, state
+            self.left[item.split(" ", 1)[0]] += 1  # netns, link, mount, process, cgroup, state, address
         verdict = "ok" if not problems and not found else "FAILED"
         details = "; ".join(problems + [f"left: {', '.join(found)}"] if found else problems)
-        print(f"{self.name} #{index}: {verdict} in {seconds:.1f} s{': ' + details if details else ''}", flush=True)
+        print(f"{self.name} #{index}{' (' + what + ')' if what else ''}: {verdict} in {seconds:.1f} s"
+              f"{': ' + details if details else ''}", flush=True)
 
     def summary(self) -> str:
-        ok = self.runs - len(self.failures)
+        ok = self.runs - len(self.failures)  # a run that left something behind failed too
         mean = sum(self.seconds) / len(self.seconds) if self.seconds else 0
         left = ", ".join(f"{kind} x{count}" for kind, count in self.left.items()) or "nothing"
         return f"{self.name}: {ok}/{self.runs} ok (mean {mean:.1f} s per run); left on the host: {left}"
@@ -131,7 +132,8 @@ def reboots(count: int, phase: Phase) -> None:
             started = time.monotonic()
             lab.drop_connection("node1")
             lab.drop_connection("node2")
-            phase.record(index, reboot_once(lab, ("node2", "node1")[index % 2 == 0]), [], time.monotonic() - started)
+            target = ("node2", "node1")[index % 2 == 0]
+            phase.record(index, reboot_once(lab, target), [], time.monotonic() - started, f"reboot {target}")
     finally:
         lab.close()
         down = cli("down", LAB)
@@ -182,7 +184,7 @@ def kills(count: int, phase: Phase, rng: random.Random) -> None:
         if down.returncode != 0:
             problems.append(failed("down", down))
         label = f"{command} killed at {after:.2f} s" if code == -signal.SIGKILL else f"{command} done before the kill"
-        phase.record(index, [f"{label}: {p}" for p in problems], leftovers(LAB), time.monotonic() - started)
+        phase.record(index, problems, leftovers(LAB), time.monotonic() - started, label)
 
 
 def main() -> None:
