@@ -49,7 +49,8 @@ class Phase:
         self.runs += 1
         self.seconds.append(seconds)
         if problems or found:
-            self.failures.append(f"#{index} ({what}): " + "; ".join(problems + [f"left: {', '.join(found)}"]))
+            self.failures.append(f"#{index} ({what}): " + "; ".join(problems + ([f"left: {', '.join(found)}"]
+                                                                                if found else [])))
         for item in found:
             self.left[item.split(" ", 1)[0]] += 1  # netns, link, mount, process, cgroup, state, address
         verdict = "ok" if not problems and not found else "FAILED"
