@@ -235,6 +235,10 @@ class Lab:
                 state = load_state(self.name)
             except HalabError:
                 state = None  # a damaged state file must not stop the cleanup
+            if state is not None and state.phase == "up":
+                # Said first: a `down` killed half-way leaves a lab the next `up` removes and makes afresh, not
+                # one it takes for up and tries to revive without its networks.
+                update_state(self.name, lambda saved: setattr(saved, "phase", "removing"))
             self._teardown(state, progress)
 
     def _teardown(self, state: LabState | None, progress: Progress) -> None:

@@ -50,7 +50,7 @@ class LabState:
     lab: str
     provider: str
     spec_path: str
-    phase: str = "creating"  # creating -> up
+    phase: str = "creating"  # creating -> up -> removing (`down` has begun)
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
     # Tells one `up` of a lab from the next (evidence files name the lab instance they came from).
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)

@@ -9,13 +9,25 @@ from halab.spec import LabSpec
 from solutions.clustering import configure, crm_status, fencing_crm, form_cluster, resources_started
 from solutions.common import Progress, must, on_all, wait_until
 
+# Resource-level fencing, DRBD 8.4 syntax: the policy in the disk section; the handlers put the Pacemaker
+# constraint that keeps an outdated peer from being promoted, and lift it after its resync.
+FENCING = """    disk {
+        fencing resource-only;
+    }
+    handlers {
+        fence-peer "/usr/lib/drbd/crm-fence-peer.sh";
+        after-resync-target "/usr/lib/drbd/crm-unfence-peer.sh";
+    }
+"""
 
-def drbd_res(spec: LabSpec) -> str:
+
+def drbd_res(spec: LabSpec, fencing: bool = False) -> str:
     s = spec.settings
     hosts = "".join(f"    on {node.name} {{\n        address {node.addresses['repl']}:{s['drbd_port']};\n    }}\n"
                     for node in spec.members)
     return (f"resource {s['drbd_resource']} {{\n    device {s['drbd_device']};\n    disk {s['drbd_disk']};\n"
-            f"    meta-disk internal;\n    net {{\n        protocol C;\n    }}\n{hosts}}}\n")
+            f"    meta-disk internal;\n{FENCING if fencing else ''}    net {{\n        protocol C;\n    }}\n"
+            f"{hosts}}}\n")
 
 
 def crm_config(spec: LabSpec) -> str:
@@ -62,7 +74,17 @@ def solve(lab: Lab, progress: Progress) -> None:
     wait_until("the initial sync", lambda: synced(lab, resource), timeout=300, interval=2)
     must(lab, first, f"drbdadm secondary {resource}")
     solve_after_sync(lab, progress)
+    resource_fencing(lab, progress)
     split_brain_and_resolve(lab, progress)
+
+
+def resource_fencing(lab: Lab, progress: Progress) -> None:
+    """Add resource-level fencing to the running resource: the file on every node, then drbdadm adjust."""
+    resource = lab.spec.settings["drbd_resource"]
+    progress(f"adding resource-level fencing (crm-fence-peer.sh) to {resource}")
+    for node in lab.spec.member_names:
+        lab.write_file(node, f"/etc/drbd.d/{resource}.res", drbd_res(lab.spec, fencing=True))
+    on_all(lab, f"drbdadm adjust {resource}", timeout=120)
 
 
 def split_brain_and_resolve(lab: Lab, progress: Progress) -> None:

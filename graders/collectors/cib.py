@@ -36,6 +36,7 @@ class Rule:
     score_attribute: str
     boolean_op: str  # and | or
     expressions: tuple[Expression, ...]
+    role: str = ""  # the role the rule applies to (Promoted, or the old Master), empty for any
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _rule(element: ET.Element) -> Rule:
     expressions = tuple(Expression(e.get("attribute", ""), e.get("operation", ""), e.get("value", ""))
                         for e in element.iterfind("expression"))
     return Rule(element.get("score", ""), element.get("score-attribute", ""), element.get("boolean-op", "and"),
-                expressions)
+                expressions, element.get("role", ""))
 
 
 def _primitive(element: ET.Element, group: str | None, clone: str | None) -> Primitive:

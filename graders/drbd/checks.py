@@ -6,6 +6,7 @@ from graders.checks import CheckTable, Verdict, fail, ok
 from graders.clustering.checks import CHECKS as CLUSTER_CHECKS
 from graders.collectors import drbd_conf, drbdadm_state
 from graders.collectors.crm_mon import ClusterStatus
+from graders.drbd.fencing import FENCE_SCRIPT, UNFENCE_SCRIPT, configured_policy, fencing_problems
 from graders.facts import FactMissing, LabFacts, NodeFacts
 
 CHECKS = CheckTable()
@@ -252,3 +253,27 @@ def split_brain(facts: LabFacts) -> Verdict:
     if cib.properties.get("maintenance-mode") == "true":
         return fail("the data is right, but the cluster is still in maintenance mode: Pacemaker is not managing it")
     return ok(f"{victim}'s changes discarded, {survivor}'s kept, UpToDate/UpToDate and connected again")
+
+
+@CHECKS.check("drbd-resource-fencing", "DRBD fences the peer's disk through Pacemaker (resource-level fencing)",
+       "In /etc/drbd.d/{drbd_resource}.res on both nodes (DRBD 8.4 syntax): disk { fencing resource-only; } and "
+       "handlers { fence-peer \"/usr/lib/drbd/crm-fence-peer.sh\"; after-resync-target "
+       "\"/usr/lib/drbd/crm-unfence-peer.sh\"; }; then drbdadm adjust {drbd_resource} on both nodes")
+def resource_fencing(facts: LabFacts) -> Verdict:
+    resource = facts.spec.settings["drbd_resource"]
+
+    def problems_of(node: NodeFacts) -> list[str]:
+        return fencing_problems(node.parsed("drbd_dump", drbd_conf.parse), _dump_of(node, resource))
+
+    found, missing = facts.per_node(problems_of)
+    if missing:
+        return fail("; ".join(missing))
+    if not any(found.values()):
+        policy = {configured_policy(n.parsed("drbd_dump", drbd_conf.parse), _dump_of(n, resource))
+                  for n in facts.each()}
+        return ok(f"fencing {', '.join(sorted(p for p in policy if p))} with {FENCE_SCRIPT} and {UNFENCE_SCRIPT} "
+                  "(after-resync-target) on every node")
+    texts = {name: "; ".join(problems) for name, problems in found.items() if problems}
+    if len(set(texts.values())) == 1 and len(texts) == len(found):
+        return fail(f"on every node: {next(iter(texts.values()))}")
+    return fail(" | ".join(f"{name}: {text}" for name, text in texts.items()))

@@ -1,22 +1,26 @@
-"""The drbd kind, live side: the fault check that powers off the primary and verifies the data on the peer,
-and the split brain that `halab fault drbd split-brain NODE` induces for the student to resolve."""
+"""The drbd kind, live side: the fault checks that power off the primary and verify the data on the peer, and
+that cut the replication link and verify resource-level fencing (the outdated peer may not be promoted until it
+has resynced), and the split brain that `halab fault drbd split-brain NODE` induces for the student to resolve."""
 
 from __future__ import annotations
 
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from graders.checks import FaultOutcome, Verdict
-from graders.collectors import crm_mon
+from graders.collectors import ParseError, cib, crm_mon
+from graders.drbd.fencing import UNFENCE_SCRIPT, FenceConstraint, fence_constraints
 from graders.facts import LabFacts
-from graders.faults import Progress, cluster_status, objective, power_cut, why_not
+from graders.faults import Progress, cluster_status, objective, power_cut, why_not, with_fault
 from halab import faults
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.state import LabState, update_state
+
+T = TypeVar("T")
 
 
 def _promoted(status: crm_mon.ClusterStatus | None) -> str | None:
@@ -71,6 +75,96 @@ def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome
                                                 f"intact.{restored}"), measurements)
 
 
+FENCE_TIMEOUT = 120  # s from the cut to the constraint: DRBD's ping timeout, then the handler asks the DC
+UNFENCE_TIMEOUT = 240  # s from the link's return to the constraint's removal: reconnect, resync, handler
+
+
+def _fence_constraints(lab: Lab, node: str) -> list[FenceConstraint] | None:
+    """The fence-peer handler's constraints in the CIB as ``node`` sees it; None when it cannot tell."""
+    try:
+        result = lab.run(node, "cibadmin --query", timeout=30)
+        return fence_constraints(cib.parse(result.stdout), lab.spec.settings["drbd_resource"]) if result.ok else None
+    except (HalabError, ParseError):
+        return None
+
+
+def _poll(condition: Callable[[], T | None], timeout: float) -> tuple[float | None, T | None]:
+    """Seconds until ``condition`` gave something true, and what it gave; (None, None) at the timeout."""
+    started = time.monotonic()
+    while time.monotonic() < started + timeout:
+        value = condition()
+        if value:
+            return round(time.monotonic() - started, 1), value
+        time.sleep(1)
+    return None, None
+
+
+def _settled(lab: Lab, primary: str) -> bool:
+    """No fence-peer constraint left, and both disks UpToDate again (the peer has resynced)."""
+    with contextlib.suppress(HalabError):
+        return _fence_constraints(lab, primary) == [] and lab.run(
+            primary, f"drbdadm dstate {lab.spec.settings['drbd_resource']}").stdout.strip() == "UpToDate/UpToDate"
+    return False
+
+
+def outdated_peer_fenced(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+    """Cut the Secondary's replication link: the Primary's fence-peer handler must put the constraint in the CIB
+    that keeps the outdated Secondary from being promoted, and its after-resync-target handler must lift it once
+    the link is back and the Secondary has resynced. The link is restored whatever happens."""
+    s = lab.spec.settings
+    resource = s["drbd_resource"]
+    primary = _promoted(cluster_status(lab, lab.spec.member_names[0]))
+    if primary is None:
+        return FaultOutcome(Verdict(False, "not run: DRBD is not promoted on any node"))
+    peer = next(n for n in lab.spec.member_names if n != primary)
+    if _poll(lambda: _settled(lab, primary), 60)[0] is None:  # an earlier fault check's resync may still run
+        return FaultOutcome(Verdict(False, f"not run: before any link was cut, {primary} already had a fence-peer "
+                                           "constraint in the CIB, or the disks were not UpToDate/UpToDate"))
+    measurements: dict[str, Any] = {"fenced_peer": peer, "fence_constraint_seconds": None, "unfence_seconds": None}
+    probe = f"{s['mount_point']}/halab-fencing-check"
+
+    def while_cut() -> tuple[FenceConstraint | None, str]:
+        seconds, found = _poll(lambda: _fence_constraints(lab, primary), FENCE_TIMEOUT)
+        if not found:
+            policy = kernel_fencing(lab, primary) or "dont-care (none)"
+            return None, (f"no fence-peer constraint appeared within {FENCE_TIMEOUT} s of cutting {peer}'s "
+                          f"replication link; {primary}'s DRBD runs with fencing {policy} (drbdsetup show "
+                          f"{resource}): after changing the configuration, run drbdadm adjust {resource}")
+        measurements["fence_constraint_seconds"] = seconds
+        constraint = found[0]
+        if peer in constraint.allowed or (constraint.allowed and primary not in constraint.allowed):
+            return constraint, f"{constraint.id} lets {', '.join(constraint.allowed)} be promoted, not {primary} only"
+        # The Primary goes on writing, so the peer has something to resync when it is back.
+        lab.run(primary, f"head -c 4M /dev/urandom > {probe} && sync", timeout=60)
+        measurements["peer_disk_seen_by_primary"] = lab.run(primary, f"drbdadm dstate {resource}").stdout.strip()
+        return constraint, ""
+
+    progress(f"fault check: cutting {peer}'s replication link")
+    (constraint, problem), restored = with_fault(lab, peer, lambda: faults.cut_link(lab, peer, "repl"), while_cut,
+                                                 progress)
+    if constraint is None:
+        return FaultOutcome(Verdict(False, f"{problem}.{restored}"), measurements)
+    progress(f"fault check: waiting for {peer} to resync and the constraint to go")
+    seconds, _ = _poll(lambda: _settled(lab, primary), UNFENCE_TIMEOUT)
+    lab.run(primary, f"rm -f {probe}")
+    measurements["unfence_seconds"] = seconds
+    seen = measurements.get("peer_disk_seen_by_primary", "?").split("/")[-1]
+    fenced = (f"cut {peer}'s replication link; {primary} (Primary) saw {peer}'s disk as {seen} and its handler "
+              f"placed {constraint.id} after {measurements['fence_constraint_seconds']} s")
+    if seconds is None:
+        lab.run(primary, f"cibadmin --delete --xml-text '<rsc_location id=\"{constraint.id}\"/>'")
+        return FaultOutcome(Verdict(False, f"{problem or fenced}, but {UNFENCE_TIMEOUT} s after the link came back "
+                                           f"the constraint was still there or {peer} had not resynced: is "
+                                           f"after-resync-target {UNFENCE_SCRIPT} set on {peer}? The grader "
+                                           f"removed the constraint, so that {peer} can be promoted again."
+                                           f"{restored}"), measurements)
+    if problem:
+        return FaultOutcome(Verdict(False, f"{problem}.{restored}"), measurements)
+    return FaultOutcome(Verdict(True, f"{fenced} (the Promoted role only on {primary}); with the link back, {peer} "
+                                      f"resynced and {UNFENCE_SCRIPT} lifted it after {seconds} s.{restored}"),
+                        measurements)
+
+
 def _must(lab: Lab, node: str, command: str, timeout: float = 60) -> str:
     result = lab.run(node, command, timeout=timeout)
     if not result.ok:
@@ -102,11 +196,36 @@ def _write_alone(lab: Lab, node: str, marker: str) -> None:
                          f"date > /mnt/{marker} && umount /mnt && drbdadm secondary {s['drbd_resource']}")
 
 
+def kernel_fencing(lab: Lab, node: str) -> str | None:
+    """The fencing policy the node's DRBD runs with now (drbdsetup show), None for the default (dont-care)."""
+    shown = lab.run(node, f"drbdsetup show {lab.spec.settings['drbd_resource']}", timeout=30).stdout
+    return next((line.split()[1].rstrip(";") for line in shown.splitlines()
+                 if line.split()[:1] == ["fencing"] and len(line.split()) > 1), None)
+
+
+@contextlib.contextmanager
+def fencing_suspended(lab: Lab, nodes: list[str]) -> Iterator[bool]:
+    """DRBD without its fencing policy on these nodes for a while; yields whether one was on. Resource-level
+    fencing exists to stop a second Primary, so a split brain can only be made without it. Afterwards each node
+    gets its disk options back as its configuration has them (what `drbdadm adjust` would set)."""
+    resource = lab.spec.settings["drbd_resource"]
+    was_on = [node for node in nodes if kernel_fencing(lab, node)]
+    try:
+        for node in was_on:
+            _must(lab, node, f"drbdadm disk-options --fencing=dont-care {resource}")
+        yield bool(was_on)
+    finally:
+        for node in was_on:
+            # drbdadm -d prints the drbdsetup commands adjust would run (drbdsetup-84 lives in /lib/drbd).
+            lab.run(node, f"PATH=/lib/drbd:$PATH; drbdadm -d adjust {resource} | grep -E '^drbdsetup[-0-9]* "
+                          "disk-options ' | sh -e", timeout=60)
+
+
 def split_brain(lab: Lab, victim: str) -> dict[str, object]:
     """Make a DRBD split brain the way it happens: the replication link breaks, and both sides write as
     Primary. Pacemaker is put in maintenance mode first, so that it neither fences nor 'repairs' anything:
     resolving the split brain is the student's task. ``victim`` is the node whose writes should be
-    discarded when the student resolves it."""
+    discarded when the student resolves it. Resource-level fencing, if set up, is off meanwhile."""
     s = lab.spec.settings
     lab.state().node(victim)
     resource = s["drbd_resource"]
@@ -116,26 +235,29 @@ def split_brain(lab: Lab, victim: str) -> dict[str, object]:
     tag = uuid.uuid4().hex[:8]
     markers = {"survivor": f"halab-split-brain-{survivor}-{tag}", "victim": f"halab-split-brain-{victim}-{tag}"}
     _must(lab, survivor, "crm configure property maintenance-mode=true")
-    faults.cut_link(lab, victim, "repl")
-    _wait(f"{victim} to lose its peer", lambda: lab.run(survivor, f"drbdadm cstate {resource}").stdout.strip()
-          != "Connected", timeout=60)
-    _write_alone(lab, victim, markers["victim"])
-    _write_alone(lab, survivor, markers["survivor"])
-    lab.provider().set_link(lab.state(), victim, "repl", up=True)
-    record = {"victim": victim, "survivor": survivor, "markers": markers}
+    with fencing_suspended(lab, [survivor, victim]) as fencing:
+        faults.cut_link(lab, victim, "repl")
+        _wait(f"{victim} to lose its peer", lambda: lab.run(survivor, f"drbdadm cstate {resource}").stdout.strip()
+              != "Connected", timeout=60)
+        _write_alone(lab, victim, markers["victim"])
+        _write_alone(lab, survivor, markers["survivor"])
+        lab.provider().set_link(lab.state(), victim, "repl", up=True)
+        record = {"victim": victim, "survivor": survivor, "markers": markers}
 
-    def note_split_brain(state: LabState) -> None:
-        state.provider_data.get("faults", {}).pop(victim, None)
-        state.provider_data["split_brain"] = record
+        def note_split_brain(state: LabState) -> None:
+            state.provider_data.get("faults", {}).pop(victim, None)
+            state.provider_data["split_brain"] = record
 
-    update_state(lab.name, note_split_brain)
-    _wait("DRBD to detect the split brain", lambda: "StandAlone" in lab.run(victim, f"drbdadm cstate {resource}").stdout
-          or "StandAlone" in lab.run(survivor, f"drbdadm cstate {resource}").stdout, timeout=60)
-    return record
+        update_state(lab.name, note_split_brain)
+        _wait("DRBD to detect the split brain", lambda: "StandAlone" in lab.run(victim, f"drbdadm cstate {resource}")
+              .stdout or "StandAlone" in lab.run(survivor, f"drbdadm cstate {resource}").stdout, timeout=60)
+    return {**record, "fencing_suspended": fencing}
 
 
 def split_brain_fault(lab: Lab, node: str) -> str:
     """`halab fault drbd split-brain NODE`."""
     record = split_brain(lab, node)
+    fencing = (" (Resource-level fencing was off meanwhile: with it, DRBD would have refused the second Primary, "
+               "which is what it is for; it is on again.)" if record["fencing_suspended"] else "")
     return (f"split brain: {node} and {record['survivor']} both wrote as Primary while the replication link was "
-            "cut; DRBD is StandAlone. Resolve it, keeping the survivor's data.")
+            f"cut; DRBD is StandAlone. Resolve it, keeping the survivor's data.{fencing}")

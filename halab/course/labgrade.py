@@ -18,7 +18,7 @@ import io
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,14 +140,20 @@ def _grade_live(spec: LabSpec, path: Path) -> LabGrade | str:
     return LabGrade(spec.name, report, f"Graded live on lab '{spec.name}' (instance {instance[:12]}).", "", notes)
 
 
-def task_report(grade: LabGrade, task: str | None) -> tuple[Report | None, str]:
-    """The checks of one task (all checks for None) and a heading; (None, why) if there are none."""
+def task_report(grade: LabGrade, task: str | Sequence[str] | None) -> tuple[Report | None, str]:
+    """The checks of one task, of several (a list), or of all (None), and a heading; (None, why) if there are
+    none."""
     if grade.report is None:
         return None, grade.problem
-    checks = [c for c in grade.report.checks if task is None or c.task == task]
-    if not checks:
-        return None, f"Lab '{grade.lab}' has no task '{task}': the notebook does not match the lab (a course bug)."
-    title = grade.lab if task is None else f"{grade.lab}, task: {_task_title(grade.lab, task)}"
+    tasks = None if task is None else [task] if isinstance(task, str) else list(task)
+    known = {c.task for c in grade.report.checks}
+    unknown = [t for t in tasks or [] if t not in known]
+    if unknown or tasks == []:
+        return None, (f"Lab '{grade.lab}' has no task '{', '.join(unknown)}': the notebook does not match the lab "
+                      "(a course bug).")
+    checks = [c for c in grade.report.checks if tasks is None or c.task in tasks]
+    titles = [_task_title(grade.lab, t) for t in tasks or []]
+    title = grade.lab if tasks is None else f"{grade.lab}, task{'s' if len(titles) > 1 else ''}: {'; '.join(titles)}"
     measured = grade.report.measurements if any(c.fault for c in checks) else {}
     return Report(title, checks, measured), ""
 
@@ -159,11 +165,12 @@ def _task_title(lab: str, task: str) -> str:
         return task
 
 
-def lab_score(lab: str, points: float, task: str | None = None) -> float:
+def lab_score(lab: str, points: float, task: str | Sequence[str] | None = None) -> float:
     """For a lab test cell worth `points`: show the task's checks and return the points earned (0 to points).
 
     The fraction of the task's check points that passed, scaled to the cell's points (a cell worth its task's
-    points in the lab spec scores exactly the grader's points)."""
+    points in the lab spec scores exactly the grader's points). `task` may be a list of tasks graded together,
+    or None for the whole lab."""
     from halab.course.widgets.common import message_html
     from halab.course.widgets.report_view import render_report
 

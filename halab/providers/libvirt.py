@@ -166,7 +166,8 @@ class LibvirtProvider(Provider):
         network. Returns (VM image, accelerator, the lab's public key)."""
         image = build_image(progress)
         vm = vm_image(image, progress)
-        accel = "kvm" if kvm_works(vm.kernel) else "qemu"
+        # A libvirtd started while KVM hung guests cannot run kvm domains, even if KVM works now.
+        accel = "kvm" if kvm_works(vm.kernel) and not libvirtd.kvm_hidden() else "qemu"
         switch = libvirtd.switch_namespace()
         state.provider_data.update(image=image.hash, accel=accel, switch=switch, domains={})
         private, public = new_keypair()

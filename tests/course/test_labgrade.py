@@ -103,6 +103,20 @@ def test_a_task_the_lab_does_not_have(in_folder: Path, capsys: pytest.CaptureFix
     write_evidence(in_folder, recorded_raw("solved"))
     assert labgrade.lab_score("clustering", 5, "no-such-task") == 0
     assert "has no task 'no-such-task'" in shown(capsys)
+    assert labgrade.lab_score("clustering", 5, ["corosync", "no-such-task"]) == 0
+    assert "has no task 'no-such-task'" in shown(capsys)
+
+
+def test_several_tasks_in_one_cell_score_their_share(in_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_evidence(in_folder, recorded_raw("broken-config", failover_passed=False))
+    report = labgrade.grade_lab("clustering").report
+    assert report is not None
+    tasks = ["corosync", "fencing"]
+    checks = [c for c in report.checks if c.task in tasks]
+    earned = labgrade.lab_score("clustering", 10, tasks)
+    text = shown(capsys)
+    assert earned == round(10 * sum(c.points for c in checks if c.passed) / sum(c.max_points for c in checks), 2)
+    assert earned < 10 and all(c.title in text for c in checks) and "tasks:" in text
 
 
 def test_live_grading_without_a_lab_falls_back_to_the_evidence(in_folder: Path, capsys: pytest.CaptureFixture[str],
@@ -134,7 +148,7 @@ def test_lab_cells_are_graded_with_the_points_they_pass() -> None:
     for name, cell in cells:
         meta = cell.metadata["nbgrader"]
         assert meta["grade"] and meta["locked"] and not meta["solution"], name
-        call = re.search(r'lab_score\("([\w-]+)", points=(\d+)(?:, task="([\w-]+)")?\)', cell.source)
+        call = re.search(r'lab_score\("([\w-]+)", points=(\d+)(?:, task=(?:"[\w-]+"|\[[^\]]*\]))?\)', cell.source)
         assert call, cell.source
         assert float(call.group(2)) == meta["points"], f"{name}: {meta['grade_id']} passes other points"
 
@@ -179,3 +193,20 @@ def test_the_load_balancing_notebook_grades_every_task_at_its_points(in_folder: 
     for task, points in task_points.items():
         assert labgrade.lab_score("loadbalancing", points, task) == points
         assert "Graded from the evidence from lab 'loadbalancing'" in shown(capsys)
+
+
+def test_the_drbd_notebook_grades_every_task_once_scaled_to_100() -> None:
+    spec = load_spec("drbd")
+    total = sum(c.points for c in spec.checks)
+    graded: dict[str, int] = {}
+    for name, cell in lab_cells():
+        if name != "04-fault-tolerance":
+            continue
+        call = re.search(r'lab_score\("drbd", points=(\d+), task=("[\w-]+"|\[[^\]]*\])\)', cell.source)
+        assert call, f"each drbd lab cell names its tasks: {cell.source}"
+        tasks = re.findall(r'"([\w-]+)"', call.group(2))
+        assert not set(tasks) & set(graded), f"a task graded twice: {tasks}"
+        share = sum(c.points for c in spec.checks if c.task in tasks)
+        assert int(call.group(1)) == round(100 * share / total), f"{tasks}: not scaled to the lab's 100 points"
+        graded.update(dict.fromkeys(tasks, int(call.group(1))))
+    assert set(graded) == {t.id for t in spec.tasks}

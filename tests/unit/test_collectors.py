@@ -124,6 +124,25 @@ def test_cib_solved_and_broken() -> None:
     assert [c.id for c in broken.constraints] == ["cli-ban-web-on-node2"]
 
 
+# The constraint crm-fence-peer.sh placed in the drbd lab when node1's replication link was cut (cibadmin
+# --query --scope constraints on node2, the Primary; Pacemaker 2.1.5, drbd-utils 9.22).
+FENCE_CONSTRAINT = """<cib><configuration><crm_config/><resources/><constraints>
+  <rsc_location rsc="drbd-r0-clone" id="drbd-fence-by-handler-r0-drbd-r0-clone">
+    <rule role="Master" score="-INFINITY" id="drbd-fence-by-handler-r0-rule-drbd-r0-clone">
+      <expression attribute="#uname" operation="ne" value="node2" id="drbd-fence-by-handler-r0-expr-drbd-r0-clone"/>
+    </rule>
+  </rsc_location>
+</constraints></configuration></cib>"""
+
+
+def test_cib_rule_roles() -> None:
+    (constraint,) = cib.parse(FENCE_CONSTRAINT).constraints
+    (rule,) = constraint.rules
+    assert (rule.role, rule.score) == ("Master", "-INFINITY")
+    assert rule.expressions == (cib.Expression("#uname", "ne", "node2"),)
+    assert cib.parse(FENCE_CONSTRAINT.replace(' role="Master"', "")).constraints[0].rules[0].role == ""
+
+
 def test_systemctl_and_authkey() -> None:
     assert systemctl.parse(out("solved", "is_active"), ["corosync", "pacemaker"]) == {
         "corosync": "active", "pacemaker": "active"}

@@ -19,6 +19,7 @@ from halab.spec import load_spec
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "drbd"
 DRBD_CHECKS = {"drbd-config", "drbd-config-content", "drbd-connected", "drbd-uptodate", "drbd-filesystem"}
 CLUSTER_CHECKS = {"membership", "stonith", "pacemaker-drbd", "pacemaker-data", "pacemaker-constraints"}
+FENCING = "drbd-resource-fencing"
 
 
 @cache
@@ -63,8 +64,9 @@ def test_drbdadm_state_and_status() -> None:
     status = drbdadm_status.parse(out("syncing", "drbd_status", "node2"))
     assert status["role"] == "Secondary" and status["disk"] == "Inconsistent"
     assert status["peer-replication"] == "SyncTarget" and float(status["peer-done"]) > 0
-    split = drbdadm_status.parse(out("split-brain", "drbd_status", "node2"))
-    assert split == {"resource": "r0", "role": "Secondary", "disk": "UpToDate"}  # 8.4 StandAlone: no peer line
+    split = [drbdadm_status.parse(out("split-brain", "drbd_status", node)) for node in ("node1", "node2")]
+    assert sorted(s["role"] for s in split) == ["Primary", "Secondary"]
+    assert all(s == {"resource": "r0", "role": s["role"], "disk": "UpToDate"} for s in split)  # 8.4: no peer line
     assert drbdadm_state.parse(out("split-brain", "drbd_cstate", "node2")) == ("StandAlone", "")
     assert drbdadm_status.parse(out("diskless", "drbd_status", "node2"))["disk"] == "Diskless"
 
@@ -100,13 +102,14 @@ def test_garbage_is_a_parse_error(parser, text: str) -> None:
 
 
 @pytest.mark.parametrize(("scenario", "expected"), [
-    ("fresh", DRBD_CHECKS | CLUSTER_CHECKS | {"split-brain-resolved"}),
-    ("inconsistent", {"drbd-uptodate", "drbd-filesystem", "split-brain-resolved"} | CLUSTER_CHECKS),
-    ("syncing", {"drbd-uptodate", "drbd-filesystem", "split-brain-resolved"} | CLUSTER_CHECKS),
-    ("cluster-no-split-brain", {"split-brain-resolved"}),
+    ("fresh", DRBD_CHECKS | CLUSTER_CHECKS | {"split-brain-resolved", FENCING}),
+    ("inconsistent", {"drbd-uptodate", "drbd-filesystem", "split-brain-resolved", FENCING} | CLUSTER_CHECKS),
+    ("syncing", {"drbd-uptodate", "drbd-filesystem", "split-brain-resolved", FENCING} | CLUSTER_CHECKS),
+    ("cluster-no-split-brain", {"split-brain-resolved", FENCING}),
     ("split-brain", {"drbd-connected", "drbd-uptodate", "split-brain-resolved", "pacemaker-drbd",
                      "pacemaker-data"}),
     ("solved", set()),
+    ("fenced", {"drbd-connected", "drbd-uptodate", "split-brain-resolved"}),  # the link is cut, for now
 ])
 def test_expected_failures(scenario: str, expected: set[str]) -> None:
     assert failed(grade(scenario)) == expected
