@@ -22,7 +22,7 @@ from halab import labnet, ssh
 from halab.errors import HalabError
 from halab.fence import daemon as fence
 from halab.hostfs import remove_tree
-from halab.instances import Owner, instance_name
+from halab.instances import Owner, instance_name, read_spec_data
 from halab.names import check_lab_name
 from halab.providers import get_provider
 from halab.providers.base import Provider
@@ -77,7 +77,7 @@ class Lab:
     def spec(self) -> LabSpec:
         state = load_state(self.name)
         # A lab that is up keeps the spec it was made from, even if labs/ changed since.
-        if state and Path(state.spec_path).exists():
+        if state and (state.spec_data is not None or Path(state.spec_path).exists()):
             return state.spec()
         return self._spec_from_labs()
 
@@ -209,7 +209,8 @@ class Lab:
                 return existing.nodes
             self._teardown(existing, progress)  # stale leftovers of a crashed or half-made run
             labnet.check_free(spec, self._other_labs())
-            state = LabState(self.name, wanted, str(spec.path), owner=self.owner.as_dict() if self.owner else None)
+            state = LabState(self.name, wanted, str(spec.path), owner=self.owner.as_dict() if self.owner else None,
+                             spec_data=read_spec_data(spec.path))
             save_state(state)
             try:
                 backend.up(spec, state, progress)

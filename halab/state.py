@@ -9,6 +9,7 @@ the power switch, `fault`, `check` and `up` never overwrite each other's records
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import fcntl
 import json
@@ -59,6 +60,9 @@ class LabState:
     provider_data: dict[str, Any] = field(default_factory=dict)
     # Whose lab this is when a user made it through the lab service: {"uid", "user", "slot"}; None: root's.
     owner: dict[str, Any] | None = None
+    # The spec file's data as it was at `up`: the lab's nodes are plugged in from it at every boot, and the
+    # checkout spec_path names may since have changed, moved or gone (a deleted clone, an upgrade).
+    spec_data: dict[str, Any] | None = None
 
     @property
     def slot(self) -> int:
@@ -67,9 +71,13 @@ class LabState:
 
     def spec(self) -> LabSpec:
         """The spec the lab was made from (moved into its owner's slot), even if labs/ changed since."""
-        from halab.spec import load_spec_file
+        from halab.instances import instance_data
+        from halab.spec import load_spec_file, parse_spec
 
-        return load_spec_file(Path(self.spec_path), self.slot)
+        if self.spec_data is None:  # a lab made before halab kept the spec's data
+            return load_spec_file(Path(self.spec_path), self.slot)
+        data = instance_data(copy.deepcopy(self.spec_data), self.slot)
+        return parse_spec(Path(self.spec_path), data, file_name=data.get("name") if self.slot else None)
 
     def node(self, name: str) -> NodeInfo:
         for node in self.nodes:

@@ -8,6 +8,7 @@ import pytest
 
 from halab import labnet, paths
 from halab.errors import HalabError
+from halab.instances import read_spec_data
 from halab.providers.nspawn import _hosts_file
 from halab.spec import load_spec
 from halab.state import LabState, NodeInfo, lab_lock, labs_with_state, load_state, save_state
@@ -99,3 +100,23 @@ def test_a_damaged_state_does_not_hide_the_labs_that_are_up(tmp_path: Path, monk
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "state.json").write_text('{"lab": "broken", "owner": "someone"}')  # another format
     assert running_labs() == ["good"]
+
+
+def test_a_lab_keeps_its_spec_when_the_checkout_it_came_from_is_gone(tmp_path: Path) -> None:
+    # Seen in CI: a lab made from another clone (state.spec_path in a deleted directory) outlived a reboot; its
+    # nodes are plugged in from state.spec() at each boot, and reading the missing file left them without network.
+    checkout = tmp_path / "old-clone"
+    checkout.mkdir()
+    copy = checkout / "clustering.toml"
+    copy.write_text(load_spec("clustering").path.read_text())
+    for slot in (0, 3):
+        owner = {"uid": 1000 + slot, "user": "student", "slot": slot} if slot else None
+        state = LabState("clustering" if not slot else f"u{slot}-clustering", "nspawn", str(copy), owner=owner,
+                         spec_data=read_spec_data(copy))
+        save_state(state)
+        before = state.spec()
+        copy.rename(checkout / "moved.toml")
+        after = load_state(state.lab)
+        assert after is not None and after.spec() == before
+        assert after.spec().name == state.lab and after.spec().node_names == ["node1", "node2"]
+        (checkout / "moved.toml").rename(copy)
