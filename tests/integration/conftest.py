@@ -15,6 +15,7 @@ import pytest
 from halab import libvirtd
 from halab.image.build import current_image
 from halab.lab import Lab
+from halab.state import labs_with_state
 from tests.integration.census import leftovers, vm_leftovers
 
 __all__ = ["HALAB", "halab", "leftovers", "slow_misses", "vm_leftovers"]  # the tests import these from here
@@ -28,6 +29,15 @@ def host_ready() -> None:
         pytest.fail("integration tests need root (run them as root: bash scripts/test.sh)")
     if current_image() is None:
         pytest.fail("the node image is not built; run: halab image build")
+    stale = labs_with_state()
+    if stale and os.environ.get("HALAB_TESTS_REMOVE_EARLIER_LABS") == "1":
+        # CI owns its machine: labs an earlier run left (a run cut short, a reboot) would be revived with their
+        # old work and fail tests that need a fresh lab. Anywhere else, a lab found here is the user's own.
+        for lab in stale:
+            Lab(lab).down()
+    elif stale:
+        pytest.fail(f"labs already on this host: {', '.join(stale)}; the integration tests make their labs afresh "
+                    f"and take them down, so take yours down first (halab down LAB) or run the unit tests only")
 
 
 # Fault checks whose verdict compares a measured time with the lab's objective for the provider and accelerator
