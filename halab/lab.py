@@ -147,11 +147,19 @@ class Lab:
 
     def run(self, node: str, command: str, timeout: float = 30.0, limit: int = ssh.OUTPUT_LIMIT) -> CommandResult:
         """Run a command on the node; see ssh.run for the timeout and the cap on its output."""
+        reused = node in self._clients
         try:
             return ssh.run(self.client(node), command, timeout, limit)
+        except ssh.ConnectionLost as exc:
+            self.drop_connection(node)
+            if not reused or exc.started:
+                raise
         except HalabError:
             self.drop_connection(node)
             raise
+        # The kept connection was to a node that rebooted or was fenced since (a fault check power-cycles nodes):
+        # the command never started, so it runs once more on a new connection.
+        return ssh.run(self.client(node), command, timeout, limit)
 
     def write_file(self, node: str, path: str, content: str | bytes, mode: int = 0o644) -> None:
         """Write a file on the node over SFTP (parent directories must exist)."""

@@ -100,19 +100,31 @@ def connect(node: NodeInfo, timeout: float = 10.0) -> paramiko.SSHClient:
     return client
 
 
+class ConnectionLost(HalabError):
+    """The SSH connection failed under a command; ``started`` says whether the node may have begun running it
+    (False: the session could not even be opened, as on a connection to a node that rebooted since)."""
+
+    def __init__(self, message: str, started: bool) -> None:
+        super().__init__(message)
+        self.started = started
+
+
 def run(client: paramiko.SSHClient, command: str, timeout: float = 30.0, limit: int = OUTPUT_LIMIT) -> CommandResult:
     """Run one command; a command still running after ``timeout`` seconds is reported as exit 124, like
     coreutils' timeout(1). At most ``limit`` bytes of stdout and of stderr are read (a student's config file
     may be a symlink to /dev/zero): past that the command is cut off, with ``truncated`` set, exit 141
     unless it had already ended, and a note at the end of stderr."""
+    started = False
     try:
         channel = client.get_transport().open_session(timeout=timeout)  # type: ignore[union-attr]
         channel.settimeout(timeout)
+        started = True
         channel.exec_command(command)
         output = read_capped(channel, timeout, limit)
         channel.close()
-    except (paramiko.SSHException, OSError, AttributeError) as exc:
-        raise HalabError(f"connection lost while running '{command}': {exc or type(exc).__name__}") from None
+    except (paramiko.SSHException, OSError, EOFError, AttributeError) as exc:
+        raise ConnectionLost(f"connection lost while running '{command}': {exc or type(exc).__name__}",
+                             started) from None
     stdout, stderr = output.stdout.decode(errors="replace"), output.stderr.decode(errors="replace")
     if output.status is None:
         return CommandResult(124, stdout, f"timed out after {timeout:g} s: {command}", output.truncated)

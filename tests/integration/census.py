@@ -18,7 +18,7 @@ from halab.errors import HalabError
 from halab.hostfs import mounts_under
 from halab.providers.libvirt import domain_name
 from halab.spec import load_spec
-from halab.state import lab_dir
+from halab.state import lab_dir, labs_with_state
 
 
 def leftovers(lab: str) -> list[str]:
@@ -62,13 +62,15 @@ def host_addresses(lab: str) -> list[str]:
         subnets = [network.subnet for network in load_spec(lab).networks]
     except HalabError:
         return []
+    # Another lab that is up may use the same subnets (a test makes one clash): its own host links are not leftovers.
+    others = {labnet.host_link(other, i) for other in labs_with_state() if other != lab for i in range(4)}
     shown = subprocess.run(["ip", "-j", "address", "show"], capture_output=True, text=True).stdout
     try:
         links = json.loads(shown or "[]")
     except ValueError:
         return []
     return [f"address {info['local']}/{info['prefixlen']} on the host's {link['ifname']}" for link in links
-            for info in link.get("addr_info", []) if info.get("family") == "inet"
+            if link["ifname"] not in others for info in link.get("addr_info", []) if info.get("family") == "inet"
             and any(ipaddress.ip_address(info["local"]) in subnet for subnet in subnets)]
 
 

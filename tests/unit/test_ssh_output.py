@@ -132,3 +132,26 @@ def test_endless_output_is_cut_off_and_says_so(node: tuple[NodeInfo, list], comm
     finally:
         client.close()
     processes[0].wait(timeout=30)  # the endless command ends once we stop reading (else: TimeoutExpired)
+
+
+def test_a_kept_connection_to_a_node_that_rebooted_is_made_again(node: tuple[NodeInfo, list], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seen in the drbd lab's test: the failover fault check power-cycles a node, and the next command on the
+    # connection kept from before failed with "Connection reset by peer" although the node was back.
+    from halab import paths
+    from halab.lab import Lab
+    from halab.state import LabState, save_state
+
+    info, _ = node
+    monkeypatch.setattr(paths, "state_dir", lambda: tmp_path / "state")
+    save_state(LabState("demo", "nspawn", "/x/demo.toml", phase="up", nodes=[info]))
+    lab = Lab("demo")
+    try:
+        assert lab.run("node1", "echo before").stdout == "before\n"
+        lab.client("node1").get_transport().sock.close()  # type: ignore[union-attr]  # the node's power cycle
+        with pytest.raises(ssh.ConnectionLost) as lost:
+            ssh.run(lab._clients["node1"], "echo never")  # noqa: SLF001
+        assert not lost.value.started, "the session could not even be opened"
+        assert lab.run("node1", "echo after").stdout == "after\n"
+    finally:
+        lab.close()
