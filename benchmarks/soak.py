@@ -24,10 +24,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from halab import cgroups
-from halab.lab import Lab
-from halab.state import load_state
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout's tests/ too
+
+from halab import cgroups  # noqa: E402
+from halab.lab import Lab  # noqa: E402
+from halab.state import load_state  # noqa: E402
 from solutions import solve
 from solutions.clustering import cluster_formed
 from solutions.common import wait_until

@@ -1,7 +1,7 @@
 """VM lab figures: time to SSH-ready for the drbd lab's 2 VMs after a fresh and after a warm libvirtd start,
 DRBD's initial sync rate, failover seconds.
 
-Run as root with libvirtd running (halab libvirtd start) and no VM lab up, under the global lock:
+Run as root with no VM lab up, under the global lock (halab's libvirtd is started for the run if none runs):
     flock /tmp/halab-labs.lock .venv/bin/python benchmarks/vm_up.py [--provider libvirt|vagrant] [--warm-only]
 Goal: 2 VMs SSH-ready in <= 60 s under TCG on a 2-core machine, fresh or warm.
 
@@ -60,19 +60,30 @@ def main() -> None:
     parser.add_argument("--warm-only", action="store_true", help="do not restart libvirtd")
     args = parser.parse_args()
     vm_image(build_image())  # cached before timing, like the nspawn benchmark
+    started_here = not libvirtd.running()
+    if started_here:
+        print(f"libvirtd was not running: started halab's ({libvirtd.start()}); stopped again at the end")
+    try:
+        measure(args.provider, args.warm_only)
+    finally:
+        if started_here:
+            libvirtd.stop()
+
+
+def measure(provider: str, warm_only: bool) -> None:
     lab = Lab("drbd")
-    restarts = not args.warm_only and libvirtd.switch_namespace() == libvirtd.NAMESPACE
+    restarts = not warm_only and libvirtd.switch_namespace() == libvirtd.NAMESPACE
     if restarts:
         seconds = restart_libvirtd(fresh=True)
         print(f"fresh libvirtd start (empty capabilities cache, KVM not probed this boot): {seconds:.1f} s")
         try:
-            timed_up(lab, args.provider, "after a fresh libvirtd start")
+            timed_up(lab, provider, "after a fresh libvirtd start")
         finally:
             lab.down()
         print(f"warm libvirtd start: {restart_libvirtd(fresh=False):.1f} s")
-    elif not args.warm_only:
+    elif not warm_only:
         print("libvirtd is not halab's: no fresh/warm restart, the lab comes up on libvirtd as it is")
-    timed_up(lab, args.provider, "after a warm libvirtd start" if restarts else "libvirtd as it was")
+    timed_up(lab, provider, "after a warm libvirtd start" if restarts else "libvirtd as it was")
     try:
         resource = lab.spec.settings["drbd_resource"]
         drbd.bring_up(lab, lambda _m: None)
