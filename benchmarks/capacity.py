@@ -43,22 +43,26 @@ def one_lab(user: User) -> dict[str, float | bool | str]:
             "problem": solved.stderr.strip()[-200:] if solved.returncode else ", ".join(failed)}
 
 
-def lab_memory(user: User) -> tuple[float, float]:
+def lab_memory(user: User) -> tuple[float, float] | None:
     readable, _ = lab_states()
-    state = next(s for s in readable.values() if (s.owner or {}).get("uid") == user.uid)
+    state = next((s for s in readable.values() if (s.owner or {}).get("uid") == user.uid), None)
+    if state is None:
+        return None
     totals = [memory_mib(pid) for pid in state.provider_data.get("pids", {}).values()]
     return sum(r for r, _ in totals), sum(p for _, p in totals)
 
 
 def run(count: int, socket: Path) -> bool:
     with made_users(count, socket) as users:
-        started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            results = list(pool.map(one_lab, users))
-        total = time.monotonic() - started
-        memory = [lab_memory(u) for u in users if any(r["healthy"] for r in results)]
-        for user in users:
-            user.halab("down", "clustering")
+        try:
+            started = time.monotonic()
+            with ThreadPoolExecutor(max_workers=count) as pool:
+                results = list(pool.map(one_lab, users))
+            total = time.monotonic() - started
+            memory = [m for u, r in zip(users, results, strict=True) if r["healthy"] and (m := lab_memory(u))]
+        finally:
+            for user in users:  # whatever happened: the users go with made_users, their labs go here
+                user.halab("down", "clustering")
     healthy = sum(bool(r["healthy"]) for r in results)
     ready = max(float(r["ready"]) for r in results)
     grading = [float(r["grading"]) for r in results if "grading" in r]
