@@ -12,6 +12,7 @@ import io
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -63,6 +64,13 @@ def _serve_command(channel: paramiko.Channel, process: subprocess.Popen[bytes]) 
     status = 128 - status if status < 0 else status  # killed by a signal: as a shell reports it
     try:
         channel.send_exit_status(status)
+        channel.shutdown_write()
+        # paramiko acknowledges the exec request only after check_channel_exec_request has returned, so a quick
+        # command's close could reach the client before the acknowledgement (the client then says "Channel
+        # closed."); sshd acknowledges before the command starts. Wait for the client to close first.
+        deadline = time.monotonic() + 10
+        while not channel.closed and time.monotonic() < deadline:
+            time.sleep(0.01)
         channel.close()
     except (OSError, EOFError):
         pass
