@@ -162,35 +162,39 @@ def test_the_clustering_notebook_grades_every_task_at_its_points() -> None:
     assert graded == TASK_POINTS
 
 
-@pytest.mark.parametrize("lab", ["infrastructure", "loadbalancing"])
-def test_a_lab_notebook_grades_every_task_at_its_points(lab: str) -> None:
+def task_points(lab: str) -> dict[str, int]:
+    """Each task of the lab with the points of its checks."""
     spec = load_spec(lab)
-    task_points = {t.id: sum(c.points for c in spec.checks if c.task == t.id) for t in spec.tasks}
+    return {t.id: sum(c.points for c in spec.checks if c.task == t.id) for t in spec.tasks}
+
+
+def graded_tasks(lab: str) -> dict[str, int]:
+    """Each task a lab cell of the notebooks grades (one task per cell) with the points it gives."""
     graded = {}
     for _, cell in lab_cells():
         call = re.search(rf'lab_score\("{lab}", points=(\d+), task="([\w-]+)"\)', cell.source)
         if call:
             graded[call.group(2)] = int(call.group(1))
-    assert graded == task_points
+    return graded
+
+
+@pytest.mark.parametrize("lab", ["infrastructure", "loadbalancing"])
+def test_a_lab_notebook_grades_every_task_at_its_points(lab: str) -> None:
+    assert graded_tasks(lab) == task_points(lab)
 
 
 def test_the_load_balancing_notebook_grades_every_task_at_its_points(in_folder: Path,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     spec = load_spec("loadbalancing")
-    task_points = {t.id: sum(c.points for c in spec.checks if c.task == t.id) for t in spec.tasks}
-    graded = {}
-    for _, cell in lab_cells():
-        call = re.search(r'lab_score\("loadbalancing", points=(\d+), task="([\w-]+)"\)', cell.source)
-        if call:
-            graded[call.group(2)] = int(call.group(1))
-    assert graded == task_points and sum(graded.values()) == 100
+    points_of = task_points("loadbalancing")
+    assert sum(graded_tasks("loadbalancing").values()) == 100
     # Recorded on real nodes; the fault checks' outcomes are FABRICATED (the fixtures were recorded without them).
     raw = json.loads((FIXTURES / "loadbalancing" / "solved.json").read_text())
     raw["faults"] = {c.id: {"passed": True, "feedback": "fabricated for a test", "hint": "", "measurements": {}}
                      for c in spec.checks if c.fault}
     lab = FabricatedLab("loadbalancing")
     save_evidence(in_folder / evidence_name("loadbalancing"), lab, raw, evaluate(spec, raw))  # type: ignore[arg-type]
-    for task, points in task_points.items():
+    for task, points in points_of.items():
         assert labgrade.lab_score("loadbalancing", points, task) == points
         assert "Graded from the evidence from lab 'loadbalancing'" in shown(capsys)
 
