@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from graders.collectors import ParseError
+from graders.collectors import ParseError, xml_root
 
 # virDomainState (libvirt-domain.h); the numbers are what virDomain.state() returns.
 STATES = {0: "no state", 1: "running", 2: "blocked", 3: "paused", 4: "shutting down", 5: "shut off", 6: "crashed",
@@ -92,13 +92,10 @@ def _interface(element: ET.Element) -> Interface:
 
 
 def parse(text: str) -> DomainDef:
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise ParseError(f"the domain XML is not readable ({exc})") from None
+    root = xml_root(text, "virsh dumpxml", "domain", "name")
     name = root.findtext("name")
-    if root.tag != "domain" or not name:
-        raise ParseError("not a libvirt domain definition (no <domain> with a <name>)")
+    if not name:
+        raise ParseError("not a libvirt domain definition (its <name> is empty)")
     os_element = root.find(f"metadata/{_OSINFO}libosinfo/{_OSINFO}os")
     vcpus = (root.findtext("vcpu") or "1").strip()
     devices = root.find("devices")

@@ -6,7 +6,7 @@ import ipaddress
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from graders.collectors import ParseError
+from graders.collectors import ParseError, xml_root
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,10 @@ def _address(ip: ET.Element) -> str:
 
 
 def parse(text: str) -> NetworkDef:
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise ParseError(f"the network XML is not readable ({exc})") from None
+    root = xml_root(text, "virsh net-dumpxml", "network", "name")
     name = root.findtext("name")
-    if root.tag != "network" or not name:
-        raise ParseError("not a libvirt network definition (no <network> with a <name>)")
+    if not name:
+        raise ParseError("not a libvirt network definition (its <name> is empty)")
     forward = root.find("forward")
     mode = "isolated" if forward is None else forward.get("mode", "nat")
     bridge = root.find("bridge")
