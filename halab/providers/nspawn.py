@@ -35,6 +35,7 @@ from halab.providers.nspawn_storage import (
     check_devices,
     check_shared_disks,
     detach_shared_disks,
+    make_devices,
     make_shared_storage,
     node_extras,
 )
@@ -258,6 +259,7 @@ class NspawnProvider(Provider):
         root = self._mount_root(state, node)
         labnet.ensure(spec)
         labnet.unplug_node(state.lab, node)  # a namespace left from the node's last boot
+        make_devices(spec, _uid_base(state))  # again after a host reboot: cheap, and kept when already right
         command = [*nspawn_command(state.lab, node, root, _uid_base(state)), *node_extras(spec, spec.node(node))]
         self._end_orphans(state, node)
         check_shared_disks(state)
