@@ -17,6 +17,17 @@ from halab.spec import CheckSpec, LabSpec
 
 
 def _verdict(function: CheckFunction, facts: LabFacts) -> Verdict:
+    """The check's verdict; one that does not pass after the check met an incomplete answer (even one it caught
+    and judged as missing) is unreadable: the failure may be the broken answer's, not the student's."""
+    before = len(facts.unread)
+    verdict = _judge(function, facts)
+    met = list(dict.fromkeys(facts.unread[before:]))
+    if met and not verdict.passed:
+        return Verdict(False, "; ".join(met), unreadable=True)
+    return verdict
+
+
+def _judge(function: CheckFunction, facts: LabFacts) -> Verdict:
     try:
         return function(facts)
     except FactMissing as exc:
@@ -70,7 +81,7 @@ def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True) -> Report
         results.append(CheckResult(
             id=check.id, title=kind.describe(title, spec.settings), passed=verdict.passed,
             points=check.points if verdict.passed else 0, max_points=check.points, feedback=verdict.feedback,
-            hint="" if verdict.passed else verdict.hint or kind.describe(hint, spec.settings),
-            task=check.task, fault=check.fault,
+            hint="" if verdict.passed or verdict.unreadable else verdict.hint or kind.describe(hint, spec.settings),
+            task=check.task, fault=check.fault, unreadable=verdict.unreadable,
         ))
     return Report(spec.name, results, measurements, str(raw.get("collected_at", "")), bool(raw.get("faults")))

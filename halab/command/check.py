@@ -38,6 +38,9 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -
         console.print(report_table(report))
         for name, value in report.measurements.items():
             console.print(f"  {name}: {value}")
+        if report.unreadable:
+            console.print(f"[yellow]? {len(report.unreadable)} check(s) not judged: a node's answer came back "
+                          f"incomplete. Run halab check {lab_name} again.[/yellow]")
     sys.exit(0 if report.score == report.max_score else 1)
 
 

@@ -54,7 +54,7 @@ def report_table(report: Report) -> Table:
     table.add_column("points", justify="right")
     table.add_column("feedback")
     for c in report.checks:
-        mark = "[green]✔[/green]" if c.passed else "[red]✘[/red]"
+        mark = "[green]✔[/green]" if c.passed else "[yellow]?[/yellow]" if c.unreadable else "[red]✘[/red]"
         text = f"{c.feedback}\n[yellow]hint:[/yellow] {c.hint}" if c.hint and not c.passed else c.feedback
         table.add_row(mark, f"{c.title}\n[dim]{c.id}[/dim]", f"{c.points}/{c.max_points}", text)
     return table

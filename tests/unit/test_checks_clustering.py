@@ -144,3 +144,19 @@ def test_recorded_fault_outcome_and_report_formats() -> None:
     assert grade("solved").max_score == 100
     html = grade("fresh").to_html()
     assert "Hint:" in html and "<table>" in html
+
+
+def test_an_incomplete_answer_is_unreadable_never_a_failure() -> None:
+    """The flaky false fail: `stat ... && sha256sum ...` came back with its first line only, and the authkey check
+    said "cannot read file facts". A node's answer that the collector marked incomplete (twice) is no verdict on
+    the student's work: the check is unreadable, with no hint that sends the student to fix a good key."""
+    data = raw("solved")
+    authkey = data["nodes"]["node2"]["commands"]["authkey"]
+    authkey["stdout"] = authkey["stdout"].splitlines()[0] + "\n"
+    authkey["incomplete"] = "the connection closed before the end of the command's output"
+    report = grade("solved", data=data)
+    check = next(c for c in report.checks if c.id == "authkey")
+    assert (check.passed, check.unreadable, check.points, check.hint) == (False, True, 0, "")
+    assert "node2 could not be read" in check.feedback and "run the check again" in check.feedback
+    assert failed(report) == set() and [c.id for c in report.unreadable] == ["authkey"]
+    assert Report.from_dict(report.to_dict()).unreadable[0].id == "authkey"  # kept in the JSON and evidence
