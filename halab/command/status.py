@@ -34,3 +34,7 @@ def status(lab_name: str | None, as_json: bool) -> None:
         console.print(nodes_table(lab))
         whose = f", {info['owner']['user']}'s" if info.get("owner") else ""
         console.print(f"provider {info['provider']}, {info['phase']} since {info['created']}{whose}")
+        if info.get("cluster_login"):
+            login = info["cluster_login"]
+            console.print(f"cluster login (pcs host auth, pcsd): user {login['user']}, password {login['password']}",
+                          highlight=False)

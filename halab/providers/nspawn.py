@@ -133,11 +133,7 @@ def _remember(state: LabState, what: str, node: str, item: str, add: bool) -> No
 
 def _hosts_file(spec: LabSpec) -> str:
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", ""]
-    for node in spec.nodes:
-        for _, network in spec.networks_of(node):
-            # The management network carries the plain node name; other networks get name-network.
-            alias = node.name if network.host_joins else f"{node.name}-{network.name}"
-            lines.append(f"{node.addresses[network.name]}\t{alias}")
+    lines += [f"{address}\t{name}" for address, name in spec.host_entries()]
     return "\n".join(lines) + "\n"
 
 

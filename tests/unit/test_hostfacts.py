@@ -20,7 +20,7 @@ def test_iptables_in_nodes(monkeypatch: pytest.MonkeyPatch, found: set[str], bac
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     fact = hostfacts.namespace_facts(found)[0]
     assert (fact.name, fact.state) == ("iptables in nodes", state) and backend in fact.found
-    assert not (state == "problem") or "modprobe" in fact.fix
+    assert state != "problem" or "modprobe" in fact.fix
 
 
 def test_a_minimal_kernel_is_a_note_naming_what_labs_do_instead(monkeypatch: pytest.MonkeyPatch) -> None:
