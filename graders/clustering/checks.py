@@ -84,6 +84,8 @@ def nodelist(facts: LabFacts) -> Verdict:
     if not entries:
         return fail(f"corosync.conf on {node} has no nodelist with node entries")
     rings = ring_networks(facts)
+    # A ringN_addr may be a name the nodes' /etc/hosts resolves (pcs cluster setup writes the node names there).
+    resolves = {name: address for address, name in facts.spec.host_entries()}
     problems, ids = [], []
     by_name = {entry.values.get("name"): entry for entry in entries}
     if None in by_name:
@@ -92,7 +94,8 @@ def nodelist(facts: LabFacts) -> Verdict:
     for lab_node in facts.spec.members:
         entry = by_name.get(lab_node.name)
         if entry is None:
-            if not any(e.values.get("ring0_addr") == str(lab_node.addresses[rings[0]]) for e in entries):
+            if not any(resolves.get(e.values.get("ring0_addr", ""), e.values.get("ring0_addr"))
+                       == str(lab_node.addresses[rings[0]]) for e in entries):
                 problems.append(f"{lab_node.name} is missing")
             continue
         for link, network in enumerate(rings):
@@ -100,7 +103,7 @@ def nodelist(facts: LabFacts) -> Verdict:
             if found is None and link > 0:
                 problems.append(f"{lab_node.name} has no ring{link}_addr (its address on {network} is {wanted}): "
                                 f"link {link} is missing, so the cluster hangs on one network")
-            elif found != wanted:
+            elif found != wanted and resolves.get(found or "") != wanted:
                 where = f"its address on {network} is" if len(rings) > 1 else "its address is"
                 problems.append(f"{lab_node.name} has ring{link}_addr {found!r}, {where} {wanted}")
         ids.append(entry.values.get("nodeid"))

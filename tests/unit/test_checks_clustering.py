@@ -160,3 +160,20 @@ def test_an_incomplete_answer_is_unreadable_never_a_failure() -> None:
     assert "node2 could not be read" in check.feedback and "run the check again" in check.feedback
     assert failed(report) == set() and [c.id for c in report.unreadable] == ["authkey"]
     assert Report.from_dict(report.to_dict()).unreadable[0].id == "authkey"  # kept in the JSON and evidence
+
+
+@pytest.mark.parametrize(("node1_addr", "node2_addr", "passes"), [
+    ("node1", "node2", True),  # what `pcs cluster setup halab node1 node2` writes: names /etc/hosts resolves
+    ("10.42.10.11", "node2", True),
+    ("node2", "node1", False),  # names, but swapped: node1's entry points at node2's address
+    ("node1", "node9", False),
+])
+def test_ring_addresses_may_be_names_the_nodes_resolve(node1_addr: str, node2_addr: str, passes: bool) -> None:
+    data = raw("solved")
+    for node in ("node1", "node2"):
+        conf = data["nodes"][node]["commands"]["corosync_conf"]
+        conf["stdout"] = conf["stdout"].replace("ring0_addr: 10.42.10.11", f"ring0_addr: {node1_addr}") \
+            .replace("ring0_addr: 10.42.10.12", f"ring0_addr: {node2_addr}")
+    report = grade("solved", data=data)
+    assert ("corosync-nodelist" not in failed(report)) == passes, feedback(report, "corosync-nodelist")
+    assert failed(report) <= {"corosync-nodelist"}
