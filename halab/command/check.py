@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from halab.command.terminal import console, progress_status, report_table
+from halab.command.terminal import console, lab_argument, progress_status, report_table
 
 
 @click.command()
-@click.argument("lab_name", metavar="LAB")
+@lab_argument()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--no-faults", is_flag=True, help="Skip fault checks (they power nodes off and on).")
 @click.option("--evidence", type=click.Path(dir_okay=False, writable=True),

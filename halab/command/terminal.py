@@ -3,10 +3,12 @@ nodes and of a grading report."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import click
 from rich.console import Console
 from rich.table import Table
 
@@ -16,6 +18,32 @@ if TYPE_CHECKING:
     from halab.lab import Lab
 
 console = Console(stderr=True, highlight=False)
+
+
+def choose_lab(positional: str | None, option: str | None, required: bool = True) -> str | None:
+    """The lab a command names, as its first argument or as --lab (both: they must agree)."""
+    if positional and option and positional != option:
+        raise click.UsageError(f"two labs given: {positional} and --lab {option}")
+    lab = positional or option
+    if required and not lab:
+        raise click.UsageError("which lab? Give it as the first argument or as --lab LAB (see: halab status)")
+    return lab
+
+
+def lab_argument(required: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """LAB as the command's first argument or as --lab LAB: every command that takes a lab takes both forms
+    (`halab status clustering`, `halab status --lab clustering`)."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, lab_name: str | None, lab_option: str | None, **kwargs: Any) -> Any:
+            return function(*args, lab_name=choose_lab(lab_name, lab_option, required), **kwargs)
+
+        wrapper = click.option("--lab", "lab_option", metavar="LAB",
+                               help="The lab, as the first argument gives it.")(wrapper)
+        return click.argument("lab_name", metavar="LAB" if required else "[LAB]", required=False)(wrapper)
+
+    return decorate
 
 
 @contextmanager
