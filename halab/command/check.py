@@ -37,7 +37,7 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -
     else:
         console.print(report_table(report))
         for name, value in report.measurements.items():
-            console.print(f"  {name}: {value}")
+            console.print(f"  {name}: {value}", markup=False)
         if report.unreadable:
             console.print(f"[yellow]? {len(report.unreadable)} check(s) not judged: a node's answer came back "
                           f"incomplete. Run halab check {lab_name} again.[/yellow]")

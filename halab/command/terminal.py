@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -78,11 +79,15 @@ def report_table(report: Report) -> Table:
     table = Table(title=f"{report.lab}: {report.score}/{report.max_score} points ({report.percent:g} %)",
                   title_justify="left", show_lines=True)
     table.add_column("", width=2)
-    table.add_column("check")
-    table.add_column("points", justify="right")
-    table.add_column("feedback")
+    # fold: a word longer than its column (a path, a command line in a hint) goes on over several lines rather
+    # than being cut off with an ellipsis, as rich does by default, in an 80-column terminal.
+    table.add_column("check", overflow="fold")
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("feedback", overflow="fold")
     for c in report.checks:
         mark = "[green]✔[/green]" if c.passed else "[yellow]?[/yellow]" if c.unreadable else "[red]✘[/red]"
-        text = f"{c.feedback}\n[yellow]hint:[/yellow] {c.hint}" if c.hint and not c.passed else c.feedback
-        table.add_row(mark, f"{c.title}\n[dim]{c.id}[/dim]", f"{c.points}/{c.max_points}", text)
+        # escape: feedback quotes the nodes' own output, where "[/etc/haproxy/haproxy.cfg:26]" is no markup
+        feedback, hint = escape(c.feedback), escape(c.hint)
+        text = f"{feedback}\n[yellow]hint:[/yellow] {hint}" if c.hint and not c.passed else feedback
+        table.add_row(mark, f"{escape(c.title)}\n[dim]{escape(c.id)}[/dim]", f"{c.points}/{c.max_points}", text)
     return table

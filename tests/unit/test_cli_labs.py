@@ -67,3 +67,27 @@ def test_ssh_takes_the_lab_first_too() -> None:
 
     with pytest.raises(click.UsageError, match="two labs given"):
         ssh_command.lab_first("clustering3", ("node3",), "drbd")
+
+
+@pytest.mark.parametrize("kind", ["clustering", "drbd", "infrastructure", "loadbalancing", "virtualization"])
+def test_check_in_80_columns_wraps_hints_and_cuts_nothing_off(kind: str) -> None:
+    """`halab check` in an 80-column terminal: rich cut words longer than the feedback column (a resource's
+    configfile=..., a handler's path) off with an ellipsis; they are folded onto the next lines instead."""
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from graders.grade import evaluate
+    from halab.command.terminal import report_table
+    from halab.spec import load_spec
+
+    fixtures = sorted((Path(__file__).parent.parent / "fixtures" / kind).glob("*.json"))
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115 - closed with the console
+    for fixture in fixtures:
+        report = evaluate(load_spec(kind), json.loads(fixture.read_text()), unrun_faults_count=False)
+        console.print(report_table(report))
+        text = console.export_text(clear=True)
+        assert "…" not in text, fixture.name
+        assert max(len(line) for line in text.splitlines()) <= 80
+    console.file.close()
