@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 
 from graders.checks import CheckTable, Verdict, fail, ok
+from graders.clustering import fencing
 from graders.collectors.cib import Cib, Primitive
 from graders.facts import FactMissing, LabFacts, NodeFacts
 
@@ -210,21 +211,36 @@ def membership(facts: LabFacts) -> Verdict:
     return ok(f"{len(facts.spec.members)} nodes online, quorate (DC: {status.dc})")
 
 
-@CHECKS.check("stonith", "Fencing is enabled and a fence device is running",
-       "crm configure primitive fence-lab stonith:fence_halab params pcmk_host_list=\"node1 node2\"; "
+@CHECKS.check("stonith", "Fencing is enabled and every node can be fenced by a running device",
+       "crm configure primitive fence-lab stonith:fence_halab params pcmk_host_list=\"{cluster_nodes}\"; "
        "crm configure property stonith-enabled=true")
 def stonith(facts: LabFacts) -> Verdict:
     _, status = facts.cluster_view(lambda node: node.crm_mon())
-    devices = [r for r in status.resources if r.agent.startswith("stonith:")]
+    configured = [r for r in status.resources if r.agent.startswith("stonith:")]
     if not status.stonith_enabled:
         return fail("stonith-enabled is false: a node that stops answering cannot be fenced, so the cluster "
                     "cannot safely recover its resources (risk of split brain)")
-    if not devices:
+    if not configured:
         return fail("no fence device (stonith resource) is configured")
-    started = [d for d in devices if d.role == "Started" and d.active]
-    if not started:
-        return fail(f"fence device {devices[0].id} is not running ({devices[0].role or 'Stopped'})")
-    return ok(f"stonith enabled; {started[0].id} ({started[0].agent}) running on {', '.join(started[0].nodes)}")
+    _, cib = facts.cluster_view(lambda node: node.cib())
+    members = facts.spec.member_names
+    can = fencing.fencers(cib, status, members)
+    problems = []
+    for node in (n for n in members if not can[n]):
+        lists = [f"{d.id}: {k}={d.params[k]!r}" for d in fencing.devices(cib) for k in ("pcmk_host_list",
+                 "pcmk_host_map") if k in d.params]
+        why = f" ({'; '.join(lists)}: {', '.join(members)} are this lab's nodes)" if lists else ""
+        stopped = [r.id for r in configured if r.id not in fencing.running(status)]
+        problems.append(f"0 devices can fence {node}{why}" + (f"; not running: {', '.join(stopped)}" if stopped
+                                                                 else ""))
+    failed = sorted({(node, device) for (node, device), count in status.fail_counts.items() if count > 0
+                     and device in {r.id for r in configured}})
+    problems += [f"fence device {device} failed on {node} (fail count {status.fail_counts[(node, device)]}): "
+                 f"Pacemaker keeps it off {node} until the failure is cleared (crm resource cleanup {device})"
+                 for node, device in failed]
+    if problems:
+        return fail("; ".join(problems))
+    return ok("stonith enabled; " + ", ".join(f"{node} by {' or '.join(can[node])}" for node in members))
 
 
 def _ip_primitive(cib: Cib, address: str) -> Primitive | None:
