@@ -89,22 +89,26 @@ def nodelist(facts: LabFacts) -> Verdict:
     resolves = {name: address for address, name in facts.spec.host_entries()}
     problems, ids = [], []
     by_name = {entry.values.get("name"): entry for entry in entries}
-    if None in by_name:
-        problems.append("some node entries have no 'name:' (Pacemaker then names nodes after their hostnames, "
-                        "and tools like crm/pcs cannot match the nodelist to nodes)")
+
+    def address(entry: object, link: int) -> str | None:
+        found = entry.values.get(f"ring{link}_addr")  # type: ignore[attr-defined]
+        return resolves.get(found or "", found)
+
     for lab_node in facts.spec.members:
-        entry = by_name.get(lab_node.name)
+        # By name, or (crm cluster init writes no names: Pacemaker then names nodes after their hostnames) by
+        # the address of its first link.
+        entry = by_name.get(lab_node.name) or next(
+            (e for e in entries if "name" not in e.values and address(e, 0) == str(lab_node.addresses[rings[0]])),
+            None)
         if entry is None:
-            if not any(resolves.get(e.values.get("ring0_addr", ""), e.values.get("ring0_addr"))
-                       == str(lab_node.addresses[rings[0]]) for e in entries):
-                problems.append(f"{lab_node.name} is missing")
+            problems.append(f"{lab_node.name} is missing")
             continue
         for link, network in enumerate(rings):
             found, wanted = entry.values.get(f"ring{link}_addr"), str(lab_node.addresses[network])
             if found is None and link > 0:
                 problems.append(f"{lab_node.name} has no ring{link}_addr (its address on {network} is {wanted}): "
                                 f"link {link} is missing, so the cluster hangs on one network")
-            elif found != wanted and resolves.get(found or "") != wanted:
+            elif address(entry, link) != wanted:
                 where = f"its address on {network} is" if len(rings) > 1 else "its address is"
                 problems.append(f"{lab_node.name} has ring{link}_addr {found!r}, {where} {wanted}")
         ids.append(entry.values.get("nodeid"))
@@ -117,7 +121,8 @@ def nodelist(facts: LabFacts) -> Verdict:
         problems.append(f"{len(entries)} node entries for {len(facts.spec.members)} lab nodes")
     if problems:
         return fail(f"nodelist on {node}: " + "; ".join(problems))
-    return ok(f"{len(entries)} nodes with names, ids and addresses")
+    unnamed = " (no names: Pacemaker names each node after its hostname)" if None in by_name else ""
+    return ok(f"{len(entries)} nodes with ids and addresses{unnamed}")
 
 
 @CHECKS.check("corosync-transport", "Corosync uses the knet transport",
