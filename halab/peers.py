@@ -21,7 +21,6 @@ gets:
 from __future__ import annotations
 
 import datetime
-import os
 import secrets
 import shlex
 import string
@@ -35,6 +34,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from halab.errors import HalabError
+from halab.hostfs import write_secret
+from halab.names import host_entries
 from halab.ssh import new_keypair
 from halab.state import lab_dir
 
@@ -54,7 +55,7 @@ def known_hosts(spec: LabSpec, nodes: list[NodeInfo]) -> str:
     for node in spec.nodes:
         if node.name not in keys:
             continue
-        names = [node.name] + [name for _, name in spec.host_entries() if name.startswith(f"{node.name}-")]
+        names = [node.name] + [name for _, name in host_entries(spec) if name.startswith(f"{node.name}-")]
         addresses = [str(node.addresses[network.name]) for _, network in spec.networks_of(node)]
         lines.append(f"{','.join(dict.fromkeys(names + addresses))} {keys[node.name]}")
     return "# halab: the host keys of this lab's nodes, pinned when the lab was made\n" + "\n".join(lines) + "\n"
@@ -67,12 +68,7 @@ def password_file(lab: str) -> Path:
 def new_password(lab: str) -> str:
     """A password for ``hacluster`` in this lab instance, kept for its owner (mode 0600, root's)."""
     password = "".join(secrets.choice(_PASSWORD_CHARACTERS) for _ in range(12))
-    path = password_file(lab)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    with open(fd, "w") as handle:
-        os.fchmod(fd, 0o600)
-        handle.write(password)
+    write_secret(password_file(lab), password)
     return password
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from halab import paths, peers
+from halab.names import host_entries
 from halab.spec import load_spec
 from halab.ssh import CommandResult
 from halab.state import NodeInfo
@@ -28,7 +29,7 @@ def test_known_hosts_pin_every_name_and_address_of_every_node() -> None:
                                      spec.node("node1").addresses.values())}
     assert lines[node1] == ["ssh-ed25519", "AAAAkeynode1"]
     # Every name /etc/hosts gives a node is pinned, so `ssh node2-ring1` asks nothing either.
-    assert {name for _, name in spec.host_entries()} <= {n for names in lines for n in names.split(",")}
+    assert {name for _, name in host_entries(spec)} <= {n for names in lines for n in names.split(",")}
 
 
 def test_the_password_is_the_labs_own_and_only_roots(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
