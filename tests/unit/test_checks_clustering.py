@@ -247,3 +247,16 @@ def test_a_cluster_made_by_crm_cluster_init_and_join_is_graded_as_a_hand_written
     for node in ("node1", "node2"):
         data["nodes"][node]["commands"]["corosync_conf"]["stdout"] = swapped
     assert "node2 is missing" in feedback(grade("solved", data=data), "corosync-nodelist")
+
+
+@pytest.mark.parametrize(("corosync", "pacemaker", "passes"), [
+    ("disabled", "enabled", True),  # crm cluster init: pacemaker.service Requires=corosync.service
+    ("enabled", "enabled", True),
+    ("masked", "enabled", False),
+    ("enabled", "disabled", False),
+])
+def test_an_enabled_pacemaker_starts_corosync_at_boot(corosync: str, pacemaker: str, passes: bool) -> None:
+    data = raw("solved")
+    for node in ("node1", "node2"):
+        data["nodes"][node]["commands"]["is_enabled"]["stdout"] = f"{corosync}\n{pacemaker}\n"
+    assert ("services-enabled" not in failed(grade("solved", data=data))) == passes
