@@ -213,8 +213,9 @@ class Lab:
                 problem, fix = problems[0]
                 raise HalabError(f"{problem}; run: {fix} (see: halab doctor)")
             if existing and existing.phase == "up":
-                # Never rebuild a lab that is up: it holds the student's work. Power on what is off instead.
-                if not self._healthy(backend, existing):
+                # Never rebuild a lab that is up: it holds the student's work. Power on what is off instead, and
+                # start its power switch again if it is gone (fencing fails without it).
+                if not self._healthy(backend, existing) or not fence.running(self.name):
                     self._revive(backend, spec, existing, progress)
                 return existing.nodes
             self._teardown(existing, progress)  # stale leftovers of a crashed or half-made run

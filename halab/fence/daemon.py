@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from halab import procs
+from halab import paths, procs
 from halab.errors import HalabError
 from halab.hostfs import write_secret
 from halab.providers import get_provider
@@ -238,6 +238,9 @@ def serve(lab: str, address: str, ready_fd: int | None = None) -> int:
 
 # -- started and stopped by Lab.up / Lab.down -----------------------------------------------------------
 def _daemon_pids(lab: str) -> list[int]:
+    """The switches of this lab: its name on the command line, and this state directory (several halab checkouts
+    on one host, each with its own HALAB_STATE_DIR, may each have a lab of that name: one's `down` must not stop
+    the other's switch)."""
     wanted = ["-m", "halab.fence.daemon", lab]
     pids = []
     for entry in Path("/proc").iterdir():
@@ -247,9 +250,20 @@ def _daemon_pids(lab: str) -> list[int]:
             args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
         except OSError:
             continue
-        if args[1:4] == wanted:
+        if args[1:4] == wanted and _state_dir_of(entry) == paths.state_dir():
             pids.append(int(entry.name))
     return pids
+
+
+def _state_dir_of(process: Path) -> Path | None:
+    """The state directory a process of halab's works in (its HALAB_STATE_DIR, else the default); None if its
+    environment cannot be read."""
+    try:
+        variables = (process / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    found = next((v.split(b"=", 1)[1] for v in variables if v.startswith(b"HALAB_STATE_DIR=")), None)
+    return Path(found.decode(errors="replace")) if found is not None else Path(paths.DEFAULT_STATE_DIR)
 
 
 def _listeners(address: str, port: int) -> str:
