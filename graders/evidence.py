@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from graders.grade import evaluate
 from graders.report import Report
-from halab.instances import MAX_SLOT
 from halab.spec import load_spec_file
+from halab.spec.instances import MAX_SLOT
 
 if TYPE_CHECKING:  # the lab runtime (and paramiko) is not needed to grade from evidence
     from halab.lab import Lab
@@ -50,7 +50,7 @@ def digest(payload: dict[str, Any]) -> str:
 
 def lab_identity(lab: Lab) -> dict[str, Any]:
     """Which lab instance the facts come from: the lab as the student calls it, the id of its `halab up`, when
-    that was, its nodes' host keys, and the owner's slot (0 for root's labs: halab/instances.py)."""
+    that was, its nodes' host keys, and the owner's slot (0 for root's labs: halab/spec/instances.py)."""
     state = lab.state()
     return {"lab": getattr(lab, "base", lab.name), "lab_instance": state.instance, "lab_created": state.created,
             "host_keys": {n.name: n.host_key for n in state.nodes}, "slot": state.slot}
@@ -86,7 +86,7 @@ class Evidence:
     host_keys: dict[str, str]
     raw: dict[str, Any]
     recorded: dict[str, Any] = field(default_factory=dict)  # the report as the student saw it
-    slot: int = 0  # the owner's slot (halab/instances.py): which values the lab was given
+    slot: int = 0  # the owner's slot (halab/spec/instances.py): which values the lab was given
 
     def describe(self) -> str:
         collected = self.raw.get("collected_at") or "an unknown time"

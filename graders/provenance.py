@@ -1,6 +1,6 @@
 """Whose lab an evidence file comes from, in a class where every student has a lab slot of their own.
 
-`halab classroom add-students` gives each student a slot (halab/instances.py) and writes the class's roster
+`halab classroom add-students` gives each student a slot (halab/spec/instances.py) and writes the class's roster
 into the course folder (ROSTER_FILE: student -> slot). A student's lab in slot k has values of its own that
 the student types (cluster name, floating IP, node addresses), so two things can be checked when grading:
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from halab.errors import HalabError
-from halab.instances import MAX_SLOT
+from halab.spec.instances import MAX_SLOT
 
 if TYPE_CHECKING:
     from graders.evidence import Evidence

@@ -2,7 +2,7 @@
 
 Root works on the host itself (``LocalAccess``: halab.lab, the graders, the solutions, as always). Anyone
 else goes through the lab service (``ServiceAccess``, halab/service/client.py): a root daemon that does the
-same on the caller's own instance of the lab (halab/instances.py), and hands the caller what it may use
+same on the caller's own instance of the lab (halab/spec/instances.py), and hands the caller what it may use
 itself, its lab's inventory and SSH key, so that shells and read-only commands run as the caller.
 
 Both offer the same operations: up, down, status, nodes, run, check, fault, solve.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from halab.errors import HalabError
-from halab.instances import Owner
+from halab.spec.instances import Owner
 from halab.ssh import CommandResult
 from halab.state import NodeInfo
 
@@ -72,7 +72,7 @@ def own_slot() -> int | None:
     the lab service (which gives one on first use), else from the slot table; None if neither can say."""
     if is_root():
         return 0
-    from halab.instances import slot_held
+    from halab.runtime.slots import slot_held
     from halab.service.client import request
 
     try:

@@ -10,6 +10,7 @@ import time
 from halab import ssh
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.spec.kinds import get_kind, known_kinds
 from halab.state import LabState, update_state
 
 CLUSTER_DAEMONS = ("corosync", "pacemaker")
@@ -144,20 +145,16 @@ COMMON_FAULTS = {"power-off": _power_off_fault, "kill-daemon": _kill_daemon_faul
 
 
 def fault_names() -> list[str]:
-    from graders.kinds import get_kind, known_kinds
-
     kind_faults = {name for kind in known_kinds() for name in get_kind(kind).injections}
     return list(COMMON_FAULTS) + sorted(kind_faults - set(COMMON_FAULTS))
 
 
 def inject(lab: Lab, fault: str, node: str, daemon: str = "corosync", network: str | None = None) -> str:
     """Do one fault of the table on the node; returns the sentence to show."""
-    from graders.kinds import get_kind
-
     lab.state().node(node)
     if daemon not in CLUSTER_DAEMONS:
         raise HalabError(f"can only kill {' or '.join(CLUSTER_DAEMONS)}, not '{daemon}'")
-    kind = get_kind(lab.spec.kind)
+    kind = lab.spec.kind_def
     if fault in COMMON_FAULTS:
         return COMMON_FAULTS[fault](lab, node, daemon, network)
     if fault in kind.injections:

@@ -22,11 +22,11 @@ from halab import labnet, ssh
 from halab.errors import HalabError
 from halab.fence import daemon as fence
 from halab.hostfs import remove_tree
-from halab.instances import Owner, instance_name, read_spec_data
 from halab.names import check_lab_name
 from halab.providers import get_provider
 from halab.providers.base import Provider
 from halab.spec import LabSpec, load_spec, load_spec_file
+from halab.spec.instances import Owner, instance_name, read_spec_data
 from halab.ssh import CommandResult
 from halab.state import (
     LabState,
@@ -288,10 +288,8 @@ class Lab:
         self.close()
 
     def _kind_setup(self, spec: LabSpec, progress: Progress) -> None:
-        """What the lab's kind prepares once the nodes answer (graders/kinds.py: Kind.setup)."""
-        from graders.kinds import get_kind  # the registry, not the graders: nothing heavy is imported
-
-        setup = get_kind(spec.kind).setup_function()
+        """What the lab's kind prepares once the nodes answer (halab/spec/kinds.py: Kind.setup)."""
+        setup = spec.kind_def.setup_function()
         if setup is not None:
             setup(self, progress)
             self.close()

@@ -66,13 +66,13 @@ class LabState:
 
     @property
     def slot(self) -> int:
-        """The owner's slot (halab/instances.py); 0 for root's labs."""
+        """The owner's slot (halab/spec/instances.py); 0 for root's labs."""
         return int((self.owner or {}).get("slot", 0))
 
     def spec(self) -> LabSpec:
         """The spec the lab was made from (moved into its owner's slot), even if labs/ changed since."""
-        from halab.instances import instance_data
         from halab.spec import load_spec_file, parse_spec
+        from halab.spec.instances import instance_data
 
         if self.spec_data is None:  # a lab made before halab kept the spec's data
             return load_spec_file(Path(self.spec_path), self.slot)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from graders.kinds import get_kind
 from halab.errors import HalabError
 from halab.lab import Lab
 
@@ -17,7 +16,7 @@ Progress = Callable[[str], None]
 
 def solve(lab: Lab, progress: Progress = lambda _m: None) -> None:
     """Solve the lab with its kind's solution (graders/<kind>/__init__.py names it: solutions/<kind>.py)."""
-    kind = get_kind(lab.spec.kind)
+    kind = lab.spec.kind_def
     try:
         module = importlib.import_module(kind.solution)
     except ModuleNotFoundError as exc:

@@ -11,9 +11,9 @@ from halab.classroom.model import Classroom
 
 
 def lab_values(slot: int) -> dict[str, str]:
-    """What a student's clustering lab is given in their slot (halab/instances.py), for the instructor."""
-    from halab.instances import move_address
+    """What a student's clustering lab is given in their slot (halab/spec/instances.py), for the instructor."""
     from halab.spec import load_spec
+    from halab.spec.instances import move_address
 
     spec = load_spec("clustering")
     return {"subnet": f"10.{42 + slot}.0.0/16", "cluster_name": f"{spec.settings['cluster_name']}-u{slot}",

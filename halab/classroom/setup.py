@@ -184,7 +184,7 @@ def _undo_on_failure() -> Iterator[_Undo]:
 def _add_student(classroom: Classroom, entry: RosterEntry, plan: accounts.AccountPlan, release: Path,
                  undo: _Undo) -> tuple[Student, str]:
     from halab.course.workspace import COURSE_ID, STUDENT_CONFIG
-    from halab.instances import release_slot, slot_held, slot_of
+    from halab.runtime.slots import release_slot, slot_held, slot_of
 
     password = ""
     uid = plan.uid
@@ -232,7 +232,7 @@ def _write_roster(classroom: Classroom) -> None:
 def pin_slots(classroom: Classroom) -> None:
     """Every student's slot as the roster has it, in the lab service's table again (if it was reset or the
     account made anew): a student's values stay theirs for the course."""
-    from halab.instances import assign_slot
+    from halab.runtime.slots import assign_slot
 
     for student in classroom.students:
         try:

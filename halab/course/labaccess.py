@@ -62,7 +62,7 @@ def up_labs() -> tuple[list[str], str | None]:
 
 
 def own_spec(lab: str) -> tuple[Any, int | None, str | None]:
-    """The lab's spec with the caller's own values (their slot's: halab/instances.py), that slot, and a
+    """The lab's spec with the caller's own values (their slot's: halab/spec/instances.py), that slot, and a
     problem sentence; without an answer in time, the spec as written and the problem."""
 
     def ask() -> tuple[Any, int | None]:

@@ -3,7 +3,7 @@
 A root daemon (`halab service start`) listens on a Unix socket and knows each caller by the socket's peer
 credentials (SO_PEERCRED), as libvirtd and the Docker engine do. The same `halab` command (and the
 notebooks) talk to it when they do not run as root: each caller gets their own instance of a lab
-(halab/instances.py: own names, subnets, keys and state), sees and works on theirs only, within the quotas of
+(halab/spec/instances.py: own names, subnets, keys and state), sees and works on theirs only, within the quotas of
 /etc/halab/service.toml. Root keeps working on the host directly, as before.
 
     protocol.py   the socket, its messages (one JSON object per line) and their limits

@@ -1,7 +1,7 @@
 """The lab service daemon: who is asking (peer credentials), what they may do, and doing it.
 
 Every caller is named by the kernel, not by anything they send: SO_PEERCRED gives the uid of the process at
-the other end of the socket. A caller works only on their own instances (halab/instances.py): a request
+the other end of the socket. A caller works only on their own instances (halab/spec/instances.py): a request
 names a lab as the caller knows it ("clustering"), and the service maps it to the caller's slot, so no
 request can even name another user's lab. Requests are checked field by field; anything else is refused with
 one line.
@@ -26,11 +26,12 @@ from typing import Any
 
 from halab.access import LocalAccess, check_fault_options
 from halab.errors import HalabError
-from halab.instances import Owner, instance_name, slot_of
 from halab.names import check_lab_name
+from halab.runtime.slots import slot_of
 from halab.service.protocol import MAX_REQUEST, OPS, LineReader, send
 from halab.service.quotas import Quotas, load_quotas
 from halab.spec import PROVIDERS, load_spec
+from halab.spec.instances import Owner, instance_name
 from halab.state import lab_dir, lab_states
 
 Progress = Callable[[str], None]

@@ -73,9 +73,10 @@ def test_a_hung_lab_is_remembered_briefly(fake_lab: None) -> None:
 def test_a_user_sees_the_values_of_their_own_slot_before_the_lab_is_up(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A user of the lab service: the slot comes from the service, or from the slot table when it is away;
-    the lab's facts then show that slot's values (halab/instances.py moves them), not the lab as written."""
-    from halab import access, instances, paths
+    the lab's facts then show that slot's values (halab/spec/instances.py moves them), not the lab as written."""
+    from halab import access, paths
     from halab.course.widgets.lab_panel import lab_facts
+    from halab.runtime import slots
     from halab.service import client
 
     monkeypatch.setattr(access, "is_root", lambda: False)
@@ -94,5 +95,5 @@ def test_a_user_sees_the_values_of_their_own_slot_before_the_lab_is_up(tmp_path:
     assert access.own_slot() is None  # no service, no slot yet: the values as written, and a warning
     shown = lab_facts("clustering").value
     assert "10.42.10.11" in shown and "your own could not be found" in shown
-    instances.assign_slot(4242, "me", 9)  # what the lab service or a classroom roster gave this user
+    slots.assign_slot(4242, "me", 9)  # what the lab service or a classroom roster gave this user
     assert access.own_slot() == 9

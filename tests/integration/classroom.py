@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from halab.errors import HalabError
-from halab.instances import Owner, release_slot, slot_held
+from halab.runtime.slots import release_slot, slot_held
+from halab.spec.instances import Owner
 
 REPO = Path(__file__).resolve().parents[2]
 QUOTAS = "[defaults]\nlabs = 1\nnodes = 4\n"

@@ -28,7 +28,8 @@ import nbformat
 import pytest
 
 from halab import paths
-from halab.instances import instance_name, slot_held
+from halab.runtime.slots import slot_held
+from halab.spec.instances import instance_name
 from tests.integration.classroom import Room, account_exists, classroom, process_uids, server_processes
 from tests.integration.conftest import leftovers
 from tests.integration.hubclient import HubSession

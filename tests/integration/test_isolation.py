@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from halab.instances import Owner, release_slot, slot_of
 from halab.lab import Lab
+from halab.runtime.slots import release_slot, slot_of
+from halab.spec.instances import Owner
 from halab.state import lab_dir
 from tests.integration.conftest import leftovers
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from halab.instances import release_slot
+from halab.runtime.slots import release_slot
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from graders.grade import evaluate
-from graders.kinds import get_kind
 from graders.report import Report
 from halab.spec import available_labs, load_spec
+from halab.spec.kinds import get_kind
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "clustering"
 ALL = {"corosync-conf-identical", "corosync-cluster-name", "corosync-nodelist", "corosync-transport",

@@ -15,11 +15,11 @@ from graders.collectors import haproxy_cfg
 from graders.collectors.haproxy_cfg import Line
 from graders.collectors.keepalived_data import Instance, Tracked
 from graders.grade import evaluate
-from graders.kinds import get_kind
 from graders.loadbalancing.checks import binds_vip, persistence
 from graders.loadbalancing.vrrp_checks import _weight_problems
 from graders.report import Report
 from halab.spec import LabSpec, load_spec
+from halab.spec.kinds import get_kind
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "loadbalancing"
 VIP = "10.42.50.100"

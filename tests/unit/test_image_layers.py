@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from halab.errors import HalabError
-from halab.image import guest, layer
+from halab.image import guest, layer, layerdefs
 from halab.image.build import Image
 
 
@@ -27,7 +27,7 @@ def test_shipped_layers_load_and_hash_by_image_and_definition(tmp_path: Path, mo
     assert first != layer.layer_hash(image("b" * 16), "hypervisor")  # a new node image rebuilds its layers
     edited = tmp_path / "layers.toml"
     edited.write_text(layer.LAYERS.read_text().replace('"libxml2-utils"', '"libxml2-utils", "tcpdump"'))
-    monkeypatch.setattr(layer, "LAYERS", edited)
+    monkeypatch.setattr(layerdefs, "LAYERS", edited)
     assert layer.layer_hash(image("a" * 16), "hypervisor") != first
     with pytest.raises(HalabError, match="no image layer 'gpu'"):
         layer.layer_hash(image(), "gpu")
@@ -43,7 +43,7 @@ def test_a_broken_layer_definition_is_a_clear_error(tmp_path: Path, monkeypatch:
                                                     problem: str) -> None:
     path = tmp_path / "layers.toml"
     path.write_text(text)
-    monkeypatch.setattr(layer, "LAYERS", path)
+    monkeypatch.setattr(layerdefs, "LAYERS", path)
     with pytest.raises(HalabError, match=problem):
         layer.load_layers()
 

@@ -12,9 +12,10 @@ import pytest
 
 from halab import paths
 from halab.errors import HalabError
-from halab.instances import Owner, assign_slot, instance_name, move_address, release_slot, slot_of
 from halab.lab import Lab
+from halab.runtime.slots import assign_slot, release_slot, slot_of
 from halab.spec import available_labs, load_spec, load_spec_file
+from halab.spec.instances import Owner, instance_name, move_address
 
 
 @pytest.mark.parametrize("lab", available_labs())

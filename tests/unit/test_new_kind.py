@@ -16,7 +16,7 @@ ROOT = Path(__file__).parents[2]
 KIND_PACKAGE = '''
 """The smallest kind there is: one check on one command."""
 from graders.checks import CheckTable, fail, ok
-from graders.kinds import Kind, register
+from halab.spec.kinds import Kind, register
 
 CHECKS = CheckTable()
 
@@ -57,7 +57,7 @@ SOLUTION = "def solve(lab, progress):\n    lab.run('node1', 'echo {greeting} > /
 PROGRAM = """
 import json
 from graders.grade import evaluate
-from graders.kinds import get_kind, known_kinds
+from halab.spec.kinds import get_kind, known_kinds
 from halab.spec import load_spec
 spec = load_spec("hello")
 raw = {"nodes": {"node1": {"reachable": True, "error": "", "commands": {

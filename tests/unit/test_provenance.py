@@ -2,7 +2,7 @@
 classmate's values (cluster name, floating IP, node addresses) found in the facts.
 
 The facts are the clustering lab's, recorded on real nodes of root's lab (tests/fixtures/clustering/solved.json)
-and moved into a slot the way halab/instances.py moves a lab (tests/course/helpers.py, recorded_raw_in_slot). A
+and moved into a slot the way halab/spec/instances.py moves a lab (tests/course/helpers.py, recorded_raw_in_slot). A
 lab really made in a slot is graded in tests/integration/test_classroom.py.
 """
 

@@ -52,7 +52,7 @@ def test_grading_evidence_imports_no_lab_runtime(lab: str, fixture: str, tmp_pat
 
 
 def test_every_lab_spec_loads_through_its_kind() -> None:
-    # Loading every spec validates its kind's settings, tasks and checks (halab/spec.py asks the registry).
+    # Loading every spec validates its kind's settings, tasks and checks (halab/spec/loader.py asks the registry).
     from halab.spec import load_spec
 
     assert {load_spec(lab).kind for lab in available_labs()} >= {"clustering", "drbd", "loadbalancing",

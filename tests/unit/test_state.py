@@ -8,9 +8,9 @@ import pytest
 
 from halab import labnet, paths
 from halab.errors import HalabError
-from halab.instances import read_spec_data
 from halab.providers.nspawn import _hosts_file
 from halab.spec import load_spec
+from halab.spec.instances import read_spec_data
 from halab.state import LabState, NodeInfo, lab_lock, labs_with_state, load_state, save_state
 
 

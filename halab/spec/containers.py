@@ -3,29 +3,10 @@ binds, shared storage or node bridges (what the nspawn provider does for its con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from halab.specreader import Reader, unique
-
-if TYPE_CHECKING:
-    from halab.spec import Network, Node
-
+from halab.spec.model import Network, Node, SharedStorage
+from halab.spec.reader import Reader, unique
 
 STORAGE_TYPES = ("directory", "disk")
-
-
-@dataclass(frozen=True)
-class SharedStorage:
-    """Storage that all of ``nodes`` reach at ``path``, kept on the host in the lab's state directory (so
-    `halab down` removes it): a ``directory`` bind-mounted into them, like a NAS export, or a ``disk`` of
-    ``size_mib``, a block device they all see, like a SAN LUN (a shared-disk setup)."""
-
-    name: str
-    path: str
-    nodes: tuple[str, ...]
-    type: str = "directory"
-    size_mib: int = 0
 
 
 def shared_storage(top: Reader, nodes: list[Node]) -> tuple[SharedStorage, ...]:

@@ -1,4 +1,8 @@
-"""Lab kinds: everything that grading one kind of lab needs, registered once per kind.
+"""Lab kinds: the contract every kind of lab fulfils, and the registry the kinds register in.
+
+The contract lives here, under the spec loader that needs it, and the kinds are plugins above it (as
+containerlab keeps its node contract in nodes/node.go and the kinds in nodes/<kind>/): nothing here imports a
+kind; the registry finds the packages under graders/ when a kind is first asked for.
 
 A kind is one package, ``graders/<kind>/``, whose ``__init__.py`` calls ``register(Kind(...))``: the settings a
 lab of that kind must (or may) define, the task ids its graders know, the commands it runs on each node, its
@@ -7,9 +11,10 @@ checks (pure, ``graders/<kind>/checks.py``), its fault checks and kind-specific 
 them), and its reference solution (``solutions/<kind>.py``). A kind that is a variation of another derives
 from it and overrides only what differs (``clustering.KIND.derive("drbd", ...)``).
 
-Nothing else in halab knows the kinds: `halab/spec.py` asks the registry which settings, tasks and checks a
-kind knows, the grader asks it for commands and checks, `halab solve` for the solution and `halab fault` for
-extra faults. Adding a kind adds files; it changes none that other kinds share.
+Nothing else in halab knows the kinds: the spec loader asks the registry which settings, tasks and checks a
+kind knows and puts the kind in the spec (``LabSpec.kind_def``), where the grader finds its commands and
+checks, `halab solve` its solution and `halab fault` its extra faults. Adding a kind adds files; it changes
+none that other kinds share.
 """
 
 from __future__ import annotations
@@ -22,11 +27,22 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from graders.checks import CheckDef
 from halab.errors import HalabError
 
+KINDS_PACKAGE = "graders"  # every sub-package of it is a kind, except the shared parts below
+_NOT_KINDS = {"collectors"}
 _SETTING_NAME = re.compile(r"\{(\w+)\}")
-_NOT_KINDS = {"collectors"}  # sub-packages of graders/ that are shared parts, not kinds
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    """A check: a pure function from a lab's facts to a verdict (graders/checks.py: ``function(LabFacts) ->
+    Verdict``; typed loosely here, where the facts' parsers are not known)."""
+
+    id: str
+    title: str
+    hint: str  # shown when the check fails and the verdict has no more specific hint
+    function: Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -136,9 +152,9 @@ def register(kind: Kind) -> Kind:
 
 
 def _kind_packages() -> list[str]:
-    import graders
-
-    return sorted(m.name for m in pkgutil.iter_modules(graders.__path__) if m.ispkg and m.name not in _NOT_KINDS)
+    # Found at run time, never imported by name: the kinds stand on this module, not the other way round.
+    package = importlib.import_module(KINDS_PACKAGE)
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.ispkg and m.name not in _NOT_KINDS)
 
 
 def known_kinds() -> list[str]:
@@ -149,7 +165,7 @@ def known_kinds() -> list[str]:
 
 def get_kind(name: str) -> Kind:
     if name not in _KINDS and name in _kind_packages():
-        importlib.import_module(f"graders.{name}")
+        importlib.import_module(f"{KINDS_PACKAGE}.{name}")
     if name not in _KINDS:
         raise HalabError(f"unknown lab kind {name!r} (known: {', '.join(_kind_packages())})")
     return _KINDS[name]

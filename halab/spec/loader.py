@@ -1,4 +1,4 @@
-"""Lab specs: one TOML file per lab under labs/, validated on load.
+"""Loading lab specs: one TOML file per lab under labs/, validated into a LabSpec (model.py).
 
 Every problem is reported as a SpecError naming the file, the field (e.g. ``nodes[1].addresses.lan``) and
 what is wrong, so that a typo in a spec never turns into a traceback deep inside a provider.
@@ -9,133 +9,21 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from halab import paths
 from halab.errors import HalabError
+from halab.image.layerdefs import layer_names
 from halab.names import RESERVED_LAB_NAMES, check_lab_name
-from halab.speccontainers import SharedStorage, containers_only, shared_storage
-from halab.specreader import Reader, unique
+from halab.spec.containers import containers_only, shared_storage
+from halab.spec.instances import instance_data, read_spec_data
+from halab.spec.kinds import Kind, get_kind, known_kinds
+from halab.spec.model import MEMBER_ROLE, PROVIDERS, CheckSpec, Disk, LabSpec, Network, Node, Task
+from halab.spec.reader import Reader, unique
 
-if TYPE_CHECKING:
-    from graders.kinds import Kind
-
-PROVIDERS = ("nspawn", "libvirt", "vagrant")
 _IFNAME = re.compile(r"[a-z][a-z0-9-]{0,14}")
 _DEVICE = re.compile(r"/dev/[A-Za-z0-9_./-]+")
-
-
-@dataclass(frozen=True)
-class Network:
-    name: str
-    subnet: ipaddress.IPv4Network
-    host_address: ipaddress.IPv4Address
-    # The host joins this network so that it can reach the nodes over SSH.
-    host_joins: bool
-    # When set, a node's side of this network is a bridge of that name inside the node, holding the node's
-    # address, with the node's NIC as its port: VMs on the node (a hypervisor) plug into the same segment.
-    node_bridge: str = ""
-
-
-@dataclass(frozen=True)
-class Disk:
-    name: str
-    size_mib: int
-
-
-MEMBER_ROLE = "node"  # the default role: a member of the lab's cluster
-
-
-@dataclass(frozen=True)
-class Node:
-    name: str
-    # The node is plugged into exactly these networks (always the management network).
-    addresses: dict[str, ipaddress.IPv4Address]
-    memory_mib: int
-    disks: tuple[Disk, ...]
-    # What the node is in its lab: a cluster member ("node"), a "client", a "balancer"... (its kind says which).
-    role: str = MEMBER_ROLE
-    # Container extras (nspawn provider): an image layer over the node image (halab/image/layers.toml), and
-    # host devices bound into the node (a hypervisor's /dev/net/tun).
-    layer: str = ""
-    devices: tuple[str, ...] = ()
-
-    def on(self, network: str) -> bool:
-        return network in self.addresses
-
-
-@dataclass(frozen=True)
-class Task:
-    id: str
-    title: str
-    description: str
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    id: str
-    task: str
-    points: int
-    fault: bool
-
-
-@dataclass(frozen=True)
-class LabSpec:
-    name: str
-    title: str
-    summary: str
-    path: Path
-    default_provider: str
-    providers: tuple[str, ...]
-    networks: tuple[Network, ...]
-    nodes: tuple[Node, ...]
-    tasks: tuple[Task, ...] = ()
-    checks: tuple[CheckSpec, ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict)
-    # Which grader and solution module serve this lab (labs that differ only in size share one).
-    kind: str = ""
-    shared_storage: tuple[SharedStorage, ...] = ()
-
-    @property
-    def management_network(self) -> Network:
-        """The network the host joins; node addresses on it are what SSH uses."""
-        return next(net for net in self.networks if net.host_joins)
-
-    def node(self, name: str) -> Node:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise HalabError(f"lab '{self.name}' has no node '{name}' (nodes: {', '.join(self.node_names)})")
-
-    @property
-    def node_names(self) -> list[str]:
-        return [node.name for node in self.nodes]
-
-    @property
-    def members(self) -> tuple[Node, ...]:
-        """The cluster's own nodes (role "node"), without clients and other helpers."""
-        return tuple(node for node in self.nodes if node.role == MEMBER_ROLE)
-
-    @property
-    def member_names(self) -> list[str]:
-        return [node.name for node in self.members]
-
-    def networks_of(self, node: Node) -> list[tuple[int, Network]]:
-        """The networks the node is plugged into, with their index in the lab (eth<index> on the node)."""
-        return [(index, net) for index, net in enumerate(self.networks) if node.on(net.name)]
-
-    def network_index(self, node: Node, network: str) -> int:
-        """The index of a network the node is on; a clear error for one it is not on."""
-        for index, net in self.networks_of(node):
-            if net.name == network:
-                return index
-        known = ", ".join(net.name for net in self.networks)
-        raise HalabError(f"{node.name} is not on network '{network}' (lab '{self.name}' has: {known})")
-
-    def with_role(self, role: str) -> list[Node]:
-        return [node for node in self.nodes if node.role == role]
 
 
 def _network(reader: Reader, first: bool) -> Network:
@@ -200,12 +88,9 @@ def _node(reader: Reader, networks: dict[str, Network]) -> Node:
         disks.append(Disk(disk_reader.name("name"), size))
     role = reader.name("role") if "role" in reader.table else MEMBER_ROLE
     layer = reader.get("layer", str, "")
-    if layer:
-        from halab.image.layer import layer_names  # reads layers.toml only
-
-        if layer not in layer_names():
-            raise reader.fail("layer", f"no image layer {layer!r} (halab/image/layers.toml has: "
-                                       f"{', '.join(layer_names()) or 'none'})")
+    if layer and layer not in layer_names():
+        raise reader.fail("layer", f"no image layer {layer!r} (halab/image/layers.toml has: "
+                                   f"{', '.join(layer_names()) or 'none'})")
     devices = reader.get("devices", list, [])
     for index, device in enumerate(devices):
         if not isinstance(device, str) or not _DEVICE.fullmatch(device) or "/../" in device + "/":
@@ -286,7 +171,7 @@ def _task_source(top: Reader, path: Path) -> Reader:
 
 def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -> LabSpec:
     """A validated spec from a spec file's data; its name must be ``file_name`` (the file's stem unless a lab
-    instance moved it: halab/instances.py)."""
+    instance moved it: halab/spec/instances.py)."""
     top = Reader(path, data)
     top.unknown_keys({"name", "title", "summary", "default_provider", "providers", "networks", "nodes",
                       "tasks", "checks", "settings", "kind", "tasks_from", "shared_storage"})
@@ -347,14 +232,13 @@ def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -
         checks=checks,
         settings=settings,
         kind=kind.name,
+        kind_def=kind,
         shared_storage=shared,
     )
 
 
 def _kind(top: Reader, name: str) -> Kind:
-    """The lab's kind from the registry (graders/kinds.py): its graders say what a lab of that kind needs."""
-    from graders.kinds import get_kind, known_kinds  # graders import this module: ask them only when loading
-
+    """The lab's kind from the registry (kinds.py): its graders say what a lab of that kind needs."""
     kind = top.get("kind", str, name)
     try:
         return get_kind(kind)
@@ -375,9 +259,7 @@ def _settings(top: Reader, kind: Kind) -> dict[str, Any]:
 
 
 def load_spec_file(path: Path, slot: int = 0) -> LabSpec:
-    """The spec of a file, moved into a user's slot when ``slot`` is not 0 (halab/instances.py)."""
-    from halab.instances import instance_data, read_spec_data
-
+    """The spec of a file, moved into a user's slot when ``slot`` is not 0 (instances.py)."""
     data = instance_data(read_spec_data(path), slot)
     return parse_spec(path, data, file_name=data.get("name") if slot else None)
 
