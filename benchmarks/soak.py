@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout's tests/ too
 
-from halab import cgroups  # noqa: E402
+from halab.host import cgroups  # noqa: E402
 from halab.lab import Lab  # noqa: E402
 from halab.state import load_state  # noqa: E402
 from solutions import solve

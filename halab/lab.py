@@ -21,7 +21,7 @@ import paramiko
 from halab import labnet, ssh
 from halab.errors import HalabError
 from halab.fence import daemon as fence
-from halab.hostfs import remove_tree
+from halab.host.fs import remove_tree
 from halab.names import check_lab_name
 from halab.providers import get_provider
 from halab.providers.base import Provider

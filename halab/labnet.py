@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
-from halab import hostfirewall, netns
 from halab.errors import HalabError
+from halab.host import firewall, netns
 from halab.spec import LabSpec, Network, Node
 
 
@@ -80,7 +80,7 @@ def create(spec: LabSpec, switch: str | None = None) -> None:
             address = f"{network.host_address}/{network.subnet.prefixlen}"
             netns.add_port(switch, bridge(spec.name, index), host_port(spec.name, index),
                            host_link(spec.name, index), None, address)
-            hostfirewall.guard(host_link(spec.name, index), str(network.host_address))
+            firewall.guard(host_link(spec.name, index), str(network.host_address))
 
 
 def ensure(spec: LabSpec) -> None:
@@ -169,4 +169,4 @@ def destroy(lab: str, switch: str | None = None, networks: int = 16) -> None:
             netns.delete_link(bridge(lab, index), switch)
             netns.delete_link(host_port(lab, index), switch)
         netns.delete_link(host_link(lab, index))
-        hostfirewall.unguard(host_link(lab, index))
+        firewall.unguard(host_link(lab, index))

@@ -26,8 +26,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from halab import accel, netns, procs
+from halab import accel
 from halab.errors import HalabError
+from halab.host import netns, procs
 
 NAMESPACE = "halab-libvirt"
 URI = "qemu:///system"

@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from halab import locks, paths
+from halab import paths
 from halab.errors import HalabError
+from halab.host import locks
 from halab.names import check_lab_name, is_lab_name
 
 if TYPE_CHECKING:

@@ -19,10 +19,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from halab import procs
 from halab.classroom import hubconfig
 from halab.classroom.model import Classroom
 from halab.errors import HalabError
+from halab.host import procs
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0

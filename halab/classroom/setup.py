@@ -209,7 +209,7 @@ def _gradebook_students(classroom: Classroom, students: list[Student], what: str
     import json
 
     from halab.course.workspace import venv_env
-    from halab.runas import run_as
+    from halab.host.runas import run_as
 
     rows = [{"id": s.user, "first_name": s.first_name or None, "last_name": s.last_name or None,
              "email": s.email or None} for s in students]
@@ -223,7 +223,7 @@ def _gradebook_students(classroom: Classroom, students: list[Student], what: str
 def _write_roster(classroom: Classroom) -> None:
     """The roster the graders read beside the submissions (graders/provenance.py), the instructor's."""
     from graders.provenance import ROSTER_FILE, Roster
-    from halab.runas import write_private_as
+    from halab.host.runas import write_private_as
 
     roster = Roster({s.user: s.slot for s in classroom.students})
     write_private_as(classroom.instructor, classroom.course / ROSTER_FILE, roster.to_json())

@@ -183,7 +183,7 @@ def grade_as_owner(uid: int, course_dir: Path, assignment: str, csv_file: Path |
     owner's can make root read another file), then copied where root asked for it."""
     import tempfile
 
-    from halab.runas import account, run_as
+    from halab.host.runas import account, run_as
 
     entry = account(uid)
     console.print(f"Grading as {entry.pw_name}, the owner of the course folder: autograde runs the students' code, "

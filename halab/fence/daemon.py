@@ -34,8 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from halab import procs
 from halab.errors import HalabError
+from halab.host import procs
 from halab.providers import get_provider
 from halab.state import LabState, lab_dir, load_state
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from halab import paths
 from halab.errors import HalabError
-from halab.hostfs import remove_tree
+from halab.host.fs import remove_tree
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE = RECIPE_DIR / "recipe.toml"

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from halab.errors import HalabError
-from halab.hostfs import remove_tree
+from halab.host.fs import remove_tree
 from halab.image.build import Image, Progress, build_lock
 
 GUEST_FILES = Path(__file__).resolve().parent / "guest"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from halab.errors import HalabError
-from halab.hostfs import mount_overlay, remove_tree, unmount_all
+from halab.host.fs import mount_overlay, remove_tree, unmount_all
 from halab.image.build import RECIPE_DIR, Image, Progress, build_lock, set_services, size_mib
 from halab.image.layerdefs import LAYERS, layer_names, load_layers
 

@@ -23,7 +23,7 @@ import libvirt
 from halab import labnet, libvirtd
 from halab.accel import kvm_works
 from halab.errors import HalabError
-from halab.hostfs import remove_tree
+from halab.host.fs import remove_tree
 from halab.image.build import build_image
 from halab.image.vmdisk import VmImage, vm_image
 from halab.providers.base import Progress, Provider

@@ -2,7 +2,7 @@
 
 A node's root is an overlay of the cached image (read-only) and a per-node upper directory, so nodes start
 in seconds and share the image on disk. A node runs in a user namespace of its own lab's ID range
-(halab/idmap.py): root in a node is an unprivileged ID on the host, the image is seen through an idmapped
+(halab/host/idmap.py): root in a node is an unprivileged ID on the host, the image is seen through an idmapped
 mount, and the node's network namespace (made by nspawn, so it belongs to the node) is plugged into the lab's
 bridges once the node runs (nspawn_launch.py, labnet.plumbing()). halab starts one ``systemd-nspawn``
 process per node in its own session, records its PID, and ends only processes it can prove are its own:
@@ -25,9 +25,10 @@ import time
 import uuid
 from pathlib import Path
 
-from halab import cgroups, idmap, labnet, locks, netns, paths, procs
+from halab import labnet, paths
 from halab.errors import HalabError
-from halab.hostfs import mount_overlay, remove_tree
+from halab.host import cgroups, idmap, locks, netns, procs
+from halab.host.fs import mount_overlay, remove_tree
 from halab.image.build import build_image, list_images
 from halab.image.layer import build_layer
 from halab.providers.base import Progress, Provider
@@ -157,7 +158,7 @@ def nspawn_command(lab: str, node: str, root: Path, uid_base: int) -> list[str]:
 
 
 def _uid_base(state: LabState) -> int:
-    """The lab's ID range, given out once per lab under a lock (halab/idmap.py)."""
+    """The lab's ID range, given out once per lab under a lock (halab/host/idmap.py)."""
     if "uid_base" in state.provider_data:
         return int(state.provider_data["uid_base"])
 

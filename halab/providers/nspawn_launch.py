@@ -2,7 +2,7 @@
 
 It runs where halab starts it (`setsid --fork`, so nothing of it is halab's child), and:
 
-1. moves itself into the node's cgroups ($HALAB_CGROUPS; halab/cgroups.py says why), so that systemd-nspawn
+1. moves itself into the node's cgroups ($HALAB_CGROUPS; halab/host/cgroups.py says why), so that systemd-nspawn
    and the node are in them;
 2. stays "in firmware" for $HALAB_POST seconds when the node is powered on after a power loss (a SIGKILL then
    is a power cut during POST: nothing boots);

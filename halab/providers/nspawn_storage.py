@@ -10,8 +10,8 @@ import stat
 import subprocess
 from pathlib import Path
 
-from halab import idmap
 from halab.errors import HalabError
+from halab.host import idmap
 from halab.spec import LabSpec, Node
 from halab.state import LabState, lab_dir, shared_dir
 

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from halab import locks, paths
+from halab import paths
 from halab.errors import HalabError
+from halab.host import locks
 from halab.spec.instances import MAX_SLOT
 
 

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from halab import procs
 from halab.errors import HalabError
+from halab.host import procs
 from halab.service.protocol import socket_path
 
 READY_SECONDS = 10.0

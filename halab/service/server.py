@@ -206,7 +206,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 def serve(path: Path, ready_fd: int | None = None) -> int:
-    from halab import procs
+    from halab.host import procs
 
     try:
         quotas = load_quotas()

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import libvirt
 
-from halab import hostfirewall, labnet, libvirtd, netns
-from halab.cgroups import systemd_hierarchy_mounts
+from halab import labnet, libvirtd
 from halab.errors import HalabError
-from halab.hostfs import mounts_under
+from halab.host import firewall, netns
+from halab.host.cgroups import systemd_hierarchy_mounts
+from halab.host.fs import mounts_under
 from halab.providers.libvirt import domain_name
 from halab.spec import load_spec
 from halab.state import lab_dir, labs_with_state
@@ -27,8 +28,8 @@ addresses of its subnets on the host's interfaces."""
     found = [f"netns {name}" for name in netns.list_netns(labnet.lab_netns(lab))
              if name == labnet.lab_netns(lab) or name.startswith(labnet.lab_netns(lab) + "_")]
     found += [f"link {labnet.host_link(lab, i)}" for i in range(4) if netns.link_exists(labnet.host_link(lab, i))]
-    found += [f"firewall chain {hostfirewall.chain(labnet.host_link(lab, i))}" for i in range(4)
-              if hostfirewall.guarded(labnet.host_link(lab, i))]
+    found += [f"firewall chain {firewall.chain(labnet.host_link(lab, i))}" for i in range(4)
+              if firewall.guarded(labnet.host_link(lab, i))]
     found += [f"mount {point}" for point in mounts_under(lab_dir(lab))]
     marker = str(lab_dir(lab)) + "/"
     for entry in Path("/proc").iterdir():

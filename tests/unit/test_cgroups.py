@@ -1,10 +1,10 @@
-"""Finding the cgroup hierarchies a node's systemd manages (halab/cgroups.py)."""
+"""Finding the cgroup hierarchies a node's systemd manages (halab/host/cgroups.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from halab.cgroups import systemd_hierarchy_mounts
+from halab.host.cgroups import systemd_hierarchy_mounts
 
 # Recorded on this project's build host (Debian 12, no systemd as PID 1, "hybrid" layout):
 # grep cgroup /proc/self/mountinfo

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from halab import hostfirewall, netns
+from halab.host import firewall, netns
 
 CONNECT = """
 import socket, sys
@@ -55,18 +55,18 @@ def reach(source: str, address: str, port: int) -> str:
 def test_a_guarded_lab_reaches_its_power_switch_only(pair: tuple[str, str]) -> None:
     host, node = pair
     listeners = [in_netns(host, sys.executable, "-c", LISTEN.format(address="0.0.0.0", port=port))
-                 for port in (hostfirewall.SWITCH_PORT, 22)]
+                 for port in (firewall.SWITCH_PORT, 22)]
     listeners.append(in_netns(node, sys.executable, "-c", LISTEN.format(address="0.0.0.0", port=2222)))
     try:
-        guard = in_netns(host, sys.executable, "-c", "from halab import hostfirewall; "
-                                                     "hostfirewall.guard('hlink', '10.99.0.254')")
+        guard = in_netns(host, sys.executable, "-c", "from halab.host import firewall; "
+                                                     "firewall.guard('hlink', '10.99.0.254')")
         assert guard.wait(timeout=20) == 0
-        assert reach(node, "10.99.0.254", hostfirewall.SWITCH_PORT) == "open"
+        assert reach(node, "10.99.0.254", firewall.SWITCH_PORT) == "open"
         assert reach(node, "10.99.0.254", 22) == "closed"  # the host's own services stay out of reach
         assert reach(host, "10.99.0.11", 2222) == "open"  # what the host opens (SSH to nodes) still works
-        unguard = in_netns(host, sys.executable, "-c", "from halab import hostfirewall; "
-                                                       "hostfirewall.unguard('hlink'); "
-                                                       "assert not hostfirewall.guarded('hlink')")
+        unguard = in_netns(host, sys.executable, "-c", "from halab.host import firewall; "
+                                                       "firewall.unguard('hlink'); "
+                                                       "assert not firewall.guarded('hlink')")
         assert unguard.wait(timeout=20) == 0
         assert reach(node, "10.99.0.254", 22) == "open"  # and the rules are really gone
     finally:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from halab import procs
 from halab.errors import HalabError
 from halab.fence import daemon as fence
+from halab.host import procs
 from halab.state import LabState, lab_lock, save_state
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from halab import procs
+from halab.host import procs
 from halab.providers.nspawn import NspawnProvider, _node_dir
 from halab.state import LabState
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from halab.errors import HalabError
-from halab.hostfs import is_mount_point
+from halab.host.fs import is_mount_point
 
 RANGE = 65536
 FIRST_BASE = 0x10000000  # 268435456: far above any real account's IDs

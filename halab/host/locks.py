@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from halab import procs
 from halab.errors import HalabError
+from halab.host import procs
 
 
 @dataclass(frozen=True)

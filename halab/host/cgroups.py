@@ -18,8 +18,8 @@ import signal
 import time
 from pathlib import Path
 
-from halab import procs
-from halab.hostfs import unescape_mount_path
+from halab.host import procs
+from halab.host.fs import unescape_mount_path
 
 
 def systemd_hierarchy_mounts(mountinfo: str | None = None) -> list[Path]:
