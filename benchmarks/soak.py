@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script:
 
 from halab.host import cgroups  # noqa: E402
 from halab.lab import Lab  # noqa: E402
-from halab.state import load_state  # noqa: E402
+from halab.runtime.state import load_state  # noqa: E402
 from solutions import solve
 from solutions.clustering import cluster_formed
 from solutions.common import wait_until

@@ -17,9 +17,9 @@ from typing import TypeVar
 from graders.checks import FaultOutcome, Verdict
 from graders.collectors import ParseError, crm_mon
 from graders.facts import FactMissing, LabFacts
-from halab import faults
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime import faults
 from halab.spec.kinds import Kind
 
 Progress = Callable[[str], None]

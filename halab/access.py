@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from halab.errors import HalabError
+from halab.runtime.ssh import CommandResult
+from halab.runtime.state import NodeInfo
 from halab.spec.instances import Owner
-from halab.ssh import CommandResult
-from halab.state import NodeInfo
 
 if TYPE_CHECKING:
     import paramiko
@@ -96,7 +96,7 @@ def lab_names(up_only: bool = False) -> list[str]:
     uses: root sees every lab on the host, users' instances included."""
     if is_root():
         from halab.lab import running_labs
-        from halab.state import labs_with_state
+        from halab.runtime.state import labs_with_state
 
         return running_labs() if up_only else labs_with_state()
     from halab.service.client import request
@@ -146,7 +146,7 @@ class LocalAccess:
         return Checked(report.to_dict(), raw, lab_identity(self.lab))
 
     def fault(self, fault: str, node: str, daemon: str = "corosync", network: str | None = None) -> str:
-        from halab.faults import inject
+        from halab.runtime.faults import inject
 
         try:
             return inject(self.lab, fault, node, daemon, network)

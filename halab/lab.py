@@ -18,17 +18,15 @@ from typing import Any
 
 import paramiko
 
-from halab import labnet, ssh
 from halab.errors import HalabError
 from halab.fence import daemon as fence
 from halab.host.fs import remove_tree
 from halab.names import check_lab_name
 from halab.providers import get_provider
 from halab.providers.base import Provider
-from halab.spec import LabSpec, load_spec, load_spec_file
-from halab.spec.instances import Owner, instance_name, read_spec_data
-from halab.ssh import CommandResult
-from halab.state import (
+from halab.runtime import labnet, ssh
+from halab.runtime.ssh import CommandResult
+from halab.runtime.state import (
     LabState,
     NodeInfo,
     lab_dir,
@@ -39,6 +37,8 @@ from halab.state import (
     save_state,
     update_state,
 )
+from halab.spec import LabSpec, load_spec, load_spec_file
+from halab.spec.instances import Owner, instance_name, read_spec_data
 
 SSH_READY_TIMEOUT = 180.0
 Progress = Callable[[str], None]

@@ -160,7 +160,7 @@ def stop() -> str:
     """Stop the libvirtd and virtlogd that `start` started (only those in halab's namespace)."""
     if switch_namespace() != NAMESPACE:
         return "no libvirtd of halab's is running"
-    from halab.state import lab_states
+    from halab.runtime.state import lab_states
 
     readable, damaged = lab_states()
     # A damaged lab may be a VM lab, whose `down` needs libvirtd to remove the VMs, unless what is left of its
@@ -180,7 +180,7 @@ def stop() -> str:
 
 def _damaged_provider(lab: str) -> str | None:
     """The provider a damaged state file still names, if it is readable JSON that names one."""
-    from halab.state import lab_dir
+    from halab.runtime.state import lab_dir
 
     try:
         provider = json.loads((lab_dir(lab) / "state.json").read_text()).get("provider")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from halab.errors import HalabError
 from halab.lab import Lab
-from halab.ssh import CommandResult
+from halab.runtime.ssh import CommandResult
 
 Progress = Callable[[str], None]
 

@@ -14,8 +14,8 @@ from graders.checks import FaultOutcome, Verdict
 from graders.collect import probe_http
 from graders.facts import LabFacts
 from graders.faults import Progress, cluster_status, objective, why_not, with_fault
-from halab import faults
 from halab.lab import Lab
+from halab.runtime import faults
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from graders.collect import probe_http
 from graders.collectors import ParseError, cfgtool
 from graders.facts import LabFacts
 from graders.faults import Progress, cluster_status, objective, restore_and_rejoin
-from halab import faults
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime import faults
 
 BOOT_MARK = "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"
 

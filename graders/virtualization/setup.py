@@ -14,8 +14,8 @@ from halab.errors import HalabError
 from halab.image.build import build_image
 from halab.image.guest import guest_disk, write_guest_config
 from halab.lab import Lab
+from halab.runtime.state import load_state
 from halab.spec import LabSpec
-from halab.state import load_state
 
 LIBVIRTD_TIMEOUT = 60.0
 Progress = Callable[[str], None]

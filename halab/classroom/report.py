@@ -30,8 +30,8 @@ def server_state(user: dict[str, Any] | None) -> str:
 
 
 def status(classroom: Classroom) -> dict[str, Any]:
+    from halab.runtime.state import lab_states
     from halab.service import daemon
-    from halab.state import lab_states
 
     run = hubconfig.read_runtime(classroom)
     pid = hub.hub_pid(classroom)

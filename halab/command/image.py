@@ -11,7 +11,7 @@ from halab.command.terminal import console, progress_status
 from halab.errors import HalabError
 from halab.image.build import build_image, current_image, list_images, recipe_hash, remove_image
 from halab.lab import require_root
-from halab.state import lab_states
+from halab.runtime.state import lab_states
 
 
 def _images_in_use() -> set[str]:

@@ -37,7 +37,7 @@ from typing import Any
 from halab.errors import HalabError
 from halab.host import procs
 from halab.providers import get_provider
-from halab.state import LabState, lab_dir, load_state
+from halab.runtime.state import LabState, lab_dir, load_state
 
 PORT = 7410
 REQUEST_SECONDS = 5.0  # fence_halab sends its whole request at once; this is generous

@@ -10,8 +10,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from halab.errors import HalabError
+from halab.runtime.state import LabState
 from halab.spec import LabSpec
-from halab.state import LabState
 
 Progress = Callable[[str], None]
 

@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 
 import libvirt
 
-from halab import labnet, libvirtd
+from halab import libvirtd
 from halab.accel import kvm_works
 from halab.errors import HalabError
 from halab.host.fs import remove_tree
@@ -28,9 +28,10 @@ from halab.image.build import build_image
 from halab.image.vmdisk import VmImage, vm_image
 from halab.providers.base import Progress, Provider
 from halab.providers.nspawn import _hosts_file
+from halab.runtime import labnet
+from halab.runtime.ssh import new_keypair, write_private_key
+from halab.runtime.state import LabState, NodeInfo, lab_dir, power_lock, save_state
 from halab.spec import LabSpec, Node
-from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, power_lock, save_state
 
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors become exceptions, not stderr noise
 

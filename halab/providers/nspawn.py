@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from halab import labnet, paths
+from halab import paths
 from halab.errors import HalabError
 from halab.host import cgroups, idmap, locks, netns, procs
 from halab.host.fs import mount_overlay, remove_tree
@@ -39,9 +39,19 @@ from halab.providers.nspawn_storage import (
     make_shared_storage,
     node_extras,
 )
+from halab.runtime import labnet
+from halab.runtime.ssh import new_keypair, write_private_key
+from halab.runtime.state import (
+    LabState,
+    NodeInfo,
+    lab_dir,
+    lab_states,
+    load_state,
+    power_lock,
+    save_state,
+    update_state,
+)
 from halab.spec import LabSpec, Node
-from halab.ssh import new_keypair, write_private_key
-from halab.state import LabState, NodeInfo, lab_dir, lab_states, load_state, power_lock, save_state, update_state
 
 
 def _node_dir(lab: str, node: str) -> Path:

@@ -9,7 +9,7 @@ It runs where halab starts it (`setsid --fork`, so nothing of it is halab's chil
 3. starts systemd-nspawn, waits for the node's init, and plugs the node into the lab's switches: the node's
    network namespace is made by nspawn inside the node's user namespace (so that root in the node may manage
    its own interfaces and nothing else), so its cables can only be plugged in once it exists. The commands
-   (halab/labnet.py plumbing(), with ``{leader}`` for the node's init) are made only then, from the lab's
+   (halab/runtime/labnet.py plumbing(), with ``{leader}`` for the node's init) are made only then, from the lab's
    state as it is then ($HALAB_LAB, $HALAB_NODE): a cable plugged back in during the POST delay is in;
 4. exits, leaving systemd-nspawn to the host's init, like any daemon.
 

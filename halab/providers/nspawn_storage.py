@@ -12,8 +12,8 @@ from pathlib import Path
 
 from halab.errors import HalabError
 from halab.host import idmap
+from halab.runtime.state import LabState, lab_dir, shared_dir
 from halab.spec import LabSpec, Node
-from halab.state import LabState, lab_dir, shared_dir
 
 
 def node_extras(spec: LabSpec, node: Node) -> list[str]:

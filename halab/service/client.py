@@ -16,13 +16,13 @@ from typing import Any
 
 import paramiko
 
-from halab import ssh
 from halab.access import Checked, Progress
 from halab.errors import HalabError
 from halab.names import check_lab_name
+from halab.runtime import ssh
+from halab.runtime.ssh import CommandResult
+from halab.runtime.state import NodeInfo
 from halab.service.protocol import MAX_REPLY, LineReader, send, socket_path
-from halab.ssh import CommandResult
-from halab.state import NodeInfo
 
 NOT_RUNNING = ("the lab service is not running, and only root can work on labs without it; ask your "
                "administrator to run: halab service start")

@@ -62,7 +62,7 @@ def stop() -> str:
 
 
 def status() -> dict[str, Any]:
-    from halab.state import lab_states
+    from halab.runtime.state import lab_states
 
     readable, damaged = lab_states()
     owned = [s for s in readable.values() if s.owner]

@@ -28,11 +28,11 @@ from halab.access import LocalAccess, check_fault_options
 from halab.errors import HalabError
 from halab.names import check_lab_name
 from halab.runtime.slots import slot_of
+from halab.runtime.state import lab_dir, lab_states
 from halab.service.protocol import MAX_REQUEST, OPS, LineReader, send
 from halab.service.quotas import Quotas, load_quotas
 from halab.spec import PROVIDERS, load_spec
 from halab.spec.instances import Owner, instance_name
-from halab.state import lab_dir, lab_states
 
 Progress = Callable[[str], None]
 REQUEST_SECONDS = 10.0  # to deliver the request line; the work itself may take minutes

@@ -34,7 +34,7 @@ class FabricatedLab:
     facts written with it come from tests/fixtures (recorded on real nodes), the lab instance does not."""
 
     def __init__(self, name: str = "clustering", instance: str = "fabricated-instance-0001") -> None:
-        from halab.state import LabState, NodeInfo
+        from halab.runtime.state import LabState, NodeInfo
 
         self.name = name
         nodes = [NodeInfo(n, f"10.0.0.{i}", 22, "root", "/nonexistent", f"ssh-ed25519 FABRICATED{i}")

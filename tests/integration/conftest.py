@@ -15,7 +15,7 @@ import pytest
 from halab import libvirtd
 from halab.image.build import current_image
 from halab.lab import Lab
-from halab.state import labs_with_state
+from halab.runtime.state import labs_with_state
 from tests.integration.census import leftovers, vm_leftovers
 
 __all__ = ["HALAB", "halab", "leftovers", "slow_misses", "vm_leftovers"]  # the tests import these from here

@@ -179,7 +179,7 @@ def test_each_student_works_on_a_lab_of_their_own(room: Room, sessions: dict[str
 
 
 def load_instance_state(room: Room, user: str, lab: str) -> object:
-    from halab.state import load_state
+    from halab.runtime.state import load_state
 
     return load_state(instance_name(lab, slot_held(room.uid(user)) or 0))
 

@@ -12,8 +12,8 @@ import pytest
 
 from halab.lab import Lab
 from halab.runtime.slots import release_slot, slot_of
+from halab.runtime.state import lab_dir
 from halab.spec.instances import Owner
-from halab.state import lab_dir
 from tests.integration.conftest import leftovers
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from halab.lab import Lab
+from halab.runtime.state import lab_states, load_state
 from halab.spec.instances import instance_name
-from halab.state import lab_states, load_state
 from tests.integration.conftest import leftovers
 from tests.integration.users import User, lab_service, made_users
 

@@ -26,7 +26,7 @@ import pytest
 
 from halab.errors import HalabError
 from halab.fence import daemon as fence
-from halab.state import LabState, NodeInfo, lab_dir, save_state
+from halab.runtime.state import LabState, NodeInfo, lab_dir, save_state
 
 ANSWER_SECONDS = 10.0  # how long a client waits for an answer: far above what the switch needs
 

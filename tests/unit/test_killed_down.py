@@ -10,7 +10,7 @@ import pytest
 
 from halab import lab as lab_module
 from halab.lab import Lab, running_labs
-from halab.state import LabState, NodeInfo, load_state, save_state
+from halab.runtime.state import LabState, NodeInfo, load_state, save_state
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -7,10 +7,10 @@ import ipaddress
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from halab import labnet
 from halab.image.vmdisk import VmImage
 from halab.providers.libvirt import domain_xml, mac
 from halab.providers.vagrant import node_plan
+from halab.runtime import labnet
 from halab.spec import load_spec
 
 LAB = "loadbalancing"

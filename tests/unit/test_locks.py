@@ -17,7 +17,7 @@ import pytest
 from halab.errors import HalabError
 from halab.fence import daemon as fence
 from halab.host import procs
-from halab.state import LabState, lab_lock, save_state
+from halab.runtime.state import LabState, lab_lock, save_state
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ def started() -> Iterator[list[subprocess.Popen[str]]]:
 def _holder(code: str, lab: str, started: list[subprocess.Popen[str]]) -> tuple[subprocess.Popen[str], str]:
     """A real process that takes the lab lock, runs ``code`` under it, says "ready" (and the value of
     ``extra`` if the code set one), then sleeps; returns the process and that value."""
-    script = ("import sys, time\nfrom halab.state import lab_lock\nlab = sys.argv[1]\n"
+    script = ("import sys, time\nfrom halab.runtime.state import lab_lock\nlab = sys.argv[1]\n"
               "with lab_lock(lab):\n" + "".join(f"    {line}\n" for line in code.splitlines()) +
               "    print('ready', globals().get('extra', ''), flush=True)\n    time.sleep(120)\n")
     process = subprocess.Popen([sys.executable, "-c", script, lab], stdout=subprocess.PIPE, text=True,

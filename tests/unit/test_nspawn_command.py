@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from halab import labnet
 from halab.providers.nspawn import nspawn_command
+from halab.runtime import labnet
 from halab.spec import load_spec
 
 

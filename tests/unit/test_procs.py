@@ -18,7 +18,7 @@ import pytest
 
 from halab.host import procs
 from halab.providers.nspawn import NspawnProvider, _node_dir
-from halab.state import LabState
+from halab.runtime.state import LabState
 
 
 def _wait_for_state(pid: int, wanted: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from halab.spec import available_labs
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-RUNTIME = ("paramiko", "halab.lab", "halab.providers", "halab.fence", "halab.ssh", "graders.live",
+RUNTIME = ("paramiko", "halab.lab", "halab.providers", "halab.fence", "halab.runtime.ssh", "graders.live",
            "graders.collect", "graders.faults", "rich", "libvirt", "graders.virtualization.collect",
            "graders.virtualization.faults", "graders.virtualization.setup")
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from halab.runtime.ssh import CommandResult
 from halab.spec import load_spec
-from halab.ssh import CommandResult
 from solutions import clustering
 
 SOLVED = json.loads((Path(__file__).parents[1] / "fixtures/clustering/solved.json").read_text())

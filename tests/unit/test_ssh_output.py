@@ -20,8 +20,8 @@ from typing import IO
 import paramiko
 import pytest
 
-from halab import ssh
-from halab.state import NodeInfo
+from halab.runtime import ssh
+from halab.runtime.state import NodeInfo
 
 
 class _CommandServer(paramiko.ServerInterface):
@@ -148,7 +148,7 @@ def test_a_kept_connection_to_a_node_that_rebooted_is_made_again(node: tuple[Nod
     # connection kept from before failed with "Connection reset by peer" although the node was back.
     from halab import paths
     from halab.lab import Lab
-    from halab.state import LabState, save_state
+    from halab.runtime.state import LabState, save_state
 
     info, _ = node
     monkeypatch.setattr(paths, "state_dir", lambda: tmp_path / "state")

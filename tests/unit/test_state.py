@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from halab import labnet, paths
+from halab import paths
 from halab.errors import HalabError
 from halab.providers.nspawn import _hosts_file
+from halab.runtime import labnet
+from halab.runtime.state import LabState, NodeInfo, lab_lock, labs_with_state, load_state, save_state
 from halab.spec import load_spec
 from halab.spec.instances import read_spec_data
-from halab.state import LabState, NodeInfo, lab_lock, labs_with_state, load_state, save_state
 
 
 @pytest.fixture(autouse=True)

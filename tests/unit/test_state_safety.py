@@ -19,7 +19,7 @@ import pytest
 from halab.command.ssh import find_lab
 from halab.errors import HalabError
 from halab.lab import Lab, damaged_labs, running_labs
-from halab.state import LabState, NodeInfo, load_state, save_state, update_state
+from halab.runtime.state import LabState, NodeInfo, load_state, save_state, update_state
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def _lab_up(name: str, nodes: tuple[str, ...] = ("node1", "node2")) -> LabState:
 # (nspawn._save_pid on the state it loaded when the request came in), in separate processes at once.
 FAULT_WRITER = """
 import sys
-from halab import faults
+from halab.runtime import faults
 from halab.lab import Lab
 for i in range(int(sys.argv[2])):
     faults._record(Lab(sys.argv[1]), "node2", {"fault": "kill-daemon", "writer": sys.argv[3], "n": i})
@@ -51,7 +51,7 @@ for i in range(int(sys.argv[2])):
 SWITCH_WRITER = """
 import sys
 from halab.providers.nspawn import _save_pid
-from halab.state import load_state
+from halab.runtime.state import load_state
 for i in range(int(sys.argv[2])):
     state = load_state(sys.argv[1])  # loaded at request time; faults are recorded meanwhile
     state.provider_data["pids"]["node1"] = 1000 + i

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from halab import labnet
 from halab.providers.libvirt import mac
 from halab.providers.vagrant import node_plan
+from halab.runtime import labnet
 from halab.spec import load_spec
 
 

@@ -197,8 +197,8 @@ def test_damaged_libvirt_facts_fail_with_an_explanation(libvirt_facts: Any) -> N
 def test_a_failing_collector_becomes_an_explanation(monkeypatch: pytest.MonkeyPatch) -> None:
     from graders import collect
     from graders.virtualization import collect as libvirt_collect
-    from halab.ssh import CommandResult
-    from halab.state import LabState
+    from halab.runtime.ssh import CommandResult
+    from halab.runtime.state import LabState
 
     class QuietLab:
         """Answers every command with nothing; enough for collect_raw's own work."""

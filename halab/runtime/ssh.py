@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from halab.errors import HalabError
-from halab.state import NodeInfo
+from halab.runtime.state import NodeInfo
 
 OUTPUT_LIMIT = 1 << 20  # bytes kept of each of a command's stdout and stderr
 CUT_OFF_STATUS = 141  # a command whose output we stopped reading: 128 + SIGPIPE, as a shell reports it

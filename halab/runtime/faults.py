@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 
-from halab import ssh
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime import ssh
+from halab.runtime.state import LabState, update_state
 from halab.spec.kinds import get_kind, known_kinds
-from halab.state import LabState, update_state
 
 CLUSTER_DAEMONS = ("corosync", "pacemaker")
 
