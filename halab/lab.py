@@ -22,8 +22,7 @@ from halab.errors import HalabError
 from halab.fence import daemon as fence
 from halab.host.fs import remove_tree
 from halab.names import check_lab_name
-from halab.providers import get_provider
-from halab.providers.base import Provider
+from halab.providers.base import PROVIDERS, Provider, get_provider
 from halab.runtime import labnet, ssh
 from halab.runtime.ssh import CommandResult
 from halab.runtime.state import (
@@ -253,7 +252,7 @@ class Lab:
     def _teardown(self, state: LabState | None, progress: Progress) -> None:
         """Remove the lab. Without a (readable) state, every provider cleans up what it can find by name."""
         fence.stop(self.name)
-        for provider in [state.provider] if state else ["nspawn", "libvirt", "vagrant"]:
+        for provider in [state.provider] if state else list(PROVIDERS):
             get_provider(provider).down(state or LabState(self.name, provider, ""), progress)
         labnet.destroy(self.name, (state.provider_data.get("switch") if state else None))
         remove_tree(lab_dir(self.name))

@@ -11,8 +11,8 @@ import click
 from halab.command.terminal import console
 from halab.image.build import current_image
 from halab.image.guest import missing_host_tools
-from halab.providers import get_provider
-from halab.providers.vagrant import VagrantProvider
+from halab.providers.base import get_provider
+from halab.providers.vagrant.provider import VagrantProvider
 
 
 def host_problems() -> list[tuple[str, str]]:

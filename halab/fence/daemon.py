@@ -36,7 +36,7 @@ from typing import Any
 
 from halab.errors import HalabError
 from halab.host import procs
-from halab.providers import get_provider
+from halab.providers.base import get_provider
 from halab.runtime.state import LabState, lab_dir, load_state
 
 PORT = 7410

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import libvirt
 
-from halab import libvirtd
 from halab.errors import HalabError
 from halab.host import firewall, netns
 from halab.host.cgroups import systemd_hierarchy_mounts
 from halab.host.fs import mounts_under
-from halab.providers.libvirt import domain_name
+from halab.providers.libvirt import libvirtd
+from halab.providers.libvirt.provider import domain_name
 from halab.runtime import labnet
 from halab.runtime.state import lab_dir, labs_with_state
 from halab.spec import load_spec

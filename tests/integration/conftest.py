@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from halab import libvirtd
 from halab.image.build import current_image
 from halab.lab import Lab
+from halab.providers.libvirt import libvirtd
 from halab.runtime.state import labs_with_state
 from tests.integration.census import leftovers, vm_leftovers
 

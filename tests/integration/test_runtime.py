@@ -17,7 +17,7 @@ from halab.fence import daemon as fence
 from halab.host import cgroups
 from halab.host.fs import unmount_all
 from halab.lab import Lab
-from halab.providers.nspawn import FIRMWARE_SECONDS
+from halab.providers.nspawn.provider import FIRMWARE_SECONDS
 from halab.runtime import labnet, ssh
 from halab.runtime.state import lab_dir, load_state
 from solutions.common import wait_until

@@ -84,7 +84,7 @@ def test_slots_are_given_once_per_user_even_when_asked_at_once(tmp_path: Path,
 
 def test_vm_labs_of_two_users_share_no_domain_switch_or_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from halab.fence.daemon import password_file
-    from halab.providers.libvirt import domain_name
+    from halab.providers.libvirt.provider import domain_name
     from halab.runtime import labnet
     from halab.runtime.state import lab_dir
 

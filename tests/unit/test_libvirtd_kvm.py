@@ -1,6 +1,6 @@
-"""The /dev/kvm that libvirtd is started with (halab/libvirtd.py): one its QEMU probe and its capabilities
-cache check judge alike, whatever halab's own probe found. The live side (the cache is no longer rewritten)
-is tests/integration/test_libvirtd.py."""
+"""The /dev/kvm that libvirtd is started with (halab/providers/libvirt/libvirtd.py): one its QEMU probe and
+its capabilities cache check judge alike, whatever halab's own probe found. The live side (the cache is no
+longer rewritten) is tests/integration/test_libvirtd.py."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from halab import accel, libvirtd
 from halab.errors import HalabError
+from halab.providers.libvirt import accel, libvirtd
 
 # /proc/PID/mountinfo lines of a libvirtd started by `halab libvirtd start` on a host where KVM hangs guests
 # (recorded on this kind of machine), and of the host itself.

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from halab.image.vmdisk import VmImage
-from halab.providers.libvirt import domain_xml, mac
-from halab.providers.vagrant import node_plan
+from halab.providers.libvirt.provider import domain_xml, mac
+from halab.providers.vagrant.provider import node_plan
 from halab.runtime import labnet
 from halab.spec import load_spec
 

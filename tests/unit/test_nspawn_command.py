@@ -1,10 +1,10 @@
-"""The command line that boots a container node (halab/providers/nspawn.py), and how it is plugged in."""
+"""The command line that boots a container node (halab/providers/nspawn/provider.py), and how it is plugged in."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from halab.providers.nspawn import nspawn_command
+from halab.providers.nspawn.provider import nspawn_command
 from halab.runtime import labnet
 from halab.spec import load_spec
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from halab.host import procs
-from halab.providers.nspawn import NspawnProvider, _node_dir
+from halab.providers.nspawn.provider import NspawnProvider, _node_dir
 from halab.runtime.state import LabState
 
 

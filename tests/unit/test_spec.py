@@ -207,7 +207,7 @@ def test_container_extras_parse_and_need_the_nspawn_provider() -> None:
 
 
 def test_container_extras_become_nspawn_binds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from halab.providers.nspawn import node_extras
+    from halab.providers.nspawn.provider import node_extras
 
     monkeypatch.setattr(paths, "state_dir", lambda: tmp_path)
     data = copy.deepcopy(GOOD)

@@ -8,7 +8,7 @@ import pytest
 
 from halab import paths
 from halab.errors import HalabError
-from halab.providers.nspawn import _hosts_file
+from halab.providers.nspawn.provider import _hosts_file
 from halab.runtime import labnet
 from halab.runtime.state import LabState, NodeInfo, lab_lock, labs_with_state, load_state, save_state
 from halab.spec import load_spec

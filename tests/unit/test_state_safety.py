@@ -50,7 +50,7 @@ for i in range(int(sys.argv[2])):
 """
 SWITCH_WRITER = """
 import sys
-from halab.providers.nspawn import _save_pid
+from halab.providers.nspawn.provider import _save_pid
 from halab.runtime.state import load_state
 for i in range(int(sys.argv[2])):
     state = load_state(sys.argv[1])  # loaded at request time; faults are recorded meanwhile

@@ -1,4 +1,4 @@
-"""The plan halab writes for the Vagrantfile (halab/providers/vagrant.py): the machines Vagrant defines must
+"""The plan halab writes for the Vagrantfile (halab/providers/vagrant/provider.py): the machines Vagrant defines must
 be the libvirt provider's nodes exactly (bridges, MAC addresses, disks), or cables, power and the seed
 disk's network settings would not find them."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from halab.providers.libvirt import mac
-from halab.providers.vagrant import node_plan
+from halab.providers.libvirt.provider import mac
+from halab.providers.vagrant.provider import node_plan
 from halab.runtime import labnet
 from halab.spec import load_spec
 

@@ -4,7 +4,7 @@ Each node is a libvirt domain that boots the node image's kernel directly, with 
 the image's VM disk as its root, the lab's extra disks, and a small seed disk that gives it its identity
 (hostname, SSH host key, the lab's authorized key, /etc/hosts, network addresses: see the image's
 halab-seed service). Domain type ``kvm`` where a probe guest really runs under KVM, ``qemu`` (TCG) otherwise.
-The lab's bridges live in libvirtd's network namespace (halab/libvirtd.py).
+The lab's bridges live in libvirtd's network namespace (halab/providers/libvirt/libvirtd.py).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from xml.sax.saxutils import escape
 
 import libvirt
 
-from halab import libvirtd
-from halab.accel import kvm_works
 from halab.errors import HalabError
 from halab.host.fs import remove_tree
 from halab.image.build import build_image
 from halab.image.vmdisk import VmImage, vm_image
 from halab.providers.base import Progress, Provider
-from halab.providers.nspawn import _hosts_file
+from halab.providers.libvirt import libvirtd
+from halab.providers.libvirt.accel import kvm_works
+from halab.providers.nspawn.provider import _hosts_file
 from halab.runtime import labnet
 from halab.runtime.ssh import new_keypair, write_private_key
 from halab.runtime.state import LabState, NodeInfo, lab_dir, power_lock, save_state

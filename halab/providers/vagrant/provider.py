@@ -24,12 +24,12 @@ from typing import Any
 
 import libvirt
 
-from halab import libvirtd
 from halab.errors import HalabError
 from halab.image.vagrantbox import box_vagrant, pool_dir, vagrant_box
 from halab.paths import PROJECT_ROOT
 from halab.providers.base import Progress
-from halab.providers.libvirt import LibvirtProvider, _connect, domain_name, kernel_cmdline, mac, seed_disk
+from halab.providers.libvirt import libvirtd
+from halab.providers.libvirt.provider import LibvirtProvider, _connect, domain_name, kernel_cmdline, mac, seed_disk
 from halab.runtime import labnet
 from halab.runtime.state import LabState, NodeInfo, lab_dir, save_state
 from halab.spec import LabSpec

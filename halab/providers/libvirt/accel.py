@@ -1,6 +1,6 @@
 """Does KVM work here? Asked by booting a real guest kernel, not by looking at /dev/kvm: on some hosts the
 device exists but guests hang. The answer is a fact about the host, cached per host boot (whatever kernel
-asked it): `halab libvirtd start` asks first, so that libvirtd sees /dev/kvm as it is (halab/libvirtd.py),
+asked it): `halab libvirtd start` asks first, so that libvirtd sees /dev/kvm as it is (libvirtd.py),
 and `up` finds the answer cached."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ KVM differs from what it probed: the probe QEMU runs with CAP_DAC_OVERRIDE, so i
 validity check asks whether the qemu user may open /dev/kvm, and it may not. Every lookup then probes QEMU
 again (two QEMU runs, about 4 s here), and defining and starting one domain looks the capabilities up 17
 times: 68 s per VM before QEMU starts. In libvirtd's namespace /dev/kvm is what halab's own probe found
-(halab/accel.py): a KVM that hangs guests is made unopenable, for the probe too (so libvirt neither offers
+(accel.py): a KVM that hangs guests is made unopenable, for the probe too (so libvirt neither offers
 `kvm` domains nor re-probes), and a working one gets udev's mode if the qemu user cannot open it.
 """
 
@@ -26,9 +26,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from halab import accel
 from halab.errors import HalabError
 from halab.host import netns, procs
+from halab.providers.libvirt import accel
 
 NAMESPACE = "halab-libvirt"
 URI = "qemu:///system"

@@ -32,7 +32,7 @@ from halab.host.fs import mount_overlay, remove_tree
 from halab.image.build import build_image, list_images
 from halab.image.layer import build_layer
 from halab.providers.base import Progress, Provider
-from halab.providers.nspawn_storage import (
+from halab.providers.nspawn.storage import (
     check_devices,
     check_shared_disks,
     detach_shared_disks,
@@ -66,14 +66,17 @@ def _cmdline(pid: int) -> list[str]:
 
 
 FIRMWARE_SECONDS = 10
-LAUNCHER = "halab.providers.nspawn_launch"  # see that module: cgroups, the POST delay, then plugging in
+LAUNCHER = "halab.providers.nspawn.launch"  # see that module: cgroups, the POST delay, then plugging in
+# A launcher is known by either name: a node powered on by a halab from before halab/providers/nspawn/ (an
+# upgrade while its lab is up) has a launcher called by its old name while it is in POST.
+LAUNCHERS = (LAUNCHER, "halab.providers.nspawn_launch")
 
 
 def _is_our_nspawn(pid: int, root: Path) -> bool:
     """True only for a live systemd-nspawn (or its launcher, in POST) whose root is this node's: PIDs get
     reused."""
     args = _cmdline(pid)
-    if LAUNCHER in args[:4] and "--" in args:
+    if args[1:3] in (["-m", launcher] for launcher in LAUNCHERS) and "--" in args:
         args = args[args.index("--") + 1:]
     return bool(args) and args[0].endswith("systemd-nspawn") and f"--directory={root}" in args
 
