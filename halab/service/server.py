@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from halab.access import LocalAccess, check_fault_options
+from halab.access.base import check_fault_options
+from halab.access.local import LocalAccess
 from halab.errors import HalabError
 from halab.names import check_lab_name
 from halab.runtime.slots import slot_of

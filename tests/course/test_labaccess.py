@@ -75,9 +75,9 @@ def test_a_user_sees_the_values_of_their_own_slot_before_the_lab_is_up(tmp_path:
     """A user of the lab service: the slot comes from the service, or from the slot table when it is away;
     the lab's facts then show that slot's values (halab/spec/instances.py moves them), not the lab as written."""
     from halab import access, paths
+    from halab.access import service as client
     from halab.course.widgets.lab_panel import lab_facts
     from halab.runtime import slots
-    from halab.service import client
 
     monkeypatch.setattr(access, "is_root", lambda: False)
     monkeypatch.setattr(access.os, "geteuid", lambda: 4242)  # a user, not root

@@ -1,6 +1,6 @@
 """The caller's side of the lab service: send a request, relay its progress, return its result.
 
-``ServiceAccess`` is halab.access's LabAccess for callers who are not root. Work that needs root (nodes,
+``ServiceAccess`` is the door to a lab (base.py: LabAccess) for callers who are not root. Work that needs root (nodes,
 networks, power, faults, grading with fault checks) is done by the service; what the caller may do as
 themselves, SSH to their own nodes, they do with the inventory and key the service hands them, kept in
 ``~/.local/share/halab/labs/<lab>/`` (mode 0700/0600).
@@ -16,7 +16,7 @@ from typing import Any
 
 import paramiko
 
-from halab.access import Checked, Progress
+from halab.access.base import Checked, Progress
 from halab.errors import HalabError
 from halab.names import check_lab_name
 from halab.runtime import ssh
@@ -64,7 +64,7 @@ def user_dir() -> Path:
 
 
 class ServiceAccess:
-    """A lab of the caller's own, through the lab service (see halab/access.py)."""
+    """A lab of the caller's own, through the lab service (see halab/access/__init__.py)."""
 
     def __init__(self, name: str) -> None:
         self.name = check_lab_name(name)
