@@ -171,8 +171,10 @@ def lab_score(lab: str, points: float, task: str | Sequence[str] | None = None) 
     The fraction of the task's check points that passed, scaled to the cell's points (a cell worth its task's
     points in the lab spec scores exactly the grader's points). `task` may be a list of tasks graded together,
     or None for the whole lab."""
+    # Here, not at the top: halab.course.widgets imports ipywidgets and every widget, which only a graded cell
+    # that shows its result needs (not `halab grade`'s summaries, nor the lab-check button's grade_lab).
     from halab.course.widgets.common import message_html
-    from halab.course.widgets.report_view import render_report
+    from halab.course.widgets.report_html import render_report
 
     grade = grade_lab(lab)
     report, why = task_report(grade, task)
