@@ -21,8 +21,8 @@ from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
 from halab.spec.kinds import Kind
+from halab.types import Progress
 
-Progress = Callable[[str], None]
 T = TypeVar("T")
 
 

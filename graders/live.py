@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from graders.collect import collect_raw
@@ -11,8 +10,7 @@ from graders.faults import run_fault
 from graders.grade import evaluate, verdicts
 from graders.report import Report
 from halab.lab import Lab
-
-Progress = Callable[[str], None]
+from halab.types import Progress
 
 
 def grade_live(lab: Lab, faults: bool = True, progress: Progress = lambda _m: None) -> tuple[Report, dict[str, Any]]:

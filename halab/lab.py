@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,9 +37,9 @@ from halab.runtime.state import (
 )
 from halab.spec import LabSpec, load_spec, load_spec_file
 from halab.spec.instances import Owner, instance_name, read_spec_data
+from halab.types import Progress
 
 SSH_READY_TIMEOUT = 180.0
-Progress = Callable[[str], None]
 
 
 def require_root() -> None:

@@ -6,12 +6,10 @@ CI uses them to prove the graders: a solved lab must score 100 %.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 
 from halab.errors import HalabError
 from halab.lab import Lab
-
-Progress = Callable[[str], None]
+from halab.types import Progress
 
 
 def solve(lab: Lab, progress: Progress = lambda _m: None) -> None:

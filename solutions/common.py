@@ -9,8 +9,6 @@ from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime.ssh import CommandResult
 
-Progress = Callable[[str], None]
-
 
 def must(lab: Lab, node: str, command: str, timeout: float = 60) -> CommandResult:
     result = lab.run(node, command, timeout=timeout)

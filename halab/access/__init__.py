@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from halab.access import service
-from halab.access.base import FAULT_OPTIONS, Checked, LabAccess, Progress, check_fault_options, is_root
+from halab.access.base import FAULT_OPTIONS, Checked, LabAccess, check_fault_options, is_root
 from halab.access.local import LocalAccess
 from halab.errors import HalabError
 from halab.lab import running_labs
@@ -21,7 +21,7 @@ from halab.runtime.slots import slot_held
 from halab.runtime.state import labs_with_state
 from halab.spec import LabSpec, load_spec, load_spec_file
 
-__all__ = ["FAULT_OPTIONS", "Checked", "LabAccess", "LocalAccess", "Progress", "check_fault_options", "is_root",
+__all__ = ["FAULT_OPTIONS", "Checked", "LabAccess", "LocalAccess", "check_fault_options", "is_root",
            "lab_names", "open_lab", "own_slot", "own_spec"]
 
 

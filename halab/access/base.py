@@ -4,7 +4,6 @@ status, nodes, run, client, check, fault, solve, close; and what their requests 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,8 +12,8 @@ import paramiko
 from halab.errors import HalabError
 from halab.runtime.ssh import CommandResult
 from halab.runtime.state import NodeInfo
+from halab.types import Progress
 
-Progress = Callable[[str], None]
 FAULT_OPTIONS = ("daemon", "network")
 
 

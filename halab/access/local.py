@@ -9,12 +9,13 @@ import paramiko
 
 from graders.evidence import lab_identity
 from graders.live import grade_live
-from halab.access.base import Checked, Progress
+from halab.access.base import Checked
 from halab.lab import Lab
 from halab.runtime.faults import inject
 from halab.runtime.ssh import CommandResult
 from halab.runtime.state import NodeInfo
 from halab.spec.instances import Owner
+from halab.types import Progress
 from solutions import solve
 
 

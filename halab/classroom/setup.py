@@ -21,8 +21,8 @@ from halab.classroom import accounts, workspaces
 from halab.classroom.model import Classroom, Student, load_classroom
 from halab.classroom.roster import RosterEntry
 from halab.errors import HalabError
+from halab.types import Progress
 
-Progress = Callable[[str], None]
 # nbgrader's own modes for an exchange (nbgrader/exchange/default/release_assignment.py, release_feedback.py):
 # made here by the instructor's account up front, so that no student can take the course's folders first.
 EXCHANGE_MODES = {"": 0o755, "outbound": 0o755, "inbound": 0o2733, "feedback": 0o711}

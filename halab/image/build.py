@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 from halab import paths
 from halab.errors import HalabError
 from halab.host.fs import remove_tree
+from halab.types import Progress
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE = RECIPE_DIR / "recipe.toml"
@@ -30,7 +31,6 @@ FILES = RECIPE_DIR / "files"
 # Bump when the build steps below change in a way that changes the image.
 BUILDER_VERSION = "1"
 
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

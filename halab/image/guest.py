@@ -23,7 +23,8 @@ from pathlib import Path
 
 from halab.errors import HalabError
 from halab.host.fs import remove_tree
-from halab.image.build import Image, Progress, build_lock
+from halab.image.build import Image, build_lock
+from halab.types import Progress
 
 GUEST_FILES = Path(__file__).resolve().parent / "guest"
 BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static

@@ -21,8 +21,9 @@ from typing import Any
 
 from halab.errors import HalabError
 from halab.host.fs import mount_overlay, remove_tree, unmount_all
-from halab.image.build import RECIPE_DIR, Image, Progress, build_lock, set_services, size_mib
+from halab.image.build import RECIPE_DIR, Image, build_lock, set_services, size_mib
 from halab.image.layerdefs import LAYERS, layer_names, load_layers
+from halab.types import Progress
 
 LAYER_FILES = RECIPE_DIR / "layers"  # layers/<name>/: files copied into the layer
 # Bump when the build steps below change in a way that changes the layer.

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 
 from halab.errors import HalabError
 from halab.runtime.state import LabState
 from halab.spec import LabSpec
-
-Progress = Callable[[str], None]
+from halab.types import Progress
 
 # Every provider by the name specs and `halab up --provider` use, as "module:class": imported only when a lab
 # asks for it, since each pulls in libraries of its own (libvirt-python, Vagrant), as pytest-testinfra's

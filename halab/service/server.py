@@ -19,7 +19,6 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,8 @@ from halab.service.protocol import MAX_REQUEST, OPS, LineReader, send
 from halab.service.quotas import Quotas, load_quotas
 from halab.spec import PROVIDERS, load_spec
 from halab.spec.instances import Owner, instance_name
+from halab.types import Progress
 
-Progress = Callable[[str], None]
 REQUEST_SECONDS = 10.0  # to deliver the request line; the work itself may take minutes
 
 

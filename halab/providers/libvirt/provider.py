@@ -24,7 +24,7 @@ from halab.errors import HalabError
 from halab.host.fs import remove_tree
 from halab.image.build import build_image
 from halab.image.vmdisk import VmImage, vm_image
-from halab.providers.base import Progress, Provider
+from halab.providers.base import Provider
 from halab.providers.libvirt import libvirtd
 from halab.providers.libvirt.accel import kvm_works
 from halab.providers.nspawn.provider import _hosts_file
@@ -32,6 +32,7 @@ from halab.runtime import labnet
 from halab.runtime.ssh import new_keypair, write_private_key
 from halab.runtime.state import LabState, NodeInfo, lab_dir, power_lock, save_state
 from halab.spec import LabSpec, Node
+from halab.types import Progress
 
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors become exceptions, not stderr noise
 

@@ -31,7 +31,7 @@ from halab.host import cgroups, idmap, locks, netns, procs
 from halab.host.fs import mount_overlay, remove_tree
 from halab.image.build import build_image, list_images
 from halab.image.layer import build_layer
-from halab.providers.base import Progress, Provider
+from halab.providers.base import Provider
 from halab.providers.nspawn.storage import (
     check_devices,
     check_shared_disks,
@@ -52,6 +52,7 @@ from halab.runtime.state import (
     update_state,
 )
 from halab.spec import LabSpec, Node
+from halab.types import Progress
 
 
 def _node_dir(lab: str, node: str) -> Path:

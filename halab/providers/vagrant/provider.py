@@ -27,12 +27,12 @@ import libvirt
 from halab.errors import HalabError
 from halab.image.vagrantbox import box_vagrant, pool_dir, vagrant_box
 from halab.paths import PROJECT_ROOT
-from halab.providers.base import Progress
 from halab.providers.libvirt import libvirtd
 from halab.providers.libvirt.provider import LibvirtProvider, _connect, domain_name, kernel_cmdline, mac, seed_disk
 from halab.runtime import labnet
 from halab.runtime.state import LabState, NodeInfo, lab_dir, save_state
 from halab.spec import LabSpec
+from halab.types import Progress
 
 VAGRANTFILE = PROJECT_ROOT / "Vagrantfile"
 POOL = "halab"  # a libvirt storage pool of halab's own for Vagrant's volumes, under the cache directory
