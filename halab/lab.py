@@ -35,7 +35,7 @@ from halab.runtime.state import (
     save_state,
     update_state,
 )
-from halab.spec import LabSpec, load_spec, load_spec_file
+from halab.spec import LabSpec, spec_from_data, spec_path
 from halab.spec.instances import Owner, instance_name, read_spec_data
 from halab.types import Progress
 
@@ -66,6 +66,7 @@ class Lab:
         self.owner = owner if owner and owner.slot else None
         self.name = instance_name(self.base, self.owner.slot) if self.owner else self.base
         self._clients: dict[str, paramiko.SSHClient] = {}
+        self._spec: LabSpec | None = None
         # Graders ask one node from several threads at once: one connection per node, made once.
         self._node_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -73,17 +74,22 @@ class Lab:
     # -- reading ------------------------------------------------------------------------------------
     @property
     def spec(self) -> LabSpec:
-        state = load_state(self.name)
-        # A lab that is up keeps the spec it was made from, even if labs/ changed since.
-        if state and (state.spec_data is not None or Path(state.spec_path).exists()):
-            return state.spec()
-        return self._spec_from_labs()
+        """The lab's spec, read and validated once per Lab (graders, faults and solutions ask for it often)."""
+        if self._spec is None:
+            state = load_state(self.name)
+            # A lab that is up keeps the spec it was made from, even if labs/ changed since.
+            if state and (state.spec_data is not None or Path(state.spec_path).exists()):
+                self._spec = state.spec()
+            else:
+                self._spec = self._spec_from_labs()[0]
+        return self._spec
 
-    def _spec_from_labs(self) -> LabSpec:
-        """The lab's spec as labs/ has it now, moved into the owner's slot."""
-        if self.owner:
-            return load_spec_file(load_spec(self.base).path, self.owner.slot)
-        return load_spec(self.name)
+    def _spec_from_labs(self) -> tuple[LabSpec, dict[str, Any]]:
+        """The lab's spec as labs/ has it now, moved into the owner's slot, and the spec file's data (read once:
+        what `up` validates is what it keeps in the state)."""
+        path = spec_path(self.base)
+        data = read_spec_data(path)
+        return spec_from_data(path, data, self.owner.slot if self.owner else 0), data
 
     def state(self) -> LabState:
         state = load_state(self.name)
@@ -194,7 +200,7 @@ class Lab:
     def up(self, provider: str | None = None, progress: Progress = lambda _m: None) -> list[NodeInfo]:
         require_root()
         with lab_lock(self.name):
-            spec = self._spec_from_labs()
+            spec, data = self._spec_from_labs()
             existing = load_state(self.name)
             wanted = provider or (existing.provider if existing else spec.default_provider)
             if wanted not in spec.providers:
@@ -216,8 +222,9 @@ class Lab:
             self._teardown(existing, progress)  # stale leftovers of a crashed or half-made run
             labnet.check_free(spec, self._other_labs())
             state = LabState(self.name, wanted, str(spec.path), owner=self.owner.as_dict() if self.owner else None,
-                             spec_data=read_spec_data(spec.path))
+                             spec_data=data)
             save_state(state)
+            self._spec = spec
             try:
                 backend.up(spec, state, progress)
                 self._wait_ssh(backend, state, progress)
@@ -237,6 +244,7 @@ class Lab:
     def down(self, progress: Progress = lambda _m: None) -> None:
         require_root()
         self.close()
+        self._spec = None  # the next `up` reads labs/ again
         with lab_lock(self.name):
             try:
                 state = load_state(self.name)

@@ -13,6 +13,7 @@ lab (say, grading on the machine where it runs) sets HALAB_GRADE_LIVE=1 to grade
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import io
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from graders.evidence import Evidence, evidence_name, failed_report, grade_evidence, load_evidence, retry_hint
 from graders.report import Report
+from halab import paths
 from halab.errors import HalabError
 from halab.spec import LabSpec, load_spec
 
@@ -159,10 +161,16 @@ def task_report(grade: LabGrade, task: str | Sequence[str] | None) -> tuple[Repo
 
 
 def _task_title(lab: str, task: str) -> str:
+    return _task_titles(lab, str(paths.labs_dir())).get(task, task)
+
+
+@functools.cache
+def _task_titles(lab: str, _labs_dir: str) -> dict[str, str]:
+    """The lab's task titles, read once per kernel and labs folder (a notebook has a graded cell per task)."""
     try:
-        return next((t.title for t in load_spec(lab).tasks if t.id == task), task)
+        return {t.id: t.title for t in load_spec(lab).tasks}
     except HalabError:
-        return task
+        return {}
 
 
 def lab_score(lab: str, points: float, task: str | Sequence[str] | None = None) -> float:

@@ -9,7 +9,6 @@ the power switch, `fault`, `check` and `up` never overwrite each other's records
 from __future__ import annotations
 
 import contextlib
-import copy
 import errno
 import fcntl
 import json
@@ -21,15 +20,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from halab import paths
 from halab.errors import HalabError
 from halab.host import locks
 from halab.names import check_lab_name, is_lab_name
-
-if TYPE_CHECKING:
-    from halab.spec import LabSpec
+from halab.spec import LabSpec, load_spec_file, spec_from_data
 
 T = TypeVar("T")
 STATE_LOCK_WAIT = 30.0  # seconds; every holder keeps it for milliseconds (read, change, write)
@@ -72,13 +69,9 @@ class LabState:
 
     def spec(self) -> LabSpec:
         """The spec the lab was made from (moved into its owner's slot), even if labs/ changed since."""
-        from halab.spec import load_spec_file, parse_spec
-        from halab.spec.instances import instance_data
-
         if self.spec_data is None:  # a lab made before halab kept the spec's data
             return load_spec_file(Path(self.spec_path), self.slot)
-        data = instance_data(copy.deepcopy(self.spec_data), self.slot)
-        return parse_spec(Path(self.spec_path), data, file_name=data.get("name") if self.slot else None)
+        return spec_from_data(Path(self.spec_path), self.spec_data, self.slot)
 
     def node(self, name: str) -> NodeInfo:
         for node in self.nodes:

@@ -5,8 +5,8 @@ containers.py), moved into a user's slot (instances.py), and the lab-kind contra
 The names most callers want are here: ``from halab.spec import LabSpec, load_spec``.
 """
 
-from halab.spec.loader import available_labs, load_spec, load_spec_file, parse_spec
+from halab.spec.loader import available_labs, load_spec, load_spec_file, parse_spec, spec_from_data, spec_path
 from halab.spec.model import MEMBER_ROLE, PROVIDERS, CheckSpec, Disk, LabSpec, Network, Node, Task
 
 __all__ = ["MEMBER_ROLE", "PROVIDERS", "CheckSpec", "Disk", "LabSpec", "Network", "Node", "Task", "available_labs",
-           "load_spec", "load_spec_file", "parse_spec"]
+           "load_spec", "load_spec_file", "parse_spec", "spec_from_data", "spec_path"]

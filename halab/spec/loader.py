@@ -6,6 +6,7 @@ what is wrong, so that a typo in a spec never turns into a traceback deep inside
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
 import tomllib
@@ -258,22 +259,33 @@ def _settings(top: Reader, kind: Kind) -> dict[str, Any]:
     return settings
 
 
+def spec_from_data(path: Path, data: dict[str, Any], slot: int = 0) -> LabSpec:
+    """The spec of a spec file's data (as read_spec_data gives it), moved into a user's slot when ``slot`` is not
+    0 (instances.py). The data is left as it is: it may be kept (a lab's state keeps the data it was made from)."""
+    moved = instance_data(copy.deepcopy(data), slot)
+    return parse_spec(path, moved, file_name=moved.get("name") if slot else None)
+
+
 def load_spec_file(path: Path, slot: int = 0) -> LabSpec:
     """The spec of a file, moved into a user's slot when ``slot`` is not 0 (instances.py)."""
-    data = instance_data(read_spec_data(path), slot)
-    return parse_spec(path, data, file_name=data.get("name") if slot else None)
+    return spec_from_data(path, read_spec_data(path), slot)
 
 
 def available_labs() -> list[str]:
     return sorted(p.stem for p in paths.labs_dir().glob("*.toml"))
 
 
-def load_spec(name: str) -> LabSpec:
-    """Load a lab by name (``clustering``) or by path to a spec file."""
+def spec_path(name: str) -> Path:
+    """The spec file of a lab by name (``clustering``) or by path to a spec file, without reading it."""
     if name.endswith(".toml") or "/" in name:
-        return load_spec_file(Path(name))
+        return Path(name)
     path = paths.labs_dir() / f"{check_lab_name(name)}.toml"
     if not path.exists():
         known = ", ".join(available_labs()) or "none"
         raise HalabError(f"unknown lab '{name}' (available labs: {known})")
-    return load_spec_file(path)
+    return path
+
+
+def load_spec(name: str) -> LabSpec:
+    """Load a lab by name (``clustering``) or by path to a spec file."""
+    return load_spec_file(spec_path(name))
