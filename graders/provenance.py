@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from halab.errors import HalabError
+from halab.spec import load_spec_file
 from halab.spec.instances import MAX_SLOT
 
 if TYPE_CHECKING:
@@ -78,8 +79,6 @@ def roster_for(evidence_path: Path) -> tuple[Roster, str] | None:
 def typed_values(spec: LabSpec, slot: int) -> list[str]:
     """The values a student types that are their slot's own: the cluster name and the addresses (settings
     and nodes) of the lab moved into the slot. Ports are left out: a bare number matches too much."""
-    from halab.spec import load_spec_file
-
     moved = load_spec_file(spec.path, slot)
     values: list[str] = []
     cluster = moved.settings.get("cluster_name")

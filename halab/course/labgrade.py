@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders.evidence import Evidence, evidence_name, failed_report, grade_evidence, load_evidence, retry_hint
+from graders.live import grade_live
+from graders.provenance import check_provenance, roster_for
 from graders.report import Report
 from halab import paths
 from halab.errors import HalabError
+from halab.lab import Lab
 from halab.spec import LabSpec, load_spec
 
 LIVE_ENV = "HALAB_GRADE_LIVE"
@@ -105,8 +108,6 @@ def _grade(lab: str, path: Path, live: bool) -> LabGrade:
 def _provenance(path: Path, evidence: Evidence, spec: LabSpec) -> tuple[str, tuple[str, ...]]:
     """In a classroom course (a roster beside the collected submissions): why the evidence is not the student's
     own lab's ("" if it is), and notes on a classmate's values found in it (graders/provenance.py)."""
-    from graders.provenance import check_provenance, roster_for
-
     try:
         found = roster_for(path)
     except HalabError as exc:
@@ -120,9 +121,6 @@ def _provenance(path: Path, evidence: Evidence, spec: LabSpec) -> tuple[str, tup
 
 def _grade_live(spec: LabSpec, path: Path) -> LabGrade | str:
     """Grade the lab on its live nodes; a sentence saying why not if it is not reachable from here."""
-    from graders.live import grade_live
-    from halab.lab import Lab
-
     lab = Lab(spec.name)
     if not lab.is_up():
         return f"lab '{spec.name}' is not up on this machine"
@@ -202,6 +200,7 @@ def lab_score(lab: str, points: float, task: str | Sequence[str] | None = None) 
 
 
 def _display(markup: str) -> None:
+    # Here, not at the top: `halab grade` imports this module (for its summaries) and never displays anything.
     from IPython import get_ipython
     from IPython.display import HTML, display
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,8 +63,6 @@ os.chmod(sys.argv[1], 0o600)
 
 def write_private_as(user: str | int, path: Path, text: str) -> None:
     """Write a file (0600) in a folder of the user's, as the user: root never follows a link they planted."""
-    import sys
-
     done = run_as(user, [sys.executable, "-c", WRITE_PRIVATE, str(path)], cwd=path.parent, input_text=text,
                   timeout=60)
     if done.returncode != 0:

@@ -6,6 +6,7 @@ never trusts a key it has not been told about (RejectPolicy), and never needs a 
 
 from __future__ import annotations
 
+import base64
 import io
 import socket
 import time
@@ -65,8 +66,6 @@ def _pinned_client(node: NodeInfo) -> paramiko.SSHClient:
 
 
 def _b64(data: str) -> bytes:
-    import base64
-
     return base64.b64decode(data)
 
 

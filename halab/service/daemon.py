@@ -8,6 +8,7 @@ from typing import Any
 
 from halab.errors import HalabError
 from halab.host import procs
+from halab.runtime.state import lab_states
 from halab.service.protocol import socket_path
 
 READY_SECONDS = 10.0
@@ -62,8 +63,6 @@ def stop() -> str:
 
 
 def status() -> dict[str, Any]:
-    from halab.runtime.state import lab_states
-
     readable, damaged = lab_states()
     owned = [s for s in readable.values() if s.owner]
     return {"running": running(), "pids": service_pids(), "socket": str(socket_path()), "log": str(log_path()),

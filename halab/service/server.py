@@ -9,6 +9,7 @@ one line.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import pwd
@@ -26,6 +27,7 @@ from typing import Any
 from halab.access.base import check_fault_options
 from halab.access.local import LocalAccess
 from halab.errors import HalabError
+from halab.host import procs
 from halab.names import check_lab_name
 from halab.runtime.slots import slot_of
 from halab.runtime.state import lab_dir, lab_states
@@ -206,8 +208,6 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 def serve(path: Path, ready_fd: int | None = None) -> int:
-    from halab.host import procs
-
     try:
         quotas = load_quotas()
     except HalabError as exc:
@@ -231,8 +231,6 @@ def serve(path: Path, ready_fd: int | None = None) -> int:
 
 
 def main(argv: list[str]) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m halab.service.server", description="The halab lab service.")
     parser.add_argument("socket", type=Path)
     parser.add_argument("--ready-fd", type=int)

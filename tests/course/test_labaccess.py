@@ -17,7 +17,8 @@ def test_call_with_timeout() -> None:
 
 
 def test_up_labs_without_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "halab.lab", None)  # makes `from halab.lab import ...` fail
+    for module in ("halab.lab", "halab.access"):  # the runtime and its doors: `from halab.access import` fails
+        monkeypatch.setitem(sys.modules, module, None)
     labs, problem = labaccess.up_labs()
     assert labs == [] and problem and "not installed" in problem
 

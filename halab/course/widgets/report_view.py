@@ -10,8 +10,11 @@ from typing import Any
 
 import ipywidgets as w
 
+from graders.evidence import evidence_name, write_evidence
+from graders.report import Report
 from halab.course import labaccess
 from halab.course.labgrade import grade_lab
+from halab.course.progress import ProgressError, record_lab_check
 from halab.course.widgets.common import CourseWidget, guarded, message_html
 from halab.course.widgets.report_html import render_report
 
@@ -19,29 +22,15 @@ CHECKS_TIMEOUT_S = 900.0  # fault checks kill nodes and wait for failover; slow 
 
 
 def run_checks(lab: str) -> dict[str, Any]:
-    """The full check of the live lab, through the caller's door (halab.access): root's own lab, or a user's
-    own instance of it through the lab service (never root's lab of that name, which is not theirs)."""
-    from halab.access import open_lab
-
-    handle = open_lab(lab)
-    try:
-        return handle.check(faults=True).report
-    finally:
-        handle.close()
+    """The full check of the live lab, through the caller's door (labaccess.check_lab): root's own lab, or a
+    user's own instance of it through the lab service."""
+    return labaccess.check_lab(lab).report
 
 
 def check_and_save(lab: str, evidence: Path, progress: Callable[[str], None]) -> dict[str, Any]:
     """The full check of the live lab, fault checks included, saved as evidence for grading (by the student,
     as the student: a lab of the lab service is checked by the service, the file is written here)."""
-    from graders.evidence import write_evidence
-    from graders.report import Report
-    from halab.access import open_lab
-
-    handle = open_lab(lab)
-    try:
-        checked = handle.check(faults=True, progress=progress)
-    finally:
-        handle.close()
+    checked = labaccess.check_lab(lab, progress)
     write_evidence(evidence, checked.identity, checked.raw, Report.from_dict(checked.report))
     return checked.report
 
@@ -51,13 +40,11 @@ def record_progress(report: Mapping[str, Any] | None) -> str:
 
     Only checks the student runs are recorded, never a report shown from saved evidence: nbgrader re-runs
     the notebooks on the instructor's machine, whose progress this is not."""
-    from halab.course import progress
-
     if not report:
         return ""
     try:
-        notices = progress.record_lab_check(report)
-    except progress.ProgressError as exc:
+        notices = record_lab_check(report)
+    except ProgressError as exc:
         return message_html(f"This check could not be saved to your progress: {exc}", "warn")
     return "".join(message_html(n, "warn") for n in notices)
 
@@ -183,6 +170,4 @@ def report_view(report: Mapping[str, Any] | None = None, lab: str | None = None)
 
 def lab_check(lab: str) -> ReportView:
     """The graded lab-check cell: check the live lab and save its evidence next to the notebook."""
-    from graders.evidence import evidence_name
-
     return ReportView(lab=lab, evidence=evidence_name(lab))

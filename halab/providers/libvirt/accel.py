@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from halab import paths
+from halab.image.build import current_image
 
 PROBE_SECONDS = 20
 
@@ -24,8 +25,6 @@ def _boot_id() -> str:
 
 def probe_kernel() -> Path | None:
     """A guest kernel to probe with: the cached node image's (None when no image is built yet)."""
-    from halab.image.build import current_image
-
     image = current_image()
     if image is None:
         return None

@@ -29,6 +29,7 @@ from pathlib import Path
 from halab.errors import HalabError
 from halab.host import netns, procs
 from halab.providers.libvirt import accel
+from halab.runtime.state import lab_dir, lab_states
 
 NAMESPACE = "halab-libvirt"
 URI = "qemu:///system"
@@ -160,8 +161,6 @@ def stop() -> str:
     """Stop the libvirtd and virtlogd that `start` started (only those in halab's namespace)."""
     if switch_namespace() != NAMESPACE:
         return "no libvirtd of halab's is running"
-    from halab.runtime.state import lab_states
-
     readable, damaged = lab_states()
     # A damaged lab may be a VM lab, whose `down` needs libvirtd to remove the VMs, unless what is left of its
     # state says it is not (say, one written by a newer halab with a field this one does not know).
@@ -180,8 +179,6 @@ def stop() -> str:
 
 def _damaged_provider(lab: str) -> str | None:
     """The provider a damaged state file still names, if it is readable JSON that names one."""
-    from halab.runtime.state import lab_dir
-
     try:
         provider = json.loads((lab_dir(lab) / "state.json").read_text()).get("provider")
     except (OSError, ValueError, AttributeError, HalabError):
