@@ -24,12 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders.evidence import Evidence, evidence_name, failed_report, grade_evidence, load_evidence, retry_hint
-from graders.live import grade_live
 from graders.provenance import check_provenance, roster_for
 from graders.report import Report
 from halab import paths
 from halab.errors import HalabError
-from halab.lab import Lab
 from halab.spec import LabSpec, load_spec
 
 LIVE_ENV = "HALAB_GRADE_LIVE"
@@ -121,6 +119,11 @@ def _provenance(path: Path, evidence: Evidence, spec: LabSpec) -> tuple[str, tup
 
 def _grade_live(spec: LabSpec, path: Path) -> LabGrade | str:
     """Grade the lab on its live nodes; a sentence saying why not if it is not reachable from here."""
+    # Here, not at the top: grading from evidence (the rule) needs no lab runtime, and notebooks are graded
+    # where it may be missing (halab/course/labaccess.py); live grading is asked for (HALAB_GRADE_LIVE).
+    from graders.live import grade_live
+    from halab.lab import Lab
+
     lab = Lab(spec.name)
     if not lab.is_up():
         return f"lab '{spec.name}' is not up on this machine"
