@@ -29,7 +29,8 @@ def _verdict(function: CheckFunction, facts: LabFacts) -> Verdict:
 def _recorded_fault(kind: Kind, check: CheckSpec, raw: dict[str, Any], unrun_faults_count: bool,
                     measurements: dict[str, Any]) -> tuple[Verdict, str] | None:
     """A fault check's verdict as recorded when it ran; None to leave it out of the report."""
-    recorded_faults = raw.get("faults") if isinstance(raw.get("faults"), dict) else {}
+    faults = raw.get("faults")
+    recorded_faults: dict[str, Any] = faults if isinstance(faults, dict) else {}
     recorded = recorded_faults.get(check.id)
     if recorded is not None and not (isinstance(recorded, dict) and isinstance(recorded.get("passed"), bool)):
         recorded = {"passed": False, "feedback": "the recorded result of this fault check is damaged"}
@@ -63,7 +64,8 @@ def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True,
     kind = spec.kind_def
     if checked is None:
         checked = verdicts(spec, LabFacts.from_raw(spec, raw))
-    results, measurements = [], {}
+    results: list[CheckResult] = []
+    measurements: dict[str, Any] = {}
     for check in spec.checks:
         if check.fault:
             title = kind.faults[check.id].title if check.id in kind.faults else check.id

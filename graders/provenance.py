@@ -21,15 +21,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from graders.evidence import Evidence
 from halab.errors import HalabError
-from halab.spec import load_spec_file
+from halab.spec import LabSpec, load_spec_file
 from halab.spec.instances import MAX_SLOT
-
-if TYPE_CHECKING:
-    from graders.evidence import Evidence
-    from halab.spec import LabSpec
 
 ROSTER_FILE = "classroom-roster.json"
 

@@ -5,7 +5,8 @@ Anyone else goes through the lab service (``ServiceAccess``, service.py): a root
 same on the caller's own instance of the lab (halab/spec/instances.py), and hands the caller what it may use
 itself, its lab's inventory and SSH key, so that shells and read-only commands run as the caller.
 
-Both offer the same operations (base.py: LabAccess): up, down, status, nodes, run, check, fault, solve.
+Both offer the same operations (base.py: LabAccess): up, down, status, nodes, run, check, fault, solve. The
+service's wire (protocol.py) is here too: the daemon (halab/service/) stands on the doors, not the other way.
 """
 
 from __future__ import annotations

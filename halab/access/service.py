@@ -17,12 +17,12 @@ from typing import Any
 import paramiko
 
 from halab.access.base import Checked
+from halab.access.protocol import MAX_REPLY, LineReader, send, socket_path
 from halab.errors import HalabError
 from halab.names import check_lab_name
 from halab.runtime import ssh
 from halab.runtime.ssh import CommandResult
 from halab.runtime.state import NodeInfo
-from halab.service.protocol import MAX_REPLY, LineReader, send, socket_path
 from halab.types import Progress
 
 NOT_RUNNING = ("the lab service is not running, and only root can work on labs without it; ask your "

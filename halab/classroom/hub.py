@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from halab.access.protocol import socket_path
 from halab.classroom import hubconfig
 from halab.classroom.model import Classroom
 from halab.classroom.setup import pin_slots
@@ -27,7 +28,6 @@ from halab.course.launcher import free_port, port_is_free
 from halab.errors import HalabError
 from halab.host import procs
 from halab.service import daemon
-from halab.service.protocol import socket_path
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -73,7 +73,8 @@ def start(classroom: Classroom, ip: str, port: int, ssl: tuple[str, str] | None)
         run["pid"] = _launch(classroom, run)
         _wait_ready(classroom, run)
     except BaseException:
-        _stop_hub(classroom, run.get("pid"))
+        pid = run.get("pid")
+        _stop_hub(classroom, pid if isinstance(pid, int) else None)
         hubconfig.runtime_file(classroom).unlink(missing_ok=True)
         if service_started:
             daemon.stop()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for the type only: the runtime itself is imported when called (see above)
     from halab.access import Checked
 
 T = TypeVar("T")

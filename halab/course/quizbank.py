@@ -338,9 +338,10 @@ def _choices(item: dict[str, Any], fail: Fail) -> dict[str, Any]:
         raise fail("kind 'multi' needs at least one correct choice")
     pick = 0
     if kind == "choose":
-        pick = item.get("pick")
-        if not isinstance(pick, int) or isinstance(pick, bool) or not 2 <= pick < len(choices):
+        given = item.get("pick")
+        if not isinstance(given, int) or isinstance(given, bool) or not 2 <= given < len(choices):
             raise fail("kind 'choose' needs pick = the number of answers to choose (2 or more, fewer than choices)")
+        pick = given
         if right != pick:
             raise fail(f"pick = {pick} but {right} choices are marked correct")
     return {"choices": tuple(choices), "pick": pick}

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from halab.access.protocol import socket_path
 from halab.errors import HalabError
 from halab.host import procs
 from halab.runtime.state import lab_states
-from halab.service.protocol import socket_path
 
 READY_SECONDS = 10.0
 MODULE = "halab.service.server"

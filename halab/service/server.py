@@ -26,12 +26,12 @@ from typing import Any
 
 from halab.access.base import check_fault_options
 from halab.access.local import LocalAccess
+from halab.access.protocol import MAX_REQUEST, OPS, LineReader, send
 from halab.errors import HalabError
 from halab.host import procs
 from halab.names import check_lab_name
 from halab.runtime.slots import slot_of
 from halab.runtime.state import lab_dir, lab_states
-from halab.service.protocol import MAX_REQUEST, OPS, LineReader, send
 from halab.service.quotas import Quotas, load_quotas
 from halab.spec import PROVIDERS, load_spec
 from halab.spec.instances import Owner, instance_name

@@ -16,7 +16,7 @@ from halab.image.build import current_image
 from halab.lab import Lab
 from halab.providers.libvirt import libvirtd
 from halab.runtime.state import labs_with_state
-from tests.integration.census import leftovers, vm_leftovers
+from tests.support.census import leftovers, vm_leftovers
 
 __all__ = ["HALAB", "halab", "leftovers", "slow_misses", "vm_leftovers"]  # the tests import these from here
 

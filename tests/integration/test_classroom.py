@@ -30,9 +30,9 @@ import pytest
 from halab import paths
 from halab.runtime.slots import slot_held
 from halab.spec.instances import instance_name
-from tests.integration.classroom import Room, account_exists, classroom, process_uids, server_processes
 from tests.integration.conftest import leftovers
-from tests.integration.hubclient import HubSession
+from tests.support.classroom import Room, account_exists, classroom, process_uids, server_processes
+from tests.support.hubclient import HubSession
 
 pytestmark = pytest.mark.integration
 ASSIGNMENT = "03-clustering"

@@ -16,7 +16,7 @@ from halab.lab import Lab
 from halab.runtime.state import lab_states, load_state
 from halab.spec.instances import instance_name
 from tests.integration.conftest import leftovers
-from tests.integration.users import User, lab_service, made_users
+from tests.support.users import User, lab_service, made_users
 
 pytestmark = pytest.mark.integration
 QUOTAS = "[defaults]\nlabs = 1\nnodes = 4\n"

@@ -69,3 +69,15 @@ def test_the_old_provider_names_still_give_the_providers() -> None:
 
     assert NspawnProvider.name == "nspawn" and LibvirtProvider.name == "libvirt"
     assert VagrantProvider.name == "vagrant" and callable(plumbing_now)
+
+
+def test_the_providers_table_names_what_a_spec_may_name() -> None:
+    """A provider is added in two places: its line in PROVIDERS and its name among the spec's PROVIDERS."""
+    from halab.providers.base import PROVIDERS as TABLE
+    from halab.providers.base import Provider, get_provider
+    from halab.spec import PROVIDERS
+
+    assert list(TABLE) == list(PROVIDERS)
+    for name in TABLE:
+        provider = get_provider(name)
+        assert isinstance(provider, Provider) and provider.name == name

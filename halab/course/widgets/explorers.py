@@ -87,7 +87,8 @@ class MigrationEstimator(_Form):
 
     def compute(self) -> str:
         plan = replmath.live_migration(self.memory.value, self.dirty.value, self.bandwidth.value, self.downtime.value)
-        rows = [(r.number, f"{r.sent_mib:.0f} MiB", f"{r.seconds:.2f} s") for r in plan.rounds[:8]]
+        rows: list[tuple[int | str, str, str]] = [(r.number, f"{r.sent_mib:.0f} MiB", f"{r.seconds:.2f} s")
+                                                  for r in plan.rounds[:8]]
         if len(plan.rounds) > 8:
             rows.append(("...", f"{len(plan.rounds) - 8} more rounds", ""))
         if plan.converged:

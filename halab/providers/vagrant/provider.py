@@ -127,7 +127,7 @@ class VagrantProvider(LibvirtProvider):
             qemu_user: pwd.struct_passwd | None = pwd.getpwnam("libvirt-qemu")
         except KeyError:
             qemu_user = None
-        plan = {"lab": spec.name, "box": box, "pool": POOL, "driver": accel,
+        plan: dict[str, Any] = {"lab": spec.name, "box": box, "pool": POOL, "driver": accel,
                 "domain_prefix": domain_name(spec.name, ""), "key_file": str(lab_dir(spec.name) / "id_ed25519"),
                 "nodes": []}
         for node in spec.nodes:
