@@ -1,6 +1,6 @@
 """The pure grading core: a report from raw facts (collected live a moment ago, or saved as evidence).
 
-Nothing here talks to a lab: no SSH, no provider, no terminal output (tests/unit/test_pure_core.py holds it to
+Nothing here talks to a lab: no SSH, no provider, no terminal output (tests/unit/graders/test_pure_core.py holds it to
 that), so that nbgrader's autograder grades evidence files fast and anywhere. The live side, which collects
 the facts and runs the fault checks, is graders/live.py.
 """
