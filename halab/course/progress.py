@@ -101,7 +101,7 @@ def record_exam(
 
 
 def record_lab_check(report: Mapping[str, Any], path: Path | None = None) -> list[str]:
-    """Record a lab check (a report dict as `halab check --json` and graders.run_checks give it): one entry per
+    """Record a lab check (a report dict as `halab check --json` and the notebook's lab check give it): one entry per
     task, passed when every check of that task passed, and one for the whole lab. Malformed reports record
     nothing and say why (ProgressError)."""
     lab = report.get("lab") if isinstance(report, Mapping) else None

@@ -19,7 +19,7 @@ def _number(value: Any, name: str) -> float:
 
 
 def render_report(report: Mapping[str, Any], fold_hints: bool = True) -> str:
-    """HTML for a report dict as graders.run_checks returns it; InputError if it is not one."""
+    """HTML for a report dict as `halab check --json` prints it; InputError if it is not one."""
     if not isinstance(report, Mapping):
         raise InputError("A grader report is a dictionary with 'lab', 'score', 'max_score' and 'checks'.")
     score, max_score = _number(report.get("score"), "score"), _number(report.get("max_score"), "max_score")
