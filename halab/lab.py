@@ -218,6 +218,7 @@ class Lab:
                 # Never rebuild a lab that is up: it holds the student's work. Power on what is off instead.
                 if not self._healthy(backend, existing):
                     self._revive(backend, spec, existing, progress)
+                self._current_power_switch(existing, progress)
                 return existing.nodes
             self._teardown(existing, progress)  # stale leftovers of a crashed or half-made run
             labnet.check_free(spec, self._other_labs())
@@ -279,6 +280,14 @@ class Lab:
         except HalabError as exc:
             raise HalabError(f"lab '{self.name}' is up but cannot be revived ({exc}); to start afresh, losing its "
                              f"work: halab down {self.name} && halab up {self.name}") from None
+
+    def _current_power_switch(self, state: LabState, progress: Progress) -> None:
+        """The lab's switch on this halab's code: one started before an update (halab upgraded while the lab was
+        up) would import the new code into its old at its next power action, and fail there. Same password."""
+        if fence.running(self.name) and fence.runs_older_code(self.name):
+            progress("restarting the lab's power switch: it started before halab was updated here")
+            fence.stop(self.name)
+            fence.start(self.name, str(state.spec().management_network.host_address))
 
     def _start_power_switch(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
         """The lab's fence device: a power switch on the host, and its address and password on every node."""

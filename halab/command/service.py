@@ -43,3 +43,6 @@ def status(as_json: bool) -> None:
         return
     console.print(f"the lab service runs (PID {info['pids'][0]}) on {info['socket']}; {info['user_labs']} user "
                   f"lab(s) of {', '.join(info['users']) or 'nobody'}; log: {info['log']}")
+    if info["runs_older_code"]:
+        console.print("[yellow]it started before halab was last updated here, so it runs the older code: "
+                      "restart it with halab service stop && halab service start (the labs stay up)[/yellow]")

@@ -24,8 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from halab import paths
 from halab.errors import HalabError
 from halab.fence import daemon as fence
+from halab.host import procs
 from halab.runtime.state import LabState, NodeInfo, lab_dir, save_state
 
 ANSWER_SECONDS = 10.0  # how long a client waits for an answer: far above what the switch needs
@@ -235,3 +237,17 @@ def test_idle_and_slow_clients_cannot_stop_the_switch(tmp_path: Path, monkeypatc
         for sock in idle:
             sock.close()
         fence.stop(switch.lab)
+
+
+def test_a_switch_started_before_halab_was_updated_runs_older_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an upgrade while a lab is up, `halab up LAB` restarts a switch that runs the old code (it would
+    import the new code into its old at its next power action)."""
+    started = procs.started_at(os.getpid())
+    assert started is not None
+    monkeypatch.setattr(fence, "_daemon_pids", lambda _lab: [os.getpid()])
+    monkeypatch.setattr(paths, "code_changed_at", lambda: started + 60)  # updated after it started
+    assert fence.runs_older_code("clustering")
+    monkeypatch.setattr(paths, "code_changed_at", lambda: started - 60)  # updated before
+    assert not fence.runs_older_code("clustering")
+    monkeypatch.setattr(fence, "_daemon_pids", lambda _lab: [])
+    assert not fence.runs_older_code("clustering")

@@ -90,3 +90,17 @@ def _children_of(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return []
+
+
+def test_a_process_started_now_is_dated_now_and_this_one_earlier() -> None:
+    before = time.time()
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        started = procs.started_at(proc.pid)
+        assert started is not None and before - 1 <= started <= time.time() + 1
+        own = procs.started_at(os.getpid())
+        assert own is not None and own <= started
+    finally:
+        proc.kill()
+        proc.wait()
+    assert procs.started_at(proc.pid) is None  # reaped: no such process
