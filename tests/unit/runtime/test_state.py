@@ -13,6 +13,7 @@ from halab.runtime import labnet
 from halab.runtime.state import LabState, NodeInfo, lab_lock, labs_with_state, load_state, save_state
 from halab.spec import load_spec
 from halab.spec.instances import read_spec_data
+from tests.support.paths import FIXTURES
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +122,17 @@ def test_a_lab_keeps_its_spec_when_the_checkout_it_came_from_is_gone(tmp_path: P
         assert after is not None and after.spec() == before
         assert after.spec().name == state.lab and after.spec().node_names == ["node1", "node2"]
         (checkout / "moved.toml").rename(copy)
+
+
+def test_a_state_written_before_the_layout_loads(state_dir: Path) -> None:
+    """Upgrade safety: a lab brought up by the code before halab/ had its rooms (tests/fixtures/state/, copied
+    from /var/lib/halab after `halab up clustering` with that code) is still read, with its spec and kind."""
+    (state_dir / "clustering").mkdir()
+    recorded = FIXTURES / "state" / "clustering-before-layout.json"
+    (state_dir / "clustering" / "state.json").write_text(recorded.read_text())
+    state = load_state("clustering")
+    assert state is not None and state.phase == "up" and state.provider == "nspawn"
+    assert [n.name for n in state.nodes] == ["node1", "node2"] and state.slot == 0
+    spec = state.spec()
+    assert spec.name == "clustering" and spec.kind_def.name == "clustering" and spec.node_names == ["node1", "node2"]
+    assert set(state.provider_data) >= {"pids", "uid_base"}
