@@ -45,6 +45,9 @@ class Key:
     positional: tuple[str, ...]
 
 
+NOBUNDLE = "nobundle"
+
+
 def parse_table(spec: str) -> dict[str, Option]:
     """Options from the compact notation of cmdtables: `-L/--live-check -V/--verbose+~ -x/--xml-file=`.
 
@@ -52,6 +55,8 @@ def parse_table(spec: str) -> dict[str, Option]:
     take one, '+' that repeating it counts once, '~' that it is harmless (left out of the comparison)."""
     table: dict[str, Option] = {}
     for word in spec.split():
+        if word == NOBUNDLE:
+            continue
         flags = re.search(r"[=?+~]*$", word)
         suffix = flags.group(0) if flags else ""
         names = tuple(n for n in word[: len(word) - len(suffix)].split("/") if n)
@@ -67,6 +72,11 @@ def parse_table(spec: str) -> dict[str, Option]:
 
 
 _PARSED: dict[str, dict[str, Option]] = {}
+
+
+def bundles(command: str) -> bool:
+    """Whether the command reads `-abc` as `-a -b -c` (getopt does; HAProxy does not)."""
+    return NOBUNDLE not in TABLES.get(command, "").split()[:1]
 
 
 def table_for(command: str) -> dict[str, Option] | None:
@@ -122,7 +132,7 @@ def canonical(text: str) -> Key:
         if word.startswith("--"):
             index = _long(word, rest, index, table, options)
         elif word.startswith("-") and len(word) > 1 and (word[:2] in table or not _is_number(word)):
-            index = _short(word, rest, index, table, options)
+            index = _short(word, rest, index, table, options, bundles(command))
         else:
             positional.append(word)
     seen: set[Token] = set()
@@ -154,7 +164,19 @@ def _long(word: str, rest: list[str], index: int, table: dict[str, Option], out:
     return index
 
 
-def _short(word: str, rest: list[str], index: int, table: dict[str, Option], out: list[Token]) -> int:
+def _short(word: str, rest: list[str], index: int, table: dict[str, Option], out: list[Token],
+           bundling: bool = True) -> int:
+    whole = table.get(word)
+    if whole is not None and (len(word) > 2 or not bundling):
+        # a known word as a whole: -vv, -db, -sf (or any option of a command that does not bundle)
+        if _takes_next(whole, rest, index):
+            out.append((whole.names[0], rest[index]))
+            return index + 1
+        out.append((whole.names[0], None))
+        return index
+    if not bundling:
+        out.append((word, None))  # e.g. haproxy -cf: not an option haproxy knows
+        return index
     letters = word[1:]
     for position, letter in enumerate(letters):
         name = f"-{letter}"

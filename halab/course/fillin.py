@@ -36,19 +36,34 @@ def key_of(question: Question, text: str) -> AnswerKey:
     return answer_key(text, question.template, question.case_sensitive)
 
 
-def accepted_keys(question: Question) -> set[AnswerKey]:
-    return {key_of(question, a) for a in question.answers}
+def same(given: AnswerKey, expected: AnswerKey) -> bool:
+    """Whether a given answer is the expected one. An option the key names without a value (`-k` for "which
+    option writes the key elsewhere") matches that option with any value (`-k /root/key`); everything else must
+    be equal, with no option more or fewer."""
+    if isinstance(given, str) or isinstance(expected, str):
+        return given == expected
+    if (given.command, given.positional) != (expected.command, expected.positional):
+        return False
+    remaining = list(given.options)
+    # Options with a value first, so that an open option cannot take the token a fixed one needs.
+    for name, value in sorted(expected.options, key=lambda token: token[1] is None):
+        match = next((t for t in remaining if t[0] == name and (value is None or t[1] == value)), None)
+        if match is None:
+            return False
+        remaining.remove(match)
+    return not remaining
 
 
 def is_accepted(question: Question, text: str) -> bool:
-    return key_of(question, text) in accepted_keys(question)
+    given = key_of(question, text)
+    return any(same(given, key_of(question, answer)) for answer in question.answers)
 
 
 def known_mistake(question: Question, text: str) -> str | None:
     """The feedback on a wrong answer the bank expects (a near miss), or None."""
     given = key_of(question, text)
     for wrong in question.wrong_answers:
-        if key_of(question, str(wrong.value)) == given:
+        if same(given, key_of(question, str(wrong.value))):
             return wrong.feedback
     return None
 

@@ -101,11 +101,13 @@ class Coverage:
     def share(self) -> float:
         return self.weight / self.total if self.total else 0.0
 
-    def summary(self) -> str:
+    def taught_text(self) -> str:
         taught = ", ".join(f"{o.id} (weight {o.weight})" for o in self.taught)
-        untaught = ", ".join(o.id for o in self.untaught)
         return (f"{self.exam}: this course teaches {taught}: {self.weight} of the exam's {self.total} weight points "
-                f"({100 * self.share:.0f} %). Not taught: {untaught}.")
+                f"({100 * self.share:.0f} %).")
+
+    def summary(self) -> str:
+        return f"{self.taught_text()} Not taught: {', '.join(o.id for o in self.untaught)}."
 
 
 @dataclass(frozen=True)

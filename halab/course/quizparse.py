@@ -154,13 +154,16 @@ def fill(item: dict[str, Any], fail: Fail) -> dict[str, Any]:
     template = template or (f"{command} {BLANK}" if command else "")
     keys = [fillin.answer_key(a, template, case_sensitive) for a in answers]
     for number, key in enumerate(keys):
-        if key in keys[:number]:
+        if any(fillin.same(key, earlier) for earlier in keys[:number]):
             raise fail(f"accepted answer {answers[number]!r} means the same as an earlier one (spaces, quotes, case, "
                        "option order and spelling are compared by meaning): list each answer once")
     wrong = wrong_answers(item, fail, str)
-    for answer in wrong:
-        if fillin.answer_key(str(answer.value), template, case_sensitive) in keys:
+    wrong_keys = [fillin.answer_key(str(w.value), template, case_sensitive) for w in wrong]
+    for number, (answer, key) in enumerate(zip(wrong, wrong_keys, strict=True)):
+        if any(fillin.same(key, accepted) for accepted in keys):
             raise fail(f"wrong answer {answer.value!r} is also an accepted answer")
+        if any(fillin.same(key, earlier) for earlier in wrong_keys[:number]):
+            raise fail(f"wrong answer {answer.value!r} means the same as an earlier wrong answer: list it once")
     blank = item.get("blank", "")
     if not isinstance(blank, str):
         raise fail("blank (what to type, e.g. 'a command') must be text")

@@ -196,7 +196,7 @@ def test_a_malformed_question_names_file_question_and_problem(tmp_path: Path, ch
     ('kind = "fill"\nanswers = ["crm_mon -1"]\nwrong_answers = [{ text = "crm_mon   -1", feedback = "f" }]',
      "wrong answer 'crm_mon   -1' is also an accepted answer"),
     ('kind = "fill"\nanswers = []', "needs answers"),
-    ('kind = "fill"\nanswers = ["A", "a"]\ncase_sensitive = false', "two accepted answers are the same"),
+    ('kind = "fill"\nanswers = ["A", "a"]\ncase_sensitive = false', "means the same as an earlier one"),
     ('kind = "numeric"\nanswer = 10\ntolerance = 1\nwrong_answers = [{ value = 10.5, feedback = "f" }]',
      "within the tolerance"),
     ('kind = "numeric"\nanswer = 10\ntolerance = -1', "tolerance must be zero or more"),
