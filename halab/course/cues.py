@@ -81,7 +81,7 @@ def cue_shares(questions: Iterable[Question]) -> CueShares:
 Answerer = Callable[[Question], Any]
 
 
-def testwise_answer(question: Question) -> Any:
+def longest_pick(question: Question) -> Any:
     """The longest option (the first of equals, as shown); for "choose N" the N longest; nothing otherwise."""
     if not question.choices:
         return ""
