@@ -294,3 +294,10 @@ def test_every_lab_task_feeds_spaced_review() -> None:
     for link in vocabulary.lab_links:
         for lab in link.labs:
             assert lab in specs and (not link.task or link.task in tasks(lab)), (lab, link.task)
+
+
+def test_graded_banks_use_the_exam_forms() -> None:
+    """Graded questions are asked as the exam asks: one of 4-5, choose N, a fill-in or a value."""
+    for name in graded_bank_names():
+        for q in load_graded_bank(name).questions:
+            assert q.kind in ("single", "choose", "fill", "numeric"), f"graded/{name}: {q.id} is {q.kind!r}"
