@@ -151,6 +151,7 @@ def test_the_timer_thread_submits_on_time(progress_file: Path) -> None:
 
 def test_exam_widget_leaves_course_only_topics_out_unless_ticked(progress_file: Path) -> None:
     widget = ExamWidget(clock=FakeClock(), live_timer=False)
+    assert "361.1, 361.2, 361.3, 362.1: 28 of 60 weight points, 47 %" in widget.coverage.value
     widget.seed.value = "5"
     widget.start()
     assert widget.exam is not None and not any(s.question.objective == "virt" for s in widget.exam.slots)

@@ -92,7 +92,10 @@ class ExamWidget(CourseWidget):
         self.clear = w.Button(description="Clear answer", icon="eraser")
         self.submit_button = w.Button(description="Submit", icon="check", button_style="warning")
         self.result = w.HTML()
-        self.setup = w.VBox([w.HBox([self.count, self.minutes, self.seed]), self.course_only, self.start_button])
+        self.coverage = w.HTML()
+        self.setup = w.VBox([self.coverage, w.HBox([self.count, self.minutes, self.seed]), self.course_only,
+                             self.start_button])
+        self._show_coverage()
         self.running = w.VBox([
             self.header, self.body, self.input_box,
             w.HBox([self.previous, self.next, self.navigator, self.mark, self.clear, self.submit_button]),
@@ -129,6 +132,17 @@ class ExamWidget(CourseWidget):
                 threading.Thread(target=self._run_timer, args=(self.exam,), daemon=True).start()
 
         begin()
+
+    def _show_coverage(self) -> None:
+        @guarded(self.coverage)
+        def show() -> None:
+            coverage = load_vocabulary().coverage()
+            taught = ", ".join(o.id for o in coverage.taught)
+            self.coverage.value = (f"<p>Draws on the exam-306 objectives this course teaches ({taught}: "
+                                   f"{coverage.weight} of {coverage.total} weight points, "
+                                   f"{100 * coverage.share:.0f} %), by weight.</p>")
+
+        show()
 
     def _draw(self, seed: int | None) -> MockExam | None:
         return MockExam.draw(practice_questions(), load_vocabulary(), count=int(self.count.value),

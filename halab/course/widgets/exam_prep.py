@@ -80,6 +80,7 @@ class ReviewWidget(ExamWidget):
         self.count.value = REVIEW_QUESTIONS
         self.minutes.value = REVIEW_QUESTIONS * MINUTES_PER_QUESTION
         self.course_only.layout.display = "none"  # a review draws from every topic the student practised
+        self.coverage.layout.display = "none"
         self.due_info = w.HTML()
         self.setup.children = (self.due_info, *self.setup.children)
         self.refresh()
