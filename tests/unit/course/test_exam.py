@@ -24,12 +24,20 @@ def draw(count: int = 60, minutes: float = 90, seed: int = 11, clock: FakeClock 
                          clock=clock or FakeClock())
 
 
-def test_sixty_questions_drawn_with_the_objective_weights() -> None:
+def test_sixty_questions_drawn_with_the_exam_objectives_weights() -> None:
+    """Exam 306 objectives only (6, 8, 8, 6 of 28 points); virtualization, a course topic, is left out."""
     exam = draw()
     assert len(exam.slots) == 60 and len({s.question.id for s in exam.slots}) == 60
+    assert Counter(s.question.objective for s in exam.slots) == {"361.1": 13, "361.2": 17, "361.3": 17,
+                                                                  "362.1": 13}
+    assert not any(s.question.graded for s in exam.slots)
+
+
+def test_course_only_topics_come_in_when_asked_for() -> None:
+    exam = MockExam.draw(practice_questions(), load_vocabulary(), seed=11, clock=FakeClock(),
+                         include_course_only=True)
     assert Counter(s.question.objective for s in exam.slots) == {"361.1": 12, "361.2": 16, "361.3": 16,
                                                                   "362.1": 12, "virt": 4}
-    assert not any(s.question.graded for s in exam.slots)
 
 
 def test_the_same_seed_gives_the_same_exam_and_another_seed_another() -> None:
