@@ -12,7 +12,6 @@ from graders.checks import CheckTable, Verdict, fail, ok
 from graders.clustering import fencing
 from graders.collectors.cib import Cib, Primitive
 from graders.facts import FactMissing, LabFacts, NodeFacts
-from halab.names import host_entries
 
 CHECKS = CheckTable()
 WEB_TYPES = ("apache", "nginx", "apache2")
@@ -88,7 +87,7 @@ def nodelist(facts: LabFacts) -> Verdict:
         return fail(f"corosync.conf on {node} has no nodelist with node entries")
     rings = ring_networks(facts)
     # A ringN_addr may be a name the nodes' /etc/hosts resolves (pcs cluster setup writes the node names there).
-    resolves = {name: address for address, name in host_entries(facts.spec)}
+    resolves = {name: address for address, name in facts.spec.host_entries()}
     problems, ids = [], []
     by_name = {entry.values.get("name"): entry for entry in entries}
 

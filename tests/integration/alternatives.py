@@ -3,8 +3,8 @@ not only the reference solution's: pcs instead of crmsh, other resource names, o
 
 from __future__ import annotations
 
-from halab import peers
 from halab.lab import Lab
+from halab.runtime import peers
 from solutions.clustering import resources_started, wait_for_cluster
 from solutions.common import must, on_all, wait_until
 

@@ -14,8 +14,9 @@ And the mistakes a student makes on it, each with the check that catches it (tes
 from __future__ import annotations
 
 from halab.lab import Lab
+from halab.types import Progress
 from solutions.clustering import resources_started, wait_for_cluster
-from solutions.common import Progress, must, on_all, wait_until
+from solutions.common import must, on_all, wait_until
 from tests.integration.alternatives import cluster_password
 from tests.solutions.broken import Broken
 

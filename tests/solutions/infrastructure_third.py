@@ -14,8 +14,8 @@ And its broken variants (tests/solutions/broken.py).
 from __future__ import annotations
 
 from halab.lab import Lab
+from halab.types import Progress
 from solutions.clustering import configure, corosync_conf, form_cluster, wait_for_web, write_pages
-from solutions.common import Progress
 from tests.solutions.broken import Broken
 
 TOTEM = "    token: 800\n    link_mode: rr\n"

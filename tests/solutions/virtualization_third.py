@@ -15,8 +15,9 @@ And its broken variants (tests/solutions/broken.py).
 from __future__ import annotations
 
 from halab.lab import Lab
+from halab.types import Progress
 from solutions.clustering import configure, form_cluster, resources_started
-from solutions.common import Progress, must, on_all, wait_until
+from solutions.common import must, on_all, wait_until
 from solutions.virtualization import define_network, guest_answers
 from tests.solutions.broken import Broken
 
