@@ -11,7 +11,7 @@ Both offer the same operations: up, down, status, nodes, run, check, fault, solv
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -48,7 +48,7 @@ class LabAccess(Protocol):
     def nodes(self) -> list[NodeInfo]: ...
     def run(self, node: str, command: str, timeout: float = 30.0) -> CommandResult: ...
     def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient: ...
-    def check(self, faults: bool = True, progress: Progress = ...) -> Checked: ...
+    def check(self, faults: bool | Collection[str] = True, progress: Progress = ...) -> Checked: ...
     def fault(self, fault: str, node: str, daemon: str = "corosync", network: str | None = None) -> str: ...
     def solve(self, progress: Progress = ...) -> None: ...
     def close(self) -> None: ...
@@ -134,7 +134,7 @@ class LocalAccess:
     def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient:
         return self.lab.client(node, timeout)
 
-    def check(self, faults: bool = True, progress: Progress = lambda _m: None) -> Checked:
+    def check(self, faults: bool | Collection[str] = True, progress: Progress = lambda _m: None) -> Checked:
         from graders.evidence import lab_identity
         from graders.live import grade_live
 
