@@ -325,3 +325,23 @@ def crm_verify(facts: LabFacts) -> Verdict:
         errors = [line for line in (out["stderr"] + out["stdout"]).splitlines() if line.strip()][:3]
         return fail(f"crm_verify -L on {node} exits {out['exit']}: {' | '.join(errors)}")
     return ok("the live configuration is valid")
+
+
+SAFE_POLICIES = {"stop": "stops every resource (the default)", "freeze": "keeps what runs, starts nothing",
+                 "demote": "demotes promoted instances, stops the others",
+                 "suicide": "fences itself"}
+
+
+@CHECKS.check("no-quorum-policy", "A partition without quorum does not run resources (no-quorum-policy)",
+              "Leave no-quorum-policy at its default (stop), or set freeze, demote or suicide; never ignore, which "
+              "runs resources without quorum. See notebook 3, section 3.6.")
+def no_quorum_policy(facts: LabFacts) -> Verdict:
+    node, cib = facts.cluster_view(lambda n: n.cib())
+    policy = cib.properties.get("no-quorum-policy", "stop")
+    if policy == "ignore":
+        return fail(f"no-quorum-policy is 'ignore' (seen from {node}): a node cut off from the others goes on "
+                    "running its resources and tries to fence the majority, so both sides may run the service")
+    if policy not in SAFE_POLICIES:
+        return fail(f"no-quorum-policy is {policy!r}, which Pacemaker does not know (it knows: ignore, "
+                    f"{', '.join(SAFE_POLICIES)})")
+    return ok(f"no-quorum-policy {policy}: a partition without quorum {SAFE_POLICIES[policy]}")
