@@ -54,11 +54,11 @@ def where_html(lab: str, nodes: Sequence[str]) -> str:
     if nodes == [guided.HOST]:
         return "<b>In a terminal of this machine</b> (JupyterLab: <i>File &gt; New &gt; Terminal</i>), not on a node:"
     if len(nodes) == 1:
-        return (f"<b>On {html.escape(nodes[0])}</b>: <code>halab ssh {html.escape(nodes[0])} --lab "
-                f"{html.escape(lab)}</code>, then:")
+        node = html.escape(nodes[0])
+        return f"<b>On {node}</b>: <code>halab ssh {html.escape(lab)} {node}</code>, then:"
     names = ", ".join(nodes[:-1]) + f" and {nodes[-1]}"
-    return (f"<b>On each of {html.escape(names)}</b> (<code>halab ssh NODE --lab {html.escape(lab)}</code>), "
-            "the same commands:")
+    return (f"<b>On each of {html.escape(names)}</b> (<code>halab ssh {html.escape(lab)} NODE</code>), the same "
+            "commands:")
 
 
 def step_html(step: guided.Step, lab: str) -> str:
