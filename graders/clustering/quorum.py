@@ -68,19 +68,28 @@ def _holds_ip(lab: Lab, node: str, address: str) -> bool | None:
     return any(word.startswith(f"{address}/") for word in result.stdout.split())
 
 
+def _minority_known(watch: Watch) -> bool:
+    """Everything the check asks of the cut-off node is known: no more SSH to it (each attempt at a node that
+    is off waits for its timeout, which would blur the majority's measurement)."""
+    return watch.minority_ip_gone is not None and (watch.minority_no_quorum is not None
+                                                   or watch.minority_fenced is not None)
+
+
 def _observe(lab: Lab, minority: str, majority: list[str], mark: str | None, watch: Watch, limit: float) -> None:
     address = lab.spec.settings["floating_ip"]
     deadline = watch.started + limit
     while time.monotonic() < deadline:
-        if watch.minority_fenced is None and boot_mark(lab, minority) not in (mark, None):
-            watch.minority_fenced = watch.at()
-        minority_holds = _holds_ip(lab, minority, address)
-        if watch.minority_ip_gone is None and minority_holds is not True:
-            watch.minority_ip_gone = watch.at()
-        if watch.minority_no_quorum is None and minority_holds is not None:
-            status = cluster_status(lab, minority)
-            if status is not None and status.connected and not status.quorate:
-                watch.minority_no_quorum = watch.at()
+        minority_holds = None
+        if not _minority_known(watch):
+            if watch.minority_fenced is None and boot_mark(lab, minority, timeout=3) not in (mark, None):
+                watch.minority_fenced = watch.at()
+            minority_holds = _holds_ip(lab, minority, address)
+            if watch.minority_ip_gone is None and minority_holds is not True:
+                watch.minority_ip_gone = watch.at()
+            if watch.minority_no_quorum is None and minority_holds is not None:
+                status = cluster_status(lab, minority)
+                if status is not None and status.connected and not status.quorate:
+                    watch.minority_no_quorum = watch.at()
         status = cluster_status(lab, majority[0])
         holder = holder_in(status) if status and status.quorate else None
         if holder in majority:
@@ -88,8 +97,7 @@ def _observe(lab: Lab, minority: str, majority: list[str], mark: str | None, wat
                 watch.both_held = watch.at()
             if watch.majority_served is None and probe_http(f"http://{address}/", timeout=1)["status"] == 200:
                 watch.majority_served, watch.served_by = watch.at(), holder
-        done = watch.majority_served is not None and watch.minority_ip_gone is not None
-        if done and (watch.minority_no_quorum is not None or watch.minority_fenced is not None):
+        if watch.majority_served is not None and _minority_known(watch):
             return
         time.sleep(0.5)
 
