@@ -1,4 +1,5 @@
-"""Lab names: what may name a lab, checked wherever a name becomes a path or a namespace.
+"""Lab names: what may name a lab, checked wherever a name becomes a path or a namespace; and the names a lab's
+nodes are known by inside the lab (host_entries).
 
 A lab's name becomes a directory under the state directory, network namespaces (``halab-<lab>``), a machine
 name and a lock file, so a name like ``../../etc`` must never get that far. Names halab uses for itself
@@ -8,8 +9,12 @@ name and a lock file, so a name like ``../../etc`` must never get that far. Name
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from halab.errors import HalabError
+
+if TYPE_CHECKING:
+    from halab.spec import LabSpec
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 # Lab names that would collide with halab's own namespaces and files.
@@ -31,3 +36,15 @@ def is_lab_name(name: object) -> bool:
     except HalabError:
         return False
     return True
+
+
+def host_entries(spec: LabSpec) -> list[tuple[str, str]]:
+    """(address, name) of every node on every network, as /etc/hosts in the nodes has them (the one place that
+    says so: the hosts file, the pinned known_hosts and the graders read it): the management network carries
+    the plain node name, the others ``name-network``."""
+    entries = []
+    for node in spec.nodes:
+        for _, network in spec.networks_of(node):
+            alias = node.name if network.host_joins else f"{node.name}-{network.name}"
+            entries.append((str(node.addresses[network.name]), alias))
+    return entries

@@ -11,12 +11,16 @@ gets:
   it, so that the first `ssh node2` asks nothing and trusts nothing it has not been told;
 - on the cluster's members (role "node"; not a load-balancing lab's balancers, web servers or clients), a
   random password for ``hacluster``, new at every `up` and shown to the lab's owner only (`halab status`,
-  the notebook's lab facts), and pcsd enabled and started.
+  the notebook's lab facts), and pcsd on its port (started by the first connection: halab-pcsd.socket);
+- a TLS key and certificate for csync2 (with which `crm cluster join` copies the cluster's files): Debian's
+  csync2 makes none. Each node its own key; one subject for the whole lab, as GnuTLS sends a client
+  certificate only when its issuer is among the names the server asks for (csync2 then pins each peer's
+  certificate in its database).
 """
 
 from __future__ import annotations
 
-import os
+import datetime
 import secrets
 import shlex
 import string
@@ -24,7 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
 from halab.errors import HalabError
+from halab.hostfs import write_secret
+from halab.names import host_entries
 from halab.ssh import new_keypair
 from halab.state import lab_dir
 
@@ -44,7 +55,7 @@ def known_hosts(spec: LabSpec, nodes: list[NodeInfo]) -> str:
     for node in spec.nodes:
         if node.name not in keys:
             continue
-        names = [node.name] + [name for _, name in spec.host_entries() if name.startswith(f"{node.name}-")]
+        names = [node.name] + [name for _, name in host_entries(spec) if name.startswith(f"{node.name}-")]
         addresses = [str(node.addresses[network.name]) for _, network in spec.networks_of(node)]
         lines.append(f"{','.join(dict.fromkeys(names + addresses))} {keys[node.name]}")
     return "# halab: the host keys of this lab's nodes, pinned when the lab was made\n" + "\n".join(lines) + "\n"
@@ -57,12 +68,7 @@ def password_file(lab: str) -> Path:
 def new_password(lab: str) -> str:
     """A password for ``hacluster`` in this lab instance, kept for its owner (mode 0600, root's)."""
     password = "".join(secrets.choice(_PASSWORD_CHARACTERS) for _ in range(12))
-    path = password_file(lab)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    with open(fd, "w") as handle:
-        os.fchmod(fd, 0o600)
-        handle.write(password)
+    write_secret(password_file(lab), password)
     return password
 
 
@@ -72,6 +78,18 @@ def cluster_password(lab: str) -> str | None:
         return password_file(lab).read_text().strip() or None
     except OSError:
         return None
+
+
+def csync2_tls(lab: str) -> tuple[bytes, bytes]:
+    """A key and a self-signed certificate for one node's csync2 (PEM), under the lab's common subject."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{lab} csync2")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650)).sign(key, hashes.SHA256()))
+    return (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                              serialization.NoEncryption()), cert.public_bytes(serialization.Encoding.PEM))
 
 
 def node_commands(public_key: str, password: str | None) -> str:
@@ -84,8 +102,8 @@ def node_commands(public_key: str, password: str | None) -> str:
     ]
     if password is not None:
         commands += [f"echo {shlex.quote(f'{CLUSTER_USER}:{password}')} | chpasswd",
-                     # --no-block: pcsd takes a few seconds to start, which `up` need not wait for
-                     "systemctl enable --quiet pcsd && systemctl start --no-block pcsd"]
+                     # pcsd starts at the first connection to its port (halab/image/files/.../halab-pcsd.socket)
+                     "systemctl enable --quiet --now halab-pcsd.socket"]
     return " && ".join(commands)
 
 
@@ -101,6 +119,10 @@ def setup(lab: Lab, spec: LabSpec, nodes: list[NodeInfo]) -> None:
         lab.write_file(node.name, "/etc/ssh/ssh_known_hosts", hosts, 0o644)
         lab.write_file(node.name, "/root/.ssh/id_ed25519", private, 0o600)
         lab.write_file(node.name, "/root/.ssh/id_ed25519.pub", public + "\n", 0o644)
+        if node.name in members:
+            tls_key, tls_cert = csync2_tls(spec.name)
+            lab.write_file(node.name, "/etc/csync2_ssl_key.pem", tls_key, 0o600)
+            lab.write_file(node.name, "/etc/csync2_ssl_cert.pem", tls_cert, 0o644)
         result = lab.run(node.name, node_commands(public, password if node.name in members else None), timeout=60)
         if not result.ok:
             raise HalabError(f"{node.name}: setting up SSH between the nodes failed: "

@@ -6,11 +6,13 @@ Each check explains what it found on which node, and why it matters in a real cl
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 
 from graders.checks import CheckTable, Verdict, fail, ok
 from graders.clustering import fencing
 from graders.collectors.cib import Cib, Primitive
 from graders.facts import FactMissing, LabFacts, NodeFacts
+from halab.names import host_entries
 
 CHECKS = CheckTable()
 WEB_TYPES = ("apache", "nginx", "apache2")
@@ -88,7 +90,7 @@ def nodelist(facts: LabFacts) -> Verdict:
         return fail(f"corosync.conf on {node} has no nodelist with node entries")
     rings = ring_networks(facts)
     # A ringN_addr may be a name the nodes' /etc/hosts resolves (pcs cluster setup writes the node names there).
-    resolves = {name: address for address, name in facts.spec.host_entries()}
+    resolves = {name: address for address, name in host_entries(facts.spec)}
     problems, ids = [], []
     by_name = {entry.values.get("name"): entry for entry in entries}
 
@@ -177,15 +179,18 @@ def authkey(facts: LabFacts) -> Verdict:
     return ok(f"same key on {', '.join(keys)}, mode 0400")
 
 
-def _units(facts: LabFacts, key: str, wanted: str) -> Verdict:
-    states, problems = facts.per_node(lambda node: node.units(key))
+def _units(facts: LabFacts, key: str, wanted: str,
+           accept: Callable[[dict[str, str]], dict[str, str]] = dict, note: str = "") -> Verdict:
+    """Every node's corosync and pacemaker in the ``wanted`` state (after ``accept``, which may count an
+    equivalent state as the wanted one)."""
+    states, problems = facts.per_node(lambda node: accept(node.units(key)))
     wrong: dict[tuple[str, str], list[str]] = {}
     for name, units in states.items():
         for unit, state in units.items():
             if state != wanted:
                 wrong.setdefault((unit, state), []).append(name)
     problems += [f"{unit} is {state} on {', '.join(nodes)}" for (unit, state), nodes in wrong.items()]
-    return fail("; ".join(problems)) if problems else ok(f"corosync and pacemaker {wanted} on every node")
+    return fail("; ".join(problems)) if problems else ok(f"corosync and pacemaker {wanted} on every node{note}")
 
 
 @CHECKS.check("services-running", "Corosync and Pacemaker are running on every node",
@@ -198,7 +203,16 @@ def services_running(facts: LabFacts) -> Verdict:
        "systemctl enable corosync pacemaker, so that a fenced (rebooted) node rejoins by itself (notebook 3, "
        "section 3.5, task 3).")
 def services_enabled(facts: LabFacts) -> Verdict:
-    return _units(facts, "is_enabled", "enabled")
+    return _units(facts, "is_enabled", "enabled", _pulled_by_pacemaker,
+                  " (an enabled Pacemaker starts Corosync at boot: it requires it)")
+
+
+def _pulled_by_pacemaker(units: dict[str, str]) -> dict[str, str]:
+    """pacemaker.service Requires= corosync.service: an enabled Pacemaker starts Corosync at boot too, unless
+    Corosync is masked (crm cluster init enables only pacemaker)."""
+    if units.get("pacemaker") == "enabled" and units.get("corosync") not in ("enabled", "masked"):
+        return {**units, "corosync": "enabled"}
+    return dict(units)
 
 
 @CHECKS.check("membership", "Every node is an online member and the cluster is quorate",

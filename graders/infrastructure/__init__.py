@@ -21,7 +21,11 @@ KIND = register(clustering.KIND.derive(
     roles=("node", "client"),
     commands={**clustering.CLUSTER_COMMANDS,
               "cfgtool": "corosync-cfgtool -s",
-              "cmapctl": "corosync-cmapctl runtime.config.totem"},
+              "cmapctl": "corosync-cmapctl runtime.config.totem",
+              # the links that carry data, a second apart: the link_mode knet runs (collectors/knet_traffic.py)
+              "knet_traffic": "corosync-cmapctl -g runtime.votequorum.this_node_id && "
+                              "corosync-cmapctl -m stats stats.knet | grep '\\.tx_data_packets ' && sleep 1 && "
+                              "echo === && corosync-cmapctl -m stats stats.knet | grep '\\.tx_data_packets '"},
     checks=CHECKS.defs,
     faults={f.id: f for f in (
         _fault("ring0-cut", "A cut cluster link: the cluster carries on over the other one",

@@ -36,6 +36,7 @@ from typing import Any
 
 from halab import procs
 from halab.errors import HalabError
+from halab.hostfs import write_secret
 from halab.providers import get_provider
 from halab.state import LabState, lab_dir, load_state
 
@@ -54,13 +55,7 @@ def password_file(lab: str) -> Path:
 
 def new_password(lab: str) -> str:
     password = secrets.token_urlsafe(18)
-    path = password_file(lab)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Mode 0600 whatever an older file had: O_CREAT's mode applies only to a new file, fchmod to any.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    with open(fd, "w") as handle:
-        os.fchmod(fd, 0o600)
-        handle.write(password)
+    write_secret(password_file(lab), password)
     return password
 
 

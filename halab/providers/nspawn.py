@@ -30,6 +30,7 @@ from halab.errors import HalabError
 from halab.hostfs import mount_overlay, remove_tree
 from halab.image.build import build_image, list_images
 from halab.image.layer import build_layer
+from halab.names import host_entries
 from halab.providers.base import Progress, Provider
 from halab.providers.nspawn_storage import (
     check_devices,
@@ -133,7 +134,7 @@ def _remember(state: LabState, what: str, node: str, item: str, add: bool) -> No
 
 def _hosts_file(spec: LabSpec) -> str:
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", ""]
-    lines += [f"{address}\t{name}" for address, name in spec.host_entries()]
+    lines += [f"{address}\t{name}" for address, name in host_entries(spec)]
     return "\n".join(lines) + "\n"
 
 

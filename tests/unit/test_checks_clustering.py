@@ -181,58 +181,70 @@ def test_ring_addresses_may_be_names_the_nodes_resolve(node1_addr: str, node2_ad
     assert failed(report) <= {"corosync-nodelist"}
 
 
-# corosync.conf as crmsh 4.4.1's `crm cluster init -n halab` then `crm cluster join -c node1` write it
-# (crmsh/corosync.py: its template, then add_node_ucast for the joining node): no node names.
+# corosync.conf as crmsh 4.4.1's `crm cluster init` and `crm cluster join -c node1` wrote it on a three-node lab
+# (halab's node image, 2026-12-06), in the two-node form crmsh writes (two_node: 1): no node names.
 CRM_CONF = """# Please read the corosync.conf.5 manual page
-
 totem {
-    version:    2
-    cluster_name:   halab
-    clear_node_high_bit: yes
-    interface {
-        ringnumber: 0
-        mcastport:   5405
-        ttl: 1
-    }
+	version: 2
+	cluster_name: halab
+	clear_node_high_bit: yes
+	interface {
+		ringnumber: 0
+		mcastport: 5405
+		ttl: 1
+	}
 
-    crypto_hash: sha1
-    crypto_cipher: aes256
-    transport: knet
+	transport: knet
+	crypto_hash: sha1
+	crypto_cipher: aes256
+	token: 5000
+	join: 60
+	max_messages: 20
+	token_retransmits_before_loss_const: 10
 }
 
 logging {
-    fileline:   off
-    to_stderr:  no
-    to_logfile:     no
-    logfile:    /var/log/corosync/corosync.log
-    to_syslog:  yes
-    debug:      off
-    timestamp:  on
-    logger_subsys {
-        subsys:     QUORUM
-        debug:  off
-    }
+	fileline: off
+	to_stderr: no
+	to_logfile: no
+	logfile: /var/log/corosync/corosync.log
+	to_syslog: yes
+	debug: off
+	timestamp: on
+	logger_subsys {
+		subsys: QUORUM
+		debug: off
+	}
+
 }
 
 nodelist {
-    node {
-        ring0_addr: 10.42.10.11
-        nodeid: 1
-    }
+	node {
+		ring0_addr: 10.42.10.11
+		nodeid: 1
+	}
 
-    node {
-        ring0_addr: 10.42.10.12
-        nodeid: 2
-    }
+	node {
+		ring0_addr: 10.42.10.12
+		nodeid: 2
+	}
+
+
 }
 
 quorum {
-    # Enable and configure quorum subsystem (default: off)
-    # see also corosync.conf.5 and votequorum.5
-    provider: corosync_votequorum
-    expected_votes: 1
-    two_node: 1
+
+	# Enable and configure quorum subsystem (default: off)
+	# see also corosync.conf.5 and votequorum.5
+	provider: corosync_votequorum
+	expected_votes: 2
+	two_node: 1
 }
+
+resources {
+	watchdog_device: off
+}
+
 """
 
 
@@ -247,6 +259,19 @@ def test_a_cluster_made_by_crm_cluster_init_and_join_is_graded_as_a_hand_written
     for node in ("node1", "node2"):
         data["nodes"][node]["commands"]["corosync_conf"]["stdout"] = swapped
     assert "node2 is missing" in feedback(grade("solved", data=data), "corosync-nodelist")
+
+
+@pytest.mark.parametrize(("corosync", "pacemaker", "passes"), [
+    ("disabled", "enabled", True),  # crm cluster init: pacemaker.service Requires=corosync.service
+    ("enabled", "enabled", True),
+    ("masked", "enabled", False),
+    ("enabled", "disabled", False),
+])
+def test_an_enabled_pacemaker_starts_corosync_at_boot(corosync: str, pacemaker: str, passes: bool) -> None:
+    data = raw("solved")
+    for node in ("node1", "node2"):
+        data["nodes"][node]["commands"]["is_enabled"]["stdout"] = f"{corosync}\n{pacemaker}\n"
+    assert ("services-enabled" not in failed(grade("solved", data=data))) == passes
 
 
 def _with_policy(data: dict[str, Any], policy: str) -> dict[str, Any]:

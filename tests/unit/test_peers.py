@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from halab import paths, peers
+from halab.names import host_entries
 from halab.spec import load_spec
 from halab.ssh import CommandResult
 from halab.state import NodeInfo
@@ -28,7 +29,7 @@ def test_known_hosts_pin_every_name_and_address_of_every_node() -> None:
                                      spec.node("node1").addresses.values())}
     assert lines[node1] == ["ssh-ed25519", "AAAAkeynode1"]
     # Every name /etc/hosts gives a node is pinned, so `ssh node2-ring1` asks nothing either.
-    assert {name for _, name in spec.host_entries()} <= {n for names in lines for n in names.split(",")}
+    assert {name for _, name in host_entries(spec)} <= {n for names in lines for n in names.split(",")}
 
 
 def test_the_password_is_the_labs_own_and_only_roots(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -54,7 +55,8 @@ def test_node_commands_are_idempotent_and_quote_what_they_write(tmp_path: Path) 
     assert (home / "authorized_keys").read_text().splitlines() == ["ssh-ed25519 AAAAhalab halab", key]
     assert stat.S_IMODE((home / "id_ed25519").stat().st_mode) == 0o600
     with_password = peers.node_commands(key, "Pa55word")
-    assert "echo hacluster:Pa55word | chpasswd" in with_password and "systemctl enable --quiet pcsd" in with_password
+    assert "echo hacluster:Pa55word | chpasswd" in with_password
+    assert "enable --quiet --now halab-pcsd.socket" in with_password
 
 
 def test_only_cluster_members_get_pcsd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -78,4 +80,15 @@ def test_only_cluster_members_get_pcsd(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert "client" in ran and "chpasswd" not in ran["client"]
     assert written[("client", "/root/.ssh/id_ed25519")] == 0o600
     assert written[("node1", "/etc/ssh/ssh_known_hosts")] == 0o644
+    assert written[("node1", "/etc/csync2_ssl_key.pem")] == 0o600 and ("client", "/etc/csync2_ssl_key.pem") \
+        not in written
     assert peers.cluster_password("infrastructure")
+
+
+def test_csync2_certificates_share_the_labs_subject_with_keys_of_their_own() -> None:
+    from cryptography import x509
+
+    (key1, cert1), (key2, cert2) = peers.csync2_tls("clustering"), peers.csync2_tls("clustering")
+    first, second = x509.load_pem_x509_certificate(cert1), x509.load_pem_x509_certificate(cert2)
+    assert first.subject == second.subject == first.issuer  # GnuTLS sends a client cert only for a known issuer
+    assert key1 != key2 and first.public_key().public_numbers() != second.public_key().public_numbers()

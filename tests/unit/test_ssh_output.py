@@ -258,3 +258,19 @@ def test_a_command_killed_by_a_signal_is_whole_without_a_status(node: tuple[Node
         assert (result.stdout, result.exit_status, result.incomplete) == ("bye\n", -1, "")
     finally:
         client.close()
+
+
+def test_halab_ssh_relays_output_that_comes_after_the_exit_status(node: tuple[NodeInfo, list],
+                                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    """`halab ssh NODE -- CMD` copies the command's output to the terminal: it stopped at the exit status too."""
+    from halab.command.ssh import _relay
+
+    client = ssh.connect(node[0])
+    try:
+        channel = client.get_transport().open_session()  # type: ignore[union-attr]
+        channel.exec_command(script(["out", "first\n"], ["status", 4], ["sleep", 0.3], ["out", "second\n"], ["eof"],
+                                    ["close"]))
+        assert _relay(channel, None) == 4
+    finally:
+        client.close()
+    assert capfd.readouterr().out == "first\nsecond\n"
