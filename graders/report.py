@@ -52,6 +52,11 @@ class Report:
     def unreadable(self) -> list[CheckResult]:
         return [c for c in self.checks if c.unreadable]
 
+    def only_tasks(self, tasks: tuple[str, ...] | list[str]) -> Report:
+        """The report of these tasks' checks alone (a checkpoint: `halab check LAB --task T`)."""
+        return Report(self.lab, [c for c in self.checks if c.task in tasks], self.measurements, self.collected_at,
+                      self.faults_run)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "lab": self.lab, "score": self.score, "max_score": self.max_score, "percent": self.percent,

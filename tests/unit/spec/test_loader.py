@@ -268,3 +268,16 @@ def test_shared_disks_are_devices_with_a_size(storage: dict[str, Any], field: st
     with pytest.raises(SpecError) as raised:
         parse(data)
     assert raised.value.field == f"shared_storage[0].{field}" and problem in raised.value.problem
+
+
+def test_a_lab_that_takes_another_labs_tasks_may_add_its_own_but_not_redefine_them() -> None:
+    labs = paths.labs_dir()
+    data = {**copy.deepcopy(GOOD), "tasks_from": "clustering",
+            "tasks": [{"id": "quorum", "title": "Quorum"}],
+            "checks": [{"id": "no-quorum-policy", "task": "quorum", "points": 5}]}
+    spec = parse_spec(labs / "demo.toml", data)
+    assert [t.id for t in spec.tasks][-2:] == ["failover", "quorum"] and spec.checks[-1].id == "no-quorum-policy"
+    data["tasks"] = [{"id": "corosync", "title": "again"}]
+    data["checks"] = []
+    with pytest.raises(SpecError, match="tasks: corosync already come from tasks_from"):
+        parse_spec(labs / "demo.toml", data)

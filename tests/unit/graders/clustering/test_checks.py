@@ -272,3 +272,34 @@ def test_an_enabled_pacemaker_starts_corosync_at_boot(corosync: str, pacemaker: 
     for node in ("node1", "node2"):
         data["nodes"][node]["commands"]["is_enabled"]["stdout"] = f"{corosync}\n{pacemaker}\n"
     assert ("services-enabled" not in failed(grade("solved", data=data))) == passes
+
+
+def _with_policy(data: dict[str, Any], policy: str) -> dict[str, Any]:
+    """The recorded three-node CIB with a no-quorum-policy property added (DERIVED from the recording)."""
+    changed = copy.deepcopy(data)
+    nvpair = f'<nvpair id="cib-bootstrap-options-no-quorum-policy" name="no-quorum-policy" value="{policy}"/>'
+    for node in changed["nodes"].values():
+        cib = node["commands"]["cib"]
+        cib["stdout"] = cib["stdout"].replace('<cluster_property_set id="cib-bootstrap-options">',
+                                              f'<cluster_property_set id="cib-bootstrap-options">{nvpair}', 1)
+    return changed
+
+
+@pytest.mark.parametrize(("policy", "passed", "says"), [
+    (None, True, "no-quorum-policy stop: a partition without quorum stops every resource (the default)"),
+    ("freeze", True, "keeps what runs"), ("demote", True, "demotes promoted instances"),
+    ("suicide", True, "fences itself"), ("ignore", False, "both sides may run the service"),
+    ("sometimes", False, "which Pacemaker does not know"),
+])
+def test_no_quorum_policy(policy: str | None, passed: bool, says: str) -> None:
+    data = raw("solved-3node") if policy is None else _with_policy(raw("solved-3node"), policy)
+    report = grade("", "clustering3", data)
+    check = next(c for c in report.checks if c.id == "no-quorum-policy")
+    assert check.passed is passed and says in check.feedback, check.feedback
+
+
+def test_the_three_node_lab_adds_the_quorum_task_to_the_two_node_labs_tasks() -> None:
+    two, three = load_spec("clustering"), load_spec("clustering3")
+    assert [t.id for t in three.tasks] == [t.id for t in two.tasks] + ["quorum"]
+    assert {c.id for c in three.checks} - {c.id for c in two.checks} == {"no-quorum-policy", "quorum-loss"}
+    assert next(c for c in three.checks if c.id == "quorum-loss").fault

@@ -25,7 +25,7 @@ def observe(monkeypatch: pytest.MonkeyPatch, holder: str, fenced: list[str]) -> 
         return marks[node] + ("-again" if cut and node in fenced else "")
 
     monkeypatch.setattr(infra_faults, "ip_holder", lambda _lab: holder)
-    monkeypatch.setattr(infra_faults, "_boot_mark", boot_mark)
+    monkeypatch.setattr(infra_faults, "boot_mark", boot_mark)
     monkeypatch.setattr(infra_faults.faults, "cut_link", lambda _lab, node, net: cut.append(f"{node}:{net}"))
     monkeypatch.setattr(infra_faults.faults, "restore", lambda _lab, node: [])
     monkeypatch.setattr(infra_faults, "restore_and_rejoin", lambda _lab, node: "")

@@ -49,7 +49,7 @@ def test_network_xml() -> None:
     bridged = libvirt_network.parse(libvirt("solved", "hv1", "networks", "vmnet")["xml"])
     assert (bridged.name, bridged.forward, bridged.bridge, bridged.onto_host_bridge) == ("vmnet", "bridge", "br0", True)
     assert bridged.addresses == () and not bridged.dhcp
-    nat = libvirt_network.parse(libvirt("seed", "hv1", "networks", "vmnet")["xml"])  # labs/seed/virtualization.sh
+    nat = libvirt_network.parse(libvirt("seed", "hv1", "networks", "vmnet")["xml"])  # labs/adapted/virtualization.sh
     assert (nat.forward, nat.bridge, nat.addresses, nat.dhcp) == ("nat", "virbr1", ("192.168.100.1/24",), True)
     assert not nat.onto_host_bridge
     isolated = libvirt_network.parse("<network><name>x</name><ip address='10.0.0.1' prefix='24'/></network>")
