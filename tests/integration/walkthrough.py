@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from halab import peers
+from halab.runtime import peers
 from halab.course import guided
 from halab.lab import Lab
 
