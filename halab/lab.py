@@ -17,6 +17,7 @@ from typing import Any
 
 import paramiko
 
+from halab import paths
 from halab.errors import HalabError
 from halab.fence import daemon as fence
 from halab.host.fs import remove_tree
@@ -223,6 +224,10 @@ class Lab:
                     self._revive(backend, spec, existing, progress)
                 self._current_power_switch(existing, progress)
                 return existing.nodes
+            if existing is None and (running := labnet.processes_in(self.name)):
+                raise HalabError(f"a lab named '{self.name}' runs on this host outside this state directory "
+                                 f"({paths.state_dir()}): processes {', '.join(map(str, running[:5]))} run in its "
+                                 f"network; take it down with the halab that started it, or use another name")
             self._teardown(existing, progress)  # stale leftovers of a crashed or half-made run
             labnet.check_free(spec, self._other_labs())
             state = LabState(self.name, wanted, str(spec.path), owner=self.owner.as_dict() if self.owner else None,

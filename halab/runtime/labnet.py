@@ -47,6 +47,18 @@ def node_link(net_index: int) -> str:
     return f"eth{net_index}"
 
 
+def processes_in(lab: str) -> list[int]:
+    """Processes that run in the lab's namespaces (its switch's and its nodes'). With no state for the lab here,
+    they are another halab's (a second checkout with its own HALAB_STATE_DIR has a lab of this name): making the
+    network afresh would pull it from under that lab's running nodes and its power switch."""
+    names = [n for n in [lab_netns(lab), *netns.list_netns(f"{lab_netns(lab)}_")] if netns.netns_exists(n)]
+    pids: list[int] = []
+    for name in names:
+        result = netns.ip("netns", "pids", name, check=False)
+        pids += [int(word) for word in result.stdout.split() if word.isdigit()]
+    return sorted(set(pids))
+
+
 def check_free(spec: LabSpec, other_labs: dict[str, LabSpec]) -> None:
     """Refuse to create a network that would clash with another lab or with the host's own routes."""
     ours = {host_link(spec.name, i) for i in range(len(spec.networks))}

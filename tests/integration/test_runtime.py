@@ -60,7 +60,7 @@ def test_two_and_three_node_labs_side_by_side(lab_up: Callable[[str], Lab]) -> N
     assert all(node["running"] and node["ssh"] for node in labs["clustering3"]["nodes"])
 
 
-def test_cli_up_is_idempotent_and_ssh_returns_exit_code(lab_up: Callable[[str], Lab]) -> None:
+def test_cli_up_is_idempotent_and_ssh_returns_exit_code(tmp_path: Path, lab_up: Callable[[str], Lab]) -> None:
     lab_up("clustering")
     pids = load_state("clustering").provider_data["pids"]
     again = halab("up", "clustering", "--json", check=True)
@@ -69,6 +69,14 @@ def test_cli_up_is_idempotent_and_ssh_returns_exit_code(lab_up: Callable[[str], 
     assert halab("ssh", "node2", "--", "sh", "-c", "echo hi; exit 3").returncode == 3
     out = halab("ssh", "node2", "--", "hostname")
     assert (out.returncode, out.stdout.strip()) == (0, "node2")
+    # A second halab (another checkout, its own state directory) asked for a lab of the same name must not pull
+    # the network from under this lab's running nodes: it refuses, and this lab keeps working.
+    other = subprocess.run([*HALAB, "up", "clustering"], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "HALAB_STATE_DIR": str(tmp_path / "state")})
+    assert other.returncode != 0 and "runs on this host outside this state directory" in other.stderr, other.stderr
+    assert "Traceback" not in other.stderr
+    assert load_state("clustering").provider_data["pids"] == pids
+    assert halab("ssh", "node1", "--", "ping", "-c1", "-W2", "node2").returncode == 0
 
 
 def test_killed_lab_is_repaired_by_next_up(lab_up: Callable[[str], Lab]) -> None:
