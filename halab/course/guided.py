@@ -64,7 +64,8 @@ def lab_values(spec: Any, extra: Mapping[str, Any] | None = None) -> dict[str, s
     - for each node: ``{node1}`` (its name, for symmetry) and ``{node1_addr}`` (its address on the lab's
       management network), ``{node1_<network>}`` (its address on that network);
     - for each network: ``{<network>_prefix}`` (prefix length, 24) and ``{<network>_subnet}``;
-    - ``{prefix}``: the management network's prefix length;
+    - ``{prefix}``: the management network's prefix length; ``{host_addr}``: the host's address on it (where the
+      lab's power switch for fence_halab listens);
     - anything in ``extra`` (values a lab gives besides its spec, such as a hacluster password).
     """
     values: dict[str, str] = {}
@@ -81,6 +82,7 @@ def lab_values(spec: Any, extra: Mapping[str, Any] | None = None) -> dict[str, s
         values[f"{net.name}_prefix"] = str(net.subnet.prefixlen)
         values[f"{net.name}_subnet"] = str(net.subnet)
     values["prefix"] = values[f"{management}_prefix"]
+    values["host_addr"] = str(spec.management_network.host_address)  # the lab's power switch listens there
     for node in spec.nodes:
         values[node.name] = node.name
         for net, address in node.addresses.items():

@@ -97,12 +97,19 @@ def lab_facts(lab: str) -> w.HTML:
     parts = [f"<p><b>{html.escape(spec.title)}</b></p>", own_values_message(slot, problem),
              table_html(["Node", "Addresses"], nodes)]
     if spec.settings:
-        parts.append(table_html(["Setting", "Value"], sorted((k, str(v)) for k, v in spec.settings.items())))
+        parts.append(table_html(["Setting", "Value"], sorted((k, setting_text(v)) for k, v in spec.settings.items())))
     parts.append(logins_html(lab, spec.node_names, spec.member_names))
     if spec.tasks:
         items = "".join(f"<li><b>{html.escape(t.title)}</b><br>{html.escape(t.description)}</li>" for t in spec.tasks)
         parts.append(f"<p><b>Tasks</b></p><ol>{items}</ol>")
     return w.HTML("".join(parts))
+
+
+def setting_text(value: object) -> str:
+    """A setting as a student reads it: a value per runtime ({nspawn = 30, tcg = 90}) as "30 (nspawn), 90 (tcg)"."""
+    if isinstance(value, dict):
+        return ", ".join(f"{v} ({k})" for k, v in value.items())
+    return str(value)
 
 
 def logins_html(lab: str, nodes: list[str], members: list[str]) -> str:
