@@ -54,7 +54,7 @@ def course(port: int, ip: str, browser: bool, token_file: TextIO | None, course_
     Runs until you press Ctrl-C.
     """
     # Imported here so that `halab --help` stays fast.
-    console = Console()
+    console = Console(emoji=False)
     token = token_file.read().strip() if token_file else os.environ.get("HALAB_COURSE_TOKEN", "")
     if token_file and not token:
         raise click.UsageError("the token file is empty: an empty token lets anyone on the network in")

@@ -37,7 +37,7 @@ from halab.course.quiz import Question, practice_questions
 from halab.course.quizbank import shuffled
 from halab.errors import HalabError
 
-out = Console(highlight=False)
+out = Console(highlight=False, emoji=False)
 HELP = ("Answer with letters (b, or b d for several) or type the value. Commands: Enter next · :p previous · "
         ":g N go to question N · :m mark for review · :c clear the answer · :r review list · :s submit · "
         ":q quit without submitting · :h this help. To answer with text that starts with ':', type '::' first.")

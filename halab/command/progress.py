@@ -16,7 +16,7 @@ from halab.course.mastery import Overview, overview
 from halab.course.objectives import Vocabulary, load_vocabulary
 from halab.course.quiz import practice_questions
 
-out = Console(highlight=False)
+out = Console(highlight=False, emoji=False)
 LEVEL_STYLE = {"mastered": "green", "learning": "cyan", "weak": "red", "not started": "yellow"}
 
 

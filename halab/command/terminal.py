@@ -17,7 +17,7 @@ from graders.report import Report
 from halab.access import LabAccess
 from halab.lab import Lab
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, emoji=False)  # "ocf:heartbeat:IPaddr2" is no emoji code
 
 
 def choose_lab(positional: str | None, option: str | None, required: bool = True) -> str | None:
