@@ -18,7 +18,7 @@ from typing import Any
 
 import paramiko
 
-from halab import labnet, ssh
+from halab import labnet, peers, ssh
 from halab.errors import HalabError
 from halab.fence import daemon as fence
 from halab.hostfs import remove_tree
@@ -126,8 +126,10 @@ class Lab:
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             nodes = list(pool.map(node_status, state.nodes))
+        password = peers.cluster_password(self.name)
         return {"lab": self.name, "provider": state.provider, "phase": state.phase,
-                "created": state.created, "nodes": nodes, "owner": state.owner}
+                "created": state.created, "nodes": nodes, "owner": state.owner,
+                **({"cluster_login": {"user": peers.CLUSTER_USER, "password": password}} if password else {})}
 
     # -- commands on nodes --------------------------------------------------------------------------
     def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient:
@@ -224,6 +226,9 @@ class Lab:
                 backend.up(spec, state, progress)
                 self._wait_ssh(backend, state, progress)
                 self._start_power_switch(spec, state, progress)
+                progress("root SSH between the nodes" + (" and pcsd" if spec.members else ""))
+                peers.setup(self, spec, state.nodes)
+                self.close()
                 # Only the phase: the power switch runs now, and a power action may have changed the state.
                 self._kind_setup(spec, progress)
                 state.phase = "up"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 
 from graders.checks import CheckTable, Verdict, fail, ok
+from graders.clustering import fencing
 from graders.collectors.cib import Cib, Primitive
 from graders.facts import FactMissing, LabFacts, NodeFacts
 
@@ -84,23 +85,30 @@ def nodelist(facts: LabFacts) -> Verdict:
     if not entries:
         return fail(f"corosync.conf on {node} has no nodelist with node entries")
     rings = ring_networks(facts)
+    # A ringN_addr may be a name the nodes' /etc/hosts resolves (pcs cluster setup writes the node names there).
+    resolves = {name: address for address, name in facts.spec.host_entries()}
     problems, ids = [], []
     by_name = {entry.values.get("name"): entry for entry in entries}
-    if None in by_name:
-        problems.append("some node entries have no 'name:' (Pacemaker then names nodes after their hostnames, "
-                        "and tools like crm/pcs cannot match the nodelist to nodes)")
+
+    def address(entry: object, link: int) -> str | None:
+        found = entry.values.get(f"ring{link}_addr")  # type: ignore[attr-defined]
+        return resolves.get(found or "", found)
+
     for lab_node in facts.spec.members:
-        entry = by_name.get(lab_node.name)
+        # By name, or (crm cluster init writes no names: Pacemaker then names nodes after their hostnames) by
+        # the address of its first link.
+        entry = by_name.get(lab_node.name) or next(
+            (e for e in entries if "name" not in e.values and address(e, 0) == str(lab_node.addresses[rings[0]])),
+            None)
         if entry is None:
-            if not any(e.values.get("ring0_addr") == str(lab_node.addresses[rings[0]]) for e in entries):
-                problems.append(f"{lab_node.name} is missing")
+            problems.append(f"{lab_node.name} is missing")
             continue
         for link, network in enumerate(rings):
             found, wanted = entry.values.get(f"ring{link}_addr"), str(lab_node.addresses[network])
             if found is None and link > 0:
                 problems.append(f"{lab_node.name} has no ring{link}_addr (its address on {network} is {wanted}): "
                                 f"link {link} is missing, so the cluster hangs on one network")
-            elif found != wanted:
+            elif address(entry, link) != wanted:
                 where = f"its address on {network} is" if len(rings) > 1 else "its address is"
                 problems.append(f"{lab_node.name} has ring{link}_addr {found!r}, {where} {wanted}")
         ids.append(entry.values.get("nodeid"))
@@ -113,7 +121,8 @@ def nodelist(facts: LabFacts) -> Verdict:
         problems.append(f"{len(entries)} node entries for {len(facts.spec.members)} lab nodes")
     if problems:
         return fail(f"nodelist on {node}: " + "; ".join(problems))
-    return ok(f"{len(entries)} nodes with names, ids and addresses")
+    unnamed = " (no names: Pacemaker names each node after its hostname)" if None in by_name else ""
+    return ok(f"{len(entries)} nodes with ids and addresses{unnamed}")
 
 
 @CHECKS.check("corosync-transport", "Corosync uses the knet transport",
@@ -207,21 +216,36 @@ def membership(facts: LabFacts) -> Verdict:
     return ok(f"{len(facts.spec.members)} nodes online, quorate (DC: {status.dc})")
 
 
-@CHECKS.check("stonith", "Fencing is enabled and a fence device is running",
-       "crm configure primitive fence-lab stonith:fence_halab params pcmk_host_list=\"node1 node2\"; "
+@CHECKS.check("stonith", "Fencing is enabled and every node can be fenced by a running device",
+       "crm configure primitive fence-lab stonith:fence_halab params pcmk_host_list=\"{cluster_nodes}\"; "
        "crm configure property stonith-enabled=true")
 def stonith(facts: LabFacts) -> Verdict:
     _, status = facts.cluster_view(lambda node: node.crm_mon())
-    devices = [r for r in status.resources if r.agent.startswith("stonith:")]
+    configured = [r for r in status.resources if r.agent.startswith("stonith:")]
     if not status.stonith_enabled:
         return fail("stonith-enabled is false: a node that stops answering cannot be fenced, so the cluster "
                     "cannot safely recover its resources (risk of split brain)")
-    if not devices:
+    if not configured:
         return fail("no fence device (stonith resource) is configured")
-    started = [d for d in devices if d.role == "Started" and d.active]
-    if not started:
-        return fail(f"fence device {devices[0].id} is not running ({devices[0].role or 'Stopped'})")
-    return ok(f"stonith enabled; {started[0].id} ({started[0].agent}) running on {', '.join(started[0].nodes)}")
+    _, cib = facts.cluster_view(lambda node: node.cib())
+    members = facts.spec.member_names
+    can = fencing.fencers(cib, status, members)
+    problems = []
+    for node in (n for n in members if not can[n]):
+        lists = [f"{d.id}: {k}={d.params[k]!r}" for d in fencing.devices(cib) for k in ("pcmk_host_list",
+                 "pcmk_host_map") if k in d.params]
+        why = f" ({'; '.join(lists)}: {', '.join(members)} are this lab's nodes)" if lists else ""
+        stopped = [r.id for r in configured if r.id not in fencing.running(status)]
+        problems.append(f"0 devices can fence {node}{why}" + (f"; not running: {', '.join(stopped)}" if stopped
+                                                                 else ""))
+    failed = sorted({(node, device) for (node, device), count in status.fail_counts.items() if count > 0
+                     and device in {r.id for r in configured}})
+    problems += [f"fence device {device} failed on {node} (fail count {status.fail_counts[(node, device)]}): "
+                 f"Pacemaker keeps it off {node} until the failure is cleared (crm resource cleanup {device})"
+                 for node, device in failed]
+    if problems:
+        return fail("; ".join(problems))
+    return ok("stonith enabled; " + ", ".join(f"{node} by {' or '.join(can[node])}" for node in members))
 
 
 def _ip_primitive(cib: Cib, address: str) -> Primitive | None:

@@ -9,6 +9,7 @@ monitoring.py.
 from __future__ import annotations
 
 from graders.checks import CheckTable, Verdict, fail, ok
+from graders.clustering import fencing
 from graders.clustering.checks import CHECKS as CLUSTER_CHECKS
 from graders.clustering.checks import cluster_conf, ring_networks
 from graders.collectors.cib import Cib
@@ -139,14 +140,14 @@ FENCE_SECONDS = 0.5  # about how long a fencing takes here, from the request to 
 def _delays(cib: Cib, members: list[str]) -> list[str]:
     """The settings that break a fence race, described; empty when nothing does."""
     found = []
-    for device in (p for p in cib.primitives.values() if p.agent.startswith("stonith:")):
-        base = device.params.get("pcmk_delay_base", "")
-        if ":" in base:  # a node map, "node1:2s;node2:0": fencing each target waits its own time
-            waits = {n.strip(): _seconds(d) for n, _, d in (e.partition(":") for e in base.split(";") if ":" in e)}
-            first = max(members, key=lambda n: waits.get(n, 0.0))
-            if len({waits.get(n, 0.0) for n in members}) > 1:
-                found.append(f"{device.id}: pcmk_delay_base={base} (fencing {first} waits longest, so {first} "
-                             "wins a fence race)")
+    waits = fencing.waits(cib, members)
+    if len(waits) == len(members) and len({wait for wait, _ in waits.values()}) > 1:
+        # One device with a per-node map, or a device per node with its own pcmk_delay_base: either way,
+        # fencing one node waits longer than fencing the other, so that one shoots first and survives.
+        first = max(members, key=lambda n: waits[n][0])
+        how = ", ".join(f"fencing {n} waits {waits[n][0]:g} s ({waits[n][1]})" for n in members)
+        found.append(f"pcmk_delay_base: {how}, so {first} wins a fence race")
+    for device in fencing.devices(cib):
         spread = _seconds(device.params.get("pcmk_delay_max"))
         if spread > 0:
             chance = 2 * FENCE_SECONDS / spread - (FENCE_SECONDS / spread) ** 2 if spread > FENCE_SECONDS else 1.0
@@ -161,20 +162,13 @@ def _delays(cib: Cib, members: list[str]) -> list[str]:
     return found
 
 
-def _seconds(value: str | None) -> float:
-    """A Pacemaker duration or number ("5", "5s", "500ms", "2m") in seconds; 0 for anything else."""
-    if not value:
-        return 0.0
-    text = value.strip().lower()
-    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
-        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
-            return float(text[: -len(suffix)]) * factor
-    return float(text) if text.replace(".", "", 1).isdigit() else 0.0
+_seconds = fencing.seconds
 
 
 @CHECKS.check("fence-race", "A two-node partition cannot make both nodes fence each other",
               "crm configure property priority-fencing-delay=1s with meta priority=10 on the service's group; "
-              "or a fixed delay per node: crm resource param fence-lab set pcmk_delay_base 'node1:2s;node2:0'")
+              "or a fixed delay per node: crm resource param fence-lab set pcmk_delay_base 'node1:2s;node2:0' (or, "
+              "with a device per node, pcmk_delay_base=2s on the one that fences node1)")
 def fence_race(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     delays = _delays(cib, facts.spec.member_names)

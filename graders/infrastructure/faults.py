@@ -208,10 +208,19 @@ def rings_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     if not served:
         return FaultOutcome(Verdict(False, f"cut both rings of {victim}: {survivor} fenced {fenced[0]} but the "
                                            f"service does not answer from {survivor}.{restored}"), measurements)
-    note = "" if fenced[0] == victim else (f" The race went to {victim}, so the service had to move: "
-                                           "priority-fencing-delay lets the node running the service win.")
-    return FaultOutcome(Verdict(True, f"cut both rings of {victim}: {survivor} fenced {fenced[0]} and serves the "
-                                      f"service; nobody else was shot.{note}{restored}"), measurements)
+    if fenced[0] == holder:
+        # The cluster recovered, but through an outage a fence delay exists to avoid: the node that was serving
+        # lost the race to the one that was cut off, and the service had to start again on it.
+        return FaultOutcome(Verdict(False, f"cut both rings of {victim}, while {holder} ran the service: {victim} won "
+                                           f"the fence race and fenced {holder}, so the service went down and started "
+                                           f"again on {victim}. The node running the service must win: a fixed delay "
+                                           f"that favours another node, or none, lets the cut-off node shoot first."
+                                           + restored,
+                                    "priority-fencing-delay with a priority on the service's group makes the node "
+                                    "running it win; with fixed per-node delays (pcmk_delay_base), keep the service "
+                                    "on the favoured node (a location preference)."), measurements)
+    return FaultOutcome(Verdict(True, f"cut both rings of {victim}: {holder}, which ran the service, fenced {victim} "
+                                      f"and kept serving; nobody else was shot.{restored}"), measurements)
 
 
 def _served_by(lab: Lab, node: str) -> bool:

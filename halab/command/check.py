@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from halab.command.terminal import console, progress_status, report_table
+from halab.command.terminal import console, lab_argument, progress_status, report_table
 
 
 @click.command()
-@click.argument("lab_name", metavar="LAB")
+@lab_argument()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--no-faults", is_flag=True, help="Skip fault checks (they power nodes off and on).")
 @click.option("--evidence", type=click.Path(dir_okay=False, writable=True),
@@ -53,7 +53,10 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None, t
     else:
         console.print(report_table(report))
         for name, value in report.measurements.items():
-            console.print(f"  {name}: {value}")
+            console.print(f"  {name}: {value}", markup=False)
+        if report.unreadable:
+            console.print(f"[yellow]? {len(report.unreadable)} check(s) not judged: a node's answer came back "
+                          f"incomplete. Run halab check {lab_name} again.[/yellow]")
     sys.exit(0 if report.score == report.max_score else 1)
 
 

@@ -38,11 +38,22 @@ def host_problems() -> list[tuple[str, str]]:
     return problems
 
 
+MARKS = {"ok": "[green]✓[/green]", "note": "[yellow]![/yellow]", "problem": "[red]✗[/red]"}
+
+
 @click.command()
 def doctor() -> None:
-    """Check that this host can run labs."""
+    """Check that this host can run labs: what it lacks, and every host fact the labs depend on."""
+    from halab.hostfacts import all_facts
+
+    facts = all_facts()
+    console.print("[bold]host facts the labs depend on[/bold]")
+    for fact in facts:
+        fix = f"\n    fix: [bold]{fact.fix}[/bold]" if fact.fix and fact.state != "ok" else ""
+        console.print(f"{MARKS[fact.state]} {fact.name}: {fact.found} [dim](labs: {fact.labs})[/dim]{fix}",
+                      highlight=False)
     problems = host_problems()
-    if not problems:
+    if not problems and not any(fact.state == "problem" for fact in facts):
         console.print("[green]this host is ready for halab labs[/green]")
         return
     for problem, fix in problems:
