@@ -23,7 +23,7 @@ def grade_live(lab: Lab, faults: bool | Collection[str] = True,
     progress("collecting facts from the nodes")
     raw = collect_raw(lab)
     report = evaluate(spec, raw, unrun_faults_count=False)
-    fault_checks = [c for c in spec.checks if c.fault and (faults is True or c.id in faults)]
+    fault_checks = [c for c in spec.checks if c.fault and (faults is True or (faults is not False and c.id in faults))]
     if faults and fault_checks:
         passed = {c.id: c.passed for c in report.checks}
         facts = LabFacts.from_raw(spec, raw)
