@@ -1,6 +1,6 @@
 """The virtualization lab end to end on real container hypervisors (libvirtd and QEMU inside, the guest under
-TCG): fresh, solved by the reference solution and by an independent one (pcs, other names, TCP migration),
-both fault checks, libvirtd stopped, and nothing left on the host after `down`."""
+TCG): fresh, solved by walking notebook 6's guided steps and by an independent solution (pcs, other names, TCP
+migration), both fault checks, libvirtd stopped, and nothing left on the host after `down`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from halab.lab import Lab
-from solutions import solve
 from tests.integration import virtualization_pcs
 from tests.integration.conftest import halab
+from tests.integration.walkthrough import notebook, walk
 
 pytestmark = [pytest.mark.integration]
 LAB = "virtualization"
@@ -38,11 +38,11 @@ def assert_full_score_with_faults(returncode: int, report: dict[str, Any]) -> No
     assert measured["failover_seconds"] <= measured["rto_seconds"]
 
 
-def test_reference_solution_fresh_solved_faults_and_libvirtd_stopped(lab_up: Callable[[str], Lab]) -> None:
+def test_notebook_walk_through_fresh_solved_faults_and_libvirtd_stopped(lab_up: Callable[[str], Lab]) -> None:
     lab = lab_up(LAB)
     _, fresh = check("--no-faults")
     assert fresh["score"] == 0
-    solve(lab)
+    assert walk(lab, notebook("06-virtualization")) == {"network", "vm", "cluster", "migration"}
     assert_full_score_with_faults(*check())
     # libvirtd (and its sockets, which would start it again) stopped on one hypervisor: failed checks that
     # say so, never a traceback.
