@@ -132,12 +132,11 @@ class LabFacts:
 
     @classmethod
     def from_raw(cls, spec: LabSpec, raw: dict[str, Any]) -> LabFacts:
-        from graders.kinds import get_kind  # the registry imports the checks, which import this module
-
-        kind = get_kind(spec.kind)
+        kind = spec.kind_def
         raw = raw if isinstance(raw, dict) else {}
         all_nodes = raw.get("nodes")
-        nodes, unread = {}, []
+        nodes: dict[str, NodeFacts] = {}
+        unread: list[str] = []
         for node in spec.nodes:
             name, wanted = node.name, kind.commands_for(spec.settings, node.role)
             entry = all_nodes.get(name) if isinstance(all_nodes, dict) else None

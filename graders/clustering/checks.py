@@ -6,6 +6,7 @@ Each check explains what it found on which node, and why it matters in a real cl
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 
 from graders.checks import CheckTable, Verdict, fail, ok
 from graders.clustering import fencing
@@ -43,7 +44,8 @@ def cluster_conf(facts: LabFacts) -> tuple[str, object]:
 
 
 @CHECKS.check("corosync-conf-identical", "corosync.conf is valid and identical on every node",
-       "Write /etc/corosync/corosync.conf on one node and copy it to the others (scp, or crm/pcs cluster sync).")
+       "Write /etc/corosync/corosync.conf on one node and copy it to the others (scp, or crm/pcs cluster sync): "
+       "notebook 3, section 3.5, task 1.")
 def conf_identical(facts: LabFacts) -> Verdict:
     texts, problems = facts.per_node(lambda node: node.corosync_conf_text() or _missing(node))
     if problems:
@@ -66,7 +68,7 @@ def _missing(node: NodeFacts) -> str:
 
 
 @CHECKS.check("corosync-cluster-name", "Corosync cluster name",
-       "Set 'cluster_name' in the totem section.")
+       "Set 'cluster_name' in the totem section (notebook 3, section 3.5, task 1).")
 def cluster_name(facts: LabFacts) -> Verdict:
     node, conf = cluster_conf(facts)
     wanted = facts.spec.settings.get("cluster_name", "")
@@ -77,7 +79,8 @@ def cluster_name(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("corosync-nodelist", "Every node is in the nodelist with name, nodeid and address",
-       "Add one 'node { name: ..., nodeid: ..., ring0_addr: ... }' block per node, each key on its own line.")
+       "Add one 'node { name: ..., nodeid: ..., ring0_addr: ... }' block per node, each key on its own line "
+       "(notebook 3, section 3.1).")
 def nodelist(facts: LabFacts) -> Verdict:
     node, conf = cluster_conf(facts)
     section = conf.first("nodelist")  # type: ignore[attr-defined]
@@ -137,7 +140,8 @@ def transport(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("corosync-quorum", "Quorum is votequorum, with two_node exactly when there are two nodes",
-       "quorum { provider: corosync_votequorum } and, for a two-node cluster only, two_node: 1.")
+       "quorum { provider: corosync_votequorum } and, for a two-node cluster only, two_node: 1 (notebook 3, "
+       "sections 3.1 and 3.6).")
 def quorum_config(facts: LabFacts) -> Verdict:
     node, conf = cluster_conf(facts)
     provider = conf.get("quorum.provider")  # type: ignore[attr-defined]
@@ -156,7 +160,8 @@ def quorum_config(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("authkey", "The authkey is the same on every node, mode 0400, owned by root",
-       "Run corosync-keygen on one node, copy /etc/corosync/authkey to the others, chmod 0400.")
+       "Run corosync-keygen on one node, copy /etc/corosync/authkey to the others with scp -p, mode 0400 "
+       "(notebook 3, section 3.5, task 2).")
 def authkey(facts: LabFacts) -> Verdict:
     keys, problems = facts.per_node(lambda node: node.authkey())
     for name, info in keys.items():
@@ -173,15 +178,18 @@ def authkey(facts: LabFacts) -> Verdict:
     return ok(f"same key on {', '.join(keys)}, mode 0400")
 
 
-def _units(facts: LabFacts, key: str, wanted: str) -> Verdict:
-    states, problems = facts.per_node(lambda node: node.units(key))
+def _units(facts: LabFacts, key: str, wanted: str,
+           accept: Callable[[dict[str, str]], dict[str, str]] = dict, note: str = "") -> Verdict:
+    """Every node's corosync and pacemaker in the ``wanted`` state (after ``accept``, which may count an
+    equivalent state as the wanted one)."""
+    states, problems = facts.per_node(lambda node: accept(node.units(key)))
     wrong: dict[tuple[str, str], list[str]] = {}
     for name, units in states.items():
         for unit, state in units.items():
             if state != wanted:
                 wrong.setdefault((unit, state), []).append(name)
     problems += [f"{unit} is {state} on {', '.join(nodes)}" for (unit, state), nodes in wrong.items()]
-    return fail("; ".join(problems)) if problems else ok(f"corosync and pacemaker {wanted} on every node")
+    return fail("; ".join(problems)) if problems else ok(f"corosync and pacemaker {wanted} on every node{note}")
 
 
 @CHECKS.check("services-running", "Corosync and Pacemaker are running on every node",
@@ -191,13 +199,24 @@ def services_running(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("services-enabled", "Corosync and Pacemaker start at boot",
-       "systemctl enable corosync pacemaker, so that a fenced (rebooted) node rejoins by itself.")
+       "systemctl enable corosync pacemaker, so that a fenced (rebooted) node rejoins by itself (notebook 3, "
+       "section 3.5, task 3).")
 def services_enabled(facts: LabFacts) -> Verdict:
-    return _units(facts, "is_enabled", "enabled")
+    return _units(facts, "is_enabled", "enabled", _pulled_by_pacemaker,
+                  " (an enabled Pacemaker starts Corosync at boot: it requires it)")
+
+
+def _pulled_by_pacemaker(units: dict[str, str]) -> dict[str, str]:
+    """pacemaker.service Requires= corosync.service: an enabled Pacemaker starts Corosync at boot too, unless
+    Corosync is masked (crm cluster init enables only pacemaker)."""
+    if units.get("pacemaker") == "enabled" and units.get("corosync") not in ("enabled", "masked"):
+        return {**units, "corosync": "enabled"}
+    return dict(units)
 
 
 @CHECKS.check("membership", "Every node is an online member and the cluster is quorate",
-       "Check corosync-quorumtool -s and crm_mon -1 on each node; look at journalctl -u corosync for link errors.")
+       "Check corosync-quorumtool -s and crm_mon -1 on each node; look at journalctl -u corosync for link errors; "
+       "a node UNCLEAN in the first minute is normal (notebook 3, section 3.2).")
 def membership(facts: LabFacts) -> Verdict:
     seen_from, status = facts.cluster_view(lambda node: node.crm_mon())
     problems = []
@@ -218,7 +237,7 @@ def membership(facts: LabFacts) -> Verdict:
 
 @CHECKS.check("stonith", "Fencing is enabled and every node can be fenced by a running device",
        "crm configure primitive fence-lab stonith:fence_halab params pcmk_host_list=\"{cluster_nodes}\"; "
-       "crm configure property stonith-enabled=true")
+       "crm configure property stonith-enabled=true (notebook 3, sections 3.4 and 3.5, task 4).")
 def stonith(facts: LabFacts) -> Verdict:
     _, status = facts.cluster_view(lambda node: node.crm_mon())
     configured = [r for r in status.resources if r.agent.startswith("stonith:")]
@@ -257,7 +276,8 @@ def _web_primitive(cib: Cib) -> Primitive | None:
 
 
 @CHECKS.check("floating-ip", "The floating IP runs on one node",
-       "crm configure primitive web-ip IPaddr2 params ip=<floating IP> cidr_netmask=24")
+       "crm configure primitive web-ip IPaddr2 params ip=<floating IP> cidr_netmask=24 (notebook 3, section 3.5, "
+       "task 5).")
 def floating_ip(facts: LabFacts) -> Verdict:
     address = facts.spec.settings["floating_ip"]
     _, cib = facts.cluster_view(lambda node: node.cib())
@@ -276,7 +296,8 @@ def floating_ip(facts: LabFacts) -> Verdict:
 
 @CHECKS.check("web-server", "The web server runs under Pacemaker and answers on the floating IP",
        "crm configure primitive web-server apache params configfile=/etc/apache2/apache2.conf "
-       "statusurl=http://localhost/server-status; and put a page in /var/www/html/index.html.")
+       "statusurl=http://localhost/server-status; and put a page in /var/www/html/index.html (notebook 3, "
+       "section 3.5, task 5).")
 def web_server(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     primitive = _web_primitive(cib)
@@ -298,7 +319,7 @@ def web_server(facts: LabFacts) -> Verdict:
 
 @CHECKS.check("together-in-order", "The floating IP and the web server run together, IP first",
        "Put both in a group (IP first): crm configure group web web-ip web-server; or add colocation and "
-       "order constraints.")
+       "order constraints (notebook 3, section 3.3).")
 def together_in_order(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     ip = _ip_primitive(cib, facts.spec.settings["floating_ip"])
@@ -327,7 +348,8 @@ def together_in_order(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("no-leftover-constraints", "No leftover move/ban constraints",
-       "crm resource clear <resource> (or pcs resource clear) removes what 'move' and 'ban' left behind.")
+       "crm resource clear <resource> (or pcs resource clear) removes what 'move' and 'ban' left behind "
+       "(notebook 3, section 3.5, task 6).")
 def no_leftovers(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     leftovers = [c.id for c in cib.constraints if c.id.startswith(("cli-ban", "cli-prefer"))]
@@ -349,3 +371,23 @@ def crm_verify(facts: LabFacts) -> Verdict:
         errors = [line for line in (out["stderr"] + out["stdout"]).splitlines() if line.strip()][:3]
         return fail(f"crm_verify -L on {node} exits {out['exit']}: {' | '.join(errors)}")
     return ok("the live configuration is valid")
+
+
+SAFE_POLICIES = {"stop": "stops every resource (the default)", "freeze": "keeps what runs, starts nothing",
+                 "demote": "demotes promoted instances, stops the others",
+                 "suicide": "fences itself"}
+
+
+@CHECKS.check("no-quorum-policy", "A partition without quorum does not run resources (no-quorum-policy)",
+              "Leave no-quorum-policy at its default (stop), or set freeze, demote or suicide; never ignore, which "
+              "runs resources without quorum. See notebook 3, section 3.6.")
+def no_quorum_policy(facts: LabFacts) -> Verdict:
+    node, cib = facts.cluster_view(lambda n: n.cib())
+    policy = cib.properties.get("no-quorum-policy", "stop")
+    if policy == "ignore":
+        return fail(f"no-quorum-policy is 'ignore' (seen from {node}): a node cut off from the others goes on "
+                    "running its resources and tries to fence the majority, so both sides may run the service")
+    if policy not in SAFE_POLICIES:
+        return fail(f"no-quorum-policy is {policy!r}, which Pacemaker does not know (it knows: ignore, "
+                    f"{', '.join(SAFE_POLICIES)})")
+    return ok(f"no-quorum-policy {policy}: a partition without quorum {SAFE_POLICIES[policy]}")

@@ -12,6 +12,7 @@ from graders.checks import CheckTable, Verdict, fail, ok
 from graders.clustering import fencing
 from graders.clustering.checks import CHECKS as CLUSTER_CHECKS
 from graders.clustering.checks import cluster_conf, ring_networks
+from graders.collectors import knet_traffic
 from graders.collectors.cib import Cib
 from graders.collectors.corosync_conf import Section
 from graders.facts import FactMissing, LabFacts, NodeFacts
@@ -57,8 +58,36 @@ def link_policy(facts: LabFacts) -> Verdict:
         return fail(f"link_mode passive on {node} without different knet_link_priority values: both links have "
                     "the same priority, so which one carries the traffic is left to chance; give the preferred "
                     "link the higher priority")
+    stale = _stale_link_mode(facts, chosen)
+    if stale:
+        return fail(stale, "link_mode is read when corosync starts: restart corosync on each node in turn (systemctl "
+                           "restart corosync); corosync-cfgtool -R reloads the timeouts, not the link mode")
     detail = ", ".join(f"link {n}: priority {p}" for n, p in sorted(priorities.items()))
     return ok(f"link_mode {chosen}: {LINK_MODES[chosen]}" + (f" ({detail})" if detail else ""))
+
+
+def _stale_link_mode(facts: LabFacts, chosen: str) -> str:
+    """Where the links knet uses now contradict the file's link_mode (a file changed and reloaded with
+    corosync-cfgtool -R, which does not change it): why, or "". Judged only on a node whose links are all
+    connected (a cut link carries nothing in any mode), and not at all from evidence without the statistics."""
+    wanted = len(ring_networks(facts))
+    problems = []
+    for node in facts.each():
+        try:
+            traffic = node.parsed("knet_traffic", knet_traffic.parse)
+            links = node.links()
+        except FactMissing:
+            continue
+        connected = all(state in ("connected", "localhost") for link in range(wanted)
+                        for state in links.links.get(link, {"?": "missing"}).values())
+        if len(traffic.links) < 2 or not traffic.carrying or not connected:
+            continue
+        runs = "passive" if len(traffic.carrying) == 1 else "active or rr"
+        if (chosen == "passive") != (runs == "passive"):
+            used = ", ".join(str(link) for link in traffic.carrying)
+            problems.append(f"on {node.name} knet runs {runs} (data on link {used}) while corosync.conf says "
+                            f"link_mode: {chosen}")
+    return "; ".join(problems)
 
 
 def _node_ids(facts: LabFacts) -> dict[str, str]:

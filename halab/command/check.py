@@ -8,7 +8,11 @@ from pathlib import Path
 
 import click
 
+from graders.evidence import write_evidence
+from graders.report import Report
+from halab.access import open_lab, own_spec
 from halab.command.terminal import console, lab_argument, progress_status, report_table
+from halab.course.progress import ProgressError, record_lab_check
 
 
 @click.command()
@@ -22,10 +26,6 @@ from halab.command.terminal import console, lab_argument, progress_status, repor
                    "checks run only when the task has one.")
 def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None, tasks: tuple[str, ...]) -> None:
     """Grade LAB on its live nodes and explain every failed check."""
-    from graders.evidence import write_evidence
-    from graders.report import Report
-    from halab.access import open_lab, own_spec
-
     if evidence and not Path(evidence).resolve().parent.is_dir():
         raise click.BadParameter(f"the folder of {evidence} does not exist", param_hint="--evidence")
     if evidence and tasks:
@@ -63,8 +63,6 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None, t
 def _record_progress(report: dict) -> None:
     """The checks passed count towards the user's progress (`halab progress`); a problem with the progress file
     is a warning, never a reason to lose the report."""
-    from halab.course.progress import ProgressError, record_lab_check
-
     try:
         notes = record_lab_check(report)
     except ProgressError as exc:

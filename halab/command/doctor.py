@@ -8,11 +8,14 @@ from pathlib import Path
 
 import click
 
+from halab.classroom.hubconfig import proxy_command
 from halab.command.terminal import console
+from halab.host.facts import all_facts
 from halab.image.build import current_image
 from halab.image.guest import missing_host_tools
-from halab.providers import get_provider
-from halab.providers.vagrant import VagrantProvider
+from halab.providers.base import get_provider
+from halab.providers.libvirt.accel import kvm_fact
+from halab.providers.vagrant.provider import VagrantProvider
 
 
 def host_problems() -> list[tuple[str, str]]:
@@ -28,8 +31,6 @@ def host_problems() -> list[tuple[str, str]]:
                  for tool, package in missing_host_tools()]
     if not Path("/dev/loop-control").exists():
         problems.append(("the virtualization lab's shared disk: no loop devices (/dev/loop-control)", "modprobe loop"))
-    from halab.classroom.hubconfig import proxy_command
-
     if not proxy_command().exists():
         problems.append(("halab classroom: JupyterHub's proxy (configurable-http-proxy) is not installed",
                          f"cd {proxy_command().parents[2]} && npm ci --omit=dev"))
@@ -44,9 +45,7 @@ MARKS = {"ok": "[green]✓[/green]", "note": "[yellow]![/yellow]", "problem": "[
 @click.command()
 def doctor() -> None:
     """Check that this host can run labs: what it lacks, and every host fact the labs depend on."""
-    from halab.hostfacts import all_facts
-
-    facts = all_facts()
+    facts = [*all_facts(), kvm_fact()]
     console.print("[bold]host facts the labs depend on[/bold]")
     for fact in facts:
         fix = f"\n    fix: [bold]{fact.fix}[/bold]" if fact.fix and fact.state != "ok" else ""

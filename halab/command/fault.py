@@ -1,6 +1,6 @@
 """`halab fault [LAB] FAULT NODE`: break a lab on purpose, and mend it.
 
-The faults every lab has are in halab/faults.py (``COMMON_FAULTS``); a lab kind may add its own
+The faults every lab has are in halab/runtime/faults.py (``COMMON_FAULTS``); a lab kind may add its own
 (graders/<kind>/__init__.py, ``injections``), such as the drbd lab's split brain. `halab fault --help` lists
 every lab's faults, one line each; `halab fault LAB --help` only that lab's.
 """
@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
-from halab import faults
 from halab.access import open_lab
 from halab.command.terminal import choose_lab, console
 from halab.errors import HalabError
+from halab.runtime import faults
 
 
 class FaultCommand(click.Command):

@@ -6,17 +6,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from graders.report import Report
-    from halab.access import LabAccess
-    from halab.lab import Lab
+from graders.report import Report
+from halab.access import LabAccess
+from halab.lab import Lab
 
 console = Console(stderr=True, highlight=False)
 

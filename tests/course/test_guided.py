@@ -69,9 +69,65 @@ def test_every_guided_step_of_the_course_renders_completely(path: Path) -> None:
     for step in guided.notebook_steps(path):
         for lab in step.labs:
             spec = load_spec(lab)
-            values = guided.lab_values(spec)
+            values = guided.lab_values(spec, {"hacluster_password": "made-at-halab-up"})
             guided.nodes_for(step, spec)
             assert not guided.unknown_placeholders(step.commands + step.expect + step.until, values), (
                 f"{path.name} cell {step.cell} for {lab}")
             tasks = {t.id for t in spec.tasks}
             assert not step.task or step.task in tasks, f"{path.name} cell {step.cell}: no task {step.task} in {lab}"
+
+
+def test_the_widget_shows_where_to_run_and_the_rendered_commands(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from halab.course.widgets import steps
+
+    monkeypatch.setenv("HALAB_STATE_DIR", str(tmp_path))  # no lab up: the values come from the spec
+    step = guided.Step(("clustering", "clustering3"), ("all",), "echo {floating_ip} > /tmp/x", task="web",
+                       expect="{node3_addr}")
+    widget = steps.LabSteps(step)
+    assert "On each of node1 and node2" in widget.out.value and "10.42.10.100" in widget.out.value
+    assert "does not have: node3_addr" in widget.out.value  # a placeholder the lab lacks is said, not hidden
+    widget.widget.children[0].value = "clustering3"  # the lab chosen with the toggle
+    assert "node1, node2 and node3" in widget.out.value and "10.42.30.100" in widget.out.value
+    assert "does not have" not in widget.out.value
+    single = steps.step_html(guided.Step(("clustering3",), ("node2",), "pcs status"), "clustering3")
+    assert "<code>halab ssh clustering3 node2</code>" in single
+
+
+def test_a_password_made_at_halab_up_is_a_named_stand_in_until_the_lab_is_up(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from halab.course.widgets import steps
+
+    monkeypatch.setenv("HALAB_STATE_DIR", str(tmp_path))
+    html = steps.step_html(guided.Step(("clustering3",), ("node1",), "pcs host auth -p {hacluster_password}"),
+                           "clustering3")
+    assert "pcs host auth -p PASSWORD" in html and "halab status clustering3" in html
+
+
+def test_a_checkpoint_of_a_task_the_lab_lacks_says_so() -> None:
+    from halab.course.widgets import lab_checkpoint
+
+    checkpoint = lab_checkpoint("clustering", "quorum")  # only clustering3 has it
+    assert "has no task &#x27;quorum&#x27;" in checkpoint.widget.value
+    ok_one = lab_checkpoint("clustering3", "quorum")
+    assert "halab check clustering3 --task quorum" in ok_one.widget.children[0].value
+
+
+def test_check_task_refuses_a_task_the_lab_lacks() -> None:
+    from click.testing import CliRunner
+
+    from halab.command.check import check
+
+    result = CliRunner().invoke(check, ["clustering", "--task", "quorum"])
+    assert result.exit_code == 2 and "has no task quorum" in result.output and "corosync" in result.output
+    result = CliRunner().invoke(check, ["clustering", "--task", "web", "--evidence", "x.json"])
+    assert result.exit_code == 2 and "without --task" in result.output
+
+
+def test_a_report_cut_to_tasks_keeps_their_checks_and_scores() -> None:
+    from graders.report import CheckResult, Report
+
+    checks = [CheckResult("a", "A", True, 5, 5, "", "", task="web"),
+              CheckResult("b", "B", False, 0, 10, "", "", task="tidy")]
+    report = Report("clustering", checks).only_tasks(["tidy"])
+    assert [c.id for c in report.checks] == ["b"] and (report.score, report.max_score) == (0, 10)

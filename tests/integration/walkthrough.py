@@ -20,6 +20,7 @@ from pathlib import Path
 
 from halab.course import guided
 from halab.lab import Lab
+from halab.runtime import peers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT_S = 300  # a step may start a service or wait for a transition
@@ -53,15 +54,17 @@ def run_step(lab: Lab, step: guided.Step, values: dict[str, str], log: Callable[
     missing = guided.unknown_placeholders(step.commands + step.expect + step.until, values)
     if missing:
         raise StepFailed(f"cell {step.cell}: unknown placeholders {missing}")
-    for node in guided.nodes_for(step, lab.spec):
+    nodes = guided.nodes_for(step, lab.spec)
+    for node in nodes:
         log(f"cell {step.cell} on {node}: {commands.splitlines()[0] if commands else ''} ...")
         status, output = (_host(commands, STEP_TIMEOUT_S) if node == guided.HOST
                           else _node(lab, node, commands, STEP_TIMEOUT_S))
+        log(output.rstrip()[-3000:])
         if status != 0:
             raise StepFailed(f"cell {step.cell} ({step.task or 'no task'}) failed on {node} with exit status "
                              f"{status}:\n{commands}\n--- output ---\n{output[-2000:]}")
-        if step.until:
-            _wait(lab, node, guided.render(step.until, values), step)
+    if step.until:  # once the commands ran everywhere (a cluster forms when every node has started)
+        _wait(lab, nodes[0], guided.render(step.until, values), step)
 
 
 def _wait(lab: Lab, node: str, condition: str, step: guided.Step) -> None:
@@ -80,7 +83,8 @@ def walk(lab: Lab, notebook_path: Path, log: Callable[[str], None] = print) -> s
     """Run every guided step of the notebook for this lab; returns the tasks they worked on."""
     steps = [s for s in guided.notebook_steps(notebook_path, lab.base) if not s.demo]
     assert steps, f"{notebook_path.name} has no guided steps for lab {lab.base}"
-    values = guided.lab_values(lab.spec)
+    password = peers.cluster_password(lab.name)
+    values = guided.lab_values(lab.spec, {"hacluster_password": password} if password else {})
     for step in steps:
         run_step(lab, step, values, log)
     return {s.task for s in steps if s.task}

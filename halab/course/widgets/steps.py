@@ -37,21 +37,35 @@ def own_spec(lab: str) -> tuple[Any, int | None, str | None]:
     return spec, slot, problem
 
 
+def extra_values(lab: str, text: str) -> tuple[dict[str, str], str]:
+    """Values that exist only while the lab is up (pcsd's hacluster password, new at every `halab up`), asked
+    only when the step uses them; and a note when one is not known yet."""
+    if "{hacluster_password}" not in text:
+        return {}, ""
+    login, _problem = labaccess.cluster_login(lab)
+    if login and login.get("password"):
+        return {"hacluster_password": str(login["password"])}, ""
+    return {"hacluster_password": "PASSWORD"}, message_html(
+        f"PASSWORD stands for the lab's hacluster password, which is made at every `halab up`: run this cell again "
+        f"once the lab is up, or read it in `halab status {lab}`.", "info")
+
+
 def where_html(lab: str, nodes: Sequence[str]) -> str:
     if nodes == [guided.HOST]:
         return "<b>In a terminal of this machine</b> (JupyterLab: <i>File &gt; New &gt; Terminal</i>), not on a node:"
     if len(nodes) == 1:
-        return (f"<b>On {html.escape(nodes[0])}</b>: <code>halab ssh {html.escape(nodes[0])} --lab "
-                f"{html.escape(lab)}</code>, then:")
+        node = html.escape(nodes[0])
+        return f"<b>On {node}</b>: <code>halab ssh {html.escape(lab)} {node}</code>, then:"
     names = ", ".join(nodes[:-1]) + f" and {nodes[-1]}"
-    return (f"<b>On each of {html.escape(names)}</b> (<code>halab ssh NODE --lab {html.escape(lab)}</code>), "
-            "the same commands:")
+    return (f"<b>On each of {html.escape(names)}</b> (<code>halab ssh {html.escape(lab)} NODE</code>), the same "
+            "commands:")
 
 
 def step_html(step: guided.Step, lab: str) -> str:
     """The step rendered for one lab: where, the commands, what to expect, and what to wait for."""
     spec, slot, problem = own_spec(lab)
-    values = guided.lab_values(spec)
+    extra, note = extra_values(lab, step.commands + step.expect + step.until)
+    values = guided.lab_values(spec, extra)
     parts = []
     if step.title:
         parts.append(f"<h4 style='margin:6px 0 2px 0'>{html.escape(step.title)}</h4>")
@@ -76,7 +90,7 @@ def step_html(step: guided.Step, lab: str) -> str:
                                   "tell your instructor.", "warn"))
     if slot or slot is None:
         parts.append(own_values_message(slot, problem))
-    return "".join(parts)
+    return "".join(parts) + note
 
 
 class LabSteps(CourseWidget):

@@ -1,0 +1,93 @@
+"""Mounts and directory removal on the lab host, done carefully.
+
+A build or container root can still have /proc, /sys, /dev or an overlay mounted below it after a crash;
+a plain recursive delete would then walk into the host's /dev. Everything under halab's directories is
+therefore unmounted first and only then removed, and removal refuses to cross into a mount it could not
+unmount.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from halab.errors import HalabError
+
+
+def unescape_mount_path(path: str) -> str:
+    # /proc/self/mountinfo escapes space, tab, newline and backslash as octal.
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        path = path.replace(code, char)
+    return path
+
+
+def mounts_under(path: Path) -> list[Path]:
+    """Mount points at or below ``path``, deepest first."""
+    root = str(path.resolve()) if path.exists() else str(path)
+    found = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            point = unescape_mount_path(line.split()[4])
+            if point == root or point.startswith(root.rstrip("/") + "/"):
+                found.append(Path(point))
+    return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
+
+
+def is_mount_point(path: Path) -> bool:
+    """Whether something is mounted right at ``path`` (os.path.ismount misses a bind mount of a directory of
+    the same file system: same device, and not its root)."""
+    return Path(os.path.realpath(path)) in mounts_under(path)
+
+
+def unmount_all(path: Path, rounds: int = 8) -> None:
+    # Mounts may be stacked on one point, and an overlay must go before the mounts it stands on: go round
+    # until nothing is left (each round unmounts the top mount of every point, deepest points first).
+    for _ in range(rounds):
+        points = mounts_under(path)
+        if not points:
+            return
+        for point in points:
+            subprocess.run(["umount", "--lazy", str(point)], capture_output=True, check=False)
+    left = mounts_under(path)
+    if left:
+        raise HalabError(f"cannot unmount {left[0]}; close programs using it and run the command again")
+
+
+def remove_tree(path: Path) -> None:
+    """Unmount everything below ``path`` and delete it; a missing path is fine."""
+    if not path.exists() and not path.is_symlink():
+        return
+    unmount_all(path)
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+        return
+    shutil.rmtree(path)
+
+
+def mount_overlay(lower: Path | Sequence[Path], upper: Path, work: Path, merged: Path) -> None:
+    """Mount an overlay on ``merged``; ``lower`` may be several directories, the topmost first (an image
+    layer over the node image)."""
+    for directory in (upper, work, merged):
+        directory.mkdir(parents=True, exist_ok=True)
+    if os.path.ismount(merged):
+        return
+    lowers = [lower] if isinstance(lower, Path) else list(lower)
+    options = f"lowerdir={':'.join(str(p) for p in lowers)},upperdir={upper},workdir={work}"
+    result = subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise HalabError(f"cannot mount the node overlay on {merged}: {result.stderr.strip()}")
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Write a secret of the host's (a lab's password) readable by root only: mode 0600 whatever an older file
+    had (O_CREAT's mode applies only to a new file, fchmod to any), never through a symlink."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    with open(fd, "w") as handle:
+        os.fchmod(fd, 0o600)
+        handle.write(text)
