@@ -50,12 +50,15 @@ def pcs_web_group(lab: Lab, fence_options: str, group: str = "site") -> None:
 
 def infrastructure_with_pcs(lab: Lab) -> None:
     """Both links active (no priorities needed), lower timeouts set by pcs, a fixed fence delay per node
-    (node1 wins a fence race) instead of a priority delay, and ethmonitor on the lan interface instead of ping."""
+    (node1 wins a fence race, and the service prefers node1) instead of a priority delay, and ethmonitor on the
+    lan interface instead of ping."""
     pcs_cluster(lab, "transport knet link_mode=active totem token=500 consensus=700")
     pcs_web_group(lab, "pcmk_delay_base='node1:2s;node2:0s'")
     first = lab.spec.member_names[0]
     must(lab, first, "pcs resource create lanwatch ocf:heartbeat:ethmonitor interface=eth0 link_status_only=true "
                      "repeat_count=1 repeat_interval=1 op monitor interval=2s clone")
     must(lab, first, "pcs constraint location site rule score=-INFINITY ethmonitor-eth0 ne 1")
+    # The service starts where the fence race is won: the rings-cut check wants the node that runs it to survive.
+    must(lab, first, "pcs constraint location site prefers node1=50")
     wait_until("the site group and lanwatch to start",
                lambda: resources_started(lab, "vip", "httpd", "lanwatch", "power"), timeout=120)
