@@ -3,8 +3,8 @@ virt-install, and Pacemaker running it as a VirtualDomain resource that live-mig
 
 This is the course seed's example with its mistakes fixed: the network is defined, started and autostarted
 under ONE name (the seed defines network.xml and then starts `default`); virt-install uses --memory and
---osinfo (not the old --ram and the removed --os-type) and --import boots a disk that exists (the seed
-"imports" an empty new disk, which has nothing to boot).
+--osinfo (not the old --ram and the deprecated, ignored --os-type) and --import boots a disk that exists
+(the seed "imports" an empty new disk, which has nothing to boot).
 """
 
 from __future__ import annotations

@@ -228,7 +228,8 @@ def pacemaker_constraints(facts: LabFacts) -> Verdict:
 
 @CHECKS.check("split-brain-resolved", "An induced split brain was resolved, keeping the survivor's data",
        "On the victim: drbdadm secondary {drbd_resource}; drbdadm connect --discard-my-data {drbd_resource}. "
-       "On the survivor: drbdadm connect {drbd_resource}. Then: crm configure property maintenance-mode=false")
+       "On the survivor: drbdadm connect {drbd_resource}. Then: crm configure property maintenance-mode=false "
+       "(notebook 4, section 4.6, task split-brain)")
 def split_brain(facts: LabFacts) -> Verdict:
     induced = facts.raw.get("split_brain")
     if not isinstance(induced, dict) or "markers" not in induced:
@@ -256,7 +257,8 @@ def split_brain(facts: LabFacts) -> Verdict:
 @CHECKS.check("drbd-resource-fencing", "DRBD fences the peer's disk through Pacemaker (resource-level fencing)",
        "In /etc/drbd.d/{drbd_resource}.res on both nodes (DRBD 8.4 syntax): disk { fencing resource-only; } and "
        "handlers { fence-peer \"/usr/lib/drbd/crm-fence-peer.sh\"; after-resync-target "
-       "\"/usr/lib/drbd/crm-unfence-peer.sh\"; }; then drbdadm adjust {drbd_resource} on both nodes")
+       "\"/usr/lib/drbd/crm-unfence-peer.sh\"; }; then drbdadm adjust {drbd_resource} on both nodes "
+       "(notebook 4, section 4.6, task resource-fencing)")
 def resource_fencing(facts: LabFacts) -> Verdict:
     resource = facts.spec.settings["drbd_resource"]
 

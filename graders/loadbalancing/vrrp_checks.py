@@ -21,7 +21,8 @@ FREE_BIND_OPTIONS = ("transparent", "freebind")  # HAProxy bind options that bin
 
 
 @CHECKS.check("keepalived-config-valid", "keepalived accepts its configuration on both balancers (keepalived -t)",
-              "Write /etc/keepalived/keepalived.conf on each balancer; keepalived -t prints what is wrong.")
+              "Write /etc/keepalived/keepalived.conf on each balancer; keepalived -t prints what is wrong. A script "
+              "needs global_defs { enable_script_security; script_user root } (notebook 5b, 5b.4 and 5b.6).")
 def keepalived_config_valid(facts: LabFacts) -> Verdict:
     tests, problems = facts.per_node(views.keepalived_test, BALANCER)
     for name, test in tests.items():

@@ -136,8 +136,9 @@ def _definitions(facts: LabFacts) -> dict[str, DomainState]:
 
 
 @CHECKS.check("domain-defined", "The guest {guest_name} is defined on both hypervisors, its XML on the shared storage",
-              "virt-install on one hypervisor; virsh dumpxml {guest_name} > {guest_config}; on the other: "
-              "virsh define {guest_config}")
+              "virt-install on one hypervisor; virsh dumpxml --inactive {guest_name} > {guest_config} (the "
+              "definition, not the running guest's live XML); on the other: virsh define {guest_config} "
+              "(notebook 6, section 6.5, task vm)")
 def domain_defined(facts: LabFacts) -> Verdict:
     s = facts.spec.settings
     guest, config = s["guest_name"], s["guest_config"]
@@ -183,8 +184,8 @@ def _config_file(facts: LabFacts) -> libvirt_domain.DomainDef | str:
 
 
 @CHECKS.check("domain-config", "{guest_name} has {guest_memory_mib} MiB of memory and a recorded OS (virt-install)",
-              "virt-install --memory {guest_memory_mib} --osinfo linux2022 (the old --ram still works, the removed "
-              "--os-type does not)")
+              "virt-install --memory {guest_memory_mib} --osinfo linux2022 (the old --ram still works; --os-type is "
+              "deprecated and ignored, so it names no OS)")
 def domain_config(facts: LabFacts) -> Verdict:
     s = facts.spec.settings
     known = _definitions(facts)

@@ -23,7 +23,7 @@ def pcs_cluster(lab: Lab, setup_options: str = "") -> None:
     rings = list(spec.settings.get("ring_networks") or [spec.management_network.name])
     lan = spec.management_network.name
     # pcsd runs and hacluster has the lab's password from `halab up`.
-    on_all(lab, "systemctl is-active --quiet pcsd && rm -f /etc/corosync/corosync.conf")
+    on_all(lab, "systemctl is-active --quiet halab-pcsd.socket && rm -f /etc/corosync/corosync.conf")
     for node in spec.member_names:
         lab.write_file(node, "/var/www/html/index.html", f"<p>served by {node}, set up with pcs</p>\n")
     first = spec.member_names[0]
@@ -50,12 +50,15 @@ def pcs_web_group(lab: Lab, fence_options: str, group: str = "site") -> None:
 
 def infrastructure_with_pcs(lab: Lab) -> None:
     """Both links active (no priorities needed), lower timeouts set by pcs, a fixed fence delay per node
-    (node1 wins a fence race) instead of a priority delay, and ethmonitor on the lan interface instead of ping."""
+    (node1 wins a fence race, and the service prefers node1) instead of a priority delay, and ethmonitor on the
+    lan interface instead of ping."""
     pcs_cluster(lab, "transport knet link_mode=active totem token=500 consensus=700")
     pcs_web_group(lab, "pcmk_delay_base='node1:2s;node2:0s'")
     first = lab.spec.member_names[0]
     must(lab, first, "pcs resource create lanwatch ocf:heartbeat:ethmonitor interface=eth0 link_status_only=true "
                      "repeat_count=1 repeat_interval=1 op monitor interval=2s clone")
     must(lab, first, "pcs constraint location site rule score=-INFINITY ethmonitor-eth0 ne 1")
+    # The service starts where the fence race is won: the rings-cut check wants the node that runs it to survive.
+    must(lab, first, "pcs constraint location site prefers node1=50")
     wait_until("the site group and lanwatch to start",
                lambda: resources_started(lab, "vip", "httpd", "lanwatch", "power"), timeout=120)

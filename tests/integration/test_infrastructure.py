@@ -1,5 +1,6 @@
-"""The infrastructure lab on real nodes: fresh, solved (crm) with every fault check, the partition fault, and a
-second, independent solution (pcs) that must score full marks too; torn down with nothing left."""
+"""The infrastructure lab on real nodes: fresh, solved by walking notebook 5's guided steps (crm) with every
+fault check, the partition fault, and a second, independent solution (pcs) that must score full marks too; torn
+down with nothing left."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from halab.lab import Lab
-from solutions import solve
 from solutions.clustering import cluster_formed, wait_for_cluster
 from solutions.common import wait_until
 from tests.integration.alternatives import infrastructure_with_pcs
 from tests.integration.conftest import check_json, halab, running_lab
+from tests.integration.walkthrough import notebook, walk
 from tests.solutions import infrastructure_third
 from tests.solutions.broken import must_fail_each
 
@@ -45,8 +46,8 @@ def test_fresh_lab_fails_with_explanations(lab: Lab) -> None:
     assert all(c["feedback"] and c["hint"] for c in report["checks"])
 
 
-def test_solved_lab_passes_every_check_and_fault(lab: Lab) -> None:
-    solve(lab)
+def test_the_notebooks_guided_steps_pass_every_check_and_fault(lab: Lab) -> None:
+    assert walk(lab, notebook("05-ha-infrastructure")) == {"links", "service", "monitoring", "tuning"}
     code, report = check_json(LAB)
     assert_full_marks(report)
     measured = report["measurements"]

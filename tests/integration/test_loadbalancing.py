@@ -1,5 +1,5 @@
-"""The load-balancing lab graded on real nodes: fresh, solved by the reference and by an independent solution
-(each 100 % with every fault check), its injected faults, and torn down with nothing left."""
+"""The load-balancing lab graded on real nodes: fresh, solved by walking notebook 5b's guided steps and by an
+independent solution (each 100 % with every fault check), its injected faults, and torn down with nothing left."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 from graders.loadbalancing import live
 from halab.lab import Lab
-from solutions import solve
 from solutions.common import wait_until
 from tests.integration.conftest import check_json, halab, running_lab
+from tests.integration.walkthrough import notebook, walk
 from tests.solutions import loadbalancing_alt, loadbalancing_third
 from tests.solutions.broken import must_fail_each
 
@@ -43,8 +43,8 @@ def test_fresh_lab_fails_every_check_with_an_explanation(lab: Lab) -> None:
     assert feedback["vip-single-holder"].startswith("no balancer holds 10.42.50.100")
 
 
-def test_reference_solution_scores_full_marks_with_every_fault_check(lab: Lab) -> None:
-    solve(lab)
+def test_the_notebooks_guided_steps_score_full_marks_with_every_fault_check(lab: Lab) -> None:
+    assert walk(lab, notebook("05b-load-balancing")) == {"web", "haproxy", "keepalived", "traffic"}
     code, report = check_json(LAB)
     assert code == 0, [c for c in report["checks"] if not c["passed"]]
     assert report["score"] == report["max_score"] == 100 and report["faults_run"]

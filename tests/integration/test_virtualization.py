@@ -1,6 +1,6 @@
 """The virtualization lab end to end on real container hypervisors (libvirtd and QEMU inside, the guest under
-TCG): fresh, solved by the reference solution and by an independent one (pcs, other names, TCP migration),
-both fault checks, libvirtd stopped, and nothing left on the host after `down`."""
+TCG): fresh, solved by walking notebook 6's guided steps and by an independent solution (pcs, other names, TCP
+migration), both fault checks, libvirtd stopped, and nothing left on the host after `down`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from halab.lab import Lab
-from solutions import solve
 from tests.integration import virtualization_pcs
 from tests.integration.conftest import halab
+from tests.integration.walkthrough import notebook, walk
 from tests.solutions import virtualization_third
 from tests.solutions.broken import must_fail_each
 
@@ -41,7 +41,7 @@ def assert_full_score_with_faults(returncode: int, report: dict[str, Any]) -> No
     assert measured["failover_seconds"] <= measured["rto_seconds"]
 
 
-def test_reference_solution_fresh_solved_faults_and_libvirtd_stopped(lab_up: Callable[[str], Lab]) -> None:
+def test_notebook_walk_through_fresh_solved_faults_and_libvirtd_stopped(lab_up: Callable[[str], Lab]) -> None:
     # The host's /dev/net/tun as a fresh machine has it (0600 root, no udev here): the hypervisors' guests get
     # their taps through a device node of the lab's own, and the host's is never changed.
     host_tun = os.stat("/dev/net/tun")
@@ -49,7 +49,7 @@ def test_reference_solution_fresh_solved_faults_and_libvirtd_stopped(lab_up: Cal
     _, fresh = check("--no-faults")
     assert fresh["score"] == 0
     assert lab.run("hv1", "stat -c '%a %u %t:%T' /dev/net/tun").stdout.split() == ["600", "0", "a:c8"]
-    solve(lab)
+    assert walk(lab, notebook("06-virtualization")) == {"network", "vm", "cluster", "migration"}
     assert_full_score_with_faults(*check())
     after = os.stat("/dev/net/tun")
     assert (after.st_mode, after.st_uid, after.st_gid) == (host_tun.st_mode, host_tun.st_uid, host_tun.st_gid)

@@ -57,7 +57,7 @@ def pcs_cluster(lab: Lab, progress: Progress) -> None:
     # pcs cluster destroy first, as on any Debian node: pcs reads Debian's default corosync.conf (a "node1"
     # at 127.0.0.1) as a cluster, and `pcs host auth` then tries to send its known-hosts to that node.
     # pcsd runs and hacluster has the lab's own password from `halab up` (halab status shows it).
-    on_all(lab, "pcs cluster destroy && systemctl is-active --quiet pcsd", timeout=120)
+    on_all(lab, "pcs cluster destroy && systemctl is-active --quiet halab-pcsd.socket", timeout=120)
     must(lab, first, f"pcs host auth {hosts} -u hacluster -p {cluster_password(lab)}", timeout=120)
     must(lab, first, f"pcs cluster setup {s['cluster_name']} {hosts} --start --enable --force", timeout=180)
     wait_until("the pcs cluster", lambda: "2 nodes configured" in lab.run(first, "pcs status").stdout
