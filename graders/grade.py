@@ -12,6 +12,17 @@ from typing import Any
 from graders.checks import CheckFunction, Verdict
 from graders.facts import FactMissing, LabFacts
 from graders.report import CheckResult, Report
+from graders.scenario import (
+    RECORD,
+    ROOT_CAUSE_HINT,
+    ROOT_CAUSE_ID,
+    ROOT_CAUSE_POINTS,
+    ROOT_CAUSE_TITLE,
+    Scenario,
+    applicable,
+    recorded_seed,
+    scenario_for,
+)
 from halab.spec import CheckSpec, LabSpec
 from halab.spec.kinds import Kind
 
@@ -100,4 +111,34 @@ def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True,
             hint="" if verdict.passed or verdict.unreadable else verdict.hint or kind.describe(hint, values),
             task=check.task, fault=check.fault, unreadable=verdict.unreadable,
         ))
+    root_cause = _root_cause(spec, raw)
+    if root_cause is not None:
+        results.append(root_cause)
     return Report(spec.name, results, measurements, str(raw.get("collected_at", "")), bool(raw.get("faults")))
+
+
+def broken_by(spec: LabSpec, raw: dict[str, Any]) -> Scenario | None:
+    """The scenario `halab break` put the lab in, derived from the seed the facts recorded; None when the lab was
+    not broken on purpose (or the record is damaged, or the kind has no scenarios any more)."""
+    seed = recorded_seed(raw.get(RECORD))
+    scenarios = applicable(spec.kind_def.scenario_list(), spec) if seed is not None else []
+    return scenario_for(scenarios, spec.path.stem, seed) if scenarios and seed is not None else None
+
+
+def _root_cause(spec: LabSpec, raw: dict[str, Any]) -> CheckResult | None:
+    """The broken lab's extra check: its cause repaired, not masked. Its feedback never says what the cause was
+    (the student diagnoses it; the lab's own checks show the symptoms)."""
+    scenario = broken_by(spec, raw)
+    if scenario is None:
+        return None
+    verdict = _verdict(scenario.root_cause, LabFacts.from_raw(spec, raw))
+    if verdict.unreadable:
+        feedback = verdict.feedback
+    elif verdict.passed:
+        feedback = "repaired: the cause is gone, not only its symptom"
+    else:
+        feedback = "not yet: the cause of the breakage is still there, or only its symptom is hidden"
+    return CheckResult(id=ROOT_CAUSE_ID, title=ROOT_CAUSE_TITLE, passed=verdict.passed,
+                       points=ROOT_CAUSE_POINTS if verdict.passed else 0, max_points=ROOT_CAUSE_POINTS,
+                       feedback=feedback, hint="" if verdict.passed or verdict.unreadable else ROOT_CAUSE_HINT,
+                       task="diagnosis", unreadable=verdict.unreadable)
