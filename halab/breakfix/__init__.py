@@ -29,8 +29,6 @@ from graders.scenario import (
     scenario_for,
     seed_for,
 )
-
-__all__ = ["seed_for"]  # re-exported: callers ask this room for seeds
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime.state import LabState, update_state

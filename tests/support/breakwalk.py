@@ -12,7 +12,7 @@ from typing import Any
 from graders.collect import collect_raw
 from graders.grade import evaluate
 from graders.report import Report
-from graders.scenario import RECORD, Scenario
+from graders.scenario import RECORD, Scenario, seed_for
 from halab import breakfix
 from halab.lab import Lab
 
@@ -37,7 +37,7 @@ def failing(report: Report) -> set[str]:
 
 def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float = 90) -> None:
     spec = lab.spec
-    seed = breakfix.seed_for(breakfix.scenarios(lab), breakfix.lab_key(lab), scenario.name, 0)
+    seed = seed_for(breakfix.scenarios(lab), breakfix.lab_key(lab), scenario.name, 0)
     breakfix.break_lab(lab, seed, solve_first=False)
     expected = set(scenario.expected_failures) | {"root-cause"}
     raw, report = settled(lab, lambda r: expected <= failing(r), timeout)
