@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graders import timeline
 from graders.checks import CheckFunction, Verdict
 from graders.facts import FactMissing, LabFacts
 from graders.report import CheckResult, Report
@@ -49,7 +50,7 @@ def _judge(function: CheckFunction, facts: LabFacts) -> Verdict:
 
 
 def _recorded_fault(kind: Kind, check: CheckSpec, raw: dict[str, Any], unrun_faults_count: bool,
-                    measurements: dict[str, Any]) -> tuple[Verdict, str] | None:
+                    measurements: dict[str, Any]) -> tuple[Verdict, str, list[dict[str, Any]]] | None:
     """A fault check's verdict as recorded when it ran; None to leave it out of the report."""
     faults = raw.get("faults")
     recorded_faults: dict[str, Any] = faults if isinstance(faults, dict) else {}
@@ -60,12 +61,13 @@ def _recorded_fault(kind: Kind, check: CheckSpec, raw: dict[str, Any], unrun_fau
         return None
     if recorded is None:
         return (Verdict(False, "not run (faults were skipped: run the check without --no-faults)"),
-                "halab check LAB runs the fault checks too.")
+                "halab check LAB runs the fault checks too.", [])
     if isinstance(recorded.get("measurements"), dict):
         measurements.update(recorded["measurements"])
     verdict = Verdict(bool(recorded["passed"]), str(recorded.get("feedback", "(no feedback recorded)")),
                       str(recorded.get("hint", "")))
-    return verdict, kind.faults[check.id].hint if check.id in kind.faults else ""
+    hint = kind.faults[check.id].hint if check.id in kind.faults else ""
+    return verdict, hint, timeline.recorded(recorded.get("timeline"))
 
 
 def verdicts(spec: LabSpec, facts: LabFacts) -> dict[str, Verdict]:
@@ -97,19 +99,20 @@ def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True,
             found = _recorded_fault(kind, check, raw, unrun_faults_count, measurements)
             if found is None:
                 continue
-            verdict, hint = found
+            verdict, hint, events = found
         elif check.id in kind.checks:
+            events = []
             definition = kind.checks[check.id]
             title, hint = definition.title, definition.hint
             verdict = checked[check.id]
         else:  # the spec loader refuses such a lab; evidence graded by an older spec may still name one
-            title, hint = check.id, ""
+            title, hint, events = check.id, "", []
             verdict = Verdict(False, f"no grader implements check '{check.id}'")
         results.append(CheckResult(
             id=check.id, title=kind.describe(title, values), passed=verdict.passed,
             points=check.points if verdict.passed else 0, max_points=check.points, feedback=verdict.feedback,
             hint="" if verdict.passed or verdict.unreadable else verdict.hint or kind.describe(hint, values),
-            task=check.task, fault=check.fault, unreadable=verdict.unreadable,
+            task=check.task, fault=check.fault, unreadable=verdict.unreadable, timeline=events,
         ))
     root_cause = _root_cause(spec, raw)
     if root_cause is not None:

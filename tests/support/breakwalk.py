@@ -45,7 +45,8 @@ def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float = 90) -> None:
     masks = scenario.masks(spec)
     if masks:
         breakfix.run_steps(lab, masks, "masking")
-        raw, report = settled(lab, lambda r: failing(r) == {"root-cause"}, timeout)
+        masked = {"root-cause", *scenario.masked_failures}
+        raw, report = settled(lab, lambda r: failing(r) == masked, timeout)
         seen("masked", raw, report)
         breakfix.run_steps(lab, scenario.unmasks(spec), "unmasking")
     breakfix.run_steps(lab, scenario.repairs(spec), "repairing")
