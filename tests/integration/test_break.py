@@ -1,6 +1,7 @@
 """`halab break` on real nodes (issue 24): every clustering scenario broken, graded, repaired by its documented
 repair and graded again on one lab; the masking repairs must not pass; the first scenario goes through the
-CLI, where neither `halab break` nor `halab check --json` may name it, and `halab solve` repairs it.
+CLI, where neither `halab break` nor `halab check --json` may name it, and `halab solve` repairs it; at the end
+one full check, fault checks included, whose failover carries its timeline into the report and the evidence.
 
 One lab for all scenarios: the documented repair brings it back to solved, which the next scenario starts
 from. About 6 minutes on a 2-core machine (see the report of the branch for the measured time)."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ from graders.clustering.scenarios import SCENARIOS
 from graders.report import Report
 from graders.scenario import ROOT_CAUSE_ID
 from halab.lab import Lab
-from tests.integration.conftest import halab, leftovers
+from tests.integration.conftest import halab, leftovers, slow_misses
 from tests.support.breakwalk import failing, walk
 
 pytestmark = pytest.mark.integration
@@ -30,7 +32,7 @@ def check_json(lab: str) -> tuple[int, str, dict[str, Any]]:
     return result.returncode, result.stdout, json.loads(result.stdout)
 
 
-def test_every_scenario_breaks_and_its_documented_repair_mends_it() -> None:
+def test_every_scenario_breaks_and_its_documented_repair_mends_it(tmp_path: Path) -> None:
     before = leftovers()
     started = time.monotonic()
     lab = Lab("clustering")
@@ -62,6 +64,18 @@ def test_every_scenario_breaks_and_its_documented_repair_mends_it() -> None:
 
             walk(lab, scenario, seen)
             print(f"{scenario.name}: {time.monotonic() - began:.0f} s")
+        began = time.monotonic()
+        result = halab("check", "clustering", "--json", "--evidence", str(tmp_path / "evidence.json"), timeout=600)
+        report = json.loads(result.stdout)
+        slow_misses(report)  # the repaired lab is whole: fault checks included, but for a slow machine's time
+        failover = next(c for c in report["checks"] if c["id"] == "failover")
+        told = [entry["event"] for entry in failover["timeline"]]
+        assert told[0].startswith("fault injected: powering off"), told
+        assert any("fenced" in line for line in told) and any(" started on " in line for line in told), told
+        assert "client requests answered again" in told, told
+        saved = json.loads((tmp_path / "evidence.json").read_text())["payload"]["raw"]["faults"]["failover"]
+        assert saved["timeline"] == failover["timeline"]
+        print(f"check with the failover and its timeline: {time.monotonic() - began:.0f} s")
     finally:
         lab.down()
     print(f"total: {time.monotonic() - started:.0f} s")
