@@ -24,4 +24,5 @@ def break_(lab_name: str, scenario: str | None, seed: int | None, assignment: st
     with progress_status(f"breaking {lab_name}") as progress:
         chosen = open_lab(lab_name).break_lab(scenario, seed, assignment, progress)
     console.print(f"lab {lab_name} worked a moment ago; now something is wrong with it (seed {chosen}).\n"
-                  f"Find the cause, repair it, and grade your repair with: halab check {lab_name}", markup=False)
+                  f"Find the cause, repair it, and grade your repair with: halab check {lab_name}", markup=False,
+                  soft_wrap=True)

@@ -39,7 +39,7 @@ def test_every_scenario_breaks_and_its_documented_repair_mends_it(tmp_path: Path
     try:
         first = next(s for s in SCENARIOS if s.name == FIRST)
         broke = halab("break", "clustering", "--scenario", FIRST, timeout=600, check=True)
-        assert "seed" in broke.stdout
+        assert "(seed " in broke.stdout + broke.stderr
         code, text, report = check_json("clustering")
         failed = {c["id"] for c in report["checks"] if not c["passed"]}
         assert code == 1 and set(first.expected_failures) | {ROOT_CAUSE_ID} <= failed, failed
