@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from halab.runtime import peers
 from halab.course import guided
 from halab.lab import Lab
+from halab.runtime import peers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT_S = 300  # a step may start a service or wait for a transition
