@@ -36,6 +36,8 @@ class FaultOutcome:
 
     verdict: Verdict
     measurements: dict[str, Any] = field(default_factory=dict)
+    # What happened during the fault, from the fault on (graders/timeline.py): [{"t", "node", "event"}, ...]
+    timeline: list[dict[str, Any]] = field(default_factory=list)
 
 
 class CheckTable:

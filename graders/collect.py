@@ -14,6 +14,7 @@ import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from graders.scenario import RECORD
 from halab.errors import HalabError
 from halab.lab import Lab
 
@@ -99,7 +100,8 @@ def collect_raw(lab: Lab, commands: dict[str, str] | None = None) -> dict[str, A
     raw = {"lab": lab.name, "kind": spec.kind, "collected_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "nodes": nodes, "probes": probed, **extra}
     state = lab.state()
-    for record in kind.evidence_records:
+    # The break record ({"seed": N}, halab.breakfix) too: the grader derives the scenario from it.
+    for record in (*kind.evidence_records, RECORD):
         if state.provider_data.get(record):
             raw[record] = state.provider_data[record]
     return raw

@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from graders import timeline
 from graders.checks import FaultOutcome, Verdict
-from graders.collectors import ParseError, crm_mon
+from graders.collectors import ParseError, crm_mon, journal
+from graders.collectors.journal import Event
 from graders.facts import FactMissing, LabFacts
 from halab.errors import HalabError
 from halab.lab import Lab
@@ -105,6 +107,33 @@ def restore_and_rejoin(lab: Lab, node: str) -> str:
             return ""
         time.sleep(2)
     return f" {node} is back on but has not rejoined the cluster yet."
+
+
+JOURNAL_SOURCES = ("corosync", "pacemaker-controld", "pacemaker-fenced")  # whose lines tell a failover's story
+
+
+def journal_events(lab: Lab, since: float, until: float) -> list[Event]:
+    """The failover's events in every member's journal between two moments (host clock: a container shares
+    it); a node that does not answer (still booting after fencing) adds none."""
+    sources = " ".join(f"-t {name}" for name in JOURNAL_SOURCES)
+    events: list[Event] = []
+    for node in lab.spec.member_names:
+        command = f"journalctl -o json --no-pager --since @{int(since)} --until @{int(until) + 1} {sources}"
+        try:
+            result = lab.run(node, command, timeout=20)
+        except HalabError:
+            lab.drop_connection(node)
+            continue
+        events += journal.parse(result.stdout, node)
+    return events
+
+
+def fault_timeline(lab: Lab, fault_at: float, what: str, node: str, samples: list[tuple[float, bool]]) -> \
+        list[dict[str, Any]]:
+    """A fault check's timeline: the injection, the nodes' journals and the grader's probe (graders/timeline.py)."""
+    injected = Event(fault_at, timeline.GRADER, f"fault injected: {what} {node}")
+    return timeline.build(fault_at, [injected, *journal_events(lab, fault_at - 1, time.time()),
+                                     *timeline.probe_events(samples)])
 
 
 def run_fault(kind: Kind, check_id: str, lab: Lab, facts: LabFacts, passed: dict[str, bool],

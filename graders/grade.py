@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from graders import timeline
 from graders.checks import CheckFunction, Verdict
 from graders.facts import FactMissing, LabFacts
 from graders.report import CheckResult, Report
+from graders.scenario import (
+    RECORD,
+    ROOT_CAUSE_HINT,
+    ROOT_CAUSE_ID,
+    ROOT_CAUSE_POINTS,
+    ROOT_CAUSE_TITLE,
+    Scenario,
+    applicable,
+    recorded_seed,
+    scenario_for,
+)
 from halab.spec import CheckSpec, LabSpec
 from halab.spec.kinds import Kind
 
@@ -38,7 +50,7 @@ def _judge(function: CheckFunction, facts: LabFacts) -> Verdict:
 
 
 def _recorded_fault(kind: Kind, check: CheckSpec, raw: dict[str, Any], unrun_faults_count: bool,
-                    measurements: dict[str, Any]) -> tuple[Verdict, str] | None:
+                    measurements: dict[str, Any]) -> tuple[Verdict, str, list[dict[str, Any]]] | None:
     """A fault check's verdict as recorded when it ran; None to leave it out of the report."""
     faults = raw.get("faults")
     recorded_faults: dict[str, Any] = faults if isinstance(faults, dict) else {}
@@ -49,12 +61,13 @@ def _recorded_fault(kind: Kind, check: CheckSpec, raw: dict[str, Any], unrun_fau
         return None
     if recorded is None:
         return (Verdict(False, "not run (faults were skipped: run the check without --no-faults)"),
-                "halab check LAB runs the fault checks too.")
+                "halab check LAB runs the fault checks too.", [])
     if isinstance(recorded.get("measurements"), dict):
         measurements.update(recorded["measurements"])
     verdict = Verdict(bool(recorded["passed"]), str(recorded.get("feedback", "(no feedback recorded)")),
                       str(recorded.get("hint", "")))
-    return verdict, kind.faults[check.id].hint if check.id in kind.faults else ""
+    hint = kind.faults[check.id].hint if check.id in kind.faults else ""
+    return verdict, hint, timeline.recorded(recorded.get("timeline"))
 
 
 def verdicts(spec: LabSpec, facts: LabFacts) -> dict[str, Verdict]:
@@ -86,18 +99,49 @@ def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True,
             found = _recorded_fault(kind, check, raw, unrun_faults_count, measurements)
             if found is None:
                 continue
-            verdict, hint = found
+            verdict, hint, events = found
         elif check.id in kind.checks:
+            events = []
             definition = kind.checks[check.id]
             title, hint = definition.title, definition.hint
             verdict = checked[check.id]
         else:  # the spec loader refuses such a lab; evidence graded by an older spec may still name one
-            title, hint = check.id, ""
+            title, hint, events = check.id, "", []
             verdict = Verdict(False, f"no grader implements check '{check.id}'")
         results.append(CheckResult(
             id=check.id, title=kind.describe(title, values), passed=verdict.passed,
             points=check.points if verdict.passed else 0, max_points=check.points, feedback=verdict.feedback,
             hint="" if verdict.passed or verdict.unreadable else verdict.hint or kind.describe(hint, values),
-            task=check.task, fault=check.fault, unreadable=verdict.unreadable,
+            task=check.task, fault=check.fault, unreadable=verdict.unreadable, timeline=events,
         ))
+    root_cause = _root_cause(spec, raw)
+    if root_cause is not None:
+        results.append(root_cause)
     return Report(spec.name, results, measurements, str(raw.get("collected_at", "")), bool(raw.get("faults")))
+
+
+def broken_by(spec: LabSpec, raw: dict[str, Any]) -> Scenario | None:
+    """The scenario `halab break` put the lab in, derived from the seed the facts recorded; None when the lab was
+    not broken on purpose (or the record is damaged, or the kind has no scenarios any more)."""
+    seed = recorded_seed(raw.get(RECORD))
+    scenarios = applicable(spec.kind_def.scenario_list(), spec) if seed is not None else []
+    return scenario_for(scenarios, spec.path.stem, seed) if scenarios and seed is not None else None
+
+
+def _root_cause(spec: LabSpec, raw: dict[str, Any]) -> CheckResult | None:
+    """The broken lab's extra check: its cause repaired, not masked. Its feedback never says what the cause was
+    (the student diagnoses it; the lab's own checks show the symptoms)."""
+    scenario = broken_by(spec, raw)
+    if scenario is None:
+        return None
+    verdict = _verdict(scenario.root_cause, LabFacts.from_raw(spec, raw))
+    if verdict.unreadable:
+        feedback = verdict.feedback
+    elif verdict.passed:
+        feedback = "repaired: the cause is gone, not only its symptom"
+    else:
+        feedback = "not yet: the cause of the breakage is still there, or only its symptom is hidden"
+    return CheckResult(id=ROOT_CAUSE_ID, title=ROOT_CAUSE_TITLE, passed=verdict.passed,
+                       points=ROOT_CAUSE_POINTS if verdict.passed else 0, max_points=ROOT_CAUSE_POINTS,
+                       feedback=feedback, hint="" if verdict.passed or verdict.unreadable else ROOT_CAUSE_HINT,
+                       task="diagnosis", unreadable=verdict.unreadable)

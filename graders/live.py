@@ -31,6 +31,7 @@ def grade_live(lab: Lab, faults: bool | Collection[str] = True,
         for check in fault_checks:
             outcome = run_fault(spec.kind_def, check.id, lab, facts, passed, progress)
             raw["faults"][check.id] = {"passed": outcome.verdict.passed, "feedback": outcome.verdict.feedback,
-                                       "hint": outcome.verdict.hint, "measurements": outcome.measurements}
+                                       "hint": outcome.verdict.hint, "measurements": outcome.measurements,
+                                       "timeline": outcome.timeline}
     return evaluate(spec, raw, unrun_faults_count=faults is True, checked=checked), raw
 

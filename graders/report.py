@@ -22,6 +22,16 @@ class CheckResult:
     # Not judged: a node's answer came back incomplete (graders/facts.py NodeUnreadable). Scores no points, as
     # nothing was shown, but is no failure of the student's: the report says to run the check again.
     unreadable: bool = False
+    # A fault check's events from the fault on (graders/timeline.py): [{"t", "node", "event"}, ...]
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _entry(check: CheckResult) -> dict[str, Any]:
+    """A check as JSON; only fault checks have a timeline."""
+    entry = asdict(check)
+    if not check.fault:
+        del entry["timeline"]
+    return entry
 
 
 @dataclass
@@ -60,7 +70,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {
             "lab": self.lab, "score": self.score, "max_score": self.max_score, "percent": self.percent,
-            "checks": [asdict(c) for c in self.checks], "measurements": self.measurements,
+            "checks": [_entry(c) for c in self.checks], "measurements": self.measurements,
             "collected_at": self.collected_at, "faults_run": self.faults_run,
         }
 

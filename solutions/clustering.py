@@ -100,7 +100,9 @@ def form_cluster(lab: Lab, progress: Progress, conf: str | None = None) -> None:
     for node in names:
         lab.write_file(node, "/etc/corosync/corosync.conf", conf or corosync_conf(spec))
     progress(f"creating the authkey on {names[0]} and copying it")
-    must(lab, names[0], "corosync-keygen")
+    # Kept when there is one: a running corosync read its key at start, so a new key on disk would split the
+    # cluster at the next restart (solving a solved lab again: `halab break`, `halab solve` on a broken lab).
+    must(lab, names[0], "test -s /etc/corosync/authkey || corosync-keygen")
     authkey = lab.read_file(names[0], "/etc/corosync/authkey")
     for node in names[1:]:
         lab.write_file(node, "/etc/corosync/authkey", authkey, 0o400)

@@ -39,4 +39,5 @@ KIND = register(Kind(
         "graders.clustering.quorum:partition_fault",
     )},
     probes={"http": "http://{floating_ip}/"},
+    scenarios="graders.clustering.scenarios:SCENARIOS",
 ))

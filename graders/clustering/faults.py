@@ -13,7 +13,7 @@ from typing import Any
 from graders.checks import FaultOutcome, Verdict
 from graders.collect import probe_http
 from graders.facts import LabFacts
-from graders.faults import cluster_status, objective, why_not, with_fault
+from graders.faults import cluster_status, fault_timeline, objective, why_not, with_fault
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
@@ -40,6 +40,7 @@ class Recovery:
     outcome: str  # the node that took over, or why none did
     waited: float  # how long the check waited
     restored: str  # a note for the feedback if restoring did not fully work
+    timeline: list[dict[str, Any]]  # graders/timeline.py
 
 
 def ip_holder(lab: Lab) -> str | None:
@@ -69,12 +70,15 @@ def service_recovery(lab: Lab, progress: Progress, inject: Callable[[str], None]
         return None
     survivors = [n for n in spec.member_names if n != holder]
     progress(f"fault check: {what} {holder}, which holds {address}")
-    started = time.monotonic()
+    fault_at, started = time.time(), time.monotonic()
     deadline = started + limit
+    samples: list[tuple[float, bool]] = []  # (when, answered): the client's side of the timeline
 
     def moved() -> tuple[float | None, str]:
         while time.monotonic() < deadline:
-            if probe_http(f"http://{address}/", timeout=1)["status"] == 200:
+            answered = probe_http(f"http://{address}/", timeout=1)["status"] == 200
+            samples.append((time.time(), answered))
+            if answered:
                 status = cluster_status(lab, survivors[0])
                 ip = next((r for r in status.resources if r.agent.endswith("IPaddr2")), None) if status else None
                 if ip and ip.active and ip.nodes and ip.nodes[0] in survivors:
@@ -83,7 +87,8 @@ def service_recovery(lab: Lab, progress: Progress, inject: Callable[[str], None]
         return None, why_not(cluster_status(lab, survivors[0]), survivors[0], holder)
 
     (seconds, outcome), restored = with_fault(lab, holder, lambda: inject(holder), moved, progress)
-    return Recovery(holder, seconds, outcome, deadline - started, restored)
+    events = fault_timeline(lab, fault_at, what, holder, samples)
+    return Recovery(holder, seconds, outcome, deadline - started, restored, events)
 
 
 def failover(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
@@ -105,4 +110,4 @@ def failover(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         verdict = Verdict(passed, f"powered off {holder}; {address} answered from {recovery.outcome} after {seconds} s "
                                   f"(objective for {applies}: {rto:g} s).{recovery.restored}",
                           "" if passed else "Lower the token timeout or fencing delay so recovery meets the objective.")
-    return FaultOutcome(verdict, measurements)
+    return FaultOutcome(verdict, measurements, recovery.timeline)

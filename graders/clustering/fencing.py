@@ -26,7 +26,7 @@ def targets(device: Primitive, nodes: list[str]) -> set[str]:
     if params.get("pcmk_host_check") == "none":
         return set(nodes)
     if params.get("pcmk_host_list"):
-        return {n for n in _SEPARATORS.split(params["pcmk_host_list"]) if n} & set(nodes)
+        return set(split_hosts(params["pcmk_host_list"])) & set(nodes)
     if params.get("pcmk_host_map"):
         return {entry.split(":", 1)[0].strip() for entry in _SEPARATORS.split(params["pcmk_host_map"])
                 if ":" in entry} & set(nodes)
@@ -34,6 +34,11 @@ def targets(device: Primitive, nodes: list[str]) -> set[str]:
     if plug:
         return {plug} & set(nodes)
     return set(nodes)  # dynamic-list: the agent lists every node of its lab
+
+
+def split_hosts(text: str) -> list[str]:
+    """The names in a pcmk_host_list, as the fencer splits it (spaces, commas or semicolons)."""
+    return [name for name in _SEPARATORS.split(text) if name]
 
 
 def running(status: ClusterStatus) -> set[str]:

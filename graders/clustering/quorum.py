@@ -22,7 +22,7 @@ from graders.checks import FaultOutcome, Verdict
 from graders.clustering.faults import boot_mark, holder_in, ip_holder
 from graders.collect import probe_http
 from graders.facts import LabFacts
-from graders.faults import Progress, cluster_status, objective, restore_and_rejoin
+from graders.faults import Progress, cluster_status, fault_timeline, objective, restore_and_rejoin
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
@@ -115,6 +115,7 @@ def quorum_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     mark = boot_mark(lab, minority)
     progress(f"fault check: cutting {minority} (which holds the service) off from {', '.join(majority)}")
     watch = Watch()
+    fault_at = time.time()
     try:
         partition_fault(lab, minority)
         watch.started = time.monotonic()
@@ -128,7 +129,9 @@ def quorum_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         "minority_fenced_seconds": watch.minority_fenced, "majority_service_seconds": watch.majority_served,
         "quorum_loss_rto_seconds": rto, "quorum_loss_rto_applies_to": applies,
     }
-    return FaultOutcome(_verdict(minority, majority, watch, rto, applies, restored), measurements)
+    served = [] if watch.majority_served is None else [(fault_at + watch.majority_served, True)]
+    events = fault_timeline(lab, fault_at, "cutting off", minority, [(fault_at, False), *served])
+    return FaultOutcome(_verdict(minority, majority, watch, rto, applies, restored), measurements, events)
 
 
 def _verdict(minority: str, majority: list[str], watch: Watch, rto: float, applies: str, restored: str) -> Verdict:

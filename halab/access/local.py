@@ -10,6 +10,7 @@ import paramiko
 
 from graders.evidence import lab_identity
 from graders.live import grade_live
+from halab import breakfix
 from halab.access.base import Checked
 from halab.lab import Lab
 from halab.runtime.faults import inject
@@ -17,7 +18,6 @@ from halab.runtime.ssh import CommandResult
 from halab.runtime.state import NodeInfo
 from halab.spec.instances import Owner
 from halab.types import Progress
-from solutions import solve
 
 
 class LocalAccess:
@@ -65,7 +65,17 @@ class LocalAccess:
     def solve(self, progress: Progress = lambda _m: None) -> None:
         self.lab.state()
         try:
-            solve(self.lab, progress)
+            breakfix.repair(self.lab, progress)  # a lab `halab break` broke is repaired first, then solved
+        finally:
+            self.lab.close()
+
+    def break_lab(self, scenario: str | None = None, seed: int | None = None, assignment: str | None = None,
+                  progress: Progress = lambda _m: None) -> int:
+        """`halab break`: returns the seed (which the student may quote; it does not name the fault)."""
+        try:
+            chosen = breakfix.choose_seed(self.lab, scenario, seed, assignment)
+            breakfix.break_lab(self.lab, chosen, progress)
+            return chosen
         finally:
             self.lab.close()
 

@@ -18,7 +18,7 @@ from halab.errors import HalabError
 
 MAX_REQUEST = 64 * 1024
 MAX_REPLY = 64 * 1024 * 1024  # a check's raw facts: some MiB for a lab of five nodes at most
-OPS = ("labs", "up", "down", "status", "access", "check", "fault", "solve", "whoami")
+OPS = ("labs", "up", "down", "status", "access", "check", "fault", "solve", "break", "whoami")
 
 
 def socket_path() -> Path:

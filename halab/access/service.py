@@ -135,6 +135,14 @@ class ServiceAccess:
     def solve(self, progress: Progress = lambda _m: None) -> None:
         request("solve", self.name, {}, progress)
 
+    def break_lab(self, scenario: str | None = None, seed: int | None = None, assignment: str | None = None,
+                  progress: Progress = lambda _m: None) -> int:
+        """A user's lab is broken by their slot's seed: choosing the fault is the instructor's (root's door)."""
+        if scenario is not None or seed is not None:
+            raise HalabError("--scenario and --seed are for the instructor: your lab's fault comes from your slot "
+                             "and the assignment")
+        return int(request("break", self.name, {"assignment": assignment} if assignment else {}, progress)["seed"])
+
     def _drop(self, node: str) -> None:
         client = self._clients.pop(node, None)
         if client:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from graders import timeline
 from graders.evidence import write_evidence
 from graders.report import Report
 from halab.access import open_lab, own_spec
@@ -54,6 +55,11 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None, t
         console.print(report_table(report))
         for name, value in report.measurements.items():
             console.print(f"  {name}: {value}", markup=False)
+        for result in report.checks:
+            if result.timeline:  # what happened during the fault, from the fault on
+                console.print(f"timeline of {result.id}:", markup=False)
+                for line in timeline.as_text(result.timeline):
+                    console.print(f"  {line}", markup=False)
         if report.unreadable:
             console.print(f"[yellow]? {len(report.unreadable)} check(s) not judged: a node's answer came back "
                           f"incomplete. Run halab check {lab_name} again.[/yellow]")

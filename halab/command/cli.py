@@ -10,6 +10,7 @@ import click
 from rich.markup import escape
 
 from halab.command import (
+    break_,
     check,
     doctor,
     down,
@@ -40,7 +41,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    for command in (up.up, status.status, ssh.ssh, check.check, fault.fault, solve.solve, down.down,
+    for command in (up.up, status.status, ssh.ssh, check.check, fault.fault, solve.solve, break_.break_, down.down,
                     image.image, doctor.doctor, libvirtd.libvirtd, service.service):
         cli.add_command(command)
     cli.add_command(exam.exam)  # exam preparation: no lab and no Jupyter needed

@@ -97,6 +97,9 @@ def _check_quota(caller: Caller, lab: str, quotas: Quotas) -> None:
                       f"{quota.nodes} at once; take a lab down first (halab down LAB)")
 
 
+ASSIGNMENT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
 class Service:
     """The operations a caller may ask for, each checked and done on the caller's own lab instance."""
 
@@ -162,6 +165,12 @@ class Service:
     def _solve(self, caller: Caller, lab: str, _args: dict[str, Any], progress: Progress) -> Any:
         _access(caller, lab).solve(progress)
         return {"lab": lab}
+
+    def _break(self, caller: Caller, lab: str, args: dict[str, Any], progress: Progress) -> Any:
+        assignment = args.get("assignment")
+        if assignment is not None and not (isinstance(assignment, str) and ASSIGNMENT.fullmatch(assignment)):
+            raise Refused("'assignment' must be a name (letters, digits, '.', '_', '-'; at most 64)")
+        return {"lab": lab, "seed": _access(caller, lab).break_lab(None, None, assignment, progress)}
 
 
 def _log(line: str) -> None:

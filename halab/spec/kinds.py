@@ -104,6 +104,9 @@ class Kind:
     setup: str = ""
     evidence_records: tuple[str, ...] = ()  # lab-state records (written by injections) kept in the evidence
     solution: str = ""  # module with solve(lab, progress); default solutions.<name>
+    # "module:NAME" of the kind's break-fix scenarios (graders/scenario.py: a list of Scenario), for `halab
+    # break`; "" for a kind that has none yet.
+    scenarios: str = ""
 
     def __post_init__(self) -> None:
         if not self.solution:
@@ -112,7 +115,9 @@ class Kind:
     def derive(self, name: str, **changes: Any) -> Kind:
         """A kind like this one, with ``changes`` in place of this one's values (the solution is the new
         kind's own unless given)."""
-        return replace(self, name=name, solution=changes.pop("solution", f"solutions.{name}"), **changes)
+        # Scenarios are the kind's own: they break and repair what its solution built, which a derived kind changes.
+        return replace(self, name=name, solution=changes.pop("solution", f"solutions.{name}"),
+                       scenarios=changes.pop("scenarios", ""), **changes)
 
     @property
     def all_settings(self) -> tuple[str, ...]:
@@ -120,6 +125,13 @@ class Kind:
 
     def collector_functions(self) -> dict[str, Callable[..., Any]]:
         return {name: _resolve(reference) for name, reference in self.collectors.items()}
+
+    def scenario_list(self) -> list[Any]:
+        """The kind's break-fix scenarios (graders/scenario.py Scenario), in their fixed order."""
+        if not self.scenarios:
+            return []
+        module, _, name = self.scenarios.partition(":")
+        return list(getattr(importlib.import_module(module), name))
 
     def setup_function(self) -> Callable[..., None] | None:
         return _resolve(self.setup) if self.setup else None

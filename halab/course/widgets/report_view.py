@@ -17,6 +17,7 @@ from halab.course.labgrade import grade_lab
 from halab.course.progress import ProgressError, record_lab_check
 from halab.course.widgets.common import CourseWidget, guarded, message_html
 from halab.course.widgets.report_html import render_report
+from halab.course.widgets.timeline_plot import timelines_html
 
 CHECKS_TIMEOUT_S = 900.0  # fault checks kill nodes and wait for failover; slow under TCG emulation
 
@@ -107,7 +108,7 @@ class ReportView(CourseWidget):
     def show(self, report: Mapping[str, Any], note: str = "") -> None:
         @guarded(self.out)
         def update() -> None:
-            self.out.value = note + render_report(report)
+            self.out.value = note + render_report(report) + timelines_html(report)
             self.report = report
 
         update()

@@ -1,0 +1,100 @@
+"""A node's journal around a fault (`journalctl -o json`), read as the events of a failover: the token lost, a
+knet link down, membership and quorum changes, a node fenced, a resource stopped or started (issue 24's
+timeline).
+
+One JSON object per line; ``__REALTIME_TIMESTAMP`` is microseconds since the epoch (a container shares the
+host's clock, so the events line up with the grader's own). Lines that are not JSON, or messages that tell
+nothing about the failover, are skipped: the journal is full of noise, and a damaged line must not hide the
+others.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float  # seconds since the epoch
+    node: str
+    event: str
+
+
+Meaning = Callable[[re.Match[str]], str]
+
+
+def rule(identifier: str, pattern: str, meaning: Meaning) -> tuple[str, re.Pattern[str], Meaning]:
+    return identifier, re.compile(pattern), meaning
+
+
+# (the logging daemon's identifier prefix, its message, what it means), as Corosync 3.1 and Pacemaker 2.1 write them.
+RULES = [
+    rule("corosync", r"Token has not been received in (\d+) ms", lambda m: f"token lost ({m[1]} ms)"),
+    rule("corosync", r"A processor failed, forming new configuration", lambda _m: "new membership forming"),
+    rule("corosync", r"link: host: (\d+) link: (\d+) is down", lambda m: f"knet link {m[2]} to node id {m[1]} down"),
+    rule("corosync", r"(?:rx|link): host: (\d+) link: (\d+) is up", lambda m: f"knet link {m[2]} to node id {m[1]} up"),
+    rule("corosync", r"\[QUORUM\] Members\[(\d+)\]:\s*([\d ]+)",
+         lambda m: f"membership: {m[1]} node(s) ({m[2].strip()})"),
+    rule("corosync", r"This node is within the non-primary component", lambda _m: "quorum lost"),
+    rule("corosync", r"This node is within the primary component", lambda _m: "quorum held"),
+    rule("pacemaker-controld", r"Node (\S+) state is now lost", lambda m: f"{m[1]} lost"),
+    rule("pacemaker-controld", r"Node (\S+) state is now member", lambda m: f"{m[1]} joined"),
+    rule("pacemaker-controld", r"Requesting fencing \((\w+)\) (?:of|targeting) node (\S+)",
+         lambda m: f"fencing of {m[2]} requested ({m[1]})"),
+    rule("pacemaker-controld", r"Peer (\S+) was terminated \((\w+)\) by (\S+) on behalf of \S+: OK",
+         lambda m: f"{m[1]} fenced ({m[2]}) by {m[3]}"),
+    rule("pacemaker-fenced", r"Operation '(\w+)' \[\d+\] targeting (\S+) using (\S+) returned 0",
+         lambda m: f"{m[3]} did {m[1]} {m[2]}"),
+    rule("pacemaker-controld", r"Quorum lost", lambda _m: "Pacemaker lost quorum"),
+    rule("pacemaker-controld", r"Quorum acquired", lambda _m: "Pacemaker has quorum"),
+    rule("pacemaker-controld", r"Result of (start|stop) operation for (\S+) on (\S+): (\w+)",
+         lambda m: f"{m[2]} {'started' if m[1] == 'start' else 'stopped'} on {m[3]}"
+                   + ("" if m[4] == "ok" else f" ({m[4]})")),
+]
+
+
+def _message(entry: dict) -> str:
+    message = entry.get("MESSAGE", "")
+    if isinstance(message, list):  # journald gives bytes it cannot decode as a list of numbers
+        message = bytes(b for b in message if isinstance(b, int) and 0 <= b < 256).decode(errors="replace")
+    return message if isinstance(message, str) else ""
+
+
+def _at(entry: dict) -> float | None:
+    stamp = entry.get("__REALTIME_TIMESTAMP")
+    return int(stamp) / 1e6 if isinstance(stamp, str) and stamp.isdigit() else None
+
+
+def parse(text: str, node: str) -> list[Event]:
+    """The failover's events in one node's ``journalctl -o json`` output, in the journal's order."""
+    events: list[Event] = []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict):
+            continue
+        at, identifier, message = _at(entry), str(entry.get("SYSLOG_IDENTIFIER", "")), _message(entry)
+        if at is None or not message:
+            continue
+        for prefix, pattern, meaning in RULES:
+            if identifier.startswith(prefix):
+                found = pattern.search(message)
+                if found:
+                    events.append(Event(at, node, meaning(found)))
+                    break
+    return _without_repeats(events)
+
+
+def _without_repeats(events: list[Event]) -> list[Event]:
+    """One line per change: Pacemaker and Corosync say some things several times within a second (each daemon,
+    each retry)."""
+    kept: list[Event] = []
+    for event in events:
+        if not any(k.event == event.event and abs(k.at - event.at) < 2 for k in kept[-5:]):
+            kept.append(event)
+    return kept
