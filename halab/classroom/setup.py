@@ -135,9 +135,10 @@ def add_students(classroom: Classroom, entries: list[RosterEntry], progress: Pro
                                    "the roster gives" if e.home else "this classroom's accounts have") for e in new]
     if not new:
         return [f"Every one of the {len(entries)} students is in the class already; nothing to do."]
-    names = workspace.assignments(classroom.course)
+    source = pristine_course()
+    names = workspace.assignments(source)
     progress(f"Making the student version of {len(names)} assignments (nbgrader generate_assignment)...")
-    with workspace.generated(classroom.course, names) as generated, workspaces.readable_release(generated) as release, \
+    with workspace.generated(source, names) as generated, workspaces.readable_release(generated) as release, \
             _undo_on_failure() as undo:
         added, passwords = [], []
         for entry, plan in zip(new, plans, strict=True):
@@ -160,6 +161,22 @@ def add_students(classroom: Classroom, entries: list[RosterEntry], progress: Pro
         lines.append(f"First passwords of the {len(passwords)} new accounts: {classroom.passwords} (mode 0600, for "
                      f"{classroom.instructor}); existing accounts keep their own.")
     return lines
+
+
+def pristine_course() -> Path:
+    """The course the students' workspaces are generated from, as root: halab's own (the checkout's course/),
+    never the instructor's copy, whose nbgrader_config.py the instructor may have written code into (nbgrader
+    executes that file). Refused if anyone but root could have changed it."""
+    source = paths.course_dir().resolve()
+    for path in (source, source / "nbgrader_config.py"):
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise HalabError(f"cannot read the course {path}: {exc.strerror}") from None
+        if info.st_uid != 0 or info.st_mode & 0o022:
+            raise HalabError(f"{path} must belong to root and be writable by root alone: the students' workspaces "
+                             "are generated from it, as root")
+    return source
 
 
 class _Undo:
