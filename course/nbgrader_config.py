@@ -40,6 +40,7 @@ c.ExecutePreprocessor.timeout = 60
 try:
     from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteKernelspec
 
+    from halab.course.grading import AUTOGRADE_STEPS, COLLECT_CLASS
     from halab.course.labgrade import live_requested
     from halab.course.nbgrader_hooks import GuardGradedCells
 
@@ -53,6 +54,11 @@ try:
     c.Autograde.sanitize_preprocessors = [
         ClearOutput, DeduplicateIds, OverwriteKernelspec, GuardGradedCells, CheckCellMetadata,
     ]  # fmt: skip - nbgrader's list, with OverwriteCells replaced
+    # Students' notebooks run in halab's grading sandbox (a bubblewrap sandbox, as the course's grader account,
+    # halab/course/gradekernel.py), and a lab halab solved is flagged for a manual look; collect rejects a
+    # submission made under a classmate's name (halab/course/collect.py). `halab grade` (as root) sets the same.
+    c.Autograde.autograde_preprocessors = list(AUTOGRADE_STEPS)
+    c.ExchangeFactory.collect = COLLECT_CLASS
 except ImportError as exc:  # nbgrader run from another Python than halab's: its own rules apply
     print(f"halab: {exc}; lab items cannot be graded live, and edited or deleted graded cells get nbgrader's "
           "default handling", file=sys.stderr)
