@@ -45,8 +45,8 @@ try:
     from halab.course.nbgrader_hooks import GuardGradedCells
 
     # Lab items are graded from the evidence file submitted with the notebook (milliseconds per cell). With
-    # HALAB_GRADE_LIVE=1 they are graded on the live lab when it is up here: the first lab cell then runs the
-    # fault checks too, which takes a minute or more (longer under QEMU emulation).
+    # HALAB_GRADE_LIVE=1 a notebook run where its lab is up (nbgrader validate, not autograde: its sandbox has
+    # no lab) is graded on the live lab: the first lab cell then runs the fault checks too, a minute or more.
     if live_requested():
         c.ExecutePreprocessor.timeout = 900
     # A graded test cell that the student edited or deleted scores zero, and the feedback says so (nbgrader
