@@ -10,8 +10,9 @@ instructor's rights.
 
 Here, a submission folder is rejected, with one line in the log naming it and why, before the newest of each
 student is chosen, when its name does not parse or names no valid student id, when it is not a folder, or when
-the account that made it is not the student it names (its owner's uid against the student's account; in a
-classroom course, with the class roster beside it, the student must also be in the class). Files are copied
+the account that made it is not the student it names (its owner's uid against the uid of the account of the
+student's name; in a classroom course, with the class roster beside it, the student must also be in the class,
+whose students are all accounts of this host). Files are copied
 without following any link: links, devices and pipes are left out (and named), a folder swapped for a link
 during the copy is not entered. A submission that cannot be copied is skipped with its reason; the others
 are collected.
@@ -53,7 +54,7 @@ def forged(path: str, student: str, roster: set[str] | None) -> str:
     try:
         expected = pwd.getpwnam(student).pw_uid
     except KeyError:
-        return f"there is no account {student} on this host" if roster is not None else ""
+        return ""  # no account of that name: a course whose students are not this host's users (nbgrader warns)
     if info.st_uid != expected:
         try:
             maker = pwd.getpwuid(info.st_uid).pw_name

@@ -19,8 +19,7 @@ def test_a_folder_is_a_students_only_if_their_account_made_it(tmp_path: Path) ->
     assert forged(str(folder), me, None) == ""
     other = "nobody" if me != "nobody" else "root"
     assert f"claims to be {other}'s, but {me} made it" in forged(str(folder), other, None)
-    assert forged(str(folder), "no-such-account-here", None) == ""  # outside a class: cannot be told
-    assert "no account no-such-account-here" in forged(str(folder), "no-such-account-here", {"no-such-account-here"})
+    assert forged(str(folder), "no-such-account-here", None) == ""  # students who are not users: cannot be told
     assert "not a student of this class" in forged(str(folder), me, {"ann"})
     assert "not a student id" in forged(str(folder), "..", None)
     (tmp_path / "file").write_text("x")
