@@ -236,10 +236,12 @@ class GradingBroker:
                **request.env}
         argv = [sys.executable, "-I", "-m", "ipykernel_launcher", "-f", str(connection_file),
                 "--HistoryManager.hist_file=:memory:"]
+        # umask 0: the kernel's sockets must be writable by the owner's nbgrader to connect (they are in a folder
+        # with an unguessable name that nobody may list, and every message is signed with the connection's key).
         kernel = subprocess.Popen(bwrap_argv(argv, mounts, request.cwd, env, LIMITS), cwd="/",
                                   env={"PATH": "/usr/bin:/bin"}, user=self.grader.pw_uid, group=self.grader.pw_gid,
                                   extra_groups=[], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+                                  stderr=subprocess.STDOUT, start_new_session=True, umask=0)
         with self._lock:
             self._kernels.add(kernel)
         return kernel

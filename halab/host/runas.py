@@ -80,6 +80,7 @@ def run_as(user: str | int, argv: Sequence[str], cwd: Path | None = None, env: M
         with subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               **options) as proc:
             assert proc.stdout is not None
+            sys.stdout.flush()  # what we printed before comes first
             shutil.copyfileobj(proc.stdout, sys.stdout.buffer, 4096)
             sys.stdout.flush()
             return subprocess.CompletedProcess(list(argv), proc.wait(timeout))

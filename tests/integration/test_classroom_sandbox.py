@@ -122,7 +122,9 @@ def test_a_hostile_notebook_runs_as_the_grader_account_and_reaches_nothing(grade
     course = room.root / "course"
     grader = pwd.getpwnam(grader_name(course))
     assert f"Grading as {room.instructor}" in said
-    cells = nbformat.read(course / "autograded" / ben / ASSIGNMENT / NOTEBOOK, as_version=4).cells
+    autograded = course / "autograded" / ben / ASSIGNMENT / NOTEBOOK
+    assert autograded.exists(), said[-3000:]
+    cells = nbformat.read(autograded, as_version=4).cells
     outputs = "".join(o.get("text", "") for o in cells[1].outputs)
     assert f"uid {grader.pw_uid}\n" in outputs and grader.pw_uid not in (0, room.uid(room.instructor))
     assert "LEAK" not in outputs and SECRET not in outputs and outputs.count("BLOCKED") == 5, outputs
