@@ -25,6 +25,7 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Integer
 
 from halab.course.gradebox import BROKER_ENV, NO_BROKER, GradingBroker
 
@@ -58,7 +59,14 @@ class SandboxKernelManager(AsyncKernelManager):
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's Execute, its kernels in the grading sandbox."""
+    """nbgrader's Execute, its kernels in the grading sandbox.
+
+    nbgrader fails the whole notebook when a cell's output lags its reply by more than ``iopub_timeout``
+    (nbclient's 4 s). On a loaded 2-core host a cell with a large output (a quiz's widget) in a kernel that is
+    prlimit'ed and behind a relay lagged that long (found by tests/course/test_grading_flow.py): 30 s here.
+    """
+
+    iopub_timeout = Integer(30, allow_none=False).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["kernel_manager_class"] = SandboxKernelManager
