@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from graders.provenance import ROSTER_FILE
 from halab.course.gradebox import grader_name
 from tests.support.classroom import Room, classroom
 
@@ -42,7 +43,8 @@ def attempt(what, action):
 print("uid", os.getuid())
 attempt("passwords", lambda: open({passwords!r}).read())
 attempt("ann's submission", lambda: open({ann!r}).read())
-attempt("the course", lambda: os.listdir({course!r}))
+attempt("the gradebook", lambda: open({course!r} + "/gradebook.db", "rb").read(16))
+print("course holds", sorted(os.listdir({course!r})))
 attempt("the exchange", lambda: os.listdir({exchange!r}))
 attempt("write the config", lambda: open({config!r}, "a").write("print('pwned')\\n"))
 '''
@@ -128,6 +130,8 @@ def test_a_hostile_notebook_runs_as_the_grader_account_and_reaches_nothing(grade
     outputs = "".join(o.get("text", "") for o in cells[1].outputs)
     assert f"uid {grader.pw_uid}\n" in outputs and grader.pw_uid not in (0, room.uid(room.instructor))
     assert "LEAK" not in outputs and SECRET not in outputs and outputs.count("BLOCKED") == 5, outputs
+    # The course folder in the sandbox is an empty one holding only the roster and the submission's copy.
+    assert f"course holds ['autograded', '{ROSTER_FILE}']\n" in outputs, outputs
     assert "print('pwned')" not in (course / "nbgrader_config.py").read_text()
 
 
