@@ -40,12 +40,13 @@ c.ExecutePreprocessor.timeout = 60
 try:
     from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteKernelspec
 
+    from halab.course.grading import AUTOGRADE_STEPS, COLLECT_CLASS
     from halab.course.labgrade import live_requested
     from halab.course.nbgrader_hooks import GuardGradedCells
 
     # Lab items are graded from the evidence file submitted with the notebook (milliseconds per cell). With
-    # HALAB_GRADE_LIVE=1 they are graded on the live lab when it is up here: the first lab cell then runs the
-    # fault checks too, which takes a minute or more (longer under QEMU emulation).
+    # HALAB_GRADE_LIVE=1 a notebook run where its lab is up (nbgrader validate, not autograde: its sandbox has
+    # no lab) is graded on the live lab: the first lab cell then runs the fault checks too, a minute or more.
     if live_requested():
         c.ExecutePreprocessor.timeout = 900
     # A graded test cell that the student edited or deleted scores zero, and the feedback says so (nbgrader
@@ -53,6 +54,11 @@ try:
     c.Autograde.sanitize_preprocessors = [
         ClearOutput, DeduplicateIds, OverwriteKernelspec, GuardGradedCells, CheckCellMetadata,
     ]  # fmt: skip - nbgrader's list, with OverwriteCells replaced
+    # Students' notebooks run in halab's grading sandbox (a bubblewrap sandbox, as the course's grader account,
+    # halab/course/gradekernel.py), and a lab halab solved is flagged for a manual look; collect rejects a
+    # submission made under a classmate's name (halab/course/collect.py). `halab grade` (as root) sets the same.
+    c.Autograde.autograde_preprocessors = list(AUTOGRADE_STEPS)
+    c.ExchangeFactory.collect = COLLECT_CLASS
 except ImportError as exc:  # nbgrader run from another Python than halab's: its own rules apply
     print(f"halab: {exc}; lab items cannot be graded live, and edited or deleted graded cells get nbgrader's "
           "default handling", file=sys.stderr)

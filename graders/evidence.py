@@ -4,9 +4,11 @@ A student's lab runs on their machine; the instructor's autograder cannot reach 
 (or `halab check LAB --evidence FILE`) saves what the graders collected to a file in the assignment folder,
 nbgrader collects it with the notebook, and at autograde time the same checks run on those facts.
 
-The file carries the lab's identity (name, the instance id of that `halab up`, its host keys) and a SHA-256
-digest of its content. The digest is not a signature: it catches damaged files and hand edits, not a student
-who recomputes it. README.md ("Evidence") says what it does and does not protect against.
+The file carries the lab's identity (name, the instance id of that `halab up`, its host keys, and since format 2
+the times halab itself solved the lab: `halab solve`, recorded in the lab's state) and a SHA-256 digest of its
+content. The digest is not a signature: it catches damaged files and hand edits, not a student who recomputes
+it. README.md ("Evidence") says what it does and does not protect against. Format 1 files (before the solve
+record) still load; they cannot say whether halab solved the lab, and ``Evidence.solve_recorded`` is False.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from typing import Any, Protocol
 
 from graders.grade import evaluate
 from graders.report import Report
+from halab import jsonload
 from halab.spec import LabSpec, load_spec_file
 from halab.spec.instances import MAX_SLOT
 
-FORMAT = "halab-evidence/1"
+FORMAT = "halab-evidence/2"
+OLD_FORMATS = ("halab-evidence/1",)  # still read: no record of `halab solve` in them
+SOLVED_BY_HALAB = "solved_by_halab"  # the lab state's event (halab/runtime/state.py), carried into the evidence
 # Real evidence is ~50-100 kB per node; a file far larger than that is not ours, and reading it would slow
 # the autograder down for nothing.
 MAX_BYTES = 20 * 1024 * 1024
@@ -58,7 +63,8 @@ def lab_identity(lab: LabInstance) -> dict[str, Any]:
     that was, its nodes' host keys, and the owner's slot (0 for root's labs: halab/spec/instances.py)."""
     state = lab.state()
     return {"lab": getattr(lab, "base", lab.name), "lab_instance": state.instance, "lab_created": state.created,
-            "host_keys": {n.name: n.host_key for n in state.nodes}, "slot": state.slot}
+            "host_keys": {n.name: n.host_key for n in state.nodes}, "slot": state.slot,
+            "events": [dict(e) for e in getattr(state, "events", [])]}
 
 
 def save_evidence(path: str | Path, lab: LabInstance, raw: dict[str, Any], report: Report) -> None:
@@ -92,6 +98,8 @@ class Evidence:
     raw: dict[str, Any]
     recorded: dict[str, Any] = field(default_factory=dict)  # the report as the student saw it
     slot: int = 0  # the owner's slot (halab/spec/instances.py): which values the lab was given
+    solved_by_halab: tuple[str, ...] = ()  # when `halab solve` ran on the lab (its state's events)
+    solve_recorded: bool = True  # False for format 1 evidence, made before halab recorded `halab solve`
 
     def describe(self) -> str:
         collected = self.raw.get("collected_at") or "an unknown time"
@@ -111,14 +119,16 @@ def load_evidence(path: str | Path, expected_lab: str) -> Evidence:
     if size > MAX_BYTES:
         raise EvidenceError("corrupt", f"The evidence file {path.name} is far too large ({size} bytes) to be one.")
     try:
-        document = json.loads(path.read_bytes())
+        document = jsonload.loads(path.read_bytes())
+    except jsonload.TooDeep as exc:
+        raise EvidenceError("corrupt", f"The evidence file {path.name} is not one: {exc}.") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise EvidenceError("corrupt", f"The evidence file {path.name} is damaged: it is not valid JSON ({exc}).") \
             from None
     payload = document.get("payload") if isinstance(document, dict) else None
     if not isinstance(payload, dict) or not isinstance(document.get("sha256"), str):
         raise EvidenceError("format", f"{path.name} is not a halab evidence file (no payload and digest).")
-    if payload.get("format") != FORMAT:
+    if payload.get("format") not in (FORMAT, *OLD_FORMATS):
         raise EvidenceError("format", f"{path.name} is in format {payload.get('format')!r}, not {FORMAT!r}: it was "
                                       "not made by this version of halab.")
     # Edited before anything else is believed: a file changed by hand may claim any lab or result.
@@ -137,7 +147,16 @@ def load_evidence(path: str | Path, expected_lab: str) -> Evidence:
     if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot <= MAX_SLOT:
         raise EvidenceError("format", f"The evidence file {path.name} names no valid lab slot ({slot!r}).")
     return Evidence(str(payload["lab"]), str(payload.get("lab_instance", "")), str(payload.get("lab_created", "")),
-                    {str(k): str(v) for k, v in host_keys.items()}, raw, recorded, slot)
+                    {str(k): str(v) for k, v in host_keys.items()}, raw, recorded, slot,
+                    _solved_times(path, payload), payload["format"] == FORMAT)
+
+
+def _solved_times(path: Path, payload: dict[str, Any]) -> tuple[str, ...]:
+    """When halab solved the lab, from the evidence's events (format 2; none in format 1)."""
+    events = payload.get("events", []) if payload["format"] == FORMAT else []
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise EvidenceError("format", f"The evidence file {path.name} has a damaged list of events.")
+    return tuple(str(e.get("at", "an unknown time")) for e in events if e.get("event") == SOLVED_BY_HALAB)
 
 
 def failed_report(spec: LabSpec, reason: str, hint: str) -> Report:

@@ -8,14 +8,14 @@ from typing import Any
 
 import paramiko
 
-from graders.evidence import lab_identity
+from graders.evidence import SOLVED_BY_HALAB, lab_identity
 from graders.live import grade_live
 from halab import breakfix
 from halab.access.base import Checked
 from halab.lab import Lab
 from halab.runtime.faults import inject
 from halab.runtime.ssh import CommandResult
-from halab.runtime.state import NodeInfo
+from halab.runtime.state import NodeInfo, record_event
 from halab.spec.instances import Owner
 from halab.types import Progress
 
@@ -63,7 +63,10 @@ class LocalAccess:
             self.lab.close()
 
     def solve(self, progress: Progress = lambda _m: None) -> None:
+        """The reference solution on the live lab, recorded in its state before it starts (a solve cut short
+        has done some of the work too): evidence from this lab says that halab solved it."""
         self.lab.state()
+        record_event(self.lab.name, SOLVED_BY_HALAB)
         try:
             breakfix.repair(self.lab, progress)  # a lab `halab break` broke is repaired first, then solved
         finally:

@@ -14,6 +14,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from halab import jsonload
 from halab.errors import HalabError
 
 MAX_REQUEST = 64 * 1024
@@ -50,7 +51,9 @@ class LineReader:
         if len(line) > self.limit:
             raise HalabError(f"a message longer than {self.limit} bytes")
         try:
-            message = json.loads(line)
+            message = jsonload.loads(line)  # json.loads alone raises RecursionError on deep nesting
+        except jsonload.TooDeep as exc:
+            raise HalabError(f"a message that is refused: {exc}") from None
         except ValueError:
             raise HalabError("a message that is not JSON") from None
         if not isinstance(message, dict):

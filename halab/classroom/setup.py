@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,10 +25,12 @@ from halab.classroom.hubconfig import write_hub_files
 from halab.classroom.model import Classroom, Student, load_classroom
 from halab.classroom.roster import RosterEntry
 from halab.course import workspace
+from halab.course.gradebox import ensure_grader
 from halab.course.workspace import COURSE_ID, NOT_COPIED, STUDENT_CONFIG, venv_env
 from halab.errors import HalabError
 from halab.host.runas import run_as, write_private_as
 from halab.runtime.slots import assign_slot, release_slot, slot_held, slot_of
+from halab.service.quotas import config_path, policy_says
 from halab.types import Progress
 
 # nbgrader's own modes for an exchange (nbgrader/exchange/default/release_assignment.py, release_feedback.py):
@@ -79,6 +82,8 @@ def init(root: Path, instructor: str, course_id: str, home_base: str, progress: 
         classroom.hub.mkdir(mode=0o700)
         write_hub_files(classroom)
         classroom.save()
+        grader = ensure_grader(classroom.course)
+        lines.append(f"Students' notebooks are graded in a sandbox as {grader.pw_name} (halab grade, as root).")
     except BaseException:
         if made_account:
             accounts.remove_account(instructor)
@@ -90,7 +95,24 @@ def init(root: Path, instructor: str, course_id: str, home_base: str, progress: 
         raise
     lines.append(f"Classroom in {root}: course {course_id!r} in {classroom.course} (the instructor's), exchange "
                  f"{classroom.exchange}. Next: halab classroom add-students ROSTER.csv")
-    return lines + _readable_solutions()
+    return lines + _no_solve() + _readable_solutions()
+
+
+def _no_solve() -> list[str]:
+    """Students may not have halab solve their labs: [policy] solve = false in the lab service's config (added to
+    the file, whose other settings stay as they are)."""
+    path = config_path()
+    said = policy_says(path, "solve")
+    if said is False:
+        return []
+    if said is True or (path.exists() and "policy" in tomllib.loads(path.read_text())):
+        return [f"Warning: {path} has a [policy] section; add `solve = false` to it, or students may `halab solve` "
+                "their labs (restart the lab service afterwards)"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as config:
+        config.write("\n[policy]\n# halab classroom init: students configure their labs themselves\nsolve = false\n")
+    return [f"Students may not `halab solve` their labs ([policy] solve = false in {path}; the lab service reads it "
+            "when it starts)."]
 
 
 def _readable_solutions() -> list[str]:
@@ -135,9 +157,10 @@ def add_students(classroom: Classroom, entries: list[RosterEntry], progress: Pro
                                    "the roster gives" if e.home else "this classroom's accounts have") for e in new]
     if not new:
         return [f"Every one of the {len(entries)} students is in the class already; nothing to do."]
-    names = workspace.assignments(classroom.course)
+    source = pristine_course()
+    names = workspace.assignments(source)
     progress(f"Making the student version of {len(names)} assignments (nbgrader generate_assignment)...")
-    with workspace.generated(classroom.course, names) as generated, workspaces.readable_release(generated) as release, \
+    with workspace.generated(source, names) as generated, workspaces.readable_release(generated) as release, \
             _undo_on_failure() as undo:
         added, passwords = [], []
         for entry, plan in zip(new, plans, strict=True):
@@ -160,6 +183,22 @@ def add_students(classroom: Classroom, entries: list[RosterEntry], progress: Pro
         lines.append(f"First passwords of the {len(passwords)} new accounts: {classroom.passwords} (mode 0600, for "
                      f"{classroom.instructor}); existing accounts keep their own.")
     return lines
+
+
+def pristine_course() -> Path:
+    """The course the students' workspaces are generated from, as root: halab's own (the checkout's course/),
+    never the instructor's copy, whose nbgrader_config.py the instructor may have written code into (nbgrader
+    executes that file). Refused if anyone but root could have changed it."""
+    source = paths.course_dir().resolve()
+    for path in (source, source / "nbgrader_config.py"):
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise HalabError(f"cannot read the course {path}: {exc.strerror}") from None
+        if info.st_uid != 0 or info.st_mode & 0o022:
+            raise HalabError(f"{path} must belong to root and be writable by root alone: the students' workspaces "
+                             "are generated from it, as root")
+    return source
 
 
 class _Undo:

@@ -27,6 +27,7 @@ from halab.command import (
 )
 from halab.command.terminal import console
 from halab.errors import HalabError
+from halab.host.runas import harden_root
 
 try:
     from halab.command import classroom, course, grade
@@ -53,6 +54,7 @@ def _register() -> None:
 
 
 def main() -> None:
+    harden_root()
     _register()
     try:
         cli.main(standalone_mode=False)

@@ -11,6 +11,7 @@ import click
 from halab.classroom.hubconfig import proxy_command
 from halab.command.terminal import console
 from halab.host.facts import all_facts
+from halab.host.sandbox import userns_problem
 from halab.image.build import current_image
 from halab.image.guest import missing_host_tools
 from halab.providers.base import get_provider
@@ -34,6 +35,10 @@ def host_problems() -> list[tuple[str, str]]:
     if not proxy_command().exists():
         problems.append(("halab classroom: JupyterHub's proxy (configurable-http-proxy) is not installed",
                          f"cd {proxy_command().parents[2]} && npm ci --omit=dev"))
+    sandbox = userns_problem() if os.geteuid() == 0 else ""
+    if sandbox:
+        problems.append((f"halab grade: the grading sandbox cannot run: {sandbox}", "apt-get install bubblewrap"
+                         if "not installed" in sandbox else "sysctl -w kernel.unprivileged_userns_clone=1"))
     if current_image() is None:
         problems.append(("the node image is not built yet (halab up builds it too)", "halab image build"))
     return problems

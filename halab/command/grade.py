@@ -11,14 +11,17 @@ from rich.table import Table
 from halab import paths
 from halab.command.terminal import console
 from halab.course.grading import (
+    LIVE_REFUSED,
     autograde,
     course_folder,
     evidence_statuses,
     grade_as_owner,
     grade_owner,
+    sandbox,
     scores,
     shared_instances,
 )
+from halab.errors import HalabError
 
 
 def _say(line: str) -> None:
@@ -29,20 +32,27 @@ def _say(line: str) -> None:
 @click.argument("assignment")
 @click.option("--course-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The nbgrader course folder (default: the course/ folder of this halab).")
-@click.option("--live", is_flag=True, help="Grade lab items on the live lab where it is up here, not from evidence.")
+@click.option("--live", is_flag=True, hidden=True, help="Refused: the sandbox has no lab.")
 @click.option("--no-collect", is_flag=True, help="Skip `nbgrader collect` (submissions are already in submitted/).")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the class's scores per assignment and per lab task to this CSV file (for an LMS).")
 def grade(assignment: str, course_dir: Path | None, live: bool, no_collect: bool, csv_file: Path | None) -> None:
-    """Collect, autograde and write feedback for ASSIGNMENT with nbgrader; summarise scores and lab evidence."""
+    """Collect, autograde and write feedback for ASSIGNMENT with nbgrader; summarise scores and lab evidence.
+    Run it as root: the students' notebooks run in a sandbox, as the course's grader account."""
+    if live:
+        raise HalabError(LIVE_REFUSED)
     course_dir = course_folder(course_dir or paths.course_dir())
     csv_file = csv_file.resolve() if csv_file else None
-    owner = grade_owner(course_dir)
-    if owner is not None:
-        options = [*(["--live"] if live else []), *(["--no-collect"] if no_collect else [])]
-        raise click.exceptions.Exit(grade_as_owner(owner, course_dir, assignment, csv_file, options, _say))
-    autograde(course_dir, assignment, _say, live=live, collect=not no_collect, csv_file=csv_file)
+    with sandbox(course_dir):
+        owner = grade_owner(course_dir)
+        if owner is not None:
+            options = ["--no-collect"] if no_collect else []
+            raise click.exceptions.Exit(grade_as_owner(owner, course_dir, assignment, csv_file, options, _say))
+        autograde(course_dir, assignment, _say, collect=not no_collect, csv_file=csv_file)
+        _summary(course_dir, assignment, csv_file)
 
+
+def _summary(course_dir: Path, assignment: str, csv_file: Path | None) -> None:
     statuses = evidence_statuses(course_dir, assignment)
     table = Table(title=f"{assignment}: scores", title_justify="left")
     for column in ("student", "score", "lab evidence"):

@@ -7,25 +7,32 @@ evidence from one lab instance handed in by several students (one of them copied
 evidence from another student's lab or with a classmate's values (graders/provenance.py), and with --csv the
 class's scores per assignment and lab task (halab/course/gradebook_export.py).
 
-Autograding runs the students' code. Run by root on a course folder that belongs to another user (a
-classroom's, the instructor's), the whole command runs again as that user, so a hostile submission never
-runs as root.
+Autograding runs the students' code, and that code never runs as root nor as the instructor: root's
+`halab grade` makes the course's grader account (one per course) and starts the grading broker
+(halab/course/gradebox.py); nbgrader's kernels then run in a bubblewrap sandbox as that account
+(halab/course/gradekernel.py). nbgrader itself runs as the course folder's owner: on a course of another
+user's (a classroom's, the instructor's) the whole command runs again as that user, so root never executes
+the course's nbgrader_config.py, which the owner may write. Without root there is no sandbox, and autograde
+is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from graders.evidence import EvidenceError, load_evidence
 from graders.provenance import check_provenance, roster_for
+from halab.course.gradebox import BROKER_ENV, NO_BROKER, broker_for
 from halab.course.labgrade import LIVE_ENV
 from halab.course.workspace import venv_env
 from halab.errors import HalabError
@@ -34,6 +41,17 @@ from halab.spec import load_spec
 from halab.types import Progress
 
 STEP_TIMEOUT_S = 3600.0  # a whole class, each notebook with its own kernel
+# On nbgrader's command line, so that they hold whatever the course's nbgrader_config.py says (an old course
+# copied before the sandbox, or one its owner edited): a collect that rejects forged submissions
+# (halab/course/collect.py), and autograde's preprocessors with its kernels in the sandbox and labs that halab
+# solved flagged for the instructor (nbgrader's own list otherwise).
+COLLECT_CLASS = "halab.course.collect.CheckedCollect"
+COLLECT_OPTIONS = (f"--ExchangeFactory.collect={COLLECT_CLASS}",)
+AUTOGRADE_STEPS = ("halab.course.gradekernel.SandboxedExecute", "nbgrader.preprocessors.IgnorePattern",
+                   "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+                   "nbgrader.preprocessors.SaveAutoGrades", "halab.course.nbgrader_hooks.FlagSolvedLabs",
+                   "nbgrader.preprocessors.AssignLatePenalties", "nbgrader.preprocessors.CheckCellMetadata")
+AUTOGRADE_OPTIONS = tuple(f"--Autograde.autograde_preprocessors={step}" for step in AUTOGRADE_STEPS)
 # nbgrader warnings that are routine when grading again, not news for the instructor.
 ROUTINE = ("Removing existing assignment", "Alternative text is missing")
 EXPORTER = "halab.course.gradebook_export.LabTaskExport"
@@ -48,10 +66,14 @@ class EvidenceStatus:
     flags: tuple[str, ...] = ()  # what the class roster says against it (graders/provenance.py)
 
 
-def run_nbgrader(course_dir: Path, *args: str, progress: Progress, live: bool = False) -> None:
+LIVE_REFUSED = ("--live cannot grade in the sandbox: the students' notebooks run there without network and without "
+                "the labs. Grade a lab live with `halab check LAB` on it, and the notebooks from their evidence")
+
+
+def run_nbgrader(course_dir: Path, *args: str, progress: Progress) -> None:
     """One nbgrader command on the course; what it warned about goes to ``progress``."""
     env = venv_env()
-    env[LIVE_ENV] = "1" if live else ""
+    env.pop(LIVE_ENV, None)
     progress(f"$ nbgrader {' '.join(args)}")
     try:
         result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=env,
@@ -88,14 +110,20 @@ def evidence_statuses(course_dir: Path, assignment: str) -> list[EvidenceStatus]
         except EvidenceError as exc:
             found.append(EvidenceStatus(student, path.name, "", str(exc)))
             continue
+        solved = [solved_flag(student, evidence)] if evidence.solved_by_halab else []
         try:
             classroom = roster_for(path)
         except HalabError as exc:
-            found.append(EvidenceStatus(student, path.name, evidence.lab_instance, "", (str(exc),)))
+            found.append(EvidenceStatus(student, path.name, evidence.lab_instance, "", (str(exc), *solved)))
             continue
         flags = tuple(_provenance_flags(evidence, lab, *classroom)) if classroom else ()
-        found.append(EvidenceStatus(student, path.name, evidence.lab_instance, "", flags))
+        found.append(EvidenceStatus(student, path.name, evidence.lab_instance, "", (*solved, *flags)))
     return found
+
+
+def solved_flag(student: str, evidence: Any) -> str:
+    return (f"{student}'s lab {evidence.lab} was solved by halab (`halab solve`, at "
+            f"{', '.join(evidence.solved_by_halab)}): its evidence shows halab's work, not only the student's")
 
 
 def _provenance_flags(evidence: Any, lab: str, roster: Any, student: str) -> list[str]:
@@ -139,18 +167,37 @@ def course_folder(course_dir: Path) -> Path:
 
 def grade_owner(course_dir: Path) -> int | None:
     """The user to grade as, when not the caller: the course folder's owner if root runs this on a folder of
-    another user's (autograde runs the students' code, which must never run as root)."""
+    another user's (nbgrader executes the course's nbgrader_config.py, which that user may write)."""
     owner = course_dir.stat().st_uid
     return owner if os.geteuid() == 0 and owner != 0 else None
 
 
-def autograde(course_dir: Path, assignment: str, progress: Progress, live: bool = False, collect: bool = True,
+@contextlib.contextmanager
+def sandbox(course_dir: Path) -> Iterator[None]:
+    """As root: the grading broker for the course (its grader account made if missing) while the block runs,
+    its socket in our environment for nbgrader and `halab grade` run again as the owner. Otherwise nothing:
+    a broker that root started is in the environment already, or there is none and autograde says so."""
+    if os.geteuid() != 0 or os.environ.get(BROKER_ENV):
+        yield
+        return
+    with broker_for(course_dir, course_dir.stat().st_uid) as broker:
+        os.environ.update(broker.env())
+        try:
+            yield
+        finally:
+            os.environ.pop(BROKER_ENV, None)
+
+
+def autograde(course_dir: Path, assignment: str, progress: Progress, collect: bool = True,
               csv_file: Path | None = None) -> None:
     """nbgrader's collect (unless ``collect`` is False), autograde and generate_feedback for the assignment,
-    and with ``csv_file`` the class's scores per assignment and lab task (gradebook_export.py)."""
+    and with ``csv_file`` the class's scores per assignment and lab task (gradebook_export.py). Inside
+    ``sandbox``: the students' notebooks run in it."""
+    if not os.environ.get(BROKER_ENV):
+        raise HalabError(NO_BROKER)
     if collect:
-        run_nbgrader(course_dir, "collect", assignment, progress=progress)
-    run_nbgrader(course_dir, "autograde", assignment, "--force", progress=progress, live=live)
+        run_nbgrader(course_dir, "collect", assignment, *COLLECT_OPTIONS, progress=progress)
+    run_nbgrader(course_dir, "autograde", assignment, "--force", *AUTOGRADE_OPTIONS, progress=progress)
     run_nbgrader(course_dir, "generate_feedback", assignment, "--force", progress=progress)
     if csv_file:
         run_nbgrader(course_dir, "export", f"--exporter={EXPORTER}", "--to", str(csv_file), progress=progress)
@@ -162,8 +209,8 @@ def grade_as_owner(uid: int, course_dir: Path, assignment: str, csv_file: Path |
     table is written by the owner into a file root made for it in a folder of root's (so that no link of the
     owner's can make root read another file), then copied where root asked for it."""
     entry = account(uid)
-    progress(f"Grading as {entry.pw_name}, the owner of the course folder: autograde runs the students' code, "
-             "which must not run as root.")
+    progress(f"Grading as {entry.pw_name}, the owner of the course folder (root never runs the course's nbgrader "
+             "config); the students' notebooks run in the sandbox.")
     with tempfile.TemporaryDirectory(prefix="halab-grade-") as scratch_dir:
         scratch = Path(scratch_dir) / "grades.csv"
         if csv_file:

@@ -96,6 +96,9 @@ def _grade(lab: str, path: Path, live: bool) -> LabGrade:
     result = grade_evidence(path, spec)
     if result.problem is not None or result.evidence is None:
         return LabGrade(lab, result.report, "no usable evidence", str(result.problem), notes, retry_hint(lab))
+    if result.evidence.solved_by_halab:
+        notes += (f"halab solved this lab (`halab solve`, at {', '.join(result.evidence.solved_by_halab)}): the "
+                  "checks below grade halab's work too, and your instructor sees it flagged.",)
     whose, more = _provenance(path, result.evidence, spec)
     if whose:
         return LabGrade(lab, failed_report(spec, whose, retry_hint(lab)), "evidence of another lab", whose,

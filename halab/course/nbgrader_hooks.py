@@ -1,4 +1,11 @@
-"""nbgrader hooks for the course (course/nbgrader_config.py installs them for `nbgrader autograde`).
+"""nbgrader hooks for the course (course/nbgrader_config.py installs them for `nbgrader autograde`; `halab grade`
+puts them on nbgrader's command line too).
+
+FlagSolvedLabs: the lab cells of a lab that halab itself solved (`halab solve`, recorded in the evidence) are
+marked in nbgrader's gradebook as needing the instructor's eye ("needs manual grade" in the formgrader): the
+points stay what the checks gave, and the instructor decides.
+
+GuardGradedCells:
 
 nbgrader on its own restores a graded test cell that a student edited and runs it as if nothing happened,
 and leaves a deleted one ungraded ("needs manual grading") without a word in the feedback. Here either
@@ -12,12 +19,17 @@ after release. (A student who also forges that checksum gets the instructor's te
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
-from nbgrader.preprocessors import OverwriteCells
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool
+
+from graders.evidence import EvidenceError, load_evidence
+from halab.course.gradebook_export import lab_task
 
 
 def zero_source(grade_id: str, what: str) -> str:
@@ -77,4 +89,40 @@ class GuardGradedCells(OverwriteCells):
             cell = self.missing_cell_transform(sources[grade_cell.name], grade_cell.max_score,
                                                is_solution=grade_cell.name in solutions)
             nb.cells.insert(anchor + 1, cell)
+        return nb, resources
+
+
+def solved_labs(folder: Path) -> dict[str, tuple[str, ...]]:
+    """lab -> when halab solved it, from the evidence files in a submission's folder (unusable ones: none)."""
+    found = {}
+    for path in sorted(folder.glob("evidence-*.json")):
+        lab = path.stem.removeprefix("evidence-")
+        try:
+            times = load_evidence(path, lab).solved_by_halab
+        except EvidenceError:
+            continue
+        if times:
+            found[lab] = times
+    return found
+
+
+class FlagSolvedLabs(NbGraderPreprocessor):
+    """After SaveAutoGrades: a solved lab's cells need a manual grade (see the module docstring)."""
+
+    def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
+        solved = solved_labs(Path(resources["metadata"]["path"]))
+        if not solved:
+            return nb, resources
+        ids = resources["nbgrader"]
+        with Gradebook(ids["db_url"]) as gradebook:
+            for cell in nb.cells:
+                task, grade_id = lab_task(cell.source), cell.metadata.get("nbgrader", {}).get("grade_id")
+                lab = task.split(":")[0] if task else None
+                if lab in solved and grade_id and utils.is_grade(cell):
+                    grade = gradebook.find_grade(grade_id, ids["notebook"], ids["assignment"], ids["student"])
+                    grade.needs_manual_grade = True
+            gradebook.db.commit()
+        for lab, times in solved.items():
+            self.log.warning("%s: halab solved lab %s (`halab solve`, at %s); its cells need a manual grade",
+                             ids["student"], lab, ", ".join(times))
         return nb, resources

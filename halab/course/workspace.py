@@ -110,7 +110,7 @@ def generated(course_dir: Path, names: list[str]) -> Iterator[Path]:
         copy = Path(scratch) / "course"
         shutil.copytree(course_dir, copy, ignore=shutil.ignore_patterns(*NOT_COPIED, "evidence-*.json"))
         try:
-            result = subprocess.run([sys.executable, "-c", GENERATE, *names], cwd=copy, env=venv_env(),
+            result = subprocess.run([sys.executable, "-I", "-c", GENERATE, *names], cwd=copy, env=venv_env(),
                                     capture_output=True, text=True, timeout=GENERATE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise HalabError(f"nbgrader took more than {GENERATE_TIMEOUT_S:g} s to make the student copies") \

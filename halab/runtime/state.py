@@ -61,6 +61,9 @@ class LabState:
     # The spec file's data as it was at `up`: the lab's nodes are plugged in from it at every boot, and the
     # checkout spec_path names may since have changed, moved or gone (a deleted clone, an upgrade).
     spec_data: dict[str, Any] | None = None
+    # What halab itself did to the lab that a grader must know: {"event": "solved_by_halab", "at": time} for
+    # every `halab solve` (graders/evidence.py carries them into the evidence). Older state files have none.
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def slot(self) -> int:
@@ -130,6 +133,12 @@ def update_state(lab: str, change: Callable[[LabState], T]) -> T:
         result = change(state)
         _write_state(state)
     return result
+
+
+def record_event(lab: str, event: str) -> None:
+    """Add an event with the time to the lab's state (see LabState.events)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    update_state(lab, lambda state: state.events.append({"event": event, "at": stamp}))
 
 
 def _write_state(state: LabState) -> None:

@@ -1,5 +1,5 @@
 """The lab service's config file, /etc/halab/service.toml ($HALAB_SERVICE_CONFIG): how many labs and nodes
-each user may have up at once. Without the file the defaults apply.
+each user may have up at once, and what users may ask for. Without the file the defaults apply.
 
     [defaults]
     labs = 2          # labs up at once per user
@@ -7,6 +7,9 @@ each user may have up at once. Without the file the defaults apply.
 
     [users.alice]     # one user's own limits
     labs = 3
+
+    [policy]
+    solve = false     # `halab solve` refused to users (a classroom: `halab classroom init` sets it); root may
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 from halab.errors import SpecError
 
 DEFAULTS = {"labs": 2, "nodes": 8}
+POLICY = {"solve": True}
 
 
 @dataclass(frozen=True)
@@ -29,9 +33,15 @@ class Quota:
 
 
 @dataclass(frozen=True)
+class Policy:
+    solve: bool = True  # users may have halab solve their labs
+
+
+@dataclass(frozen=True)
 class Quotas:
     defaults: Quota
     users: dict[str, Quota]
+    policy: Policy = Policy()
 
     def of(self, user: str) -> Quota:
         return self.users.get(user, self.defaults)
@@ -63,12 +73,33 @@ def load_quotas(path: Path | None = None) -> Quotas:
         data = tomllib.loads(path.read_text()) if path.exists() else {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SpecError(str(path), "(file)", f"cannot be read as TOML: {exc}") from None
-    unknown = set(data) - {"defaults", "users"}
+    unknown = set(data) - {"defaults", "users", "policy"}
     if unknown:
-        raise SpecError(str(path), sorted(unknown)[0], "unknown section (allowed: defaults, users)")
+        raise SpecError(str(path), sorted(unknown)[0], "unknown section (allowed: defaults, users, policy)")
     defaults = _quota(path, "defaults", data.get("defaults", {}), DEFAULTS)
     users = data.get("users", {})
     if not isinstance(users, dict):
         raise SpecError(str(path), "users", "must be a table of [users.NAME] tables")
     base = {"labs": defaults.labs, "nodes": defaults.nodes}
-    return Quotas(defaults, {name: _quota(path, f"users.{name}", table, base) for name, table in users.items()})
+    return Quotas(defaults, {name: _quota(path, f"users.{name}", table, base) for name, table in users.items()},
+                  _policy(path, data.get("policy", {})))
+
+
+def _policy(path: Path, table: Any) -> Policy:
+    if not isinstance(table, dict):
+        raise SpecError(str(path), "policy", "must be a table")
+    for key, value in table.items():
+        if key not in POLICY:
+            raise SpecError(str(path), f"policy.{key}", f"unknown field (allowed: {', '.join(POLICY)})")
+        if not isinstance(value, bool):
+            raise SpecError(str(path), f"policy.{key}", f"must be true or false, not {value!r}")
+    return Policy(**{**POLICY, **table})
+
+
+def policy_says(path: Path, key: str) -> bool | None:
+    """What the config file sets for a policy field (None: not set, or no file); SpecError if it is malformed."""
+    if not path.exists():
+        return None
+    load_quotas(path)  # the whole file checked
+    value = tomllib.loads(path.read_text()).get("policy", {}).get(key)
+    return value if isinstance(value, bool) else None

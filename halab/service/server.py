@@ -163,6 +163,9 @@ class Service:
         return {"message": _access(caller, lab).fault(fault, node, daemon, network)}
 
     def _solve(self, caller: Caller, lab: str, _args: dict[str, Any], progress: Progress) -> Any:
+        if not self.quotas.policy.solve and caller.uid != 0:
+            raise Refused("solve is off on this machine (policy solve = false in the lab service's config): "
+                          "configure the lab yourself")
         _access(caller, lab).solve(progress)
         return {"lab": lab}
 

@@ -33,13 +33,17 @@ class FabricatedLab:
     """Stands in for halab.lab.Lab when writing evidence without a live lab. FABRICATED identity: the raw
     facts written with it come from tests/fixtures (recorded on real nodes), the lab instance does not."""
 
-    def __init__(self, name: str = "clustering", instance: str = "fabricated-instance-0001") -> None:
+    def __init__(self, name: str = "clustering", instance: str = "fabricated-instance-0001", solved_at: str = ""
+                 ) -> None:
+        from graders.evidence import SOLVED_BY_HALAB
         from halab.runtime.state import LabState, NodeInfo
 
         self.name = name
         nodes = [NodeInfo(n, f"10.0.0.{i}", 22, "root", "/nonexistent", f"ssh-ed25519 FABRICATED{i}")
                  for i, n in enumerate(("node1", "node2"), 1)]
-        self._state = LabState(name, "nspawn", "/nonexistent", phase="up", instance=instance, nodes=nodes)
+        events = [{"event": SOLVED_BY_HALAB, "at": solved_at}] if solved_at else []
+        self._state = LabState(name, "nspawn", "/nonexistent", phase="up", instance=instance, nodes=nodes,
+                               events=events)
 
     def state(self) -> Any:
         return self._state

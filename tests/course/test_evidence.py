@@ -143,5 +143,35 @@ def test_the_format_is_what_the_loader_expects(tmp_path: Path) -> None:
     document = json.loads(write_evidence(tmp_path, recorded_raw("fresh")).read_text())
     assert document["payload"]["format"] == FORMAT
     assert document["sha256"] == digest(document["payload"])
-    assert set(document["payload"]) == {"format", "lab", "lab_instance", "lab_created", "host_keys", "slot", "raw",
-                                        "report"}
+    assert set(document["payload"]) == {"format", "lab", "lab_instance", "lab_created", "host_keys", "slot", "events",
+                                        "raw", "report"}
+
+
+def test_evidence_says_when_halab_solved_the_lab(tmp_path: Path) -> None:
+    path = write_evidence(tmp_path, recorded_raw("solved", failover_passed=True), solved_at="2026-12-06T10:00:00+0000")
+    evidence = load_evidence(path, "clustering")
+    assert evidence.solved_by_halab == ("2026-12-06T10:00:00+0000",) and evidence.solve_recorded
+    assert grade_evidence(path, SPEC).report.score == 120  # flagged, not marked down: the instructor decides
+    assert load_evidence(write_evidence(tmp_path, recorded_raw("solved")), "clustering").solved_by_halab == ()
+
+
+def test_evidence_of_format_1_still_loads_and_says_it_cannot_tell(tmp_path: Path) -> None:
+    path = write_evidence(tmp_path, recorded_raw("solved", failover_passed=True))
+
+    def as_format_1(payload: dict) -> None:
+        payload["format"] = "halab-evidence/1"
+        del payload["events"]
+
+    rewrite(path, as_format_1, keep_digest=False)
+    evidence = load_evidence(path, "clustering")
+    assert evidence.solved_by_halab == () and not evidence.solve_recorded
+    assert grade_evidence(path, SPEC).report.score == 120
+
+
+def test_deeply_nested_evidence_is_refused_with_a_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "evidence-clustering.json"
+    path.write_text('{"payload": ' + "[" * 200_000 + "]" * 200_000 + ', "sha256": "00"}')
+    with pytest.raises(EvidenceError, match="nests arrays and objects 200001 levels deep") as caught:
+        load_evidence(path, "clustering")
+    assert caught.value.kind == "corrupt"
+    assert grade_evidence(path, SPEC).report.score == 0

@@ -4,10 +4,12 @@ The instructor sets the classroom up; bad rosters are refused with one line and 
 are added (accounts, workspaces, slots); the hub refuses a busy port and starts on a free one, with the lab
 service. Both students log in through the hub's login form over HTTP; each one's JupyterLab runs as them; in
 their own notebook's kernel each sees their own lab's values before it is up, brings up and checks a lab of
-their own (ann solves hers; ben's is over quota when he asks for a second). The instructor releases through
-their own JupyterLab (formgrader there, not in the students'); ann submits her work, ben submits ann's
-evidence file with a cell that tries to write /etc and /root; root runs `halab grade`, which grades as the
-instructor: ben's hostile cell fails, ann's lab scores, ben's is flagged by name, and the CSV has it all.
+their own (ann may not have halab solve hers: the class's policy; root solves it for her, and that is recorded;
+ben's is over quota when he asks for a second). The instructor releases through their own JupyterLab
+(formgrader there, not in the students'); ann submits her work, ben submits ann's evidence file with a cell
+that tries to write /etc and /root; root runs `halab grade`, which runs nbgrader as the instructor and the
+notebooks in the sandbox as the course's grader account: ben's hostile cell fails, ann's lab scores and is
+flagged as solved by halab, ben's is flagged by name, and the CSV has it all.
 One page of the hub is opened in headless Chromium. Run as root with a Python every user can run.
 """
 
@@ -17,6 +19,7 @@ import csv
 import html
 import json
 import os
+import pwd
 import socket
 import stat
 import subprocess
@@ -28,8 +31,10 @@ import nbformat
 import pytest
 
 from halab import paths
+from halab.access import LocalAccess
+from halab.course.gradebox import grader_name
 from halab.runtime.slots import slot_held
-from halab.spec.instances import instance_name
+from halab.spec.instances import Owner, instance_name
 from tests.integration.conftest import leftovers
 from tests.support.classroom import Room, account_exists, classroom, process_uids, server_processes
 from tests.support.hubclient import HubSession
@@ -44,8 +49,7 @@ for target in ("/etc/halab-pwned-{tag}", "/root/halab-pwned-{tag}"):
             handle.write("pwned")
     except OSError as exc:
         print("refused", target, exc.strerror)
-with open("autograde-uid.txt", "w") as handle:
-    handle.write(str(os.getuid()))
+print("autograded as uid", os.getuid())
 """
 
 
@@ -160,7 +164,9 @@ def test_each_student_works_on_a_lab_of_their_own(room: Room, sessions: dict[str
         assert f"halab-u{slot}" in shown and f"10.{42 + slot}.10.100" in shown and f"(slot {slot}" in shown
         kernel.run("from halab.access import open_lab\nlab = open_lab('clustering')\nnodes = lab.up()")
         if user == ann:
-            kernel.run("lab.solve()")
+            refused = kernel.run("try:\n    lab.solve()\nexcept Exception as exc:\n    print(exc)")
+            assert refused.startswith("solve is off on this machine"), refused
+            LocalAccess("clustering", Owner(room.uid(ann), ann, slot)).solve()  # root does it for her
         report = kernel.run("from pathlib import Path\nfrom halab.course.widgets.report_view import check_and_save\n"
                             "r = check_and_save('clustering', Path('evidence-clustering.json'), lambda m: None)\n"
                             "print(r['score'], [n.address for n in nodes])")
@@ -220,8 +226,12 @@ def test_submit_collect_autograde_and_swapped_evidence_is_flagged(room: Room, se
     print(f"halab grade of 2 submissions: {seconds:.1f} s")
     assert f"Grading as {room.instructor}" in said
     assert not Path(f"/etc/halab-pwned-{tag}").exists() and not Path(f"/root/halab-pwned-{tag}").exists()
-    ran_in = room.root / "course" / "autograded" / ben / ASSIGNMENT  # where autograde runs the notebook
-    assert (ran_in / "autograde-uid.txt").read_text() == str(room.uid(room.instructor))
+    autograded = nbformat.read(room.root / "course" / "autograded" / ben / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                               as_version=4)
+    shown = "".join(o.get("text", "") for cell in autograded.cells for o in cell.get("outputs", []))
+    grader = pwd.getpwnam(grader_name(room.root / "course")).pw_uid
+    assert f"autograded as uid {grader}\n" in shown and grader not in (0, room.uid(room.instructor)), shown[-2000:]
+    assert f"{ann}'s lab clustering was solved by halab" in " ".join(said.split())
     slots = {user: slot_held(room.uid(user)) for user in room.students}
     flag = f"{ben}'s evidence was made on {ann}'s lab (slot {slots[ann]}), not on {ben}'s own (slot {slots[ben]})"
     assert flag in said

@@ -136,3 +136,22 @@ def test_a_state_written_before_the_layout_loads(state_dir: Path) -> None:
     spec = state.spec()
     assert spec.name == "clustering" and spec.kind_def.name == "clustering" and spec.node_names == ["node1", "node2"]
     assert set(state.provider_data) >= {"pids", "uid_base"}
+
+
+def test_a_solve_is_recorded_in_the_state_and_carried_into_the_evidence(state_dir: Path) -> None:
+    from graders.evidence import SOLVED_BY_HALAB, lab_identity
+    from halab.runtime.state import record_event
+
+    save_state(LabState("demo", "nspawn", "/x/demo.toml"))
+    record_event("demo", SOLVED_BY_HALAB)
+    state = load_state("demo")
+    assert state is not None and [e["event"] for e in state.events] == [SOLVED_BY_HALAB]
+
+    class Lab:
+        name = "demo"
+
+        def state(self) -> LabState:
+            assert state is not None
+            return state
+
+    assert lab_identity(Lab())["events"] == state.events
