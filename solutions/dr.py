@@ -171,6 +171,10 @@ def solve(lab: Lab, progress: Progress) -> None:
         view = site_lab(lab, site)
         progress(f"{site.title}: its own cluster ({site.cluster_name}) on {site.network}")
         form_cluster(view, progress, corosync_conf(view.spec))
+        # PAF's advice: the cluster stack stays off at boot, so that a node that comes back (fenced, or its site
+        # lost) is looked at, and its crashed primary rebuilt, before Pacemaker runs there again.
+        for node in site.nodes:
+            must(lab, node, "systemctl disable corosync pacemaker")
     prepare_postgresql(lab, progress)
     prepare_booth(lab, progress)
     active = all_sites[0]

@@ -26,6 +26,7 @@ SITE_NODE = {
     **CLUSTER_COMMANDS,
     **BOOTH,
     "crm_ticket": "crm_ticket --details",
+    "pg_enabled": "systemctl is-enabled postgresql postgresql@15-main 2>&1; true",
     "pg_node": _PSQL + " -c \"select pg_is_in_recovery() as in_recovery, "
                        "current_setting('synchronous_standby_names') as synchronous_standby_names, "
                        "(select status from pg_stat_wal_receiver) as receiver_status, "
@@ -64,8 +65,9 @@ KIND = register(Kind(
             (*_READY, "arbitrator", "ticket-expiry"), f"{_FAULTS}:site_loss"),
         "site-return": FaultDef(
             "site-return", "The lost site returns as the replica, never as a second primary",
-            "Enable corosync and pacemaker at boot; the ticket alone decides which site may promote.",
-            (*_READY, "site-boot"), f"{_FAULTS}:site_return"),
+            "Only the ticket may let a site promote; a crashed primary must be rebuilt before Pacemaker starts on its "
+            "node (PAF's advice: keep Pacemaker off at boot).",
+            (*_READY, "postgresql-by-pacemaker"), f"{_FAULTS}:site_return"),
     },
     injections={"isolate-site": Injection(
         "isolate-site", "cut NODE's whole site off the WAN (the other site, the arbitrator, the client)",

@@ -52,11 +52,18 @@ def site_clusters(facts: LabFacts) -> Verdict:
     return _per_site(facts, judge)
 
 
-@CHECKS.check("site-boot", "Corosync and Pacemaker start at boot at both sites",
-              "systemctl enable corosync pacemaker on every site node: a site that comes back from a power cut "
-              "must rejoin by itself.")
-def site_boot(facts: LabFacts) -> Verdict:
-    return _per_site(facts, lambda _site, view: clustering.services_enabled(view))
+@CHECKS.check("postgresql-by-pacemaker", "Only Pacemaker starts PostgreSQL: systemd does not, at boot",
+              "systemctl disable postgresql (and postgresql@15-main): a node that boots must not start a primary "
+              "behind Pacemaker's back.")
+def postgresql_by_pacemaker(facts: LabFacts) -> Verdict:
+    states, problems = facts.per_node(lambda node: node.output("pg_enabled")["stdout"].split())
+    for name, words in states.items():
+        if "enabled" in words or "enabled-runtime" in words:
+            problems.append(f"systemd starts PostgreSQL at boot on {name}: a site that comes back after a disaster "
+                            "would start its old primary, with nothing to stop it taking writes")
+    if problems:
+        return fail("; ".join(problems))
+    return ok("PostgreSQL is not enabled in systemd on " + ", ".join(states))
 
 
 @CHECKS.check("site-fencing", "Each site fences its own nodes",

@@ -184,8 +184,9 @@ def site_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         measurements.update(rto_seconds=seconds, rpo_commits=len(lost), rpo_seconds=span, commits_before_loss=acked)
     finally:
         progress(f"fault check: powering {active.title} on again and watching it return")
-        _RETURNS[lab.name] = _watch_return(lab, ticket, active, standby)
-        restored, _RETURNS[lab.name]["rebuilt"] = failback(lab, ticket, active, progress)
+        returned = _RETURNS[lab.name] = _watch_return(lab, ticket, active, standby)
+        restored, returned["rebuilt"] = failback(lab, ticket, active, progress)
+        returned["failback_problem"] = restored
     if seconds is None:
         return FaultOutcome(Verdict(False, f"powered off {active.title}: the client could not write at "
                                            f"{standby.title} within {max(3 * rto, 240):.0f} s.{restored}",
@@ -201,26 +202,42 @@ def site_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
                                 "crossed the WAN yet."), measurements)
 
 
+BOOT_MARK = "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"
+
+
+def _boot_mark(lab: Lab, node: str) -> str | None:
+    with contextlib.suppress(HalabError):
+        result = lab.run(node, BOOT_MARK, timeout=5)
+        return result.stdout.strip() if result.ok else None
+    return None
+
+
 def _watch_return(lab: Lab, ticket: str, lost: Site, holder: Site) -> dict[str, Any]:
-    """Power the lost site on and watch it: does it promote (a second primary) or take the ticket back? Its
-    cluster must form again; its instances come back as standbys, or, where one crashed as the primary, PAF
-    refuses to start it until it is rebuilt (which restoring does)."""
-    seen: dict[str, Any] = {"promoted": [], "ticket_back": False, "site": lost.title, "holder": holder.title}
+    """Power the lost site on, as the power company would (what starts then is what the nodes start at boot),
+    and watch it for 90 s: does a second primary appear, does it take the ticket back, are its nodes fenced
+    again and again (Pacemaker started at boot meets PAF's crashed primary)?"""
+    seen: dict[str, Any] = {"promoted": [], "ticket_back": False, "site": lost.title, "holder": holder.title,
+                            "fenced": {n: 0 for n in lost.nodes}}
+    state = lab.state()
     for node in lost.nodes:
-        try:
-            faults.restore(lab, node)
-        except HalabError as exc:
-            seen.setdefault("errors", []).append(str(exc))
-    started, rejoined = time.monotonic(), None
-    while time.monotonic() - started < 150 and (rejoined is None or time.monotonic() - rejoined < 20):
+        lab.drop_connection(node)
+        with contextlib.suppress(HalabError):
+            lab.provider().power_on(state, node)
+    marks: dict[str, str | None] = {n: None for n in lost.nodes}
+    started = time.monotonic()
+    while time.monotonic() - started < 90:
+        for node in lost.nodes:
+            mark = _boot_mark(lab, node)
+            if mark and marks[node] and mark != marks[node]:
+                seen["fenced"][node] += 1
+            marks[node] = mark or marks[node]
         running_primary = [n for n in lost.nodes if in_recovery(lab, n) is False]
         seen["promoted"] = sorted(set(seen["promoted"]) | set(promoted_at(lab, lost)) | set(running_primary))
         seen["ticket_back"] = seen["ticket_back"] or bool(ticket_granted(lab, lost, ticket))
-        if rejoined is None and _cluster_back(lab, lost):
-            rejoined = time.monotonic()
-            seen["rejoined_seconds"] = round(rejoined - started, 1)
+        if "back_seconds" not in seen and all(marks.values()):
+            seen["back_seconds"] = round(time.monotonic() - started, 1)
         time.sleep(2)
-    seen["standbys"] = [n for n in lost.nodes if in_recovery(lab, n) is True]
+    seen["cluster_started"] = _cluster_back(lab, lost)
     seen["holder_still_primary"] = bool(set(primaries(lab)) & set(holder.nodes))
     return seen
 
@@ -231,32 +248,44 @@ def _cluster_back(lab: Lab, site: Site) -> bool:
 
 
 def site_return(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
-    """How the site lost in site-loss came back: as replicas, with the ticket left where it was; never a second
-    primary."""
+    """How the site lost in site-loss came back: never a second primary, the ticket left where it was, no
+    fencing death match; and after the failback runbook (rebuilt from the new primary), a replica again."""
     seen = _RETURNS.pop(lab.name, None)
     if seen is None:
         return FaultOutcome(Verdict(False, "not run: it grades the return of the site lost in site-loss, which did "
                                            "not run"))
-    measurements = {"return_promoted": seen["promoted"], "return_rejoined_seconds": seen.get("rejoined_seconds"),
-                    "return_rebuilt": seen.get("rebuilt", [])}
+    fenced = {n: c for n, c in seen["fenced"].items() if c}
+    measurements = {"return_promoted": seen["promoted"], "return_fenced": fenced,
+                    "return_cluster_started": seen.get("cluster_started"), "return_rebuilt": seen.get("rebuilt", [])}
     site, holder = seen["site"], seen["holder"]
-    if seen["promoted"] or seen["ticket_back"]:
-        what = (f"promoted {', '.join(seen['promoted'])}: a second primary" if seen["promoted"] else
-                f"took the ticket back while {holder} held it")
-        return FaultOutcome(Verdict(False, f"{site} came back and {what}.", "Only the ticket may allow a promotion: "
-                                    "rsc_ticket on the Promoted role at both sites."), measurements)
-    if seen.get("rejoined_seconds") is None:
-        return FaultOutcome(Verdict(False, f"{site} was powered on but its cluster did not form again within 150 s",
-                                    "Enable corosync and pacemaker at boot on every site node."), measurements)
+    if seen["promoted"]:
+        return FaultOutcome(Verdict(False, f"{site} came back and ran a second primary on "
+                                           f"{', '.join(seen['promoted'])}.", "Only Pacemaker may start PostgreSQL, "
+                                    "and only the ticket may let it promote: rsc_ticket on the Promoted role."),
+                            measurements)
+    if seen["ticket_back"]:
+        return FaultOutcome(Verdict(False, f"{site} came back and took the ticket back while {holder} held it."),
+                            measurements)
+    if any(c >= 2 for c in fenced.values()):
+        return FaultOutcome(Verdict(False, f"{site} came back and its nodes were fenced again and again ("
+                                    + ", ".join(f"{n} {c} times" for n, c in fenced.items()) + " in 90 s): Pacemaker "
+                                    "started at boot, PAF found the primary that had crashed and refused to run it, "
+                                    "its stop failed, and fencing followed, in a loop.",
+                                    "PAF's advice: keep corosync and pacemaker off at boot (systemctl disable), "
+                                    "rebuild the old primary from the new one, then start the cluster."),
+                            measurements)
     if not seen["holder_still_primary"]:
         return FaultOutcome(Verdict(False, f"{site} came back, and {holder} no longer ran the primary."), measurements)
+    if seen.get("failback_problem"):
+        return FaultOutcome(Verdict(False, f"{site} came back without a second primary, but it could not be made a "
+                                           f"replica again:{seen['failback_problem']}"), measurements)
+    how = ("its cluster started at boot" if seen.get("cluster_started") else
+           "its cluster stayed off until the runbook started it, as PAF advises")
     rebuilt = seen.get("rebuilt") or []
-    note = (f" {', '.join(rebuilt)} had diverged (WAL the other site never received) and were rebuilt from the new "
-            "primary with pg_basebackup, as the failback runbook says." if rebuilt else "")
-    standbys = f"{', '.join(seen['standbys'])} as standbys" if seen["standbys"] else "no instance running yet"
-    return FaultOutcome(Verdict(True, f"{site} came back ({standbys}) after {seen.get('rejoined_seconds')} s; the "
-                                      f"ticket stayed with {holder}, which kept the only primary.{note}"),
-                        measurements)
+    note = (f" {', '.join(rebuilt)} were rebuilt from the new primary (pg_basebackup), the failback runbook's step for "
+            "a site that holds WAL the other never received." if rebuilt else "")
+    return FaultOutcome(Verdict(True, f"{site} came back ({how}) with no second primary; the ticket stayed with "
+                                      f"{holder}; it rejoined as the replica.{note}"), measurements)
 
 
 def isolate_site_fault(lab: Lab, node: str) -> str:

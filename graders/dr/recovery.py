@@ -2,9 +2,10 @@
 
 - move_ticket: a planned switch, revoke at one site (its primary demotes cleanly, and its shutdown checkpoint
   reaches the other site's standbys) then grant at the other (which promotes its most advanced standby);
-- rebuild: a standby that cannot follow the new primary (it holds WAL the new primary never received, or it
-  crashed as the primary and PAF refuses to start it) is made again from the new primary with pg_basebackup,
-  with Pacemaker kept off it meanwhile by a ban on its node;
+- rebuild_site: a site whose instances cannot follow the primary (they hold WAL the primary never received, or
+  one crashed as the primary, which PAF refuses to start) is made again from the primary, as PAF's own
+  documentation says to: the site's cluster stopped, each data directory a fresh pg_basebackup (the node's own
+  postgresql.auto.conf kept), the cluster started again, and PAF starts the copies as standbys;
 - failback: the site that came back is rebuilt where it must be, then given the ticket back.
 """
 
@@ -17,8 +18,11 @@ from graders.collectors import ParseError, cib
 from graders.dr.live import booth, everyone_streams, primaries, promoted_at, streaming_to, wait
 from graders.dr.sites import Site, sites
 from graders.faults import Progress
+from halab import faults
 from halab.errors import HalabError
 from halab.lab import Lab
+
+AUTO_CONF = "/root/.halab-dr-auto.conf"
 
 
 def other_site(lab: Lab, site: Site) -> Site:
@@ -35,60 +39,72 @@ def move_ticket(lab: Lab, ticket: str, old: Site, new: Site) -> None:
         raise HalabError(f"{new.title} did not promote within 180 s of being granted the ticket")
 
 
-def _pg_resource(lab: Lab, node: str) -> tuple[str, dict[str, str]]:
-    """The node's PAF clone id and the pgsqlms parameters (bindir, pgdata, datadir) from its cluster's CIB."""
+def pg_params(lab: Lab, node: str) -> dict[str, str]:
+    """The pgsqlms parameters (bindir, pgdata, datadir) from the CIB on the node's disk (Pacemaker may be off)."""
     try:
-        parsed = cib.parse(lab.run(node, "cibadmin --query --local", timeout=20).stdout)
+        parsed = cib.parse(lab.run(node, "cat /var/lib/pacemaker/cib/cib.xml", timeout=20).stdout)
     except ParseError as exc:
         raise HalabError(f"{node}: cannot read the CIB: {exc}") from None
     primitive = next((p for p in parsed.by_agent("pgsqlms") if p.clone), None)
-    if primitive is None or primitive.clone is None:
+    if primitive is None:
         raise HalabError(f"{node}: no pgsqlms clone in its cluster")
     params = {"bindir": "/usr/bin", **primitive.params}
     params.setdefault("datadir", params.get("pgdata", ""))
-    return primitive.clone, params
+    return params
 
 
-def rebuild(lab: Lab, node: str, progress: Progress) -> None:
-    """Make the node's PostgreSQL again as a base backup of the current primary (see the module docstring)."""
-    clone, params = _pg_resource(lab, node)
-    bindir, pgdata, datadir = params["bindir"], params.get("pgdata", ""), params["datadir"]
-    postgres = f"runuser -u postgres -- {shlex.quote(bindir)}"
-    conninfo = lab.run(node, f"{postgres}/postgres -C primary_conninfo -D {shlex.quote(pgdata)}", timeout=30)
-    if not conninfo.ok or not conninfo.stdout.strip():
-        raise HalabError(f"{node}: no primary_conninfo to rebuild from")
-    progress(f"fault check: rebuilding {node} from the new primary (pg_basebackup)")
-    lab.run(node, f"crm_resource --ban --resource {shlex.quote(clone)} --node {node} --force", timeout=30)
-    try:
-        status = f"{postgres}/pg_ctl status -D {shlex.quote(pgdata)} >/dev/null"
-        if wait(lambda: lab.run(node, status, timeout=20).exit_status == 3, 90, 2) is None:
-            raise HalabError(f"{node}: PostgreSQL did not stop")
-        data, saved = shlex.quote(datadir), "/root/.halab-dr-auto.conf"
-        script = (f"cp -p {data}/postgresql.auto.conf {saved} 2>/dev/null; rm -rf {data} && "
-                  f"install -d -m 0700 -o postgres -g postgres {data} && "
-                  f"{postgres}/pg_basebackup -d {shlex.quote(conninfo.stdout.strip())} -D {data} -X stream -c fast"
-                  f" && if [ -f {saved} ]; then cp -p {saved} {data}/postgresql.auto.conf; rm -f {saved}; fi")
-        result = lab.run(node, script, timeout=300)
+def _run(lab: Lab, node: str, command: str, timeout: float) -> None:
+    """Run a step of the rebuild on a node that may still be rebooting (a fence in flight): retry a while."""
+    def done() -> bool:
+        result = lab.run(node, command, timeout=timeout)
         if not result.ok:
-            raise HalabError(f"{node}: pg_basebackup failed: {(result.stderr or result.stdout).strip()[-300:]}")
-    finally:
-        lab.run(node, f"crm_resource --clear --resource {shlex.quote(clone)} --node {node}; "
-                      f"crm_resource --cleanup --resource {shlex.quote(clone)} --node {node}", timeout=60)
+            raise HalabError(f"{node}: '{command[:60]}...' failed: {(result.stderr or result.stdout).strip()[-300:]}")
+        return True
+
+    if wait(done, 120, 3) is None:
+        raise HalabError(f"{node} did not answer for 120 s")
 
 
-def _rebuild_stragglers(lab: Lab, site: Site, progress: Progress, grace: float) -> list[str]:
-    """Rebuild the site's nodes that do not stream from the primary within ``grace`` seconds."""
+def rebuild_site(lab: Lab, site: Site, progress: Progress) -> list[str]:
+    """Make every node of ``site`` a fresh copy of the current primary (see the module docstring)."""
+    progress(f"fault check: rebuilding {site.title} from the primary (cluster stopped, pg_basebackup)")
+    plans = {}
+    for node in site.nodes:
+        with contextlib.suppress(HalabError):  # a node still off is powered on by restore() below
+            faults.restore(lab, node)
+        params = pg_params(lab, node)
+        postgres = f"runuser -u postgres -- {shlex.quote(params['bindir'])}"
+        found = lab.run(node, f"{postgres}/postgres -C primary_conninfo -D {shlex.quote(params['pgdata'])}",
+                        timeout=30)
+        if not found.ok or not found.stdout.strip():
+            raise HalabError(f"{node}: no primary_conninfo to rebuild from")
+        data = shlex.quote(params["datadir"])
+        plans[node] = (f"cp -p {data}/postgresql.auto.conf {AUTO_CONF} 2>/dev/null; rm -rf {data} && "
+                       f"install -d -m 0700 -o postgres -g postgres {data} && {postgres}/pg_basebackup "
+                       f"-d {shlex.quote(found.stdout.strip())} -D {data} -X stream -c fast && "
+                       f"if [ -f {AUTO_CONF} ]; then cp -p {AUTO_CONF} {data}/postgresql.auto.conf; fi; "
+                       f"rm -f {AUTO_CONF}")
+    for node in site.nodes:
+        _run(lab, node, "systemctl stop pacemaker corosync", 180)
+    for node, plan in plans.items():
+        _run(lab, node, plan, 300)
+    for node in site.nodes:
+        _run(lab, node, "systemctl start corosync pacemaker", 180)
+    return list(site.nodes)
+
+
+def _rebuild_if_behind(lab: Lab, site: Site, progress: Progress, grace: float) -> list[str]:
+    """Rebuild the site when any of its nodes does not stream from the primary within ``grace`` seconds."""
     def caught_up() -> bool:
         found = primaries(lab)
         return len(found) == 1 and set(site.nodes) <= streaming_to(lab, found[0])
 
     if wait(caught_up, grace, 2) is not None:
         return []
-    found = primaries(lab)
-    behind = [n for n in site.nodes if n not in (streaming_to(lab, found[0]) if len(found) == 1 else set())]
-    for node in behind:
-        rebuild(lab, node, progress)
-    return behind
+    rebuilt = rebuild_site(lab, site, progress)
+    if wait(caught_up, 180, 3) is None:
+        raise HalabError(f"{site.title} was rebuilt but does not stream from the primary")
+    return rebuilt
 
 
 def switch_back(lab: Lab, ticket: str, home: Site, progress: Progress) -> str:
@@ -97,9 +113,9 @@ def switch_back(lab: Lab, ticket: str, home: Site, progress: Progress) -> str:
     try:
         current = next((s for s in sites(lab.spec) if set(primaries(lab)) & set(s.nodes)), None)
         if current is not None and current != home:
-            _rebuild_stragglers(lab, home, progress, 45)
+            _rebuild_if_behind(lab, home, progress, 45)
             move_ticket(lab, ticket, current, home)
-        _rebuild_stragglers(lab, other_site(lab, home), progress, 60)
+        _rebuild_if_behind(lab, other_site(lab, home), progress, 60)
         if wait(lambda: everyone_streams(lab), 120, 3) is None:
             return " Restoring: not every node streams from the primary again yet."
         return ""
@@ -108,14 +124,10 @@ def switch_back(lab: Lab, ticket: str, home: Site, progress: Progress) -> str:
 
 
 def failback(lab: Lab, ticket: str, lost: Site, progress: Progress) -> tuple[str, list[str]]:
-    """After ``lost`` came back: rebuild its nodes that cannot follow the new primary, then give it the ticket
-    back. Returns a note for the feedback and the nodes rebuilt."""
-    rebuilt: list[str] = []
-    with contextlib.suppress(HalabError):
-        for node in lost.nodes:
-            lab.drop_connection(node)
+    """After ``lost`` came back: rebuild it if it cannot follow the primary, then give it the ticket back.
+    Returns a note for the feedback and the nodes rebuilt."""
     try:
-        rebuilt = _rebuild_stragglers(lab, lost, progress, 60)
+        rebuilt = _rebuild_if_behind(lab, lost, progress, 45)
     except HalabError as exc:
-        return f" Restoring the lab failed: {exc}", rebuilt
+        return f" Restoring the lab failed: {exc}", []
     return switch_back(lab, ticket, lost, progress), rebuilt
