@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from graders.collectors import ParseError
 
@@ -21,8 +22,8 @@ def parse(text: str) -> list[dict[str, str]]:
     except csv.Error as exc:
         raise ParseError(f"psql's CSV cannot be read ({exc})") from None
     header, body = rows[0], rows[1:]
-    if not header or any(not name for name in header):
-        raise ParseError("psql's CSV has no column names")
+    if not header or any(not re.fullmatch(r"[a-z_][a-z0-9_?]*", name) for name in header):
+        raise ParseError("psql printed no column names (not psql --csv output)")
     for row in body:
         if len(row) != len(header):
             raise ParseError(f"a row of {len(row)} values under {len(header)} columns: not psql --csv output")
