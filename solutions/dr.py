@@ -111,7 +111,7 @@ def booth_conf(spec: LabSpec) -> str:
     site_lines = "".join(f"site = {site.booth_ip}\n" for site in sites(spec))
     return (f"transport = UDP\nport = 9929\narbitrator = {arbitrator_address(spec)}\n{site_lines}"
             f"authfile = /etc/booth/authkey\n\nticket = \"{TICKET}\"\n    expire = {EXPIRE_S}\n"
-            "    timeout = 3\n    retries = 5\n")
+            "    timeout = 2\n    retries = 5\n")
 
 
 def prepare_booth(lab: Lab, progress: Progress) -> None:

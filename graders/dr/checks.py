@@ -58,7 +58,9 @@ def site_clusters(facts: LabFacts) -> Verdict:
 def postgresql_by_pacemaker(facts: LabFacts) -> Verdict:
     states, problems = facts.per_node(lambda node: node.output("pg_enabled")["stdout"].split())
     for name, words in states.items():
-        if "enabled" in words or "enabled-runtime" in words:
+        # "enabled-runtime" is Debian's generator wanting the cluster from postgresql.service: only a unit
+        # enabled for good starts at boot.
+        if "enabled" in words:
             problems.append(f"systemd starts PostgreSQL at boot on {name}: a site that comes back after a disaster "
                             "would start its old primary, with nothing to stop it taking writes")
     if problems:

@@ -65,7 +65,7 @@ def planned_switch(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcom
             took = wait(lambda: outage(writer.log(), since, {standby.db_ip}) is not None, 180)
             time.sleep(2)
         log = writer.log()
-        lost, _ = lost_commits(log, writer.stored(), log.commits[-1].at if log.commits else since)
+        lost, _ = lost_commits(log, writer.stored(), active.db_ip)
         measurements.update(planned_switch_seconds=outage(log, since, {standby.db_ip}), planned_switch_lost=len(lost))
         followed = wait(lambda: _streams_from(lab, standby, active), 90, 2)
     finally:
@@ -179,7 +179,7 @@ def site_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
             time.sleep(3)
         log = writer.log()
         seconds = outage(log, lost_at, {standby.db_ip})
-        lost, span = lost_commits(log, writer.stored(), lost_at) if seconds is not None else ([], 0.0)
+        lost, span = lost_commits(log, writer.stored(), active.db_ip) if seconds is not None else ([], 0.0)
         acked = len([c for c in log.commits if c.at <= lost_at])
         measurements.update(rto_seconds=seconds, rpo_commits=len(lost), rpo_seconds=span, commits_before_loss=acked)
     finally:

@@ -196,8 +196,11 @@ def outage(log: WriterLog, since: float, servers: set[str]) -> float | None:
     return round(min(after) - since, 1) if after else None
 
 
-def lost_commits(log: WriterLog, stored: set[int], before: float) -> tuple[list[int], float]:
-    """Acknowledged commits from before ``before`` that are not in the database (the RPO), and the seconds of
-    writes they span up to ``before``."""
-    lost = [c for c in log.commits if c.at <= before and c.n not in stored]
-    return [c.n for c in lost], (round(before - min(c.at for c in lost), 2) if lost else 0.0)
+def lost_commits(log: WriterLog, stored: set[int], old_server: str) -> tuple[list[int], float]:
+    """Acknowledged commits that are not in the database now (the RPO), and the seconds of writes they span:
+    from the first lost one to the last commit the old site acknowledged."""
+    lost = [c for c in log.commits if c.n not in stored]
+    if not lost:
+        return [], 0.0
+    last_old = max((c.at for c in log.commits if c.server == old_server), default=max(c.at for c in lost))
+    return [c.n for c in lost], round(max(last_old - min(c.at for c in lost), 0.0), 2)
