@@ -56,6 +56,8 @@ def site_clusters(facts: LabFacts) -> Verdict:
               "systemctl disable postgresql (and postgresql@15-main): a node that boots must not start a primary "
               "behind Pacemaker's back.")
 def postgresql_by_pacemaker(facts: LabFacts) -> Verdict:
+    for site, view in each_site(facts):
+        pg_clone(view, site)  # no points for leaving systemd alone before Pacemaker runs PostgreSQL at all
     states, problems = facts.per_node(lambda node: node.output("pg_enabled")["stdout"].split())
     for name, words in states.items():
         # "enabled-runtime" is Debian's generator wanting the cluster from postgresql.service: only a unit

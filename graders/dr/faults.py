@@ -54,8 +54,10 @@ def planned_switch(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcom
         return FaultOutcome(Verdict(False, "not run: no site runs a primary"))
     active, standby = found
     ticket = the_ticket(facts)
-    measurements: dict[str, Any] = {"switch_from": active.name, "switch_to": standby.name}
-    restored = ""
+    measurements: dict[str, Any] = {"switch_from": active.name, "switch_to": standby.name,
+                                    "planned_switch_seconds": None}
+    took = followed = None
+    lost: list[int] = []
     try:
         with Writer(lab) as writer:
             time.sleep(2)

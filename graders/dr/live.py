@@ -142,11 +142,14 @@ class Writer:
         self.conninfo = client_conninfo(lab.spec, timeout=1)
 
     def sql(self, statement: str, timeout: float = 20) -> list[dict[str, str]]:
-        result = self.lab.run(self.client, f"psql {shlex.quote(self.conninfo)} -X --csv -c {shlex.quote(statement)}",
-                              timeout=timeout)
+        result = self.lab.run(self.client, f"psql {shlex.quote(self.conninfo)} -X -q --csv -c "
+                                           f"{shlex.quote(statement)}", timeout=timeout)
         if not result.ok:
             raise HalabError(f"the client cannot write: {(result.stderr or result.stdout).strip()[-200:]}")
-        return psql.parse(result.stdout) if result.stdout.strip() else []
+        try:
+            return psql.parse(result.stdout) if result.stdout.strip() else []
+        except ParseError as exc:
+            raise HalabError(f"the client's answer cannot be read: {exc}") from None
 
     def __enter__(self) -> Writer:
         self.sql("create table if not exists halab_dr_writes (run text, n bigint, at timestamptz default now(), "

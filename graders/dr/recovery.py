@@ -85,7 +85,14 @@ def rebuild_site(lab: Lab, site: Site, progress: Progress) -> list[str]:
                        f"if [ -f {AUTO_CONF} ]; then cp -p {AUTO_CONF} {data}/postgresql.auto.conf; fi; "
                        f"rm -f {AUTO_CONF}")
     for node in site.nodes:
-        _run(lab, node, "systemctl stop pacemaker corosync", 180)
+        # A cluster that cannot stop (a blocked stop of a resource) is stopped the hard way; PostgreSQL is then
+        # stopped by hand, so that no server runs on the data directory that is made again.
+        pgdata = shlex.quote(pg_params(lab, node)["pgdata"])
+        _run(lab, node, "timeout 90 systemctl stop pacemaker corosync || { pkill -KILL -x pacemakerd; "
+                        "pkill -KILL -f '^/usr/lib/pacemaker/pacemaker-'; pkill -KILL -x corosync; "
+                        "systemctl stop pacemaker corosync; }; "
+                        f"runuser -u postgres -- {shlex.quote(pg_params(lab, node)['bindir'])}/pg_ctl stop "
+                        f"-D {pgdata} -m fast >/dev/null 2>&1; true", 180)
     for node, plan in plans.items():
         _run(lab, node, plan, 300)
     for node in site.nodes:

@@ -59,7 +59,7 @@ def _site_resources(lab: Lab, site: Site, standby: bool) -> None:
         f"pcs resource create db-vip ocf:heartbeat:IPaddr2 ip={site.db_ip} cidr_netmask={prefix}",
         "pcs constraint colocation add db-vip with Promoted pgsql-clone INFINITY",
         "pcs constraint order promote pgsql-clone then start db-vip symmetrical=false kind=Mandatory",
-        "pcs constraint order demote pgsql-clone then stop db-vip symmetrical=false kind=Mandatory",
+        "pcs constraint order demote pgsql-clone then stop db-vip symmetrical=false kind=Optional",
         f"pcs booth create ip {site.booth_ip}",
         f"pcs constraint ticket add {TICKET} Promoted pgsql-clone loss-policy=stop id=db-ticket",
     ]
