@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from graders.dr.live import everyone_streams, primaries
-from graders.dr.recovery import rebuild
+from graders.dr.recovery import rebuild_site
 from graders.dr.sites import sites
 from halab.errors import HalabError
 from halab.lab import Lab
@@ -83,9 +83,8 @@ def test_broken_variants_are_caught_by_their_own_checks(lab: Lab) -> None:
     finally:
         must(lab, site_b.nodes[0], f"crm configure {constraint}demote")
         wait_until("site B to demote", lambda: len(primaries(lab)) == 1, timeout=120)
-        for node in site_b.nodes:  # its promotion forked a timeline of its own: a replica again
-            with contextlib.suppress(HalabError):
-                rebuild(lab, node, print)
+        with contextlib.suppress(HalabError):  # its promotion forked a timeline of its own: a replica again
+            rebuild_site(lab, site_b, print)
     wait_until("every node to stream again", lambda: everyone_streams(lab), timeout=180, interval=3)
     code, report = check_json(LAB, "--no-faults")
     assert code == 0, failed(report)
