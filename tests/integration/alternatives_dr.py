@@ -30,8 +30,7 @@ def _postgresql(lab: Lab) -> None:
         for node in site.nodes:
             conninfo = (f"host={hosts} user=repl password={PASSWORD} application_name={node} "
                         "target_session_attrs=read-write")
-            for key, value in (("listen_addresses", "*"), ("wal_keep_size", "512MB"),
-                               ("primary_conninfo", conninfo), ("synchronous_standby_names", _partner(site, node))):
+            for key, value in (("listen_addresses", "*"), ("wal_keep_size", "512MB"), ("primary_conninfo", conninfo)):
                 must(lab, node, f"pg_conftool 15 main set {key} \"{value}\"")
             lines = "".join(f"host replication repl {wan_address(spec, n)}/32 scram-sha-256\\n" for n in nodes)
             lines += f"host {db['name']} {db['user']} {wan_address(spec, client)}/32 scram-sha-256\\n"
@@ -45,6 +44,11 @@ def _postgresql(lab: Lab) -> None:
         must(lab, node, f"rm -rf {PG_DATA} && runuser -u postgres -- {PG}/pg_basebackup -D {PG_DATA} -X stream "
                         f"-d 'host={wan_address(spec, first)} user=repl password={PASSWORD}'", timeout=180)
     must(lab, first, "systemctl stop postgresql@15-main", timeout=60)
+    # Synchronous inside each site only once the copies exist: before, every commit on the first node would
+    # wait for a standby that is not there.
+    for site in sites(spec):
+        for node in site.nodes:
+            must(lab, node, f"pg_conftool 15 main set synchronous_standby_names {_partner(site, node)}")
 
 
 def _site_resources(lab: Lab, site: Site, standby: bool) -> None:
@@ -59,7 +63,7 @@ def _site_resources(lab: Lab, site: Site, standby: bool) -> None:
         f"pcs resource create db-vip ocf:heartbeat:IPaddr2 ip={site.db_ip} cidr_netmask={prefix}",
         "pcs constraint colocation add db-vip with Promoted pgsql-clone INFINITY",
         "pcs constraint order promote pgsql-clone then start db-vip symmetrical=false kind=Mandatory",
-        "pcs constraint order demote pgsql-clone then stop db-vip symmetrical=false kind=Optional",
+        "pcs constraint order demote pgsql-clone then stop db-vip symmetrical=false kind=Mandatory",
         f"pcs booth create ip {site.booth_ip}",
         f"pcs constraint ticket add {TICKET} Promoted pgsql-clone loss-policy=stop id=db-ticket",
     ]
