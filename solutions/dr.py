@@ -185,6 +185,10 @@ def solve(lab: Lab, progress: Progress) -> None:
     for site in all_sites:
         configure_site(lab, site, site != active, progress)
     progress(f"granting {TICKET} to {active.title}")
+    # The site's booth answers once Pacemaker has started it behind its IP: until then the grant is refused.
+    wait_until(f"booth to answer at {active.title}",
+               lambda: lab.run(active.nodes[0], f"booth list -s {active.booth_ip}", timeout=20).ok, timeout=120,
+               interval=2)
     must(lab, active.nodes[0], f"booth grant -s {active.booth_ip} {TICKET}", timeout=60)
     wait_for_replication(lab, active, timeout=240)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from graders.dr.sites import Site, arbitrator_address, database, sites, wan_address
 from halab.lab import Lab
-from solutions.common import must
+from solutions.common import must, wait_until
 from solutions.dr import PG, PG_CONF, PG_DATA, site_lab, wait_for_replication
 from tests.integration.alternatives import pcs_cluster
 
@@ -83,7 +83,8 @@ def dr_with_pcs(lab: Lab) -> None:
     first = all_sites[0].nodes[0]
     site_ips = " ".join(site.booth_ip for site in all_sites)
     must(lab, first, f"pcs booth setup sites {site_ips} arbitrators {arbitrator_address(spec)}")
-    must(lab, first, f"pcs booth ticket add {TICKET} expire=20")
+    # booth refuses a ticket whose retries outlast its renewal (timeout x (retries + 1) < expire / 2).
+    must(lab, first, f"pcs booth ticket add {TICKET} expire=20 timeout=2 retries=3")
     conf, key = lab.read_file(first, "/etc/booth/booth.conf"), lab.read_file(first, "/etc/booth/booth.key")
     arbitrator = str(spec.settings.get("arbitrator", "arbitrator"))
     for node in [n for site in all_sites for n in site.nodes if n != first] + [arbitrator]:
@@ -92,5 +93,7 @@ def dr_with_pcs(lab: Lab) -> None:
     must(lab, arbitrator, "systemctl enable --now booth-arbitrator")
     for site in all_sites:
         _site_resources(lab, site, site != all_sites[0])
+    wait_until("booth to answer at site A", lambda: lab.run(first, f"booth list -s {all_sites[0].booth_ip}",
+                                                             timeout=20).ok, timeout=120, interval=2)
     must(lab, first, f"pcs booth ticket grant {TICKET} {all_sites[0].booth_ip}", timeout=60)
     wait_for_replication(lab, all_sites[0], timeout=300)
