@@ -19,7 +19,7 @@ from graders.collect import collect_raw
 from graders.dr import faults
 from graders.facts import LabFacts
 from halab.lab import Lab
-from halab.state import load_state
+from halab.runtime.state import load_state
 from solutions import dr
 
 

@@ -17,8 +17,9 @@ from typing import Any, cast
 from graders.dr.sites import Site, arbitrator_address, database, site_spec, sites, wan_address
 from halab.lab import Lab
 from halab.spec import LabSpec
+from halab.types import Progress
 from solutions.clustering import corosync_conf, form_cluster
-from solutions.common import Progress, must, wait_until
+from solutions.common import must, wait_until
 
 PG = "/usr/lib/postgresql/15/bin"
 PG_CONF = "/etc/postgresql/15/main"

@@ -9,7 +9,7 @@ the arbitrator runs booth only; the client is where the graders' writer runs.
 from graders.clustering import CLUSTER_COMMANDS
 from graders.dr import booth_checks  # noqa: F401 - adds the booth checks to CHECKS
 from graders.dr.checks import CHECKS
-from graders.kinds import FaultDef, Injection, Kind, register
+from halab.spec.kinds import FaultDef, Injection, Kind, register
 
 _PSQL = "runuser -u postgres -- psql -X --csv -h /var/run/postgresql"
 # booth's authfile as booth.conf names it (booth.conf's own default has none).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from graders.checks import Verdict, fail, ok
 from graders.collectors import authkey, booth_peers, crm_ticket
+from graders.collectors.cib import Constraint
 from graders.dr.checks import CHECKS, _per_site
 from graders.dr.facts import (
     PROMOTED,
@@ -146,7 +147,7 @@ def ticket_granted(facts: LabFacts) -> Verdict:
     if len(holders) != 1:
         return fail(f"{ticket} is granted to {', '.join(holders) or 'no site'} (crm_ticket at each site): exactly one "
                     "site must hold it")
-    leader = listed.tickets.get(ticket).leader if listed and ticket in listed.tickets else "?"
+    leader = listed.tickets[ticket].leader if listed and ticket in listed.tickets else "?"
     return ok(f"{ticket} granted to {holders[0]} (booth's leader: {leader})")
 
 
@@ -173,14 +174,14 @@ def rsc_ticket(facts: LabFacts) -> Verdict:
         return ok(f"{constraint.id}: {clone.clone}:{role} needs {constraint.attributes.get('ticket')}, "
                   f"loss-policy={policy}")
     verdict = _per_site(facts, judge)
-    tickets = {c.attributes.get("ticket") for _, view in each_site(facts) for c in _tickets(view)}
+    tickets = {c.attributes.get("ticket", "") for _, view in each_site(facts) for c in _tickets(view)}
     if verdict.passed and len(tickets) > 1:
         return fail(f"the sites' rsc_ticket constraints name different tickets ({', '.join(sorted(tickets))}): both "
                     "sites must depend on the same one")
     return verdict
 
 
-def _tickets(view: LabFacts) -> list:  # type: ignore[type-arg]
+def _tickets(view: LabFacts) -> list[Constraint]:
     try:
         return [c for c in site_cib(view).constraints if c.kind == "rsc_ticket"]
     except FactMissing:

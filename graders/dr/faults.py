@@ -31,10 +31,11 @@ from graders.dr.live import (
 from graders.dr.recovery import failback, move_ticket, other_site, switch_back
 from graders.dr.sites import Site, sites, wan_address
 from graders.facts import LabFacts
-from graders.faults import Progress, objective
-from halab import faults
+from graders.faults import objective
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime import faults
+from halab.types import Progress
 
 # What site-loss saw when the lost site came back, for site-return (fault checks run in order, in one process).
 _RETURNS: dict[str, dict[str, Any]] = {}

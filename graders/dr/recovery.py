@@ -17,10 +17,10 @@ import shlex
 from graders.collectors import ParseError, cib
 from graders.dr.live import booth, everyone_streams, primaries, promoted_at, streaming_to, wait
 from graders.dr.sites import Site, sites
-from graders.faults import Progress
-from halab import faults
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime import faults
+from halab.types import Progress
 
 AUTO_CONF = "/root/.halab-dr-auto.conf"
 
