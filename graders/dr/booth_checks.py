@@ -22,7 +22,7 @@ from graders.dr.sites import Site, arbitrator_address, sites
 from graders.facts import FactMissing, LabFacts, NodeFacts
 
 BOOTH_DEFAULT_EXPIRE_S = 600  # booth's own default, when booth.conf does not set expire
-LOSS_POLICIES = ("demote", "stop", "fence")
+LOSS_POLICIES = ("demote", "fence")  # on the Promoted role; stop bans the standbys too (rsc_ticket below)
 
 
 def _booth_nodes(facts: LabFacts) -> list[NodeFacts]:
@@ -164,10 +164,15 @@ def rsc_ticket(facts: LabFacts) -> Verdict:
                         "ticket, so after a cut WAN both sites run a primary")
         constraint = found[0]
         role = constraint.attributes.get("rsc-role", "")
-        policy = constraint.attributes.get("loss-policy", "stop")
+        # Pacemaker's default for a constraint on the Promoted role is demote, for any other stop.
+        policy = constraint.attributes.get("loss-policy", "demote" if role in PROMOTED else "stop")
         if role not in PROMOTED:
             return fail(f"{constraint.id} ties all of {clone.clone} to the ticket, not only its Promoted role: the "
                         "site without the ticket stops its standbys too, and has no copy of the data to take over")
+        if policy == "stop":
+            return fail(f"{constraint.id} has loss-policy=stop: at a site without the ticket Pacemaker then bans every "
+                        f"instance of {clone.clone}, not only the Promoted one (its scheduler treats stop as 'stop the "
+                        "resource'), so that site keeps no standby and has no copy of the data to take over")
         if policy not in LOSS_POLICIES:
             return fail(f"{constraint.id} has loss-policy={policy}: a site that loses the ticket keeps its primary "
                         "running (freeze), so the other site's primary makes two")

@@ -2,7 +2,12 @@
 pcs with pcsd instead of crmsh, Debian's pg_conftool instead of a conf.d file, synchronous replication inside
 each site (asynchronous across the WAN), another replication user, pg_hba lines per host, ``pcs booth`` for
 booth's configuration (its authfile /etc/booth/booth.key, resources named by pcs), another ticket name and
-expiry, loss-policy=stop, a comma-separated fence host list and promotion scores set with pcs."""
+expiry, no loss-policy (Pacemaker's default on the Promoted role: demote), a comma-separated fence host list and
+promotion scores set with pcs.
+
+(loss-policy=stop, its first choice, cannot work: for a site without the ticket Pacemaker's scheduler bans every
+instance of the clone, not only the Promoted one, so site B ran no standby and site A's primary never streamed
+to it; the rsc-ticket check now says so.)"""
 
 from __future__ import annotations
 
@@ -65,7 +70,7 @@ def _site_resources(lab: Lab, site: Site, standby: bool) -> None:
         "pcs constraint order promote pgsql-clone then start db-vip symmetrical=false kind=Mandatory",
         "pcs constraint order demote pgsql-clone then stop db-vip symmetrical=false kind=Mandatory",
         f"pcs booth create ip {site.booth_ip}",
-        f"pcs constraint ticket add {TICKET} Promoted pgsql-clone loss-policy=stop id=db-ticket",
+        f"pcs constraint ticket add {TICKET} Promoted pgsql-clone id=db-ticket",
     ]
     if standby:
         steps += [f"pcs node attribute {node} master-pgsql=5" for node in site.nodes]
