@@ -1,6 +1,7 @@
 """dr lab figures: the lab up to SSH-ready, memory per node idle and solved, the reference solution's time, and
-the graders' own fault checks run as they grade: the planned switch's outage, and the site loss's RTO (the
-client's outage) and RPO (acknowledged commits lost, and the seconds of writes they span).
+the graders' own fault checks run as they grade, each timed with its restore: the planned switch's outage, the
+WAN cut (when the ticket moved), and the site loss's RTO (the client's outage) and RPO (acknowledged commits
+lost, and the seconds of writes they span), with the lost site's return.
 
     sudo HALAB_STATE_DIR=... .venv/bin/python -m benchmarks.dr [--rounds 1]
 
@@ -13,18 +14,19 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 from benchmarks.lab_up import memory_mib
+from graders.checks import FaultOutcome
 from graders.collect import collect_raw
 from graders.dr import faults
 from graders.facts import LabFacts
 from halab.lab import Lab
-from halab.runtime.state import load_state
 from solutions import dr
 
 
 def memory(lab: Lab) -> dict[str, tuple[float, float]]:
-    state = load_state(lab.name)
+    state = lab.state()
     return {node: memory_mib(pid) for node, pid in state.provider_data["pids"].items()}
 
 
@@ -33,9 +35,18 @@ def show_memory(title: str, figures: dict[str, tuple[float, float]]) -> None:
     print(f"{title}: PSS {total:.0f} MiB in all; " + ", ".join(f"{n} {pss:.0f}" for n, (_, pss) in figures.items()))
 
 
+def timed(title: str, fault: Callable[[], FaultOutcome]) -> FaultOutcome:
+    """Run one fault check and print how long it took with its restore (the lab put back as it was)."""
+    started = time.monotonic()
+    outcome = fault()
+    print(f"{title}: {'passed' if outcome.verdict.passed else 'FAILED'}, {time.monotonic() - started:.0f} s with its "
+          f"restore ({outcome.verdict.feedback[:160]})")
+    return outcome
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=1, help="site losses to measure (each about 3 minutes)")
+    parser.add_argument("--rounds", type=int, default=1, help="site losses to measure (each about 2 minutes)")
     args = parser.parse_args()
     lab = Lab("dr")
     started = time.monotonic()
@@ -52,15 +63,21 @@ def main() -> None:
         time.sleep(10)
         show_memory("solved", memory(lab))
         facts = LabFacts.from_raw(lab.spec, collect_raw(lab))
-        switch = faults.planned_switch(lab, facts, lambda _m: None)
-        print(f"planned switch: {switch.measurements.get('planned_switch_seconds')} s, "
-              f"{switch.measurements.get('planned_switch_lost')} commits lost ({switch.verdict.feedback[:90]})")
+        quiet = lambda _m: None  # noqa: E731
+        switch = timed("planned switch", lambda: faults.planned_switch(lab, facts, quiet)).measurements
+        print(f"  the client wrote at the other site after {switch.get('planned_switch_seconds')} s, "
+              f"{switch.get('planned_switch_lost')} commits lost")
+        cut = timed("WAN cut", lambda: faults.wan_cut(lab, facts, quiet)).measurements
+        print(f"  the ticket moved after {cut.get('wan_cut_ticket_moved_seconds')} s; both sites at once: "
+              f"{cut.get('wan_cut_split')}")
         rto, rpo, lost = [], [], []
         for _ in range(args.rounds):
-            outcome = faults.site_loss(lab, facts, lambda _m: None)
-            measured = outcome.measurements
-            print(f"site loss: RTO {measured.get('rto_seconds')} s, RPO {measured.get('rpo_seconds')} s "
-                  f"({measured.get('rpo_commits')} of {measured.get('commits_before_loss')} commits)")
+            measured = timed("site loss", lambda: faults.site_loss(lab, facts, quiet)).measurements
+            back = timed("  site return (graded from what site loss saw)",
+                         lambda: faults.site_return(lab, facts, quiet)).measurements
+            print(f"  RTO {measured.get('rto_seconds')} s, RPO {measured.get('rpo_seconds')} s "
+                  f"({measured.get('rpo_commits')} of {measured.get('commits_before_loss')} commits); rebuilt "
+                  f"{back.get('return_rebuilt')}")
             if measured.get("rto_seconds") is not None:
                 rto.append(measured["rto_seconds"])
                 rpo.append(measured["rpo_seconds"])

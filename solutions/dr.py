@@ -18,7 +18,7 @@ from graders.dr.sites import Site, arbitrator_address, database, site_spec, site
 from halab.lab import Lab
 from halab.spec import LabSpec
 from halab.types import Progress
-from solutions.clustering import corosync_conf, form_cluster
+from solutions.clustering import corosync_conf, form_cluster, wait_for_cluster
 from solutions.common import must, wait_until
 
 PG = "/usr/lib/postgresql/15/bin"
@@ -26,7 +26,9 @@ PG_CONF = "/etc/postgresql/15/main"
 PG_DATA = "/var/lib/postgresql/15/main"
 REPLICATION_PASSWORD = "halab-replication"
 TICKET = "ticket-db"
-EXPIRE_S = 30
+# The ticket moves only once it expired: the site-loss RTO is about this plus the promotion. booth renews at half
+# of it and wants its retries done before then (timeout x (retries + 1) < expire / 2).
+EXPIRE_S, BOOTH_TIMEOUT_S, BOOTH_RETRIES = 15, 1, 5
 
 
 class SiteLab:
@@ -112,7 +114,7 @@ def booth_conf(spec: LabSpec) -> str:
     site_lines = "".join(f"site = {site.booth_ip}\n" for site in sites(spec))
     return (f"transport = UDP\nport = 9929\narbitrator = {arbitrator_address(spec)}\n{site_lines}"
             f"authfile = /etc/booth/authkey\n\nticket = \"{TICKET}\"\n    expire = {EXPIRE_S}\n"
-            "    timeout = 2\n    retries = 5\n")
+            f"    timeout = {BOOTH_TIMEOUT_S}\n    retries = {BOOTH_RETRIES}\n")
 
 
 def prepare_booth(lab: Lab, progress: Progress) -> None:
@@ -175,13 +177,16 @@ def solve(lab: Lab, progress: Progress) -> None:
     for site in all_sites:
         view = site_lab(lab, site)
         progress(f"{site.title}: its own cluster ({site.cluster_name}) on {site.network}")
-        form_cluster(view, progress, corosync_conf(view.spec))
+        form_cluster(view, progress, corosync_conf(view.spec), wait=False)
         # PAF's advice: the cluster stack stays off at boot, so that a node that comes back (fenced, or its site
         # lost) is looked at, and its crashed primary rebuilt, before Pacemaker runs there again.
         for node in site.nodes:
             must(lab, node, "systemctl disable corosync pacemaker")
+    # The sites' clusters form while PostgreSQL and booth are prepared (Pacemaker runs no resource yet).
     prepare_postgresql(lab, progress)
     prepare_booth(lab, progress)
+    for site in all_sites:
+        wait_for_cluster(site_lab(lab, site), len(site.nodes), timeout=240, what=f"{site.title}'s cluster")
     active = all_sites[0]
     for site in all_sites:
         configure_site(lab, site, site != active, progress)

@@ -143,8 +143,8 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     if both:
         return FaultOutcome(Verdict(False, f"cut {active.title} off the WAN: both sites held the ticket or a primary "
                                            f"at once ({both[0]}): a split site.{restored}",
-                                    "rsc_ticket with loss-policy=demote (or stop, or fence) at both sites, and the "
-                                    "arbitrator in booth.conf, so that only one site can hold the ticket."),
+                                    "rsc_ticket on the Promoted role with loss-policy=demote (or fence) at both sites, "
+                                    "and the arbitrator in booth.conf, so that only one site can hold the ticket."),
                             measurements)
     if moved is None:
         return FaultOutcome(Verdict(False, f"cut {active.title} off the WAN: after 150 s the ticket was {final} and no "
@@ -215,10 +215,28 @@ def _boot_mark(lab: Lab, node: str) -> str | None:
     return None
 
 
+WATCH_S = 90  # how long a returning site whose cluster starts at boot is watched (a fencing loop turns in ~30 s)
+# What a returning node runs once it has booted: systemd's own state, and whether the cluster stack runs.
+SETTLED = "systemctl is-system-running; systemctl is-active corosync pacemaker; true"
+
+
+def _settled_off(lab: Lab, node: str) -> bool:
+    """Whether the node has finished booting with neither Corosync nor Pacemaker running (nor PostgreSQL taking
+    writes): then nothing on it can start a primary, take the ticket or fence anyone until someone starts its
+    cluster, and watching it longer shows nothing new."""
+    with contextlib.suppress(HalabError):
+        words = lab.run(node, SETTLED, timeout=10).stdout.split()
+        booted = len(words) == 3 and words[0] in ("running", "degraded")
+        return booted and all(w in ("inactive", "failed") for w in words[1:]) and in_recovery(lab, node) is None
+    return False
+
+
 def _watch_return(lab: Lab, ticket: str, lost: Site, holder: Site) -> dict[str, Any]:
     """Power the lost site on, as the power company would (what starts then is what the nodes start at boot),
-    and watch it for 90 s: does a second primary appear, does it take the ticket back, are its nodes fenced
-    again and again (Pacemaker started at boot meets PAF's crashed primary)?"""
+    and watch it: does a second primary appear, does it take the ticket back, are its nodes fenced again and
+    again (Pacemaker started at boot meets PAF's crashed primary)? A site whose nodes booted with the cluster
+    stack off (PAF's advice) is settled as soon as they have booted; one that starts its cluster at boot is
+    watched for WATCH_S seconds."""
     seen: dict[str, Any] = {"promoted": [], "ticket_back": False, "site": lost.title, "holder": holder.title,
                             "fenced": {n: 0 for n in lost.nodes}}
     state = lab.state()
@@ -228,7 +246,7 @@ def _watch_return(lab: Lab, ticket: str, lost: Site, holder: Site) -> dict[str, 
             lab.provider().power_on(state, node)
     marks: dict[str, str | None] = {n: None for n in lost.nodes}
     started = time.monotonic()
-    while time.monotonic() - started < 90:
+    while time.monotonic() - started < WATCH_S:
         for node in lost.nodes:
             mark = _boot_mark(lab, node)
             if mark and marks[node] and mark != marks[node]:
@@ -239,6 +257,9 @@ def _watch_return(lab: Lab, ticket: str, lost: Site, holder: Site) -> dict[str, 
         seen["ticket_back"] = seen["ticket_back"] or bool(ticket_granted(lab, lost, ticket))
         if "back_seconds" not in seen and all(marks.values()):
             seen["back_seconds"] = round(time.monotonic() - started, 1)
+        if all(marks.values()) and all(_settled_off(lab, node) for node in lost.nodes):
+            seen["settled_seconds"] = round(time.monotonic() - started, 1)
+            break
         time.sleep(2)
     seen["cluster_started"] = _cluster_back(lab, lost)
     seen["holder_still_primary"] = bool(set(primaries(lab)) & set(holder.nodes))
@@ -271,9 +292,9 @@ def site_return(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
                             measurements)
     if any(c >= 2 for c in fenced.values()):
         return FaultOutcome(Verdict(False, f"{site} came back and its nodes were fenced again and again ("
-                                    + ", ".join(f"{n} {c} times" for n, c in fenced.items()) + " in 90 s): Pacemaker "
-                                    "started at boot, PAF found the primary that had crashed and refused to run it, "
-                                    "its stop failed, and fencing followed, in a loop.",
+                                    + ", ".join(f"{n} {c} times" for n, c in fenced.items())
+                                    + f" in {WATCH_S} s): Pacemaker started at boot, PAF found the primary that had "
+                                    "crashed and refused to run it, its stop failed, and fencing followed, in a loop.",
                                     "PAF's advice: keep corosync and pacemaker off at boot (systemctl disable), "
                                     "rebuild the old primary from the new one, then start the cluster."),
                             measurements)

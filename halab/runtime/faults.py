@@ -70,8 +70,10 @@ def drop_traffic(lab: Lab, node: str, peers: list[str]) -> None:
     _record(lab, node, {"fault": "drop-traffic", "peers": peers})
 
 
-def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
-    """Undo every recorded fault of the node; returns what was done."""
+def restore(lab: Lab, node: str, timeout: float = 120, start_daemons: bool = True) -> list[str]:
+    """Undo every recorded fault of the node; returns what was done. The cluster daemons that ran before the
+    fault are started again, unless ``start_daemons`` is False: a caller that rebuilds the node before its
+    cluster may run again (a crashed database primary) starts them itself."""
     state = lab.state()
     info = state.node(node)
     provider = lab.provider()
@@ -85,6 +87,7 @@ def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
             provider.drop_traffic(state, node, [str(p) for p in fault["peers"]], drop=False)
             done.append(f"{node} lets traffic from {', '.join(fault['peers'])} through again")
     daemons = sorted({d for f in faults for d in f.get("was_active", [])}, key=CLUSTER_DAEMONS.index)
+    daemons = daemons if start_daemons else []
     deadline = time.monotonic() + timeout
     while True:
         # Pacemaker may be fencing (rebooting) the node at the same moment: retry until it stays up.
