@@ -55,24 +55,3 @@ def test_a_live_check_builds_the_facts_once_and_runs_each_check_once(monkeypatch
     assert pure and set(evaluated.values()) == {1} and sum(evaluated.values()) == len(pure)
     assert faults_run == [c.id for c in report.checks if c.fault] and saved["faults"]["failover"]["passed"]
     assert report.score == report.max_score
-
-
-def test_only_the_fault_checks_asked_for_run_and_the_others_are_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`only` runs the named fault checks (a test that cannot afford a lab's whole fault sequence); the others
-    neither run nor score zero: they are left out of the report, as with faults=False."""
-    raw = json.loads((FIXTURES / "dr" / "solved.json").read_text())
-    monkeypatch.setattr(live, "collect_raw", lambda _lab: json.loads(json.dumps(raw)))
-    faults_run: list[str] = []
-
-    def fault(_kind: Any, check_id: str, _lab: Any, _facts: Any, _passed: Any, _p: Any) -> FaultOutcome:
-        faults_run.append(check_id)
-        return FaultOutcome(Verdict(True, "measured"), {"rto_seconds": 17.0})
-
-    monkeypatch.setattr(live, "run_fault", fault)
-    lab = RecordedLab()
-    lab.name, lab.spec = "dr", load_spec("dr")
-    report, saved = live.grade_live(lab, faults=True, only=("site-return", "site-loss"))  # type: ignore[arg-type]
-    assert faults_run == ["site-loss", "site-return"]  # in the spec's order, whatever the order asked
-    assert [c.id for c in report.checks if c.fault] == ["site-loss", "site-return"]
-    assert set(saved["faults"]) == {"site-loss", "site-return"}
-    assert report.score == report.max_score and report.measurements["rto_seconds"] == 17.0
