@@ -1,6 +1,7 @@
-"""The dr lab on real nodes, the part CI runs (about 6 minutes): one lab, fresh (low), solved with the site loss
-measured (RTO, RPO) and the site's return, three broken variants at once each caught by its own check, and the
-second, independent solution (pcs) at full marks on the pure checks, on the same lab made afresh.
+"""The dr lab on real nodes, the part CI runs (about 6 minutes): one lab, fresh (low), solved by walking notebook
+08's guided steps, with the site loss measured (RTO, RPO) and the site's return, three broken variants at once
+each caught by its own check, and the second, independent solution (pcs) at full marks on the pure checks, on
+the same lab made afresh.
 
 The full fault sequence of both solutions (planned switch, WAN cut, site loss, site return) and the variant
 that needs a site rebuilt (two primaries) are the long run, tests/integration/test_dr_long.py (`-m long`);
@@ -17,10 +18,10 @@ from graders.dr.live import everyone_streams, primaries
 from graders.dr.sites import sites
 from graders.live import grade_live
 from halab.lab import Lab
-from solutions import solve
 from solutions.common import must, wait_until
 from tests.integration.alternatives_dr import dr_with_pcs
 from tests.integration.conftest import check_json, running_lab, slow_misses
+from tests.integration.walkthrough import notebook, walk
 
 pytestmark = pytest.mark.integration
 LAB = "dr"
@@ -44,10 +45,12 @@ def test_fresh_lab_scores_low_with_explanations(lab: Lab) -> None:
     assert all(c["feedback"] and c["hint"] for c in report["checks"] if not c["passed"])
 
 
-def test_solved_lab_has_full_marks_with_a_site_loss_measured(lab: Lab) -> None:
-    """Every pure check, and the site loss with the site's return: the fault checks that measure what DR is for
-    (the planned switch and the WAN cut run in the long run)."""
-    solve(lab)
+def test_the_notebooks_guided_steps_reach_full_marks_with_a_site_loss_measured(lab: Lab) -> None:
+    """The lab solved the way a student following notebook 08 solves it (its guided cells, in order, in this
+    lab's values); then every pure check, and the site loss with the site's return: the fault checks that
+    measure what DR is for (the planned switch and the WAN cut run in the long run)."""
+    tasks = walk(lab, notebook("08-disaster-recovery"))
+    assert tasks == {t.id for t in lab.spec.tasks} - {"proof"}  # proof: the graders' own fault checks
     report, _ = grade_live(lab, faults=("site-loss", "site-return"), progress=print)
     assert {c.id for c in report.checks if c.fault} == {"site-loss", "site-return"}
     slow_misses(report.to_dict(), TIMED)
