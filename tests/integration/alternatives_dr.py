@@ -33,8 +33,10 @@ def _postgresql(lab: Lab) -> None:
     client = spec.with_role("client")[0].name
     for site in sites(spec):
         for node in site.nodes:
+            # connect_timeout: without it, a standby that tries a database IP nobody holds yet (no ARP answer
+            # on the WAN) waits for the kernel's SYN retries, about 2 minutes per host, before the next one.
             conninfo = (f"host={hosts} user=repl password={PASSWORD} application_name={node} "
-                        "target_session_attrs=read-write")
+                        "target_session_attrs=read-write connect_timeout=5")
             for key, value in (("listen_addresses", "*"), ("wal_keep_size", "512MB"), ("primary_conninfo", conninfo)):
                 must(lab, node, f"pg_conftool 15 main set {key} \"{value}\"")
             lines = "".join(f"host replication repl {wan_address(spec, n)}/32 scram-sha-256\\n" for n in nodes)
