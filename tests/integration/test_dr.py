@@ -1,4 +1,4 @@
-"""The dr lab on real nodes, the part CI runs (about 6 minutes): one lab, fresh (low), solved by walking notebook
+"""The dr lab on real nodes, the part CI runs (7.5 minutes here): one lab, fresh (low), solved by walking notebook
 08's guided steps, with the site loss measured (RTO, RPO) and the site's return, three broken variants at once
 each caught by its own check, and the second, independent solution (pcs) at full marks on the pure checks, on
 the same lab made afresh.
