@@ -91,9 +91,10 @@ def crm_status(lab: Lab) -> crm_mon.ClusterStatus | None:
     return status if status.connected else None
 
 
-def form_cluster(lab: Lab, progress: Progress, conf: str | None = None) -> None:
+def form_cluster(lab: Lab, progress: Progress, conf: str | None = None, wait: bool = True) -> None:
     """corosync.conf (``conf``, or the plain one) and a shared authkey on every node, corosync and pacemaker
-    started and enabled."""
+    started and enabled; then, unless ``wait`` is False (a caller with other work meanwhile, or several
+    clusters to form), until every node is online with quorum."""
     spec = lab.spec
     names = spec.member_names
     progress("writing corosync.conf on every node")
@@ -108,7 +109,8 @@ def form_cluster(lab: Lab, progress: Progress, conf: str | None = None) -> None:
         lab.write_file(node, "/etc/corosync/authkey", authkey, 0o400)
     progress("starting and enabling corosync and pacemaker")
     on_all(lab, "systemctl enable --now corosync pacemaker", timeout=180)
-    wait_for_cluster(lab, len(names), timeout=240)
+    if wait:
+        wait_for_cluster(lab, len(names), timeout=240)
 
 
 def configure(lab: Lab, crm_text: str, progress: Progress) -> None:

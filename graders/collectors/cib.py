@@ -58,6 +58,9 @@ class Cib:
     # Meta attributes by resource id: primitives, groups and clones (a group's priority lives on the group).
     resource_meta: dict[str, dict[str, str]] = field(default_factory=dict)
     resource_defaults: dict[str, str] = field(default_factory=dict)  # rsc_defaults
+    # Permanent node attributes by node name (the nodes section): promotion scores that agents such as PAF keep
+    # with --lifetime forever, a node's standby...
+    node_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def meta(self, resource_id: str, name: str) -> str | None:
         """A resource's meta attribute as Pacemaker applies it: its own, else its group's or clone's, else the
@@ -106,6 +109,10 @@ def parse(text: str) -> Cib:
         cib.properties[nvpair.get("name", "")] = nvpair.get("value", "")
     for nvpair in configuration.iterfind("rsc_defaults/meta_attributes/nvpair"):
         cib.resource_defaults[nvpair.get("name", "")] = nvpair.get("value", "")
+    for node in configuration.iterfind("nodes/node"):
+        name = node.get("uname") or node.get("id", "?")
+        cib.node_attributes[name] = {nv.get("name", ""): nv.get("value", "")
+                                     for nv in node.iterfind("instance_attributes/nvpair")}
     resources = configuration.find("resources")
     for element in resources if resources is not None else []:
         _add_resource(cib, element, None, None)

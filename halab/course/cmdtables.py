@@ -8,7 +8,7 @@ Only the options that questions or plausible answers use are listed; an option t
 compared exactly as typed, so an unknown spelling is never taken for a known one.
 
 The names are those of Debian 12's versions (Pacemaker 2.1.5, Corosync 3.1.7, drbd-utils 9.22, ipvsadm 1.31,
-HAProxy 2.6, keepalived 2.2.7, libvirt 9.0, virt-install 4.1), from each command's --help on a lab node and
+HAProxy 2.6, keepalived 2.2.7, booth 1.0, libvirt 9.0, virt-install 4.1), from each command's --help on a lab node and
 its man page.
 """
 
@@ -71,6 +71,8 @@ TABLES: dict[str, str] = {
     # cluster shells: their words are positional; only global flags are options
     "pcs": "-f= --force --full --debug~ --wait? --all -h/--help",
     "crm": "-F/--force -w/--wait -d/--debug~ -h/--help",
+    # booth 1.0 (getopt; its man page boothd(8)): the operation is a positional word (list, peers, grant, ...)
+    "booth": "-c= -s= -F -w -C -D+~ -t= -h",
     # drbd-utils 9.22
     "drbdadm": "-d/--dry-run -c/--config-file= -t/--config-to-test= -s/--drbdsetup= -m/--drbdmeta= -S/--stacked "
                "-v/--verbose~ --discard-my-data --force -h/--help -V/--version",

@@ -58,7 +58,8 @@ class Step:
 def lab_values(spec: Any, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
     """The values a template may use, from a lab spec (the student's own: their slot's, halab/access.py):
 
-    - every plain setting of the lab: ``{cluster_name}``, ``{floating_ip}``, ...;
+    - every plain setting of the lab: ``{cluster_name}``, ``{floating_ip}``, ...; a table's under its path
+      (``{sites_a_db_ip}``, ``{database_user}``);
     - ``{lab}``: the lab's name as the student types it (``halab check {lab}``);
     - ``{nodes}``: the cluster members, space-separated; ``{first_node}``, ``{other_nodes}`` (the rest);
     - for each node: ``{node1}`` (its name, for symmetry) and ``{node1_addr}`` (its address on the lab's
@@ -66,12 +67,11 @@ def lab_values(spec: Any, extra: Mapping[str, Any] | None = None) -> dict[str, s
     - for each network: ``{<network>_prefix}`` (prefix length, 24) and ``{<network>_subnet}``;
     - ``{prefix}``: the management network's prefix length; ``{host_addr}``: the host's address on it (where the
       lab's power switch for fence_halab listens);
-    - anything in ``extra`` (values a lab gives besides its spec, such as a hacluster password).
+    - anything in ``extra`` (values a lab gives besides its spec, such as a hacluster password);
+    - every name with a hyphen also with "_" instead (``{a1_site_a}``, ``{site_a_subnet}``).
     """
     values: dict[str, str] = {}
-    for key, value in spec.settings.items():
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            values[key] = str(value)
+    _flat_settings(spec.settings, "", values)
     values["lab"] = Path(spec.path).stem if getattr(spec, "path", None) else spec.name
     members = list(spec.member_names)
     values["nodes"] = " ".join(members)
@@ -91,7 +91,19 @@ def lab_values(spec: Any, extra: Mapping[str, Any] | None = None) -> dict[str, s
             values[f"{node.name}_addr"] = str(node.addresses[management])
     for key, value in (extra or {}).items():
         values[key] = str(value)
+    # A placeholder is one word: a network's or a setting's name with a hyphen is also given with "_" (site-a).
+    values.update({key.replace("-", "_"): value for key, value in values.items() if "-" in key})
     return values
+
+
+def _flat_settings(settings: Mapping[str, Any], prefix: str, values: dict[str, str]) -> None:
+    """Plain settings as they are; a table's plain values under its path joined by "_" (``{sites_a_db_ip}``,
+    ``{database_name}``), so that a lab whose settings are tables (dr's sites) can be given in a template too."""
+    for key, value in settings.items():
+        if isinstance(value, Mapping):
+            _flat_settings(value, f"{prefix}{key}_", values)
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            values[f"{prefix}{key}"] = str(value)
 
 
 def render(template: str, values: Mapping[str, str]) -> str:

@@ -86,11 +86,14 @@ def _plug_back(lab: Lab, state: LabState, node: str, faults: list[dict[str, Any]
     return done
 
 
-def _power_and_daemons(lab: Lab, state: LabState, node: str, faults: list[dict[str, Any]], timeout: float) -> list[str]:
-    """Power the node on if it is off, and start the cluster daemons a fault stopped; for each fault that something
-    else undid already (fencing powers a node on, a fenced node's systemd starts its daemons), say so."""
+def _power_and_daemons(lab: Lab, state: LabState, node: str, faults: list[dict[str, Any]], timeout: float,
+                       start_daemons: bool) -> list[str]:
+    """Power the node on if it is off, and start the cluster daemons a fault stopped (unless ``start_daemons`` is
+    False); for each fault that something else undid already (fencing powers a node on, a fenced node's systemd
+    starts its daemons), say so."""
     provider, info = lab.provider(), state.node(node)
     daemons = sorted({d for f in faults for d in f.get("was_active", [])}, key=CLUSTER_DAEMONS.index)
+    daemons = daemons if start_daemons else []
     deadline = time.monotonic() + timeout
     while True:
         done = []
@@ -131,14 +134,16 @@ def _kind_undo(lab: Lab, node: str, faults: list[dict[str, Any]]) -> list[str]:
     return done
 
 
-def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
+def restore(lab: Lab, node: str, timeout: float = 120, start_daemons: bool = True) -> list[str]:
     """Undo every fault halab injected into the node; returns what was done, and for a fault that something else
-    undid already, that it was. A split brain is not undone: resolving it is the student's task."""
+    undid already, that it was. A split brain is not undone: resolving it is the student's task. The cluster
+    daemons that ran before the fault are started again, unless ``start_daemons`` is False: a caller that rebuilds
+    the node before its cluster may run again (a crashed database primary) starts them itself."""
     state = lab.state()
     state.node(node)
     faults = list(state.provider_data.get("faults", {}).get(node, []))
     done = _plug_back(lab, state, node, faults)
-    done += _power_and_daemons(lab, state, node, faults, timeout)
+    done += _power_and_daemons(lab, state, node, faults, timeout, start_daemons)
     done += _kind_undo(lab, node, faults)
 
     def forget_undone(saved: LabState) -> None:

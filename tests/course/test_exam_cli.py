@@ -238,11 +238,14 @@ def test_review_in_the_terminal_draws_what_is_due_and_reschedules_it(env: dict[s
                      "at": "2026-01-05T11:00:00+00:00"}]}
     (tmp_path / "progress.json").write_text(json.dumps(old))
     data, _ = progress.load(tmp_path / "progress.json")
-    questions = review.draw(data, practice_questions(), limit=5)
+    # due: the missed question, then its term and the fencing task's terms in turn (quorum, cluster properties,
+    # fencing (node level), ...): room for the first three terms, so that fencing does not depend on the pool
+    limit = 1 + 3 * review.QUESTIONS_PER_TERM
+    questions = review.draw(data, practice_questions(), limit=limit)
     assert questions[0].id == "quorum-why" and any("fencing (node level)" in q.terms for q in questions)
     rng = random.Random(0)
     lines = [typed(shuffled(q, rng)) for q in questions] + [":s"]
-    result = halab("exam", "--review", "-n", "5", env=env, stdin="\n".join(lines) + "\n")
+    result = halab("exam", "--review", "-n", str(limit), env=env, stdin="\n".join(lines) + "\n")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
     assert f"{len(questions)} of {len(questions)} right" in result.stdout and "PASSED" not in result.stdout
     written = json.loads((tmp_path / "progress.json").read_text())

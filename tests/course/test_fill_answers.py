@@ -122,6 +122,13 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "drbd9-json": (["drbdsetup status --json all", "sudo drbdsetup status --json", "/usr/sbin/drbdsetup status --json"],
                    ["drbdadm status --json", "drbdsetup events2 --now", "drbdsetup status --verbose",
                     "drbdsetup status --json r0"]),
+    # 08-disaster-recovery
+    "booth-grant-fill": (["grant", " `grant` "], ["revoke", "list", "peers"]),
+    "crm-ticket-fill": (["crm_ticket -L", "sudo crm_ticket -l", "/usr/sbin/crm_ticket --info"],
+                        ["booth list", "crm_ticket -g", "crm_ticket --constraints"]),
+    "promotion-score": (["`crm_attribute`", "crm_master"], ["attrd_updater", "crm_resource", "crm_node"]),
+    # graded/08-disaster-recovery
+    "booth-list-command": (["sudo booth list", "booth  list"], ["booth peers", "crm_ticket --details", "booth status"]),
     # graded/07-exam-prep
     "move-with-constraint": (["crm_resource -M -r web -N node2", "crm_resource --resource=web --node=node2 --move",
                               "sudo crm resource move web node2", "pcs resource move-with-constraint web node2"],

@@ -56,6 +56,15 @@ def test_values_are_the_labs_own_and_unknown_placeholders_stay() -> None:
     assert guided.unknown_placeholders(text, values) == ["nosuch"]
 
 
+def test_a_labs_tables_and_hyphenated_names_are_placeholders_too() -> None:
+    """dr's sites are tables and its site networks have hyphens: a placeholder is one word, so both are given
+    under a path joined by "_" (notebook 08's steps use them)."""
+    values = guided.lab_values(load_spec("dr"))
+    text = "{sites_a_db_ip},{sites_b_booth_ip} {database_name} {a1_site_a} {site_b_subnet} {cluster_name}-a"
+    assert guided.render(text, values) == "10.42.70.100,10.42.70.210 halab 10.42.71.11 10.42.72.0/24 halabdr-a"
+    assert values["a1_site-a"] == values["a1_site_a"]
+
+
 def test_a_students_slot_gives_their_own_values() -> None:
     spec = load_spec_file(load_spec("clustering").path, slot=3)
     values = guided.lab_values(spec)

@@ -144,7 +144,8 @@ def lab_cells() -> list[tuple[str, nbformat.NotebookNode]]:
 def test_lab_cells_are_graded_with_the_points_they_pass() -> None:
     cells = lab_cells()
     assert {name for name, _ in cells} == {"03-clustering", "04-fault-tolerance", "05-ha-infrastructure",
-                                           "05b-load-balancing", "06-virtualization"}
+                                           "05b-load-balancing", "06-virtualization",
+                                           "08-disaster-recovery"}
     for name, cell in cells:
         meta = cell.metadata["nbgrader"]
         assert meta["grade"] and meta["locked"] and not meta["solution"], name

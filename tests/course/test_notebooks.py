@@ -35,7 +35,7 @@ def execute(path: Path) -> nbformat.NotebookNode:
 def test_the_notebooks_are_in_course_order() -> None:
     assert [p.parent.name for p in NOTEBOOKS] == [
         "01-introduction", "02-ha-concepts", "03-clustering", "04-fault-tolerance", "05-ha-infrastructure",
-        "05b-load-balancing", "06-virtualization", "07-exam-prep",
+        "05b-load-balancing", "06-virtualization", "07-exam-prep", "08-disaster-recovery",
     ]  # fmt: skip
     assert all(p.stem == p.parent.name for p in NOTEBOOKS)
 

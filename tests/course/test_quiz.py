@@ -15,7 +15,7 @@ from halab.course.quiz import (
 )
 
 BANKS = ["01-introduction", "02-ha-concepts", "03-clustering", "04-fault-tolerance", "05-ha-infrastructure",
-         "05b-load-balancing", "06-virtualization", "07-exam-prep"]  # fmt: skip
+         "05b-load-balancing", "06-virtualization", "07-exam-prep", "08-disaster-recovery"]  # fmt: skip
 
 
 def test_every_notebook_has_a_bank_and_every_bank_loads() -> None:

@@ -22,8 +22,9 @@ def pcs_cluster(lab: Lab, setup_options: str = "") -> None:
     spec = lab.spec
     rings = list(spec.settings.get("ring_networks") or [spec.management_network.name])
     lan = spec.management_network.name
-    # pcsd runs and hacluster has the lab's password from `halab up`.
-    on_all(lab, "systemctl is-active --quiet halab-pcsd.socket && rm -f /etc/corosync/corosync.conf")
+    # hacluster has the lab's password from `halab up`; pcsd is off until the first connection to its port
+    # (halab-pcsd.socket), so it is started here as notebook 03 teaches.
+    on_all(lab, "systemctl start pcsd && rm -f /etc/corosync/corosync.conf", timeout=120)
     for node in spec.member_names:
         lab.write_file(node, "/var/www/html/index.html", f"<p>served by {node}, set up with pcs</p>\n")
     first = spec.member_names[0]

@@ -26,6 +26,7 @@ class FakeLab:
     (False, [], set()),
     ((), [], set()),
     (("quorum-loss",), ["quorum-loss"], {"quorum-loss"}),
+    (("quorum-loss", "failover"), ["failover", "quorum-loss"], {"failover", "quorum-loss"}),  # the spec's order
 ])
 def test_the_fault_checks_asked_for_run_and_no_others(monkeypatch: pytest.MonkeyPatch, faults: Any,
                                                       ran: list[str], in_report: set[str]) -> None:

@@ -1,0 +1,54 @@
+"""The dr lab's pure checks on facts recorded from real nodes (tests/fixtures/dr): a solved lab passes every
+one, a fresh lab fails every one with an explanation, and each broken variant is caught by its own check with
+feedback that names the mistake."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from graders.grade import evaluate
+from graders.report import Report
+from halab.spec import load_spec
+from tests.support.paths import FIXTURES as ALL_FIXTURES
+
+FIXTURES = ALL_FIXTURES / "dr"
+
+
+def report(scenario: str) -> Report:
+    return evaluate(load_spec("dr"), json.loads((FIXTURES / f"{scenario}.json").read_text()),
+                    unrun_faults_count=False)
+
+
+def failed(scenario: str) -> dict[str, str]:
+    return {c.id: c.feedback for c in report(scenario).checks if not c.passed}
+
+
+def test_the_solved_lab_passes_every_check() -> None:
+    assert failed("solved") == {}
+
+
+def test_a_fresh_lab_fails_every_check_and_says_why() -> None:
+    checks = report("fresh").checks
+    assert checks and not any(c.passed for c in checks)
+    assert all(c.feedback and c.hint for c in checks)
+
+
+@pytest.mark.parametrize(("scenario", "check", "words"), [
+    ("sync-wan", "async-wan", "synchronously across the WAN"),
+    ("arbitrator-missing", "arbitrator", "booth does not answer"),
+    ("freeze-no-scores", "rsc-ticket", "loss-policy=freeze"),
+    ("freeze-no-scores", "promotion-scores", "would not promote"),
+    ("both-promoted", "one-primary", "both sites run a primary"),
+    ("both-promoted", "rsc-ticket", "no rsc_ticket"),
+])
+def test_each_broken_variant_is_caught_by_its_own_check(scenario: str, check: str, words: str) -> None:
+    problems = failed(scenario)
+    assert words in problems.get(check, ""), problems
+
+
+def test_a_broken_variant_fails_little_else() -> None:
+    """A mistake is named where it is, not smeared over unrelated checks."""
+    assert set(failed("sync-wan")) == {"async-wan"}
+    assert set(failed("arbitrator-missing")) <= {"arbitrator", "ticket-expiry", "ticket-granted"}
