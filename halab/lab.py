@@ -120,7 +120,11 @@ class Lab:
         provider = get_provider(state.provider)
 
         def node_status(node: NodeInfo) -> dict[str, Any]:
-            running = provider.node_running(state, node.name)
+            try:
+                running = provider.node_running(state, node.name)
+            except HalabError as exc:  # a node whose power state nobody can tell (its engine member is lost)
+                return {"name": node.name, "address": node.address, "port": node.port, "user": node.user,
+                        "running": None, "ssh": False, "problem": str(exc)}
             return {"name": node.name, "address": node.address, "port": node.port, "user": node.user,
                     "running": running, "ssh": running and ssh.port_open(node.address, node.port)}
 

@@ -22,7 +22,7 @@ from halab.specreader import Reader, unique
 if TYPE_CHECKING:
     from graders.kinds import Kind
 
-PROVIDERS = ("nspawn", "libvirt", "vagrant")
+PROVIDERS = ("nspawn", "libvirt", "vagrant", "incus")
 _IFNAME = re.compile(r"[a-z][a-z0-9-]{0,14}")
 _DEVICE = re.compile(r"/dev/[A-Za-z0-9_./-]+")
 

@@ -20,4 +20,8 @@ def get_provider(name: str) -> Provider:
         from halab.providers.vagrant import VagrantProvider
 
         return VagrantProvider()
-    raise HalabError(f"unknown provider '{name}' (available: nspawn, libvirt, vagrant)")
+    if name == "incus":
+        from halab.providers.incus import IncusProvider
+
+        return IncusProvider()
+    raise HalabError(f"unknown provider '{name}' (available: nspawn, libvirt, vagrant, incus)")
