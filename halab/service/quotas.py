@@ -7,6 +7,9 @@ each user may have up at once. Without the file the defaults apply.
 
     [users.alice]     # one user's own limits
     labs = 3
+
+A top-level ``provider = "incus"`` makes users' labs run on that provider when they name none and the lab
+supports it (for a class whose lab nodes run on an Incus cluster).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from halab.errors import SpecError
+from halab.spec import PROVIDERS
 
 DEFAULTS = {"labs": 2, "nodes": 8}
 
@@ -32,6 +36,7 @@ class Quota:
 class Quotas:
     defaults: Quota
     users: dict[str, Quota]
+    provider: str | None = None  # the service's default provider for users' labs
 
     def of(self, user: str) -> Quota:
         return self.users.get(user, self.defaults)
@@ -63,12 +68,16 @@ def load_quotas(path: Path | None = None) -> Quotas:
         data = tomllib.loads(path.read_text()) if path.exists() else {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SpecError(str(path), "(file)", f"cannot be read as TOML: {exc}") from None
-    unknown = set(data) - {"defaults", "users"}
+    unknown = set(data) - {"defaults", "users", "provider"}
     if unknown:
-        raise SpecError(str(path), sorted(unknown)[0], "unknown section (allowed: defaults, users)")
+        raise SpecError(str(path), sorted(unknown)[0], "unknown section (allowed: provider, defaults, users)")
+    provider = data.get("provider")
+    if provider is not None and provider not in PROVIDERS:
+        raise SpecError(str(path), "provider", f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
     defaults = _quota(path, "defaults", data.get("defaults", {}), DEFAULTS)
     users = data.get("users", {})
     if not isinstance(users, dict):
         raise SpecError(str(path), "users", "must be a table of [users.NAME] tables")
     base = {"labs": defaults.labs, "nodes": defaults.nodes}
-    return Quotas(defaults, {name: _quota(path, f"users.{name}", table, base) for name, table in users.items()})
+    return Quotas(defaults, {name: _quota(path, f"users.{name}", table, base) for name, table in users.items()},
+                  provider)

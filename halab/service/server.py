@@ -126,7 +126,10 @@ class Service:
             raise Refused(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
         with self._user_lock(caller.uid):  # quota check and creation together: two `up`s cannot both fit
             _check_quota(caller, lab, self.quotas)
-            nodes = _access(caller, lab).up(provider, progress)
+            access = _access(caller, lab)
+            if provider is None and self.quotas.provider in access.lab.spec.providers:
+                provider = self.quotas.provider  # the service's default (service.toml), where the lab has it
+            nodes = access.up(provider, progress)
         return {"lab": lab, "instance": instance_name(lab, caller.owner.slot), "nodes": [asdict(n) for n in nodes]}
 
     def _down(self, caller: Caller, lab: str, _args: dict[str, Any], progress: Progress) -> Any:

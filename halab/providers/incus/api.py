@@ -22,8 +22,8 @@ from typing import IO, Any
 from urllib.parse import quote
 
 import requests
-import urllib3
 import requests_unixsocket
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from halab.errors import HalabError

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from halab import procs
 from halab.errors import HalabError
+from halab.hostfs import loop_devices
 from halab.providers.incus.config import EngineConfig, render_config
 
 SUBNET = "100.64.42"  # the front host is .1, member i is .(10+i)
@@ -237,12 +238,6 @@ def _descendants(tops: list[int]) -> set[int]:
             found.add(pid)
             todo += parents.get(pid, [])
     return found
-
-
-def loop_devices() -> list[tuple[str, str]]:
-    listing = subprocess.run(["losetup", "--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"],
-                             capture_output=True, text=True).stdout
-    return [(line.split(" ", 1)[0], line.split(" ", 1)[1]) for line in listing.splitlines() if " " in line]
 
 
 LXC_CGROUP_PREFIXES = ("lxc.payload.halab", "lxc.monitor.halab", "lxc.pivot")

@@ -1,0 +1,164 @@
+"""Lab nodes on a three-member Incus cluster (provider ``incus``), made on this host the way Incus' own test suite
+makes one (halab/providers/incus/localcluster.py): two users' clustering labs placed on different members,
+solved and fully checked (fault check included); the engine itself refuses what the users' projects do not
+allow; a member is lost and the lab on another member stays healthy while fencing a node of the lost member
+fails honestly; then everything is taken down and nothing is left, in the engine or on the host.
+
+Needs scripts/install-incus.sh. Run it under `/work/bin/labslot --all` (it loads the machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from halab import paths
+from halab.fence import daemon as fence
+from halab.instances import Owner
+from halab.lab import Lab
+from halab.providers.incus import IncusProvider, instance_name
+from halab.providers.incus.api import Client, EngineError
+from halab.providers.incus.localcluster import LocalCluster
+from halab.state import lab_dir
+from solutions import solve
+from tests.integration.census import incus_cluster_leftovers, incus_leftovers
+from tests.integration.conftest import check_json, slow_misses
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(shutil.which("incus") is None, reason="needs Incus: bash scripts/install-incus.sh")]
+USERS = [Owner(60001, "ann", 1), Owner(60002, "bob", 2)]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    service = tmp_path_factory.mktemp("service") / "service.toml"
+    service.write_text("provider = \"incus\"\n[defaults]\nlabs = 1\nnodes = 2\n")  # nodes: the engine's limit too
+    saved = {key: os.environ.get(key) for key in ("HALAB_INCUS_CONFIG", "HALAB_SERVICE_CONFIG")}
+    local = LocalCluster(paths.state_dir() / ".incus-test", size=3)
+    try:
+        local.start()
+        os.environ.update(HALAB_INCUS_CONFIG=str(local.config_file), HALAB_SERVICE_CONFIG=str(service))
+        yield local
+    finally:
+        local.stop()
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+        assert incus_cluster_leftovers(local.root) == []
+
+
+@pytest.fixture(scope="module")
+def labs(cluster: LocalCluster) -> Iterator[list[Lab]]:
+    made = [Lab("clustering", owner) for owner in USERS]
+    client = IncusProvider().client
+    try:
+        for lab in made:  # one after the other: the engine's scheduler then sees the first lab's nodes
+            lab.up(provider="incus")
+        yield made
+    finally:
+        for member in cluster.members:  # a member lost by a failed test comes back for the teardown
+            if not _online(client, member.name):
+                cluster.restore(member)
+        for lab in made:
+            lab.down()
+            assert incus_leftovers(lab.name, client) == [], f"{lab.name} left things behind"
+
+
+def _online(client: Client, member: str) -> bool:
+    try:
+        return client.get(f"/1.0/cluster/members/{member}")["status"] == "Online"
+    except EngineError:
+        return False
+
+
+def _member(lab: Lab) -> str:
+    return str(lab.state().provider_data["member"])
+
+
+def test_labs_of_two_users_land_on_different_members(labs: list[Lab]) -> None:
+    members = [_member(lab) for lab in labs]
+    assert members[0] != members[1], members
+    client = IncusProvider().client
+    for lab, owner in zip(labs, USERS, strict=True):
+        assert lab.name == f"u{owner.slot}-clustering"
+        for node in lab.nodes:
+            info = client.get(f"/1.0/instances/{instance_name(lab.name, node.name)}", project=f"halab-u{owner.slot}")
+            assert info["location"] == _member(lab) and info["status"] == "Running"
+            assert info["config"]["security.idmap.isolated"] == "true" and "security.privileged" not in info["config"]
+        assert lab.run("node1", "systemctl is-system-running --wait", timeout=120).stdout.strip() == "running"
+
+
+def test_both_labs_solved_and_fully_checked(labs: list[Lab]) -> None:
+    with ThreadPoolExecutor(len(labs)) as pool:
+        list(pool.map(solve, labs))
+        results = list(pool.map(lambda lab: check_json(lab.name), labs))
+    for code, report in results:
+        slow = slow_misses(report)
+        assert code == (1 if slow else 0)
+        assert report["max_score"] == 120 and report["score"] == 120 - sum(slow.values())
+        measured = report["measurements"]
+        assert (measured["rto_applies_to"], measured["rto_seconds"]) == ("incus (nspawn)", 30)
+
+
+def test_the_engine_refuses_what_a_users_project_does_not_allow(labs: list[Lab]) -> None:
+    client, project = IncusProvider().client, "halab-u1"
+    limits = client.get(f"/1.0/projects/{project}")["config"]
+    assert (limits["limits.containers"], limits["limits.memory"], limits["restricted"]) == ("2", "2048MiB", "true")
+    image = client.get("/1.0/images/aliases?recursion=1")[0]["name"]
+    base: dict[str, Any] = {
+        "type": "container", "source": {"type": "image", "alias": image}, "profiles": [],
+        "devices": {"root": {"type": "disk", "path": "/", "pool": "halab"}},
+        "config": {"limits.memory": "256MiB", "limits.processes": "100", "limits.cpu": "1"}}
+    refusals = {
+        "over quota": {**base, "name": "extra"},
+        "privileged": {**base, "name": "root1", "config": {**base["config"], "security.privileged": "true"}},
+        "nesting": {**base, "name": "nest1", "config": {**base["config"], "security.nesting": "true"}},
+    }
+    for what, body in refusals.items():
+        with pytest.raises(EngineError) as refused:
+            client.request("POST", "/1.0/instances", project=project, body=body)
+        print(f"{what}: {refused.value}")
+    assert not [i for i in client.get("/1.0/instances", project=project) if i.rsplit("/", 1)[-1] in refusals]
+
+
+def _fence(lab: Lab, action: str, plug: str) -> tuple[int, dict[str, Any]]:
+    """A request to the lab's power switch, as fence_halab sends it."""
+    address = str(lab.spec.management_network.host_address)
+    request = urllib.request.Request(f"http://{address}:{fence.PORT}/", method="POST",
+                                     data=json.dumps({"action": action, "plug": plug}).encode(),
+                                     headers={"Authorization": "Bearer " + fence.password_file(lab.name).read_text()})
+    try:
+        with urllib.request.urlopen(request, timeout=200) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_losing_a_member(cluster: LocalCluster, labs: list[Lab]) -> None:
+    kept, lost = labs
+    member = next(m for m in cluster.members if m.name == _member(lost))
+    assert _member(kept) != member.name
+    started = time.monotonic()
+    cluster.lose(member)
+    try:
+        # Fencing a node of the lost member: an error, never "off" for a node nobody can reach.
+        for action in ("status", "off"):
+            code, answer = _fence(lost, action, "node2")
+            print(f"fence {action} node2 on the lost member: HTTP {code} {answer} ({time.monotonic() - started:.1f} s)")
+            assert code != 200 and "error" in answer and answer.get("status") != "off"
+        assert (lab_dir(lost.name) / "fence.log").exists()
+        # The lab on another member does not notice.
+        code, report = check_json(kept.name, "--no-faults")
+        assert code == 0, [c for c in report["checks"] if not c["passed"]]
+        status = Lab(lost.name).status()
+        assert all(node["running"] is None and "unknown" in node["problem"] for node in status["nodes"])
+    finally:
+        cluster.restore(member)
