@@ -19,10 +19,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from halab.command import check, doctor, down, fault, image, libvirtd, service, solve, ssh, status, up
+    from halab.command import check, cluster, doctor, down, fault, image, libvirtd, service, solve, ssh, status, up
 
     for command in (up.up, status.status, ssh.ssh, check.check, fault.fault, solve.solve, down.down,
-                    image.image, doctor.doctor, libvirtd.libvirtd, service.service):
+                    image.image, doctor.doctor, libvirtd.libvirtd, service.service, cluster.cluster):
         cli.add_command(command)
     from halab.command import exam, progress  # exam preparation: no lab and no Jupyter needed
 
