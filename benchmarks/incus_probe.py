@@ -1,7 +1,7 @@
 """Probe: can halab's nodes run under Incus on this host? Prints what it finds.
 
     export HALAB_STATE_DIR=...   # as for any lab
-    /work/bin/labslot clustering -- .venv/bin/python benchmarks/incus_probe.py
+    /work/bin/labslot u9-clustering -- .venv/bin/python benchmarks/incus_probe.py
 
 What it does, each step timed and printed: the engine's version and that installing it left the host's QEMU and
 libvirt alone; a one-member Incus cluster in namespaces (halab/providers/incus/localcluster.py); the halab
@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from halab import paths, ssh  # noqa: E402
+from halab.instances import Owner  # noqa: E402
 from halab.lab import Lab  # noqa: E402
 from halab.providers.incus import IncusProvider  # noqa: E402
 from halab.providers.incus.localcluster import LocalCluster  # noqa: E402
@@ -39,7 +40,7 @@ def main() -> int:
     print("kernel:", os.uname().release, "| vhost_vsock:", Path("/dev/vhost-vsock").exists(),
           "| /dev/kvm:", Path("/dev/kvm").exists())
     cluster = LocalCluster(paths.state_dir() / ".incus-probe", size=1)
-    lab = Lab("clustering")
+    lab = Lab("clustering", Owner(60009, "probe", 9))  # u9-clustering: as a lab service user's, in project halab-u9
     try:
         started = time.monotonic()
         cluster.start()

@@ -9,6 +9,7 @@ then nothing boots.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -35,7 +36,7 @@ def main(argv: list[str]) -> int:
             finally:
                 _set_post(state, node, None)
     except HalabError as exc:
-        with open(lab_dir(lab) / "power.log", "a") as log:
+        with contextlib.suppress(OSError), open(lab_dir(lab) / "power.log", "a") as log:  # the lab may be gone
             log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {node}: power-on failed: {exc}\n")
         return 1
     return 0
