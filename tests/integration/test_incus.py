@@ -109,24 +109,32 @@ def test_both_labs_solved_and_fully_checked(labs: list[Lab]) -> None:
 
 
 def test_the_engine_refuses_what_a_users_project_does_not_allow(labs: list[Lab]) -> None:
+    """Not halab's checks: the engine's own, on requests sent to it directly in the user's project."""
     client, project = IncusProvider().client, "halab-u1"
     limits = client.get(f"/1.0/projects/{project}")["config"]
     assert (limits["limits.containers"], limits["limits.memory"], limits["restricted"]) == ("2", "2048MiB", "true")
     image = client.get("/1.0/images/aliases?recursion=1")[0]["name"]
-    base: dict[str, Any] = {
-        "type": "container", "source": {"type": "image", "alias": image}, "profiles": [],
-        "devices": {"root": {"type": "disk", "path": "/", "pool": "halab"}},
-        "config": {"limits.memory": "256MiB", "limits.processes": "100", "limits.cpu": "1"}}
-    refusals = {
-        "over quota": {**base, "name": "extra"},
-        "privileged": {**base, "name": "root1", "config": {**base["config"], "security.privileged": "true"}},
-        "nesting": {**base, "name": "nest1", "config": {**base["config"], "security.nesting": "true"}},
+    extra = {"name": "extra", "type": "container", "source": {"type": "image", "alias": image}, "profiles": [],
+             "devices": {"root": {"type": "disk", "path": "/", "pool": "halab"}},
+             "config": {"limits.memory": "256MiB", "limits.processes": "100", "limits.cpu": "1"}}
+    node = f"/1.0/instances/{instance_name(labs[0].name, 'node1')}"
+    refusals = {  # what is asked -> a word the engine's refusal must contain
+        "a third container (over limits.containers)": (("POST", "/1.0/instances", extra), "container"),
+        "a node with more memory than the project has": (("PATCH", node, {"config": {"limits.memory": "4GiB"}}),
+                                                         "memory"),
+        "a privileged node": (("PATCH", node, {"config": {"security.privileged": "true"}}), "privileged"),
+        "a node with nesting": (("PATCH", node, {"config": {"security.nesting": "true"}}), "nesting"),
+        "a host device": (("PATCH", node, {"devices": {"kmsg": {"type": "unix-char", "path": "/dev/kmsg"}}}),
+                          "unix-char"),
     }
-    for what, body in refusals.items():
+    for what, ((method, path, body), word) in refusals.items():
         with pytest.raises(EngineError) as refused:
-            client.request("POST", "/1.0/instances", project=project, body=body)
-        print(f"{what}: {refused.value}")
-    assert not [i for i in client.get("/1.0/instances", project=project) if i.rsplit("/", 1)[-1] in refusals]
+            client.request(method, path, project=project, body=body)
+        print(f"refused, {what}: {refused.value}")
+        assert word in str(refused.value).lower(), (what, str(refused.value))
+    config = client.get(node, project=project)["config"]
+    assert "security.privileged" not in config and config["limits.memory"] == "1024MiB"
+    assert not [i for i in client.get("/1.0/instances", project=project) if i.endswith("/extra")]
 
 
 def _fence(lab: Lab, action: str, plug: str) -> tuple[int, dict[str, Any]]:

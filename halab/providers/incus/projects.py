@@ -5,8 +5,9 @@ request that slipped past it, still cannot take more): ``restricted`` (no privil
 no raw LXC settings, no host devices, only the lab networks listed for the project) and, for a service user,
 limits from /etc/halab/service.toml (halab/service/quotas.py): containers = the user's node quota, and memory,
 processes and CPUs as that many nodes may have (NODE_* below, which every node gets as its own limits).
-Images, profiles, storage and networks are the default project's (``features.*=false``): the node image is
-imported once for every project, and lab networks are made by halab, never by a project.
+Images, storage and networks are the default project's (``features.*=false``): the node image is imported
+once for every project, and lab networks are made by halab, never by a project. Profiles are the project's own
+(Incus restricts only projects that have their own), and unused: nodes name every device themselves.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def project_name(slot: int) -> str:
 def project_config(quota: Quota | None, networks: list[str]) -> dict[str, str]:
     """The project's configuration; ``quota`` None: root's labs, restricted but without limits."""
     config = {
-        "features.images": "false", "features.profiles": "false", "features.storage.volumes": "false",
+        "features.images": "false", "features.profiles": "true", "features.storage.volumes": "false",
         "features.storage.buckets": "false", "features.networks": "false", "features.networks.zones": "false",
         "restricted": "true",
         "restricted.containers.privilege": "unprivileged", "restricted.containers.nesting": "block",
