@@ -125,7 +125,7 @@ def test_the_engine_refuses_what_a_users_project_does_not_allow(labs: list[Lab])
         "a privileged node": (("PATCH", node, {"config": {"security.privileged": "true"}}), "privileged"),
         "a node with nesting": (("PATCH", node, {"config": {"security.nesting": "true"}}), "nesting"),
         "a host device": (("PATCH", node, {"devices": {"kmsg": {"type": "unix-char", "path": "/dev/kmsg"}}}),
-                          "unix-char"),
+                          "unix character"),
     }
     for what, ((method, path, body), word) in refusals.items():
         with pytest.raises(EngineError) as refused:

@@ -91,7 +91,7 @@ class IncusProvider(Provider):
         try:
             config = self.config
             self.client.get("/1.0")
-            network.check_front_address(config.front_address)
+            network.front_device(config.front_address)
         except HalabError as exc:
             return [(f"the Incus engine is not usable: {exc}", "see README, 'Lab nodes on an Incus cluster'")]
         return []
@@ -107,7 +107,7 @@ class IncusProvider(Provider):
         quota = load_quotas().of(str(state.owner["user"])) if state.owner else None
         progress(f"creating the lab networks and project {project}")
         projects.ensure_project(self.client, project, quota, names)
-        network.create(self.client, spec, self.config.front_address)
+        network.create(self.client, spec)
         key_file = lab_dir(spec.name) / "id_ed25519"
         private, public = new_keypair()
         write_private_key(key_file, private)
@@ -121,7 +121,7 @@ class IncusProvider(Provider):
             save_state(state)
         assert member is not None
         state.provider_data["member"] = member
-        network.join_front(spec, network.member_addresses(self.client)[member], self.config.front_address)
+        network.join_front(spec, self.config.front_address)
         save_state(state)
         for node in spec.nodes:
             self._state_action(state, node.name, "start")

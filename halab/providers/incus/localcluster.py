@@ -6,7 +6,8 @@ token (``incus cluster add``). Each member has a btrfs storage pool on a loop fi
 snapshot of the imported image.
 
 This host plays the front host: it is 100.64.42.1 on the members' bridge, halab talks to the members over
-HTTPS with a client certificate they trust, and the members have no default route (nothing leaves the host).
+HTTPS with a client certificate they trust; the members' default route is the segment itself (nothing of
+theirs is forwarded off the host).
 Used by the integration test, benchmarks/cluster.py and benchmarks/incus_probe.py; `stop()` removes every
 process, namespace, mount, loop device, bridge and file it made.
 """
@@ -137,7 +138,10 @@ class LocalCluster:
         _run(["ip", "link", "add", member.host_veth, "type", "veth", "peer", "name", "eth0", "netns", holder])
         _run(["ip", "link", "set", member.host_veth, "master", BRIDGE, "up"])
         _run(["nsenter", "-t", holder, "-n", "sh", "-c",
-              f"ip link set eth0 up && ip address add {member.address}/24 dev eth0"])
+              f"ip link set eth0 up && ip address add {member.address}/24 dev eth0 && "
+              # A default route that leads nowhere: Incus takes its tunnels' interface from the default route;
+              # an address off the segment is only ever asked for by ARP, which nobody answers.
+              "ip route add default dev eth0"])
 
     def _spawn(self, member: Member) -> None:
         """incusd in the member's namespaces (upstream's spawn_incus / respawn_incus)."""
