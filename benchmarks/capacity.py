@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.lab_up import memory_mib  # noqa: E402
-from halab.state import lab_states  # noqa: E402
-from tests.integration.users import User, lab_service, made_users  # noqa: E402
+from halab.runtime.state import lab_states  # noqa: E402
+from tests.support.users import User, lab_service, made_users  # noqa: E402
 
 
 def one_lab(user: User) -> dict[str, float | bool | str]:

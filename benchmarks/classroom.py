@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.lab_up import memory_mib  # noqa: E402
 from halab.classroom import hubconfig  # noqa: E402
 from halab.classroom.model import load_classroom  # noqa: E402
-from tests.integration.classroom import Room, classroom, server_processes  # noqa: E402
-from tests.integration.hubclient import HubSession  # noqa: E402
+from tests.support.classroom import Room, classroom, server_processes  # noqa: E402
+from tests.support.hubclient import HubSession  # noqa: E402
 
 ASSIGNMENT = "03-clustering"
 SUBMIT = ("import subprocess, sys\nsubprocess.run([sys.executable, '-m', 'nbgrader', 'submit', '03-clustering'], "

@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from halab import paths  # noqa: E402
 from halab.errors import HalabError  # noqa: E402
 from halab.image.build import build_image  # noqa: E402
-from halab.instances import Owner  # noqa: E402
 from halab.lab import Lab  # noqa: E402
-from halab.providers.incus import IncusProvider, instance_name  # noqa: E402
 from halab.providers.incus.image import ensure_image  # noqa: E402
 from halab.providers.incus.localcluster import LocalCluster  # noqa: E402
+from halab.providers.incus.provider import IncusProvider, instance_name  # noqa: E402
+from halab.spec.instances import Owner  # noqa: E402
 from solutions import solve  # noqa: E402
 
 

@@ -20,11 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from halab import paths, ssh  # noqa: E402
-from halab.instances import Owner  # noqa: E402
+from halab import paths  # noqa: E402
 from halab.lab import Lab  # noqa: E402
-from halab.providers.incus import IncusProvider  # noqa: E402
 from halab.providers.incus.localcluster import LocalCluster  # noqa: E402
+from halab.providers.incus.provider import IncusProvider  # noqa: E402
+from halab.runtime import ssh  # noqa: E402
+from halab.spec.instances import Owner  # noqa: E402
 
 
 def shell(command: list[str]) -> str:

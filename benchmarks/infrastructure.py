@@ -15,8 +15,8 @@ import time
 
 from graders.clustering.faults import service_recovery
 from graders.infrastructure.faults import _link_down, _link_up, _links
-from halab import faults
 from halab.lab import Lab
+from halab.runtime import faults
 from solutions import infrastructure
 from solutions.clustering import corosync_conf, wait_for_cluster, wait_for_web
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from halab.image.build import build_image
 from halab.lab import Lab
-from halab.providers.nspawn import _children
-from halab.state import load_state
+from halab.providers.nspawn.provider import _children
+from halab.runtime.state import load_state
 
 
 def descendants(pid: int) -> list[int]:

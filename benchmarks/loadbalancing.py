@@ -21,7 +21,7 @@ from graders.facts import LabFacts
 from graders.loadbalancing import faults, live
 from halab.image.build import build_image
 from halab.lab import Lab
-from halab.state import load_state
+from halab.runtime.state import load_state
 from solutions import solve
 
 LAB = "loadbalancing"

@@ -1,7 +1,7 @@
 """Soak and chaos runs of the clustering lab (nspawn), through the CLI a student uses:
 
 - cycles: `halab up`, `halab check --no-faults` (a fresh lab: the report must come, with every node reached),
-  `halab down`, and the census of what is left on the host (tests/integration/census.py) after each;
+  `halab down`, and the census of what is left on the host (tests/support/census.py) after each;
 - reboots: a solved lab, then `stonith_admin --reboot` in a row (node1 and node2 in turn, from the other):
   the node's power really cycles, nothing of the old container survives, and the cluster forms again;
 - kills: `halab up` or `halab down` killed with SIGKILL at a random moment (within the time a whole one takes),
@@ -28,13 +28,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout's tests/ too
 
-from halab import cgroups  # noqa: E402
+from halab.host import cgroups  # noqa: E402
 from halab.lab import Lab  # noqa: E402
-from halab.state import load_state  # noqa: E402
+from halab.runtime.state import load_state  # noqa: E402
 from solutions import solve
 from solutions.clustering import cluster_formed
 from solutions.common import wait_until
-from tests.integration.census import leftovers
+from tests.support.census import leftovers
 
 LAB = "clustering"
 HALAB = [sys.executable, "-m", "halab"]

@@ -22,7 +22,7 @@ from halab.image.build import build_image
 from halab.image.guest import guest_disk
 from halab.image.layer import build_layer
 from halab.lab import Lab
-from halab.state import load_state
+from halab.runtime.state import load_state
 from solutions import virtualization as solution
 from solutions.clustering import configure, form_cluster
 from solutions.common import must, wait_until

@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 from graders.live import grade_live
-from halab import libvirtd, paths
+from halab import paths
 from halab.image.build import build_image
 from halab.image.vmdisk import vm_image
 from halab.lab import Lab
+from halab.providers.libvirt import libvirtd
 from solutions import drbd
 from solutions.common import wait_until
 

@@ -1,12 +1,6 @@
-"""Graders: collect facts from live lab nodes over SSH, check them, and prove HA with fault checks."""
+"""Graders: collect facts from live lab nodes over SSH, check them, and prove HA with fault checks.
 
-from __future__ import annotations
-
-from typing import Any
-
-
-def run_checks(lab_name: str, faults: bool = True) -> dict[str, Any]:
-    """Grade a live lab; returns the report dict (lab, score, max_score, checks, measurements)."""
-    from graders.live import run_checks as run
-
-    return run(lab_name, faults)
+The pure core (grade.py, facts.py, checks.py, report.py, evidence.py, provenance.py, collectors/ and each
+kind's checks) judges recorded facts and never touches a lab; the live side (collect.py, faults.py, live.py
+and each kind's faults.py) does. Each sub-package but collectors/ is a lab kind (halab/spec/kinds.py).
+"""

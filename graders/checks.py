@@ -1,9 +1,10 @@
 """Checks: pure functions from facts to a verdict, collected per lab kind in a CheckTable.
 
 A kind's checks module fills a table with the ``@CHECKS.check(id, title, hint)`` decorator; the kind's
-package hands the table to the registry (graders/kinds.py). The lab spec says which checks count and for how
-many points. Titles and hints may name lab settings (``{drbd_resource}``): they are filled in from the lab's
-``[settings]`` when the report is made, so a lab with other settings reads right.
+package hands the table to the registry (halab/spec/kinds.py, where CheckDef is defined). The lab spec says
+which checks count and for how many points. Titles and hints may name lab settings (``{drbd_resource}``):
+they are filled in from the lab's ``[settings]`` when the report is made, so a lab with other settings
+reads right.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graders.facts import LabFacts
+from halab.spec.kinds import CheckDef
+
+__all__ = ["CheckDef", "CheckFunction", "CheckTable", "FaultOutcome", "Verdict", "fail", "ok"]
 
 CheckFunction = Callable[[LabFacts], "Verdict"]
 
@@ -22,14 +26,6 @@ class Verdict:
     passed: bool
     feedback: str
     hint: str = ""
-
-
-@dataclass(frozen=True)
-class CheckDef:
-    id: str
-    title: str
-    hint: str  # shown when the check fails and the verdict has no more specific hint
-    function: CheckFunction
 
 
 @dataclass

@@ -14,7 +14,6 @@ import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from graders.kinds import get_kind
 from halab.errors import HalabError
 from halab.lab import Lab
 
@@ -80,7 +79,7 @@ def collect_raw(lab: Lab, commands: dict[str, str] | None = None) -> dict[str, A
     "probes": {...}}, plus what the kind's collectors gather (e.g. "libvirt") and the lab-state records the kind
     keeps in its evidence (e.g. "split_brain")."""
     spec = lab.spec
-    kind = get_kind(spec.kind)
+    kind = spec.kind_def
     names = spec.node_names
     wanted = {node.name: commands or kind.commands_for(spec.settings, node.role) for node in spec.nodes}
     urls = kind.probes_for(spec.settings)

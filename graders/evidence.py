@@ -16,16 +16,12 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from graders.grade import evaluate
 from graders.report import Report
-from halab.instances import MAX_SLOT
-from halab.spec import load_spec_file
-
-if TYPE_CHECKING:  # the lab runtime (and paramiko) is not needed to grade from evidence
-    from halab.lab import Lab
-    from halab.spec import LabSpec
+from halab.spec import LabSpec, load_spec_file
+from halab.spec.instances import MAX_SLOT
 
 FORMAT = "halab-evidence/1"
 # Real evidence is ~50-100 kB per node; a file far larger than that is not ours, and reading it would slow
@@ -48,15 +44,24 @@ def digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def lab_identity(lab: Lab) -> dict[str, Any]:
+class LabInstance(Protocol):
+    """What evidence needs of a live lab (halab.lab.Lab is one), named here so that grading from evidence never
+    imports the lab runtime (and paramiko)."""
+
+    name: str
+
+    def state(self) -> Any: ...  # halab.runtime.state.LabState: instance, created, nodes, slot
+
+
+def lab_identity(lab: LabInstance) -> dict[str, Any]:
     """Which lab instance the facts come from: the lab as the student calls it, the id of its `halab up`, when
-    that was, its nodes' host keys, and the owner's slot (0 for root's labs: halab/instances.py)."""
+    that was, its nodes' host keys, and the owner's slot (0 for root's labs: halab/spec/instances.py)."""
     state = lab.state()
     return {"lab": getattr(lab, "base", lab.name), "lab_instance": state.instance, "lab_created": state.created,
             "host_keys": {n.name: n.host_key for n in state.nodes}, "slot": state.slot}
 
 
-def save_evidence(path: str | Path, lab: Lab, raw: dict[str, Any], report: Report) -> None:
+def save_evidence(path: str | Path, lab: LabInstance, raw: dict[str, Any], report: Report) -> None:
     write_evidence(path, lab_identity(lab), raw, report)
 
 
@@ -86,7 +91,7 @@ class Evidence:
     host_keys: dict[str, str]
     raw: dict[str, Any]
     recorded: dict[str, Any] = field(default_factory=dict)  # the report as the student saw it
-    slot: int = 0  # the owner's slot (halab/instances.py): which values the lab was given
+    slot: int = 0  # the owner's slot (halab/spec/instances.py): which values the lab was given
 
     def describe(self) -> str:
         collected = self.raw.get("collected_at") or "an unknown time"
@@ -126,7 +131,8 @@ def load_evidence(path: str | Path, expected_lab: str) -> Evidence:
     raw, host_keys = payload.get("raw"), payload.get("host_keys")
     if not isinstance(raw, dict) or not isinstance(host_keys, dict):
         raise EvidenceError("format", f"The evidence file {path.name} has no facts in it.")
-    recorded = payload.get("report") if isinstance(payload.get("report"), dict) else {}
+    report = payload.get("report")
+    recorded: dict[str, Any] = report if isinstance(report, dict) else {}
     slot = payload.get("slot", 0)
     if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot <= MAX_SLOT:
         raise EvidenceError("format", f"The evidence file {path.name} names no valid lab slot ({slot!r}).")

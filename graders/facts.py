@@ -116,9 +116,7 @@ class LabFacts:
 
     @classmethod
     def from_raw(cls, spec: LabSpec, raw: dict[str, Any]) -> LabFacts:
-        from graders.kinds import get_kind  # the registry imports the checks, which import this module
-
-        kind = get_kind(spec.kind)
+        kind = spec.kind_def
         raw = raw if isinstance(raw, dict) else {}
         all_nodes = raw.get("nodes")
         nodes = {}

@@ -17,12 +17,12 @@ from typing import TypeVar
 from graders.checks import FaultOutcome, Verdict
 from graders.collectors import ParseError, crm_mon
 from graders.facts import FactMissing, LabFacts
-from graders.kinds import get_kind
-from halab import faults
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime import faults
+from halab.spec.kinds import Kind
+from halab.types import Progress
 
-Progress = Callable[[str], None]
 T = TypeVar("T")
 
 
@@ -108,9 +108,9 @@ def restore_and_rejoin(lab: Lab, node: str) -> str:
     return f" {node} is back on but has not rejoined the cluster yet."
 
 
-def run_fault(kind: str, check_id: str, lab: Lab, facts: LabFacts, passed: dict[str, bool],
+def run_fault(kind: Kind, check_id: str, lab: Lab, facts: LabFacts, passed: dict[str, bool],
               progress: Progress) -> FaultOutcome:
-    definition = get_kind(kind).faults[check_id]
+    definition = kind.faults[check_id]
     missing = [c for c in definition.requires if not passed.get(c)]
     if missing:
         return FaultOutcome(Verdict(False, f"not run: these checks must pass first: {', '.join(missing)}"))

@@ -1,6 +1,6 @@
 """The pure grading core: a report from raw facts (collected live a moment ago, or saved as evidence).
 
-Nothing here talks to a lab: no SSH, no provider, no terminal output (tests/unit/test_pure_core.py holds it to
+Nothing here talks to a lab: no SSH, no provider, no terminal output (tests/unit/graders/test_pure_core.py holds it to
 that), so that nbgrader's autograder grades evidence files fast and anywhere. The live side, which collects
 the facts and runs the fault checks, is graders/live.py.
 """
@@ -11,9 +11,9 @@ from typing import Any
 
 from graders.checks import CheckFunction, Verdict
 from graders.facts import FactMissing, LabFacts
-from graders.kinds import Kind, get_kind
 from graders.report import CheckResult, Report
 from halab.spec import CheckSpec, LabSpec
+from halab.spec.kinds import Kind
 
 
 def _verdict(function: CheckFunction, facts: LabFacts) -> Verdict:
@@ -29,7 +29,8 @@ def _verdict(function: CheckFunction, facts: LabFacts) -> Verdict:
 def _recorded_fault(kind: Kind, check: CheckSpec, raw: dict[str, Any], unrun_faults_count: bool,
                     measurements: dict[str, Any]) -> tuple[Verdict, str] | None:
     """A fault check's verdict as recorded when it ran; None to leave it out of the report."""
-    recorded_faults = raw.get("faults") if isinstance(raw.get("faults"), dict) else {}
+    faults = raw.get("faults")
+    recorded_faults: dict[str, Any] = faults if isinstance(faults, dict) else {}
     recorded = recorded_faults.get(check.id)
     if recorded is not None and not (isinstance(recorded, dict) and isinstance(recorded.get("passed"), bool)):
         recorded = {"passed": False, "feedback": "the recorded result of this fault check is damaged"}
@@ -45,14 +46,26 @@ def _recorded_fault(kind: Kind, check: CheckSpec, raw: dict[str, Any], unrun_fau
     return verdict, kind.faults[check.id].hint if check.id in kind.faults else ""
 
 
-def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True) -> Report:
+def verdicts(spec: LabSpec, facts: LabFacts) -> dict[str, Verdict]:
+    """Every pure check the lab counts, each evaluated once on the facts, by check id."""
+    kind = spec.kind_def
+    return {check.id: _verdict(kind.checks[check.id].function, facts)
+            for check in spec.checks if not check.fault and check.id in kind.checks}
+
+
+def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True,
+             checked: dict[str, Verdict] | None = None) -> Report:
     """The report from raw facts alone (pure: the same evidence always gives the same report). Fault checks
     take their recorded outcome from ``raw["faults"]``; one that was never run scores zero, or, with
-    ``unrun_faults_count=False`` (`halab check --no-faults`), is left out of the report."""
+    ``unrun_faults_count=False`` (`halab check --no-faults`), is left out of the report. ``checked``: the pure
+    checks' verdicts when the caller has them already (the live check evaluated them before the fault
+    checks), so that no check runs twice."""
     raw = raw if isinstance(raw, dict) else {}
-    kind = get_kind(spec.kind)
-    facts = LabFacts.from_raw(spec, raw)
-    results, measurements = [], {}
+    kind = spec.kind_def
+    if checked is None:
+        checked = verdicts(spec, LabFacts.from_raw(spec, raw))
+    results: list[CheckResult] = []
+    measurements: dict[str, Any] = {}
     for check in spec.checks:
         if check.fault:
             title = kind.faults[check.id].title if check.id in kind.faults else check.id
@@ -63,7 +76,7 @@ def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True) -> Report
         elif check.id in kind.checks:
             definition = kind.checks[check.id]
             title, hint = definition.title, definition.hint
-            verdict = _verdict(definition.function, facts)
+            verdict = checked[check.id]
         else:  # the spec loader refuses such a lab; evidence graded by an older spec may still name one
             title, hint = check.id, ""
             verdict = Verdict(False, f"no grader implements check '{check.id}'")

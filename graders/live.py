@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from graders.collect import collect_raw
 from graders.facts import LabFacts
 from graders.faults import run_fault
-from graders.grade import evaluate
+from graders.grade import evaluate, verdicts
 from graders.report import Report
 from halab.lab import Lab
-
-Progress = Callable[[str], None]
+from halab.types import Progress
 
 
 def grade_live(lab: Lab, faults: bool = True, progress: Progress = lambda _m: None) -> tuple[Report, dict[str, Any]]:
@@ -20,25 +18,15 @@ def grade_live(lab: Lab, faults: bool = True, progress: Progress = lambda _m: No
     spec = lab.spec
     progress("collecting facts from the nodes")
     raw = collect_raw(lab)
-    report = evaluate(spec, raw, unrun_faults_count=False)
+    facts = LabFacts.from_raw(spec, raw)  # built once: the pure checks and the fault checks share it
+    checked = verdicts(spec, facts)
     fault_checks = [c for c in spec.checks if c.fault]
     if faults and fault_checks:
-        passed = {c.id: c.passed for c in report.checks}
-        facts = LabFacts.from_raw(spec, raw)
+        passed = {check_id: verdict.passed for check_id, verdict in checked.items()}
         raw["faults"] = {}
         for check in fault_checks:
-            outcome = run_fault(spec.kind, check.id, lab, facts, passed, progress)
+            outcome = run_fault(spec.kind_def, check.id, lab, facts, passed, progress)
             raw["faults"][check.id] = {"passed": outcome.verdict.passed, "feedback": outcome.verdict.feedback,
                                        "hint": outcome.verdict.hint, "measurements": outcome.measurements}
-        report = evaluate(spec, raw)
-    return report, raw
+    return evaluate(spec, raw, unrun_faults_count=faults, checked=checked), raw
 
-
-def run_checks(lab_name: str, faults: bool = True, progress: Progress = lambda _m: None) -> dict[str, Any]:
-    """The report of a live lab as a dict (the JSON `halab check --json` prints)."""
-    lab = Lab(lab_name)
-    try:
-        report, _ = grade_live(lab, faults, progress)
-    finally:
-        lab.close()
-    return report.to_dict()

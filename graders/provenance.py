@@ -1,6 +1,6 @@
 """Whose lab an evidence file comes from, in a class where every student has a lab slot of their own.
 
-`halab classroom add-students` gives each student a slot (halab/instances.py) and writes the class's roster
+`halab classroom add-students` gives each student a slot (halab/spec/instances.py) and writes the class's roster
 into the course folder (ROSTER_FILE: student -> slot). A student's lab in slot k has values of its own that
 the student types (cluster name, floating IP, node addresses), so two things can be checked when grading:
 
@@ -21,14 +21,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from graders.evidence import Evidence
 from halab.errors import HalabError
-from halab.instances import MAX_SLOT
-
-if TYPE_CHECKING:
-    from graders.evidence import Evidence
-    from halab.spec import LabSpec
+from halab.spec import LabSpec, load_spec_file
+from halab.spec.instances import MAX_SLOT
 
 ROSTER_FILE = "classroom-roster.json"
 
@@ -78,8 +76,6 @@ def roster_for(evidence_path: Path) -> tuple[Roster, str] | None:
 def typed_values(spec: LabSpec, slot: int) -> list[str]:
     """The values a student types that are their slot's own: the cluster name and the addresses (settings
     and nodes) of the lab moved into the slot. Ports are left out: a bare number matches too much."""
-    from halab.spec import load_spec_file
-
     moved = load_spec_file(spec.path, slot)
     values: list[str] = []
     cluster = moved.settings.get("cluster_name")

@@ -11,24 +11,20 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
-from halab import labnet, ssh
 from halab.errors import HalabError
 from halab.fence import daemon as fence
-from halab.hostfs import remove_tree
-from halab.instances import Owner, instance_name, read_spec_data
+from halab.host.fs import remove_tree
 from halab.names import check_lab_name
-from halab.providers import get_provider
-from halab.providers.base import Provider
-from halab.spec import LabSpec, load_spec, load_spec_file
-from halab.ssh import CommandResult
-from halab.state import (
+from halab.providers.base import PROVIDERS, Provider, get_provider
+from halab.runtime import labnet, ssh
+from halab.runtime.ssh import CommandResult
+from halab.runtime.state import (
     LabState,
     NodeInfo,
     lab_dir,
@@ -39,9 +35,11 @@ from halab.state import (
     save_state,
     update_state,
 )
+from halab.spec import LabSpec, spec_from_data, spec_path
+from halab.spec.instances import Owner, instance_name, read_spec_data
+from halab.types import Progress
 
 SSH_READY_TIMEOUT = 180.0
-Progress = Callable[[str], None]
 
 
 def require_root() -> None:
@@ -68,6 +66,7 @@ class Lab:
         self.owner = owner if owner and owner.slot else None
         self.name = instance_name(self.base, self.owner.slot) if self.owner else self.base
         self._clients: dict[str, paramiko.SSHClient] = {}
+        self._spec: LabSpec | None = None
         # Graders ask one node from several threads at once: one connection per node, made once.
         self._node_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -75,17 +74,22 @@ class Lab:
     # -- reading ------------------------------------------------------------------------------------
     @property
     def spec(self) -> LabSpec:
-        state = load_state(self.name)
-        # A lab that is up keeps the spec it was made from, even if labs/ changed since.
-        if state and (state.spec_data is not None or Path(state.spec_path).exists()):
-            return state.spec()
-        return self._spec_from_labs()
+        """The lab's spec, read and validated once per Lab (graders, faults and solutions ask for it often)."""
+        if self._spec is None:
+            state = load_state(self.name)
+            # A lab that is up keeps the spec it was made from, even if labs/ changed since.
+            if state and (state.spec_data is not None or Path(state.spec_path).exists()):
+                self._spec = state.spec()
+            else:
+                self._spec = self._spec_from_labs()[0]
+        return self._spec
 
-    def _spec_from_labs(self) -> LabSpec:
-        """The lab's spec as labs/ has it now, moved into the owner's slot."""
-        if self.owner:
-            return load_spec_file(load_spec(self.base).path, self.owner.slot)
-        return load_spec(self.name)
+    def _spec_from_labs(self) -> tuple[LabSpec, dict[str, Any]]:
+        """The lab's spec as labs/ has it now, moved into the owner's slot, and the spec file's data (read once:
+        what `up` validates is what it keeps in the state)."""
+        path = spec_path(self.base)
+        data = read_spec_data(path)
+        return spec_from_data(path, data, self.owner.slot if self.owner else 0), data
 
     def state(self) -> LabState:
         state = load_state(self.name)
@@ -200,7 +204,7 @@ class Lab:
     def up(self, provider: str | None = None, progress: Progress = lambda _m: None) -> list[NodeInfo]:
         require_root()
         with lab_lock(self.name):
-            spec = self._spec_from_labs()
+            spec, data = self._spec_from_labs()
             existing = load_state(self.name)
             wanted = provider or (existing.provider if existing else spec.default_provider)
             if wanted not in spec.providers:
@@ -218,12 +222,14 @@ class Lab:
                 # Never rebuild a lab that is up: it holds the student's work. Power on what is off instead.
                 if not self._healthy(backend, existing):
                     self._revive(backend, spec, existing, progress)
+                self._current_power_switch(existing, progress)
                 return existing.nodes
             self._teardown(existing, progress)  # stale leftovers of a crashed or half-made run
             labnet.check_free(spec, self._other_labs())
             state = LabState(self.name, wanted, str(spec.path), owner=self.owner.as_dict() if self.owner else None,
-                             spec_data=read_spec_data(spec.path))
+                             spec_data=data)
             save_state(state)
+            self._spec = spec
             try:
                 backend.up(spec, state, progress)
                 self._wait_ssh(backend, state, progress)
@@ -243,6 +249,7 @@ class Lab:
     def down(self, progress: Progress = lambda _m: None) -> None:
         require_root()
         self.close()
+        self._spec = None  # the next `up` reads labs/ again
         with lab_lock(self.name):
             try:
                 state = load_state(self.name)
@@ -257,7 +264,7 @@ class Lab:
     def _teardown(self, state: LabState | None, progress: Progress) -> None:
         """Remove the lab. Without a (readable) state, every provider cleans up what it can find by name."""
         fence.stop(self.name)
-        for provider in [state.provider] if state else ["nspawn", "libvirt", "vagrant"]:
+        for provider in [state.provider] if state else list(PROVIDERS):
             get_provider(provider).down(state or LabState(self.name, provider, ""), progress)
         labnet.destroy(self.name, (state.provider_data.get("switch") if state else None))
         remove_tree(lab_dir(self.name))
@@ -278,6 +285,14 @@ class Lab:
             raise HalabError(f"lab '{self.name}' is up but cannot be revived ({exc}); to start afresh, losing its "
                              f"work: halab down {self.name} && halab up {self.name}") from None
 
+    def _current_power_switch(self, state: LabState, progress: Progress) -> None:
+        """The lab's switch on this halab's code: one started before an update (halab upgraded while the lab was
+        up) would import the new code into its old at its next power action, and fail there. Same password."""
+        if fence.running(self.name) and fence.runs_older_code(self.name):
+            progress("restarting the lab's power switch: it started before halab was updated here")
+            fence.stop(self.name)
+            fence.start(self.name, str(state.spec().management_network.host_address))
+
     def _start_power_switch(self, spec: LabSpec, state: LabState, progress: Progress) -> None:
         """The lab's fence device: a power switch on the host, and its address and password on every node."""
         progress("starting the lab's power switch (fencing)")
@@ -292,10 +307,8 @@ class Lab:
         self.close()
 
     def _kind_setup(self, spec: LabSpec, progress: Progress) -> None:
-        """What the lab's kind prepares once the nodes answer (graders/kinds.py: Kind.setup)."""
-        from graders.kinds import get_kind  # the registry, not the graders: nothing heavy is imported
-
-        setup = get_kind(spec.kind).setup_function()
+        """What the lab's kind prepares once the nodes answer (halab/spec/kinds.py: Kind.setup)."""
+        setup = spec.kind_def.setup_function()
         if setup is not None:
             setup(self, progress)
             self.close()

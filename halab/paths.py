@@ -11,6 +11,15 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def code_changed_at() -> float:
+    """When halab's code last changed here (the newest of its Python files): a long-running process of halab's
+    (a lab's power switch, the lab service) started before then runs older code than the checkout has. The
+    files' inode change time, not their modification time: a copy or an unpacked release keeps the times of
+    its files (cp -a, tar, rsync -a), but every file it writes is new to this disk."""
+    return max((path.stat().st_ctime for package in ("halab", "graders", "solutions")
+                for path in (PROJECT_ROOT / package).rglob("*.py")), default=0.0)
+
+
 def labs_dir() -> Path:
     return Path(os.environ.get("HALAB_LABS_DIR", PROJECT_ROOT / "labs"))
 

@@ -6,18 +6,15 @@ CI uses them to prove the graders: a solved lab must score 100 %.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 
-from graders.kinds import get_kind
 from halab.errors import HalabError
 from halab.lab import Lab
-
-Progress = Callable[[str], None]
+from halab.types import Progress
 
 
 def solve(lab: Lab, progress: Progress = lambda _m: None) -> None:
     """Solve the lab with its kind's solution (graders/<kind>/__init__.py names it: solutions/<kind>.py)."""
-    kind = get_kind(lab.spec.kind)
+    kind = lab.spec.kind_def
     try:
         module = importlib.import_module(kind.solution)
     except ModuleNotFoundError as exc:

@@ -10,7 +10,8 @@ from graders.collectors import ParseError, crm_mon
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.spec import LabSpec
-from solutions.common import Progress, must, on_all, wait_until
+from halab.types import Progress
+from solutions.common import must, on_all, wait_until
 
 
 def corosync_conf(spec: LabSpec, totem_extra: str = "") -> str:

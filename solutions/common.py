@@ -7,9 +7,7 @@ from collections.abc import Callable
 
 from halab.errors import HalabError
 from halab.lab import Lab
-from halab.ssh import CommandResult
-
-Progress = Callable[[str], None]
+from halab.runtime.ssh import CommandResult
 
 
 def must(lab: Lab, node: str, command: str, timeout: float = 60) -> CommandResult:

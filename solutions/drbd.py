@@ -6,8 +6,9 @@ from __future__ import annotations
 from graders.drbd.faults import split_brain
 from halab.lab import Lab
 from halab.spec import LabSpec
+from halab.types import Progress
 from solutions.clustering import configure, crm_status, fencing_crm, form_cluster, resources_started
-from solutions.common import Progress, must, on_all, wait_until
+from solutions.common import must, on_all, wait_until
 
 # Resource-level fencing, DRBD 8.4 syntax: the policy in the disk section; the handlers put the Pacemaker
 # constraint that keeps an outdated peer from being promoted, and lift it after its resync.

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from halab.lab import Lab
 from halab.spec import LabSpec
+from halab.types import Progress
 from solutions.clustering import configure, corosync_conf, fencing_crm, form_cluster, wait_for_web, write_pages
-from solutions.common import Progress
 
 # Passive links, ring0 preferred; a dead peer is noticed after token + consensus (1.2 x token) = 1.3 s.
 TOTEM = """\

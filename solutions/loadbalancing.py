@@ -11,7 +11,8 @@ from __future__ import annotations
 from graders.loadbalancing import live
 from halab.lab import Lab
 from halab.spec import LabSpec
-from solutions.common import Progress, must, wait_until
+from halab.types import Progress
+from solutions.common import must, wait_until
 
 NONLOCAL_BIND = "/etc/sysctl.d/90-nonlocal-bind.conf"
 

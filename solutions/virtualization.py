@@ -13,8 +13,9 @@ import shlex
 
 from halab.lab import Lab
 from halab.spec import LabSpec
+from halab.types import Progress
 from solutions.clustering import configure, fencing_crm, form_cluster, resources_started
-from solutions.common import Progress, must, on_all, wait_until
+from solutions.common import must, on_all, wait_until
 
 
 def network_xml(spec: LabSpec) -> str:

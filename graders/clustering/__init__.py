@@ -2,7 +2,7 @@
 floating IP (labs clustering and clustering3). Other Pacemaker kinds derive from it."""
 
 from graders.clustering.checks import CHECKS
-from graders.kinds import FaultDef, Kind, register
+from halab.spec.kinds import FaultDef, Kind, register
 
 # What every node of a Pacemaker cluster is asked; the checks read only these (graders/facts.py).
 CLUSTER_COMMANDS = {

@@ -13,9 +13,10 @@ from typing import Any
 from graders.checks import FaultOutcome, Verdict
 from graders.collect import probe_http
 from graders.facts import LabFacts
-from graders.faults import Progress, cluster_status, objective, why_not, with_fault
-from halab import faults
+from graders.faults import cluster_status, objective, why_not, with_fault
 from halab.lab import Lab
+from halab.runtime import faults
+from halab.types import Progress
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ A parser never guesses: output it cannot read raises ParseError with a short exp
 checks turn into a failed verdict instead of a traceback.
 """
 
+import xml.etree.ElementTree as ET
+
 
 class ParseError(ValueError):
     """The tool's output is not in the form the parser knows (garbage, truncated, or an error text)."""
@@ -11,8 +13,6 @@ class ParseError(ValueError):
 
 def xml_root(text: str, tool: str, tag: str, child: str):  # -> xml.etree.ElementTree.Element
     """The root element of a tool's XML output, checked to be the document the parser expects."""
-    import xml.etree.ElementTree as ET
-
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:

@@ -62,10 +62,11 @@ def state_name(number: object) -> str:
 
 
 def _memory_mib(element: ET.Element | None) -> int:
-    if element is None or not (element.text or "").strip().isdigit():
+    text = (element.text or "").strip() if element is not None else ""
+    if element is None or not text.isdigit():
         return 0
     unit = _UNITS.get(element.get("unit", "KiB").lower(), 1)
-    return round(int(element.text.strip()) * unit / 1024)
+    return round(int(text) * unit / 1024)
 
 
 def _disk(element: ET.Element) -> Disk:

@@ -36,7 +36,8 @@ def parse(text: str) -> dict[int, DrbdDevice]:
     for line in text.splitlines()[1:]:
         if match := _DEVICE.match(line):
             minor = int(match.group(1))
-            devices[minor] = DrbdDevice(minor, match.group(2), *(g or "" for g in match.groups()[2:]))
+            role, peer_role, disk, peer_disk, protocol = (g or "" for g in match.groups()[2:])
+            devices[minor] = DrbdDevice(minor, match.group(2), role, peer_role, disk, peer_disk, protocol)
             last = minor
         elif (sync := _SYNC.search(line)) and last is not None:
             device = devices[last]

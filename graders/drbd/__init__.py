@@ -3,7 +3,7 @@ and a floating IP on the promoted node (lab drbd). A Pacemaker cluster too, so i
 
 from graders import clustering
 from graders.drbd.checks import CHECKS
-from graders.kinds import FaultDef, Injection, register
+from halab.spec.kinds import FaultDef, Injection, register
 
 # {names} are filled in from the lab's [settings].
 DRBD_COMMANDS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graders.checks import CheckTable, Verdict, fail, ok
 from graders.clustering.checks import CHECKS as CLUSTER_CHECKS
-from graders.collectors import drbd_conf, drbdadm_state
+from graders.collectors import drbd_conf, drbdadm_state, proc_drbd
 from graders.collectors.crm_mon import ClusterStatus
 from graders.drbd.fencing import FENCE_SCRIPT, UNFENCE_SCRIPT, configured_policy, fencing_problems
 from graders.facts import FactMissing, LabFacts, NodeFacts
@@ -124,8 +124,6 @@ def uptodate(facts: LabFacts) -> Verdict:
 
 
 def _proc_sync(text: str) -> float | None:
-    from graders.collectors import proc_drbd
-
     devices = proc_drbd.parse(text)
     return next((d.synced_percent for d in devices.values() if d.synced_percent is not None), None)
 

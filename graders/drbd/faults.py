@@ -14,11 +14,12 @@ from graders.checks import FaultOutcome, Verdict
 from graders.collectors import ParseError, cib, crm_mon
 from graders.drbd.fencing import UNFENCE_SCRIPT, FenceConstraint, fence_constraints
 from graders.facts import LabFacts
-from graders.faults import Progress, cluster_status, objective, power_cut, why_not, with_fault
-from halab import faults
+from graders.faults import cluster_status, objective, power_cut, why_not, with_fault
 from halab.errors import HalabError
 from halab.lab import Lab
-from halab.state import LabState, update_state
+from halab.runtime import faults
+from halab.runtime.state import LabState, update_state
+from halab.types import Progress
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ tuned failover, plus a client node (lab infrastructure). A Pacemaker cluster, so
 from graders import clustering
 from graders.infrastructure import monitoring  # noqa: F401 - registers the link-monitoring check
 from graders.infrastructure.checks import CHECKS
-from graders.kinds import FaultDef, Injection, register
+from halab.spec.kinds import FaultDef, Injection, register
 
 SERVICE = ("membership", "stonith", "floating-ip", "web-server")
 

@@ -19,10 +19,11 @@ from graders.clustering.faults import holder_in, ip_holder, service_recovery
 from graders.collect import probe_http
 from graders.collectors import ParseError, cfgtool
 from graders.facts import LabFacts
-from graders.faults import Progress, cluster_status, objective, restore_and_rejoin
-from halab import faults
+from graders.faults import cluster_status, objective, restore_and_rejoin
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime import faults
+from halab.types import Progress
 
 BOOT_MARK = "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"
 

@@ -2,10 +2,10 @@
 web servers that run the same application (active/active), and a client that plays the visitors (lab
 loadbalancing). No Pacemaker: its nodes have the roles balancer, web and client."""
 
-from graders.kinds import FaultDef, Injection, Kind, register
 from graders.loadbalancing import traffic_checks, vrrp_checks  # noqa: F401 - they add their checks to CHECKS
 from graders.loadbalancing.checks import CHECKS
 from graders.loadbalancing.commands import BALANCER, CLIENT, WEB
+from halab.spec.kinds import FaultDef, Injection, Kind, register
 
 _FAULTS = "graders.loadbalancing.faults"
 _VIP_READY = ("vip-single-holder", "backup-ready", "vrrp-instance")

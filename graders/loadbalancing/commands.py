@@ -14,7 +14,7 @@ from graders.collectors.haproxy_cfg import FILE_MARKER
 
 
 def literal(shell: str) -> str:
-    """Shell text with its braces kept: commands are filled in with str.format_map (graders/kinds.py), where
+    """Shell text with its braces kept: commands are filled in with str.format_map (halab/spec/kinds.py), where
     only {setting} is a placeholder."""
     return shell.replace("{", "{{").replace("}", "}}")
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from graders.checks import FaultOutcome, Verdict
 from graders.facts import LabFacts
-from graders.faults import Progress
 from graders.loadbalancing import live
-from halab import faults
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime import faults
+from halab.types import Progress
 
 PAUSE = 0.2  # between two requests while measuring
 

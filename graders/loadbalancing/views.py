@@ -4,6 +4,7 @@ words: "HAProxy is not running on lb2", not a parser's complaint about empty inp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -126,7 +127,7 @@ def service_problems(facts: LabFacts, role: str, names: list[str], only: str = "
     ("haproxy is failed on lb2")."""
     problems: list[str] = []
     for key, wanted in (("is_active", "active"), ("is_enabled", "enabled")):
-        states, missing = facts.per_node(lambda node, key=key: units(node, key, names), role)
+        states, missing = facts.per_node(functools.partial(units, key=key, names=names), role)
         problems += missing
         problems += [f"{unit} is {state} on {node}" for node, found in states.items()
                      for unit, state in found.items() if state != wanted and unit == (only or unit)]

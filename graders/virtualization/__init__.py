@@ -3,9 +3,9 @@ resource that live-migrates and fails over (lab virtualization). A Pacemaker clu
 clustering; what libvirt knows is read with libvirt-python (collect.py) rather than from command output."""
 
 from graders import clustering
-from graders.kinds import FaultDef, register
 from graders.virtualization import resource_checks  # noqa: F401 - registers the cluster-side checks
 from graders.virtualization.checks import CHECKS
+from halab.spec.kinds import FaultDef, register
 
 # {names} are filled in from the lab's [settings].
 VIRT_COMMANDS = {

@@ -19,10 +19,10 @@ from urllib.parse import quote
 
 import libvirt
 
-from halab import ssh
 from halab.errors import HalabError
 from halab.lab import Lab
-from halab.state import NodeInfo, lab_dir
+from halab.runtime import ssh
+from halab.runtime.state import NodeInfo, lab_dir
 
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors become exceptions, not stderr noise
 TRANSPORTS = ("ssh", "tcp")

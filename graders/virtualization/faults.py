@@ -16,9 +16,10 @@ from graders.checks import FaultOutcome, Verdict
 from graders.collectors import ParseError, guest_status, ping
 from graders.collectors.crm_mon import ClusterStatus
 from graders.facts import LabFacts
-from graders.faults import Progress, cluster_status, power_cut, why_not
+from graders.faults import cluster_status, power_cut, why_not
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.types import Progress
 
 PING_INTERVAL = 0.05
 PING_LOG = "/run/halab-migration-ping.log"

@@ -94,13 +94,14 @@ def read(facts: LabFacts, name: str) -> Hypervisor:
     hypervisor = Hypervisor(name)
     try:
         for net in _entries(entry, "networks"):
-            definition = libvirt_network.parse(str(net.get("xml", "")))
-            hypervisor.networks[definition.name] = NetworkState(definition, net.get("active") is True,
+            network = libvirt_network.parse(str(net.get("xml", "")))
+            hypervisor.networks[network.name] = NetworkState(network, net.get("active") is True,
                                                                 net.get("persistent") is True,
                                                                 net.get("autostart") is True)
         for dom in _entries(entry, "domains"):
             definition = libvirt_domain.parse(str(dom.get("xml", "")))
-            state = dom.get("state") if isinstance(dom.get("state"), int) else -1
+            recorded = dom.get("state")
+            state = recorded if isinstance(recorded, int) else -1
             hypervisor.domains[definition.name] = DomainState(definition, state, dom.get("persistent") is True,
                                                               dom.get("autostart") is True)
     except ParseError as exc:

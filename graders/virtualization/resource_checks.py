@@ -54,7 +54,7 @@ def vm_resource(facts: LabFacts) -> Verdict:
     elif list(running.nodes) != libvirt_runs:
         problems.append(f"Pacemaker says {resource.id} runs on {', '.join(running.nodes)}, libvirt runs "
                         f"{s['guest_name']} on {', '.join(libvirt_runs) or 'no hypervisor'}")
-    if problems:
+    if problems or running is None:  # (running is None is a problem above)
         return fail(f"{resource.id}: " + "; ".join(problems))
     return ok(f"{resource.id} from {config} on {running.nodes[0]}, allow-migrate=true")
 

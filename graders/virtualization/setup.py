@@ -7,18 +7,17 @@ import ipaddress
 import os
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from halab.errors import HalabError
 from halab.image.build import build_image
 from halab.image.guest import guest_disk, write_guest_config
 from halab.lab import Lab
+from halab.runtime.state import load_state
 from halab.spec import LabSpec
-from halab.state import load_state
+from halab.types import Progress
 
 LIBVIRTD_TIMEOUT = 60.0
-Progress = Callable[[str], None]
 
 
 def shared_disk(lab: Lab, node_path: str) -> str:

@@ -11,7 +11,7 @@ A classroom is one folder (default /srv/halab/classroom, or $HALAB_CLASSROOM_DIR
     hub/                JupyterHub's own files (root's, 0700): config, database, cookie secret, log
 
 Students are Unix accounts; each has a workspace made by nbgrader (generate_assignment) in their home, and a
-lab slot of their own (halab/instances.py) given in roster order and kept for the course, so their labs'
+lab slot of their own (halab/spec/instances.py) given in roster order and kept for the course, so their labs'
 values are theirs all term. The modules: model (the folder and classroom.json), roster (the CSV file),
 accounts (Unix accounts), setup (init and add-students), hub (JupyterHub's config and process).
 """

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -19,10 +20,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from halab import procs
+from halab.access.protocol import socket_path
 from halab.classroom import hubconfig
 from halab.classroom.model import Classroom
+from halab.classroom.setup import pin_slots
+from halab.course.launcher import free_port, port_is_free
 from halab.errors import HalabError
+from halab.host import procs
+from halab.service import daemon
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -47,11 +52,6 @@ def local_url(run: dict[str, Any]) -> str:
 
 
 def start(classroom: Classroom, ip: str, port: int, ssl: tuple[str, str] | None) -> list[str]:
-    from halab.classroom.setup import pin_slots
-    from halab.course.launcher import free_port, port_is_free
-    from halab.service import daemon
-    from halab.service.protocol import socket_path
-
     if hub_pid(classroom):
         raise HalabError(f"the classroom's hub runs already (PID {hub_pid(classroom)}); halab classroom stop first")
     if not hubconfig.proxy_command().exists():
@@ -73,7 +73,8 @@ def start(classroom: Classroom, ip: str, port: int, ssl: tuple[str, str] | None)
         run["pid"] = _launch(classroom, run)
         _wait_ready(classroom, run)
     except BaseException:
-        _stop_hub(classroom, run.get("pid"))
+        pid = run.get("pid")
+        _stop_hub(classroom, pid if isinstance(pid, int) else None)
         hubconfig.runtime_file(classroom).unlink(missing_ok=True)
         if service_started:
             daemon.stop()
@@ -120,8 +121,6 @@ def _wait_ready(classroom: Classroom, run: dict[str, Any]) -> None:
 
 
 def _open(url: str, timeout: float, token: str = "") -> Any:
-    import ssl
-
     request = urllib.request.Request(url, headers={"Authorization": f"token {token}"} if token else {})
     context = None
     if url.startswith("https"):  # our own hub, reached on 127.0.0.1: its certificate names the public host
@@ -138,8 +137,6 @@ def _log_tail(classroom: Classroom, lines: int = 12) -> str:
 
 
 def stop(classroom: Classroom) -> list[str]:
-    from halab.service import daemon
-
     run = hubconfig.read_runtime(classroom)
     pid = hub_pid(classroom)
     if not run:

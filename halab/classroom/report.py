@@ -8,13 +8,14 @@ from typing import Any
 
 from halab.classroom import hub, hubconfig
 from halab.classroom.model import Classroom
+from halab.runtime.state import lab_states
+from halab.service import daemon
+from halab.spec import load_spec
+from halab.spec.instances import move_address
 
 
 def lab_values(slot: int) -> dict[str, str]:
-    """What a student's clustering lab is given in their slot (halab/instances.py), for the instructor."""
-    from halab.instances import move_address
-    from halab.spec import load_spec
-
+    """What a student's clustering lab is given in their slot (halab/spec/instances.py), for the instructor."""
     spec = load_spec("clustering")
     return {"subnet": f"10.{42 + slot}.0.0/16", "cluster_name": f"{spec.settings['cluster_name']}-u{slot}",
             "floating_ip": move_address(str(spec.settings["floating_ip"]), slot)}
@@ -30,9 +31,6 @@ def server_state(user: dict[str, Any] | None) -> str:
 
 
 def status(classroom: Classroom) -> dict[str, Any]:
-    from halab.service import daemon
-    from halab.state import lab_states
-
     run = hubconfig.read_runtime(classroom)
     pid = hub.hub_pid(classroom)
     users = hub.hub_users(classroom) if pid else None

@@ -8,6 +8,7 @@ slots, workspaces), so a failed command leaves the classroom as it was.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -16,13 +17,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from graders.provenance import ROSTER_FILE, Roster
 from halab import paths
 from halab.classroom import accounts, workspaces
+from halab.classroom.hubconfig import write_hub_files
 from halab.classroom.model import Classroom, Student, load_classroom
 from halab.classroom.roster import RosterEntry
+from halab.course import workspace
+from halab.course.workspace import COURSE_ID, NOT_COPIED, STUDENT_CONFIG, venv_env
 from halab.errors import HalabError
+from halab.host.runas import run_as, write_private_as
+from halab.runtime.slots import assign_slot, release_slot, slot_held, slot_of
+from halab.types import Progress
 
-Progress = Callable[[str], None]
 # nbgrader's own modes for an exchange (nbgrader/exchange/default/release_assignment.py, release_feedback.py):
 # made here by the instructor's account up front, so that no student can take the course's folders first.
 EXCHANGE_MODES = {"": 0o755, "outbound": 0o755, "inbound": 0o2733, "feedback": 0o711}
@@ -70,8 +77,6 @@ def init(root: Path, instructor: str, course_id: str, home_base: str, progress: 
         _course_copy(classroom)
         _exchange(classroom)
         classroom.hub.mkdir(mode=0o700)
-        from halab.classroom.hubconfig import write_hub_files
-
         write_hub_files(classroom)
         classroom.save()
     except BaseException:
@@ -99,8 +104,6 @@ def _readable_solutions() -> list[str]:
 
 
 def _course_copy(classroom: Classroom) -> None:
-    from halab.course.workspace import NOT_COPIED
-
     owner = pwd.getpwnam(classroom.instructor)
     shutil.copytree(paths.course_dir(), classroom.course,
                     ignore=shutil.ignore_patterns(*NOT_COPIED, "evidence-*.json", "__pycache__"))
@@ -125,8 +128,6 @@ def _exchange(classroom: Classroom) -> None:
 # -- add-students -------------------------------------------------------------------------------------------
 def add_students(classroom: Classroom, entries: list[RosterEntry], progress: Progress) -> list[str]:
     """Add the roster's students that are not in the class yet; the lines to show the instructor."""
-    from halab.course import workspace
-
     new = [e for e in entries if classroom.student(e.user) is None]
     if any(e.user == classroom.instructor for e in entries):
         raise HalabError(f"{classroom.instructor} is the instructor and cannot be a student too")
@@ -183,9 +184,6 @@ def _undo_on_failure() -> Iterator[_Undo]:
 
 def _add_student(classroom: Classroom, entry: RosterEntry, plan: accounts.AccountPlan, release: Path,
                  undo: _Undo) -> tuple[Student, str]:
-    from halab.course.workspace import COURSE_ID, STUDENT_CONFIG
-    from halab.instances import release_slot, slot_held, slot_of
-
     password = ""
     uid = plan.uid
     if uid is None:
@@ -206,11 +204,6 @@ def _add_student(classroom: Classroom, entry: RosterEntry, plan: accounts.Accoun
 def _gradebook_students(classroom: Classroom, students: list[Student], what: str) -> None:
     """The students in nbgrader's gradebook (names and emails for its exports), written by the instructor's
     account, which owns the gradebook."""
-    import json
-
-    from halab.course.workspace import venv_env
-    from halab.runas import run_as
-
     rows = [{"id": s.user, "first_name": s.first_name or None, "last_name": s.last_name or None,
              "email": s.email or None} for s in students]
     done = run_as(classroom.instructor, [sys.executable, "-c", GRADEBOOK_STUDENTS, what], cwd=classroom.course,
@@ -222,9 +215,6 @@ def _gradebook_students(classroom: Classroom, students: list[Student], what: str
 
 def _write_roster(classroom: Classroom) -> None:
     """The roster the graders read beside the submissions (graders/provenance.py), the instructor's."""
-    from graders.provenance import ROSTER_FILE, Roster
-    from halab.runas import write_private_as
-
     roster = Roster({s.user: s.slot for s in classroom.students})
     write_private_as(classroom.instructor, classroom.course / ROSTER_FILE, roster.to_json())
 
@@ -232,8 +222,6 @@ def _write_roster(classroom: Classroom) -> None:
 def pin_slots(classroom: Classroom) -> None:
     """Every student's slot as the roster has it, in the lab service's table again (if it was reset or the
     account made anew): a student's values stay theirs for the course."""
-    from halab.instances import assign_slot
-
     for student in classroom.students:
         try:
             uid = pwd.getpwnam(student.user).pw_uid

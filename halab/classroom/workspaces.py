@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from halab.classroom.model import Student
+from halab.course.workspace import venv_env
 from halab.errors import HalabError
+from halab.host.runas import run_as
 
 COPY = """
 import os, shutil, sys
@@ -51,9 +53,6 @@ def readable_release(release: Path) -> Iterator[Path]:
 def make_workspace(student: Student, release: Path, config_text: str, block: str) -> bool:
     """The student's copy of every assignment they lack, 0700, made as the student; True if the workspace folder
     itself was made here."""
-    from halab.course.workspace import venv_env
-    from halab.runas import run_as
-
     done = run_as(student.user, [sys.executable, "-c", COPY, str(release), str(student.workspace), config_text,
                                  block], env=venv_env(), timeout=300)
     if done.returncode != 0:
@@ -64,6 +63,4 @@ def make_workspace(student: Student, release: Path, config_text: str, block: str
 
 def remove_workspace(student: Student) -> None:
     """Undo a workspace made here, as the student."""
-    from halab.runas import run_as
-
     run_as(student.user, ["rm", "-rf", "--", str(student.workspace)], timeout=120)

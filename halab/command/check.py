@@ -8,7 +8,11 @@ from pathlib import Path
 
 import click
 
+from graders.evidence import write_evidence
+from graders.report import Report
+from halab.access import open_lab
 from halab.command.terminal import console, progress_status, report_table
+from halab.course.progress import ProgressError, record_lab_check
 
 
 @click.command()
@@ -19,10 +23,6 @@ from halab.command.terminal import console, progress_status, report_table
               help="Also save the raw facts and verdicts to this file (for nbgrader).")
 def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -> None:
     """Grade LAB on its live nodes and explain every failed check."""
-    from graders.evidence import write_evidence
-    from graders.report import Report
-    from halab.access import open_lab
-
     if evidence and not Path(evidence).resolve().parent.is_dir():
         raise click.BadParameter(f"the folder of {evidence} does not exist", param_hint="--evidence")
     lab = open_lab(lab_name)
@@ -44,8 +44,6 @@ def check(lab_name: str, as_json: bool, no_faults: bool, evidence: str | None) -
 def _record_progress(report: dict) -> None:
     """The checks passed count towards the user's progress (`halab progress`); a problem with the progress file
     is a warning, never a reason to lose the report."""
-    from halab.course.progress import ProgressError, record_lab_check
-
     try:
         notes = record_lab_check(report)
     except ProgressError as exc:

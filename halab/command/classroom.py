@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from halab.classroom import hub
+from halab.classroom.model import load_classroom
+from halab.classroom.report import status as report
+from halab.classroom.roster import USER_NAME, read_roster
+from halab.classroom.setup import add_students as add
+from halab.classroom.setup import init as make
 from halab.command.terminal import console
+from halab.course.workspace import COURSE_ID
 from halab.errors import HalabError
 from halab.lab import require_root
 
@@ -33,10 +40,6 @@ def classroom(ctx: click.Context, root: Path) -> None:
 @click.pass_obj
 def init(root: Path, instructor: str, home_base: str) -> None:
     """Make the classroom: the instructor's course (a copy of course/), the exchange and the hub's config."""
-    from halab.classroom.roster import USER_NAME
-    from halab.classroom.setup import init as make
-    from halab.course.workspace import COURSE_ID
-
     require_root()
     if not USER_NAME.fullmatch(instructor):
         raise HalabError(f"{instructor!r} is not a user name this host takes")
@@ -50,10 +53,6 @@ def init(root: Path, instructor: str, home_base: str) -> None:
 def add_students(root: Path, roster: Path) -> None:
     """Add the students of ROSTER (CSV: user[,first_name,last_name,email,home]): accounts as needed, each with
     their workspace and a lab slot of their own. Students in the class already are left as they are."""
-    from halab.classroom.model import load_classroom
-    from halab.classroom.roster import read_roster
-    from halab.classroom.setup import add_students as add
-
     require_root()
     entries = read_roster(roster)
     for line in add(load_classroom(root), entries, _say):
@@ -69,9 +68,6 @@ def add_students(root: Path, roster: Path) -> None:
 @click.pass_obj
 def start(root: Path, port: int, ip: str, ssl_cert: str | None, ssl_key: str | None) -> None:
     """Start JupyterHub (with its proxy) and the lab service; returns when the hub answers."""
-    from halab.classroom import hub
-    from halab.classroom.model import load_classroom
-
     require_root()
     if bool(ssl_cert) != bool(ssl_key):
         raise click.UsageError("--ssl-cert and --ssl-key go together")
@@ -87,9 +83,6 @@ def start(root: Path, port: int, ip: str, ssl_cert: str | None, ssl_key: str | N
 @click.pass_obj
 def stop(root: Path) -> None:
     """Stop JupyterHub, every user's JupyterLab, and the lab service if `start` started it."""
-    from halab.classroom import hub
-    from halab.classroom.model import load_classroom
-
     require_root()
     for line in hub.stop(load_classroom(root)):
         _say(line)
@@ -100,9 +93,6 @@ def stop(root: Path) -> None:
 @click.pass_obj
 def status(root: Path, as_json: bool) -> None:
     """The students, their slots, servers running and labs up."""
-    from halab.classroom.model import load_classroom
-    from halab.classroom.report import status as report
-
     require_root()
     info = report(load_classroom(root))
     if as_json:

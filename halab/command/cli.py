@@ -8,8 +8,29 @@ import sys
 
 import click
 
+from halab.command import (
+    check,
+    cluster,
+    doctor,
+    down,
+    exam,
+    fault,
+    image,
+    libvirtd,
+    progress,
+    service,
+    solve,
+    ssh,
+    status,
+    up,
+)
 from halab.command.terminal import console
 from halab.errors import HalabError
+
+try:
+    from halab.command import classroom, course, grade
+except ImportError:  # the course launcher, grading and the classroom are optional for a lab-only install
+    classroom = course = grade = None  # type: ignore[assignment]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,22 +40,15 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from halab.command import check, cluster, doctor, down, fault, image, libvirtd, service, solve, ssh, status, up
-
     for command in (up.up, status.status, ssh.ssh, check.check, fault.fault, solve.solve, down.down,
                     image.image, doctor.doctor, libvirtd.libvirtd, service.service, cluster.cluster):
         cli.add_command(command)
-    from halab.command import exam, progress  # exam preparation: no lab and no Jupyter needed
-
-    cli.add_command(exam.exam)
+    cli.add_command(exam.exam)  # exam preparation: no lab and no Jupyter needed
     cli.add_command(progress.progress)
-    try:
-        from halab.command import classroom, course, grade
-    except ImportError:  # the course launcher, grading and the classroom are optional for a lab-only install
-        return
-    cli.add_command(course.course)
-    cli.add_command(grade.grade)
-    cli.add_command(classroom.classroom)
+    if classroom is not None and course is not None and grade is not None:
+        cli.add_command(course.course)
+        cli.add_command(grade.grade)
+        cli.add_command(classroom.classroom)
 
 
 def main() -> None:

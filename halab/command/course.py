@@ -16,6 +16,8 @@ from typing import TextIO
 import click
 from rich.console import Console
 
+from halab.course import launcher
+from halab.course import workspace as student_copy
 from halab.errors import HalabError
 
 
@@ -52,9 +54,6 @@ def course(port: int, ip: str, browser: bool, token_file: TextIO | None, course_
     Runs until you press Ctrl-C.
     """
     # Imported here so that `halab --help` stays fast.
-    from halab.course import launcher
-    from halab.course import workspace as student_copy
-
     console = Console()
     token = token_file.read().strip() if token_file else os.environ.get("HALAB_COURSE_TOKEN", "")
     if token_file and not token:

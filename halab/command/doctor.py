@@ -8,11 +8,12 @@ from pathlib import Path
 
 import click
 
+from halab.classroom.hubconfig import proxy_command
 from halab.command.terminal import console
 from halab.image.build import current_image
 from halab.image.guest import missing_host_tools
-from halab.providers import get_provider
-from halab.providers.vagrant import VagrantProvider
+from halab.providers.base import get_provider
+from halab.providers.vagrant.provider import VagrantProvider
 
 
 def host_problems() -> list[tuple[str, str]]:
@@ -28,8 +29,6 @@ def host_problems() -> list[tuple[str, str]]:
                  for tool, package in missing_host_tools()]
     if not Path("/dev/loop-control").exists():
         problems.append(("the virtualization lab's shared disk: no loop devices (/dev/loop-control)", "modprobe loop"))
-    from halab.classroom.hubconfig import proxy_command
-
     if not proxy_command().exists():
         problems.append(("halab classroom: JupyterHub's proxy (configurable-http-proxy) is not installed",
                          f"cd {proxy_command().parents[2]} && npm ci --omit=dev"))

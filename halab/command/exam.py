@@ -1,19 +1,24 @@
 """`halab exam`: the mock LPIC-3 exam in the terminal, keyboard only (rich output, one line of input at a time).
 
-    halab exam [--questions N] [--minutes M] [--seed S]    take a timed mock exam
+    halab exam [--questions N] [--minutes M] [--seed S]    take a timed mock exam (exam-306 objectives)
+    halab exam --include-course-only                        the same, with the course's own topics (virtualization)
+    halab exam --review [--questions N]                     the questions due for spaced review (halab.course.review)
+    halab exam --coverage [--json]                          which exam-306 objectives the course covers
     halab exam --bank [--json]                              list the practice questions (never the answers)
 
 The engine is halab.course.exam, shared with the notebook widget. Input is read a line at a time with a
 timeout, so the exam is submitted when the time is up even while the candidate is thinking. Answers are
 letters ("b", "b d", "bd") for choice questions and text for fill-ins and numbers; lines starting with ":" are
 commands (see HELP). A malformed answer (a letter that is not offered, too many letters) is explained and not
-stored. The submitted exam and its answers go to the user's progress file.
+stored. The submitted exam and its answers go to the user's progress file; a review's answers go there too
+(as review answers, which reschedule their cards), but it is not counted as a mock exam.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import select
 import sys
 import time
@@ -25,10 +30,11 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from halab.course import progress
+from halab.course import progress, review
 from halab.course.exam import EXAM_MINUTES, EXAM_QUESTIONS, MAX_MINUTES, PASS_PERCENT, ExamResult, MockExam
-from halab.course.objectives import Vocabulary, load_vocabulary
+from halab.course.objectives import Coverage, Vocabulary, load_vocabulary
 from halab.course.quiz import Question, practice_questions
+from halab.course.quizbank import shuffled
 from halab.errors import HalabError
 
 out = Console(highlight=False)
@@ -37,25 +43,85 @@ HELP = ("Answer with letters (b, or b d for several) or type the value. Commands
         ":q quit without submitting · :h this help. To answer with text that starts with ':', type '::' first.")
 
 
+REVIEW_QUESTIONS = 20
+MINUTES_PER_REVIEW_QUESTION = 2
+
+
 @click.command()
-@click.option("--questions", "-n", "count", type=click.IntRange(1, 500), default=EXAM_QUESTIONS, show_default=True,
-              help="Number of questions.")
-@click.option("--minutes", "-m", type=click.FloatRange(0, MAX_MINUTES, min_open=True), default=EXAM_MINUTES,
-              show_default=True, help="Time allowed, in minutes.")
+@click.option("--questions", "-n", "count", type=click.IntRange(1, 500), default=None,
+              help=f"Number of questions [default: {EXAM_QUESTIONS}; {REVIEW_QUESTIONS} with --review].")
+@click.option("--minutes", "-m", type=click.FloatRange(0, MAX_MINUTES, min_open=True), default=None,
+              help=f"Time allowed, in minutes [default: {EXAM_MINUTES}; 2 per question with --review].")
 @click.option("--seed", type=click.IntRange(0), help="Draw the same exam again (the result page shows its seed).")
+@click.option("--include-course-only", is_flag=True,
+              help="Also draw the course's own topics that exam 306 does not ask (virtualization).")
+@click.option("--review", "do_review", is_flag=True, help="Answer the questions due for spaced review instead.")
+@click.option("--coverage", "show_coverage", is_flag=True, help="Show which exam-306 objectives the course covers.")
 @click.option("--bank", "show_bank", is_flag=True, help="List the practice questions instead of taking an exam.")
-@click.option("--json", "as_json", is_flag=True, help="With --bank: the questions as JSON, for scripts.")
-def exam(count: int, minutes: float, seed: int | None, show_bank: bool, as_json: bool) -> None:
-    """Take a timed mock exam (LPIC-3 format: 60 questions, 90 minutes), or list the question bank."""
+@click.option("--json", "as_json", is_flag=True, help="With --bank or --coverage: JSON, for scripts.")
+def exam(count: int | None, minutes: float | None, seed: int | None, include_course_only: bool, do_review: bool,
+         show_coverage: bool, show_bank: bool, as_json: bool) -> None:
+    """Take a timed mock exam (LPIC-3 format: 60 questions, 90 minutes), review what is due, or list the bank."""
     vocabulary = load_vocabulary()
     pool = practice_questions()
-    if as_json and not show_bank:
-        raise click.UsageError("--json goes with --bank (the exam itself is interactive)")
+    if sum((do_review, show_coverage, show_bank)) > 1:
+        raise click.UsageError("--review, --coverage and --bank go one at a time")
+    if as_json and not (show_bank or show_coverage):
+        raise click.UsageError("--json goes with --bank or --coverage (the exam itself is interactive)")
     if show_bank:
         print_bank(pool, vocabulary, as_json)
         return
-    mock = MockExam.draw(pool, vocabulary, count=count, minutes=minutes, seed=seed)
+    if show_coverage:
+        print_coverage(vocabulary.coverage(), vocabulary, as_json)
+        return
+    if do_review:
+        start_review(pool, vocabulary, count or REVIEW_QUESTIONS, minutes, seed)
+        return
+    print_coverage(vocabulary.coverage(), vocabulary, as_json=False, included=include_course_only)
+    mock = MockExam.draw(pool, vocabulary, count=count or EXAM_QUESTIONS, minutes=minutes or EXAM_MINUTES, seed=seed,
+                         include_course_only=include_course_only)
     Session(mock).run()
+
+
+def start_review(pool: tuple[Question, ...], vocabulary: Vocabulary, count: int, minutes: float | None,
+                 seed: int | None) -> None:
+    """A review session: the due questions, untimed in practice (2 minutes each), recorded as review answers."""
+    data, notices = progress.load()
+    for notice in notices:
+        out.print(f"[yellow]{escape(notice)}[/yellow]")
+    questions = review.draw(data, pool, limit=count, seed=seed or 0)
+    if not questions:
+        upcoming = review.next_due(data)
+        when = f" The next item is due at {upcoming:%Y-%m-%d %H:%M} UTC." if upcoming else ""
+        out.print(f"Nothing is due for review.{when} Practise in the quizzes or take a mock exam: halab exam")
+        return
+    rng = random.Random(seed or 0)
+    mock = MockExam([shuffled(q, rng) for q in questions], minutes or MINUTES_PER_REVIEW_QUESTION * len(questions),
+                    vocabulary, seed or 0)
+    Session(mock, mode="review").run()
+
+
+def coverage_dict(coverage: Coverage, vocabulary: Vocabulary) -> dict[str, Any]:
+    course_only = [{"id": o.id, "title": o.title, "weight": o.weight} for o in vocabulary.objectives if o.course_only]
+    return {"exam": coverage.exam, "taught_weight": coverage.weight, "total_weight": coverage.total,
+            "share_percent": round(100 * coverage.share, 1),
+            "taught": [{"id": o.id, "title": o.title, "weight": o.weight} for o in coverage.taught],
+            "not_taught": [{"id": o.id, "title": o.title, "weight": o.weight} for o in coverage.untaught],
+            "course_only": course_only}
+
+
+def print_coverage(coverage: Coverage, vocabulary: Vocabulary, as_json: bool, included: bool = False) -> None:
+    """Say plainly what the mock exam stands for: which objectives of the real exam, and which share of it."""
+    if as_json:
+        click.echo(json.dumps(coverage_dict(coverage, vocabulary), indent=1, ensure_ascii=False))
+        return
+    course_only = [o for o in vocabulary.objectives if o.course_only]
+    extra = ", ".join(f"{o.title}" for o in course_only)
+    mode = (f"Course-only topics are included ({extra}): they are not exam-306 objectives." if included else
+            f"Course-only topics ({extra}) are left out; --include-course-only brings them in.")
+    untaught = ", ".join(f"{o.id} {o.title} ({o.weight})" for o in coverage.untaught)
+    text = "\n".join((coverage.taught_text(), f"Not taught here, so not in the mock exam: {untaught}.", mode))
+    out.print(Panel(escape(text), title="What this mock exam covers"))
 
 
 def bank_json(pool: tuple[Question, ...], vocabulary: Vocabulary) -> dict[str, Any]:
@@ -129,15 +195,17 @@ def clock_text(seconds: float) -> str:
 
 
 class Session:
-    """The terminal conversation around one MockExam."""
+    """The terminal conversation around one MockExam (a mock exam, or a review when mode is "review")."""
 
-    def __init__(self, mock: MockExam) -> None:
+    def __init__(self, mock: MockExam, mode: str = "exam") -> None:
         self.mock = mock
+        self.mode = mode
         self.reader = LineReader()
         self.note = ""  # one line shown above the next prompt (an error, or what happened)
 
     def run(self) -> None:
-        out.print(Panel(f"Mock exam: {len(self.mock.slots)} questions in {self.mock.minutes:g} minutes, pass mark "
+        what = ("Spaced review" if self.mode == "review" else "Mock exam")
+        out.print(Panel(f"{what}: {len(self.mock.slots)} questions in {self.mock.minutes:g} minutes, pass mark "
                         f"{PASS_PERCENT:.0f} %. Seed {self.mock.seed}.\n{HELP}", title="halab exam"))
         try:
             while not self.mock.finished:
@@ -262,11 +330,14 @@ class Session:
 
     def finish(self) -> None:
         result = self.mock.result or self.mock.submit()
-        print_result(result)
+        print_result(result, self.mode)
         try:
-            notices = progress.record_exam(result.summary(), self.mock.answers_for_progress())
+            if self.mode == "review":
+                notices = progress.record_answers(self.mock.answers_for_progress(), "review")
+            else:
+                notices = progress.record_exam(result.summary(), self.mock.answers_for_progress())
         except progress.ProgressError as exc:
-            notices = [f"This exam could not be saved to your progress: {exc}"]
+            notices = [f"This {self.mode} could not be saved to your progress: {exc}"]
         for notice in notices:
             out.print(f"[yellow]{escape(notice)}[/yellow]")
         out.print("See `halab progress` for what to study next.")
@@ -278,23 +349,27 @@ def answer_text(answer: Any) -> str:
     return str(answer)
 
 
-def print_result(result: ExamResult) -> None:
+def print_result(result: ExamResult, mode: str = "exam") -> None:
     verdict = "[bold green]PASSED[/bold green]" if result.passed else "[bold red]NOT PASSED[/bold red]"
     timing = " (time ran out)" if result.timed_out else ""
-    out.print(Panel(
-        f"{result.correct} of {result.total} right ({result.percent:.0f} %) · scaled score {result.scaled} · "
-        f"{verdict}\nPass mark {PASS_PERCENT:.0f} % (500 on LPI's 200-800 scale) · time used "
-        f"{clock_text(result.seconds_used)}{timing} · seed {result.seed}", title="Result"))  # fmt: skip
+    if mode == "review":
+        out.print(Panel(f"{result.correct} of {result.total} right. Right answers push a card's next review further "
+                        "away; wrong ones bring it back soon.", title="Review"))
+    else:
+        out.print(Panel(
+            f"{result.correct} of {result.total} right ({result.percent:.0f} %) · scaled score {result.scaled} · "
+            f"{verdict}\nPass mark {PASS_PERCENT:.0f} % (500 on LPI's 200-800 scale) · time used "
+            f"{clock_text(result.seconds_used)}{timing} · seed {result.seed}", title="Result"))  # fmt: skip
     table = Table(title="By objective", title_justify="left")
     for column in ("objective", "title", "right", "share"):
         table.add_column(column)
     for score in result.by_objective:
         table.add_row(score.objective, score.title, f"{score.correct} / {score.total}", f"{score.percent:.0f} %")
     out.print(table)
-    for review in result.wrong:
-        q = review.question
-        given = "not answered" if review.answer is None else f"your answer: {answer_text(review.answer)}"
-        out.print(f"[bold]{review.number}.[/bold] {escape(q.text)}")
+    for item in result.wrong:
+        q = item.question
+        given = "not answered" if item.answer is None else f"your answer: {answer_text(item.answer)}"
+        out.print(f"[bold]{item.number}.[/bold] {escape(q.text)}")
         for i, choice in enumerate(q.choices):
             out.print(f"    {q.letter(i)}) {escape(choice.text)}")
         out.print(f"  [red]{escape(given)}[/red] · right: [green]{escape(q.key_text)}[/green]")

@@ -1,6 +1,6 @@
 """`halab fault LAB FAULT NODE`: break a lab on purpose, and mend it.
 
-The faults every lab has are in halab/faults.py (``COMMON_FAULTS``); a lab kind may add its own
+The faults every lab has are in halab/runtime/faults.py (``COMMON_FAULTS``); a lab kind may add its own
 (graders/<kind>/__init__.py, ``injections``), such as the drbd lab's split brain.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import click
 
-from halab import faults
 from halab.access import open_lab
 from halab.command.terminal import console
+from halab.runtime import faults
 
 
 @click.command()

@@ -10,8 +10,9 @@ from rich.table import Table
 from halab.command.terminal import console, progress_status
 from halab.errors import HalabError
 from halab.image.build import build_image, current_image, list_images, recipe_hash, remove_image
+from halab.image.vagrantbox import remove_box
 from halab.lab import require_root
-from halab.state import lab_states
+from halab.runtime.state import lab_states
 
 
 def _images_in_use() -> set[str]:
@@ -51,7 +52,7 @@ def build(force: bool) -> None:
         return
     for old in list_images():
         if old.hash != built.hash and old.hash not in in_use:
-            remove_image(old.hash, in_use)
+            _remove(old.hash, in_use)
             console.print(f"removed the outdated image {old.hash}")
 
 
@@ -78,5 +79,10 @@ def list_(as_json: bool) -> None:
 def rm(image_hash: str) -> None:
     """Remove a cached image (not one a running lab uses)."""
     require_root()
-    remove_image(image_hash, _images_in_use())
+    _remove(image_hash, _images_in_use())
     console.print(f"removed image {image_hash}")
+
+
+def _remove(image_hash: str, in_use: set[str]) -> None:
+    """The image and the Vagrant box made from it."""
+    remove_box(remove_image(image_hash, in_use))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from halab import libvirtd as daemon
 from halab.command.terminal import console
 from halab.lab import require_root
+from halab.providers.libvirt import libvirtd as daemon
 
 
 @click.command(name="libvirtd")

@@ -1,5 +1,5 @@
 """`halab progress [--json]`: mastery per objective term from your progress file (practice quizzes, mock exams,
-lab checks), your last mock exams, and what to study next."""
+lab checks), your last mock exams, what is due for spaced review (halab.course.review), and what to study next."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from halab.course import progress as store
+from halab.course import review
 from halab.course.mastery import Overview, overview
 from halab.course.objectives import Vocabulary, load_vocabulary
 from halab.course.quiz import practice_questions
@@ -27,11 +28,40 @@ def progress(as_json: bool) -> None:
     data, notices = store.load()
     view = overview(data, practice_questions(), vocabulary)
     if as_json:
-        click.echo(json.dumps(as_dict(view, vocabulary, notices), indent=1, ensure_ascii=False))
+        click.echo(json.dumps({**as_dict(view, vocabulary, notices), "review": review_dict(data)}, indent=1,
+                              ensure_ascii=False))
         return
     for notice in notices:
         out.print(f"[yellow]{escape(notice)}[/yellow]")
     print_overview(view, vocabulary)
+    print_review(data)
+
+
+def review_dict(data: dict[str, object]) -> dict[str, object]:
+    upcoming = review.next_due(data)
+    return {"cards": len(review.cards(data)), "due": [c.as_dict() for c in review.due(data)],
+            "next_due": upcoming.isoformat(timespec="seconds") if upcoming else None}
+
+
+def print_review(data: dict[str, object]) -> None:
+    """What spaced review has scheduled: the cards due now (questions and terms), and when the next one is."""
+    due = review.due(data)
+    upcoming = review.next_due(data)
+    if not review.cards(data):
+        out.print("[bold]Spaced review[/bold]: nothing scheduled yet; questions and terms you miss come back here.")
+        return
+    later = f" Next one due at {upcoming:%Y-%m-%d %H:%M} UTC." if upcoming else ""
+    if not due:
+        out.print(f"[bold]Spaced review[/bold]: nothing due now.{later}")
+        return
+    table = Table(title=f"Due for spaced review: {len(due)} (halab exam --review)", title_justify="left")
+    for column in ("kind", "question or term", "due since (UTC)", "reviews"):
+        table.add_column(column)
+    for card in due[:15]:
+        table.add_row(card.kind, escape(card.name), card.due.strftime("%Y-%m-%d %H:%M"), str(card.reviews))
+    out.print(table)
+    if len(due) > 15:
+        out.print(f"... and {len(due) - 15} more.{later}")
 
 
 def as_dict(view: Overview, vocabulary: Vocabulary, notices: list[str]) -> dict[str, object]:

@@ -8,6 +8,7 @@ import click
 
 from halab.command.terminal import console
 from halab.lab import require_root
+from halab.service import daemon
 
 
 @click.group()
@@ -18,8 +19,6 @@ def service() -> None:
 @service.command()
 def start() -> None:
     """Start the lab service (root)."""
-    from halab.service import daemon
-
     require_root()
     console.print(daemon.start())
 
@@ -27,8 +26,6 @@ def start() -> None:
 @service.command()
 def stop() -> None:
     """Stop the lab service (root); the users' labs stay up."""
-    from halab.service import daemon
-
     require_root()
     console.print(daemon.stop())
 
@@ -37,8 +34,6 @@ def stop() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
     """Whether the lab service runs, and whose labs it holds."""
-    from halab.service import daemon
-
     info = daemon.status()
     if as_json:
         click.echo(json.dumps(info, indent=2))
@@ -48,3 +43,6 @@ def status(as_json: bool) -> None:
         return
     console.print(f"the lab service runs (PID {info['pids'][0]}) on {info['socket']}; {info['user_labs']} user "
                   f"lab(s) of {', '.join(info['users']) or 'nobody'}; log: {info['log']}")
+    if info["runs_older_code"]:
+        console.print("[yellow]it started before halab was last updated here, so it runs the older code: "
+                      "restart it with halab service stop && halab service start (the labs stay up)[/yellow]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from halab.access import open_lab
 from halab.command.terminal import console, progress_status
 
 
@@ -11,8 +12,6 @@ from halab.command.terminal import console, progress_status
 @click.argument("lab_name", metavar="LAB")
 def solve(lab_name: str) -> None:
     """Solve LAB on its live nodes (what a student would type, done for you)."""
-    from halab.access import open_lab
-
     with progress_status(f"solving {lab_name}") as progress:
         open_lab(lab_name).solve(progress)
     console.print(f"lab {lab_name} is solved; grade it with: halab check {lab_name}")

@@ -7,6 +7,8 @@ import select
 import shlex
 import shutil
 import sys
+import termios
+import tty
 
 import click
 import paramiko
@@ -53,9 +55,6 @@ def _relay(channel: paramiko.Channel, stdin_fd: int | None) -> int:
 
 
 def _interactive(channel: paramiko.Channel) -> int:
-    import termios
-    import tty
-
     size = shutil.get_terminal_size()
     channel.get_pty(term=os.environ.get("TERM", "xterm"), width=size.columns, height=size.lines)
     channel.invoke_shell()

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from graders.report import Report
-    from halab.access import LabAccess
-    from halab.lab import Lab
+from graders.report import Report
+from halab.access import LabAccess
+from halab.lab import Lab
 
 console = Console(stderr=True, highlight=False)
 

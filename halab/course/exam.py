@@ -2,7 +2,9 @@
 
 60 questions in 90 minutes by default, the format of LPIC-3 exams. Questions are drawn from the practice banks
 (never the graded ones) with the objectives' weights (course/quizzes/objectives.toml), in random order with
-their choices shuffled, reproducibly for a given seed. The candidate sees one question at a time, may answer,
+their choices shuffled, reproducibly for a given seed. Course-only topics (virtualization, not an objective of
+exam 306) are left out unless asked for. A spaced review (halab.course.review) runs the same engine on the
+questions that are due. The candidate sees one question at a time, may answer,
 change or clear answers, mark questions for review and move freely, then submits; when the time is up the exam
 is submitted as it stands (check_time, or any action after the deadline). The clock is a function returning
 seconds (time.monotonic by default), so tests drive time with a fake one.
@@ -157,20 +159,25 @@ class MockExam:
 
     @classmethod
     def draw(cls, pool: Sequence[Question], vocabulary: Vocabulary, count: int = EXAM_QUESTIONS,
-             minutes: float = EXAM_MINUTES, seed: int | None = None, clock: Clock = time.monotonic) -> MockExam:
-        """Draw `count` questions from the pool with the objectives' weights; the same seed gives the same exam."""
+             minutes: float = EXAM_MINUTES, seed: int | None = None, clock: Clock = time.monotonic,
+             include_course_only: bool = False) -> MockExam:
+        """Draw `count` questions from the pool with the objectives' weights; the same seed gives the same exam.
+        Questions of course-only objectives are drawn only with include_course_only."""
         if any(q.graded for q in pool):
             raise ExamError("graded questions must not appear in a mock exam")
         if count < 1:
             raise ExamError("an exam needs at least one question")
+        if not include_course_only:
+            pool = [q for q in pool if q.objective not in vocabulary.course_only]
         if count > len(pool):
-            raise ExamError(f"the bank has {len(pool)} practice questions; ask for at most that many")
+            raise ExamError(f"the bank has {len(pool)} practice questions for this exam; ask for at most that many")
         seed = random.SystemRandom().randrange(1, 10**6) if seed is None else seed
         rng = random.Random(seed)
         by_objective: dict[str, list[Question]] = {}
         for question in pool:
             by_objective.setdefault(question.objective, []).append(question)
-        weights = {o.id: o.weight for o in vocabulary.objectives}
+        weights = {o.id: o.weight for o in vocabulary.objectives
+                   if include_course_only or o.id not in vocabulary.course_only}
         counts = allocate(weights, {o: len(qs) for o, qs in by_objective.items()}, count)
         drawn = [q for o in weights for q in rng.sample(by_objective.get(o, []), counts[o])]
         rng.shuffle(drawn)

@@ -44,7 +44,7 @@ def lab_task(source: str) -> str | None:
             task = next((k.value.value for k in node.keywords if k.arg == "task" and isinstance(k.value, ast.Constant)),
                         None)
             if isinstance(lab, str):
-                return f"{lab}: {task or 'all tasks'}"
+                return f"{lab}: {task if isinstance(task, str) and task else 'all tasks'}"
     return None
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # for the type only: the runtime itself is imported when called (see above)
+    from halab.access import Checked
 
 T = TypeVar("T")
 
@@ -62,7 +65,7 @@ def up_labs() -> tuple[list[str], str | None]:
 
 
 def own_spec(lab: str) -> tuple[Any, int | None, str | None]:
-    """The lab's spec with the caller's own values (their slot's: halab/instances.py), that slot, and a
+    """The lab's spec with the caller's own values (their slot's: halab/spec/instances.py), that slot, and a
     problem sentence; without an answer in time, the spec as written and the problem."""
 
     def ask() -> tuple[Any, int | None]:
@@ -126,3 +129,16 @@ def node_names(lab: str) -> tuple[list[str], str | None]:
 
     names, problem = call_with_timeout(ask, LIST_TIMEOUT_S)
     return names or [], problem
+
+
+def check_lab(lab: str, progress: Callable[[str], None] = lambda _line: None) -> Checked:
+    """The full check of the live lab, fault checks included, through the caller's door: root's own lab, or a
+    user's own instance of it through the lab service (never root's lab of that name, which is not theirs).
+    Not bounded here: the caller gives it the minutes a fault check takes (ReportView)."""
+    from halab.access import open_lab
+
+    handle = open_lab(lab)
+    try:
+        return handle.check(faults=True, progress=progress)
+    finally:
+        handle.close()

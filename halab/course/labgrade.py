@@ -13,6 +13,7 @@ lab (say, grading on the machine where it runs) sets HALAB_GRADE_LIVE=1 to grade
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import io
 import os
@@ -23,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders.evidence import Evidence, evidence_name, failed_report, grade_evidence, load_evidence, retry_hint
+from graders.provenance import check_provenance, roster_for
 from graders.report import Report
+from halab import paths
 from halab.errors import HalabError
 from halab.spec import LabSpec, load_spec
 
@@ -103,8 +106,6 @@ def _grade(lab: str, path: Path, live: bool) -> LabGrade:
 def _provenance(path: Path, evidence: Evidence, spec: LabSpec) -> tuple[str, tuple[str, ...]]:
     """In a classroom course (a roster beside the collected submissions): why the evidence is not the student's
     own lab's ("" if it is), and notes on a classmate's values found in it (graders/provenance.py)."""
-    from graders.provenance import check_provenance, roster_for
-
     try:
         found = roster_for(path)
     except HalabError as exc:
@@ -118,6 +119,8 @@ def _provenance(path: Path, evidence: Evidence, spec: LabSpec) -> tuple[str, tup
 
 def _grade_live(spec: LabSpec, path: Path) -> LabGrade | str:
     """Grade the lab on its live nodes; a sentence saying why not if it is not reachable from here."""
+    # Here, not at the top: grading from evidence (the rule) needs no lab runtime, and notebooks are graded
+    # where it may be missing (halab/course/labaccess.py); live grading is asked for (HALAB_GRADE_LIVE).
     from graders.live import grade_live
     from halab.lab import Lab
 
@@ -159,10 +162,16 @@ def task_report(grade: LabGrade, task: str | Sequence[str] | None) -> tuple[Repo
 
 
 def _task_title(lab: str, task: str) -> str:
+    return _task_titles(lab, str(paths.labs_dir())).get(task, task)
+
+
+@functools.cache
+def _task_titles(lab: str, _labs_dir: str) -> dict[str, str]:
+    """The lab's task titles, read once per kernel and labs folder (a notebook has a graded cell per task)."""
     try:
-        return next((t.title for t in load_spec(lab).tasks if t.id == task), task)
+        return {t.id: t.title for t in load_spec(lab).tasks}
     except HalabError:
-        return task
+        return {}
 
 
 def lab_score(lab: str, points: float, task: str | Sequence[str] | None = None) -> float:
@@ -171,8 +180,10 @@ def lab_score(lab: str, points: float, task: str | Sequence[str] | None = None) 
     The fraction of the task's check points that passed, scaled to the cell's points (a cell worth its task's
     points in the lab spec scores exactly the grader's points). `task` may be a list of tasks graded together,
     or None for the whole lab."""
+    # Here, not at the top: halab.course.widgets imports ipywidgets and every widget, which only a graded cell
+    # that shows its result needs (not `halab grade`'s summaries, nor the lab-check button's grade_lab).
     from halab.course.widgets.common import message_html
-    from halab.course.widgets.report_view import render_report
+    from halab.course.widgets.report_html import render_report
 
     grade = grade_lab(lab)
     report, why = task_report(grade, task)
@@ -192,6 +203,7 @@ def lab_score(lab: str, points: float, task: str | Sequence[str] | None = None) 
 
 
 def _display(markup: str) -> None:
+    # Here, not at the top: `halab grade` imports this module (for its summaries) and never displays anything.
     from IPython import get_ipython
     from IPython.display import HTML, display
 

@@ -10,6 +10,10 @@ A file that cannot be read as progress (broken JSON, wrong structure) is moved a
 progress.json.damaged-<timestamp>, never deleted, and a new one is started; the caller gets a notice saying
 so. A file written by a newer halab (a higher "version") is left alone: nothing is recorded then.
 
+The "review" section holds the spaced-review schedule (halab.course.review), with its own version, so that the
+file's format stays 1 and an older halab still reads it. A file without it (written before spaced review
+existed) gets one built from its history; a damaged one is rebuilt the same way, with a notice.
+
 Nothing here records graded answers: nbgrader autograde re-runs the notebooks on the instructor's machine.
 """
 
@@ -25,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from halab.course import review
 from halab.errors import HalabError
 
 VERSION = 1
@@ -45,7 +50,7 @@ def progress_path() -> Path:
 
 
 def empty() -> Data:
-    return {"version": VERSION, "answers": [], "exams": [], "labs": []}
+    return {"version": VERSION, "answers": [], "exams": [], "labs": [], "review": review.empty()}
 
 
 def now() -> str:
@@ -82,7 +87,12 @@ def record_answers(entries: Iterable[Mapping[str, Any]], mode: str, path: Path |
     at = now()
     rows = [{"id": str(e["id"]), "correct": bool(e["correct"]), "terms": [str(t) for t in e.get("terms", ())],
              "mode": mode, "at": at} for e in entries]
-    return update(lambda data: data["answers"].extend(rows), path)
+
+    def change(data: Data) -> None:
+        data["answers"].extend(rows)
+        review.apply_answers(data, rows)
+
+    return update(change, path)
 
 
 def record_exam(
@@ -96,12 +106,13 @@ def record_exam(
     def change(data: Data) -> None:
         data["exams"].append({**summary, "at": at})
         data["answers"].extend(rows)
+        review.apply_answers(data, rows)
 
     return update(change, path)
 
 
 def record_lab_check(report: Mapping[str, Any], path: Path | None = None) -> list[str]:
-    """Record a lab check (a report dict as `halab check --json` and graders.run_checks give it): one entry per
+    """Record a lab check (a report dict as `halab check --json` and the notebook's lab check give it): one entry per
     task, passed when every check of that task passed, and one for the whole lab. Malformed reports record
     nothing and say why (ProgressError)."""
     lab = report.get("lab") if isinstance(report, Mapping) else None
@@ -116,7 +127,23 @@ def record_lab_check(report: Mapping[str, Any], path: Path | None = None) -> lis
             for task, results in sorted(tasks.items()) if task]
     rows.append({"lab": lab, "task": "", "passed": bool(checks) and all(all(r) for r in tasks.values()),
                  "checks": len(checks), "at": at})
-    return update(lambda data: data["labs"].extend(rows), path)
+
+    def change(data: Data) -> None:
+        data["labs"].extend(rows)
+        review.apply_labs(data, rows, terms_for_lab)
+
+    return update(change, path)
+
+
+def terms_for_lab(lab: str, task: str) -> tuple[str, ...]:
+    """The terms a lab task exercises (objectives.toml); none when the objectives file cannot be read, so that
+    a broken course file never stops a lab check from being recorded."""
+    from halab.course.objectives import QuizError, load_vocabulary
+
+    try:
+        return load_vocabulary().terms_for_lab(lab, task)
+    except QuizError:
+        return ()
 
 
 @contextlib.contextmanager
@@ -151,7 +178,14 @@ def _read(path: Path) -> tuple[Data, list[str]]:
     problem = _problem(data, path)
     if problem:
         return _set_aside(path, problem)
-    return data, []
+    notices = []
+    if "review" not in data:
+        review.replay(data, terms_for_lab)  # a file from before spaced review: its history counts
+    elif review.problem(data["review"]):
+        notices.append(f"The review schedule in {path} was damaged ({review.problem(data['review'])}); it was "
+                       "rebuilt from your answers and lab checks.")
+        review.replay(data, terms_for_lab)
+    return data, notices
 
 
 def _problem(data: Any, path: Path) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from halab.course import fillin
 from halab.course.hamath import InputError
 from halab.course.quizbank import (
     GRADED_KINDS,
@@ -122,14 +123,12 @@ def _grade_fill(question: Question, answer: Any) -> Feedback:
     if len(answer) > MAX_ANSWER_CHARS:
         return Feedback(False, f"That answer is longer than {MAX_ANSWER_CHARS} characters; type only what is "
                         "asked.", well_formed=False)
-    given = normalise_text(answer, question.case_sensitive)
-    if given in {normalise_text(a, question.case_sensitive) for a in question.answers}:
+    if fillin.is_accepted(question, answer):
         return Feedback(True, _join("Correct.", question.explanation))
-    for wrong in question.wrong_answers:
-        if given == normalise_text(str(wrong.value), question.case_sensitive):
-            return Feedback(False, _join("Not quite.", wrong.feedback))
-    hint = " (Letter case matters here.)" if question.case_sensitive and given.casefold() in {
-        normalise_text(a, False) for a in question.answers} else ""
+    mistake = fillin.known_mistake(question, answer)
+    if mistake is not None:
+        return Feedback(False, _join("Not quite.", mistake))
+    hint = " (Letter case matters here.)" if fillin.differs_only_in_case(question, answer) else ""
     return Feedback(False, f"Not quite: {normalise_text(answer)[:60]!r} is not what is asked.{hint}")
 
 

@@ -191,8 +191,9 @@ def _fence_race(cfg: QuorumConfig, live: list[SideOutcome]) -> None:
     if len(shooters) == 2:
         # A fence delay (pcmk_delay_base / priority-fencing-delay) makes the race deterministic; the model
         # lets the side with the lowest node id win, as a static delay on the other node would.
-        loser = max(shooters, key=lambda side: min(side.members))
-        loser.events.append("loses the fencing race: it is powered off by the other side")
+        shot = max(shooters, key=lambda side: min(side.members))
+        shot.events.append("loses the fencing race: it is powered off by the other side")
+        loser: SideOutcome | None = shot
     elif len(shooters) == 1:
         losers = [side for side in live if side is not shooters[0]]
         for side in losers:

@@ -34,10 +34,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from halab import procs
+from halab import paths
 from halab.errors import HalabError
-from halab.providers import get_provider
-from halab.state import LabState, lab_dir, load_state
+from halab.host import procs
+from halab.providers.base import get_provider
+from halab.runtime.state import LabState, lab_dir, load_state
 
 PORT = 7410
 REQUEST_SECONDS = 5.0  # fence_halab sends its whole request at once; this is generous
@@ -302,6 +303,13 @@ def start(lab: str, address: str) -> None:
 
 def running(lab: str) -> bool:
     return bool(_daemon_pids(lab))
+
+
+def runs_older_code(lab: str) -> bool:
+    """Whether the lab's switch started before halab's code last changed (an upgrade while the lab was up):
+    it would import the new code into the old at its next power action, and fail there."""
+    changed = paths.code_changed_at()
+    return any((started or changed) < changed for started in map(procs.started_at, _daemon_pids(lab)))
 
 
 def stop(lab: str) -> None:

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,8 @@ from typing import Any
 
 from halab import paths
 from halab.errors import HalabError
-from halab.hostfs import remove_tree
+from halab.host.fs import remove_tree
+from halab.types import Progress
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE = RECIPE_DIR / "recipe.toml"
@@ -30,7 +31,6 @@ FILES = RECIPE_DIR / "files"
 # Bump when the build steps below change in a way that changes the image.
 BUILDER_VERSION = "1"
 
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,9 @@ def build_image(progress: Progress = lambda _line: None, force: bool = False) ->
         return Image(digest, final, meta["built"], meta["size_mib"])
 
 
-def remove_image(digest: str, in_use: set[str]) -> None:
+def remove_image(digest: str, in_use: set[str]) -> str:
+    """Remove the cached image whose hash starts with ``digest``; returns its hash (its Vagrant box, if any, is
+    vagrantbox.remove_box's to remove: that module builds on this one)."""
     matches = [image for image in list_images() if image.hash.startswith(digest)]
     if not matches:
         raise HalabError(f"no cached image matches '{digest}' (see: halab image list)")
@@ -190,6 +192,4 @@ def remove_image(digest: str, in_use: set[str]) -> None:
         raise HalabError(f"image {matches[0].hash} is used by a lab that is up; run halab down first")
     with build_lock():
         remove_tree(matches[0].path)
-    from halab.image.vagrantbox import remove_box  # imported here: vagrantbox imports this module
-
-    remove_box(matches[0].hash)
+    return matches[0].hash

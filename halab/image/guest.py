@@ -22,8 +22,9 @@ import tempfile
 from pathlib import Path
 
 from halab.errors import HalabError
-from halab.hostfs import remove_tree
-from halab.image.build import Image, Progress, build_lock
+from halab.host.fs import remove_tree
+from halab.image.build import Image, build_lock
+from halab.types import Progress
 
 GUEST_FILES = Path(__file__).resolve().parent / "guest"
 BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static
@@ -102,11 +103,11 @@ def _initramfs(modules_dir: Path) -> bytes:
     files["modules/order"] = (stat.S_IFREG | 0o644, "".join(Path(p).name.removesuffix(".ko") + "\n"
                                                               for p in order).encode())
     root = GUEST_FILES / "rootfs"
-    for path in sorted(root.rglob("*")):
-        mode = path.stat().st_mode
-        name = str(path.relative_to(root))
-        files[name] = (stat.S_IFDIR | 0o755, b"") if path.is_dir() else \
-            (stat.S_IFREG | (0o755 if mode & 0o100 else 0o644), path.read_bytes())
+    for item in sorted(root.rglob("*")):
+        mode = item.stat().st_mode
+        name = str(item.relative_to(root))
+        files[name] = (stat.S_IFDIR | 0o755, b"") if item.is_dir() else \
+            (stat.S_IFREG | (0o755 if mode & 0o100 else 0o644), item.read_bytes())
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as archive:
         archive.write(newc_archive(files))

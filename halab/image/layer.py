@@ -15,20 +15,19 @@ import json
 import shutil
 import subprocess
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from halab.errors import HalabError
-from halab.hostfs import mount_overlay, remove_tree, unmount_all
-from halab.image.build import RECIPE_DIR, Image, Progress, build_lock, set_services, size_mib
+from halab.host.fs import mount_overlay, remove_tree, unmount_all
+from halab.image.build import RECIPE_DIR, Image, build_lock, set_services, size_mib
+from halab.image.layerdefs import LAYERS, layer_names, load_layers
+from halab.types import Progress
 
-LAYERS = RECIPE_DIR / "layers.toml"
 LAYER_FILES = RECIPE_DIR / "layers"  # layers/<name>/: files copied into the layer
 # Bump when the build steps below change in a way that changes the layer.
 LAYER_BUILDER_VERSION = "1"
-_KEYS = {"packages", "run", "disable_services", "enable_services"}
 
 
 @dataclass(frozen=True)
@@ -37,28 +36,6 @@ class Layer:
     hash: str
     path: Path  # the layer's directory tree, to stack over the node image
     size_mib: int
-
-
-def load_layers() -> dict[str, dict[str, Any]]:
-    """Every layer definition, checked: a mistake here is a clear error, never a half-built layer."""
-    try:
-        data = tomllib.loads(LAYERS.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise HalabError(f"{LAYERS}: cannot read the image layers: {exc}") from None
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            raise HalabError(f"{LAYERS}: [{name}] must be a table")
-        unknown = set(table) - _KEYS
-        if unknown:
-            raise HalabError(f"{LAYERS}: [{name}] has unknown keys {sorted(unknown)} (allowed: {sorted(_KEYS)})")
-        for key in _KEYS & set(table):
-            if not isinstance(table[key], list) or not all(isinstance(v, str) for v in table[key]):
-                raise HalabError(f"{LAYERS}: [{name}].{key} must be a list of strings")
-    return data
-
-
-def layer_names() -> list[str]:
-    return sorted(load_layers())
 
 
 def layer_hash(image: Image, name: str) -> str:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from halab.errors import HalabError
-from halab.image.build import Progress, build_lock
+from halab.image.build import build_lock
 from halab.image.vmdisk import DISK_SIZE, VmImage
 from halab.paths import cache_dir
+from halab.types import Progress
 
 BOX_VAGRANTFILE = """\
 # A halab node box: Debian bookworm with the cluster stack. halab's own Vagrantfile boots it with its kernel.

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from halab.errors import HalabError
-from halab.hostfs import remove_tree
-from halab.image.build import Image, Progress, build_lock
+from halab.host.fs import remove_tree
+from halab.image.build import Image, build_lock
+from halab.types import Progress
 
 DISK_SIZE = "4G"  # sparse; the rootfs uses about 0.7 GiB
 

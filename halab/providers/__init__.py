@@ -1,27 +1,8 @@
-"""Providers bring a lab's nodes up and down behind one small interface (see base.py)."""
+"""Providers bring a lab's nodes up and down behind one small interface (base.py: Provider, and PROVIDERS,
+the table of them by name); one package per way of running nodes: nspawn/ (containers), libvirt/ (VMs, with
+the libvirtd halab runs and the KVM probe), vagrant/ (VMs through Vagrant), incus/ (system containers on an
+Incus cluster).
 
-from __future__ import annotations
-
-from halab.errors import HalabError
-from halab.providers.base import Provider
-
-
-def get_provider(name: str) -> Provider:
-    # Imported lazily: each provider pulls in its own libraries (libvirt, vagrant) only when used.
-    if name == "nspawn":
-        from halab.providers.nspawn import NspawnProvider
-
-        return NspawnProvider()
-    if name == "libvirt":
-        from halab.providers.libvirt import LibvirtProvider
-
-        return LibvirtProvider()
-    if name == "vagrant":
-        from halab.providers.vagrant import VagrantProvider
-
-        return VagrantProvider()
-    if name == "incus":
-        from halab.providers.incus import IncusProvider
-
-        return IncusProvider()
-    raise HalabError(f"unknown provider '{name}' (available: nspawn, libvirt, vagrant, incus)")
+nspawn_launch.py is the container launcher's old name, kept for nodes started by a halab from before this
+layout (halab/providers/nspawn/launch.py is the launcher).
+"""

@@ -6,14 +6,24 @@ never need to know how a node is run.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 
 from halab.errors import HalabError
+from halab.runtime.state import LabState
 from halab.spec import LabSpec
-from halab.state import LabState
+from halab.types import Progress
 
-Progress = Callable[[str], None]
+# Every provider by the name specs and `halab up --provider` use, as "module:class": imported only when a lab
+# asks for it, since each pulls in libraries of its own (libvirt-python, Vagrant), as pytest-testinfra's
+# BACKENDS table. A provider's package adds its line here, and its name to halab/spec/model.py's PROVIDERS
+# (which specs may name; tests/unit/providers/test_base.py holds the two to the same names).
+PROVIDERS: dict[str, str] = {
+    "nspawn": "halab.providers.nspawn.provider:NspawnProvider",
+    "libvirt": "halab.providers.libvirt.provider:LibvirtProvider",
+    "vagrant": "halab.providers.vagrant.provider:VagrantProvider",
+    "incus": "halab.providers.incus.provider:IncusProvider",
+}
 
 
 class Provider(ABC):
@@ -58,3 +68,12 @@ class Provider(ABC):
     def console_log(self, state: LabState, node: str) -> str:
         """The tail of the node's console, for error messages when a node never comes up."""
         return ""
+
+
+def get_provider(name: str) -> Provider:
+    """The provider of that name (PROVIDERS), made on demand."""
+    if name not in PROVIDERS:
+        raise HalabError(f"unknown provider '{name}' (available: {', '.join(PROVIDERS)})")
+    module, _, cls = PROVIDERS[name].partition(":")
+    provider: Provider = getattr(importlib.import_module(module), cls)()
+    return provider

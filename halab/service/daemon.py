@@ -6,9 +6,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from halab import procs
+from halab import paths
+from halab.access.protocol import socket_path
 from halab.errors import HalabError
-from halab.service.protocol import socket_path
+from halab.host import procs
+from halab.runtime.state import lab_states
 
 READY_SECONDS = 10.0
 MODULE = "halab.service.server"
@@ -61,11 +63,17 @@ def stop() -> str:
     return "the lab service is stopped (the users' labs stay up; `halab status` as root lists them)"
 
 
-def status() -> dict[str, Any]:
-    from halab.state import lab_states
+def runs_older_code() -> bool:
+    """Whether the service started before halab's code last changed (an upgrade): it still runs the old code,
+    and imports new modules into it as requests need them. `halab service stop && halab service start`."""
+    changed = paths.code_changed_at()
+    return any((started or changed) < changed for started in map(procs.started_at, service_pids()))
 
+
+def status() -> dict[str, Any]:
     readable, damaged = lab_states()
     owned = [s for s in readable.values() if s.owner]
-    return {"running": running(), "pids": service_pids(), "socket": str(socket_path()), "log": str(log_path()),
+    return {"running": running(), "pids": service_pids(), "runs_older_code": runs_older_code(),
+            "socket": str(socket_path()), "log": str(log_path()),
             "users": sorted({str(s.owner["user"]) for s in owned if s.owner}), "user_labs": len(owned),
             "damaged": sorted(damaged)}

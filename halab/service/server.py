@@ -1,7 +1,7 @@
 """The lab service daemon: who is asking (peer credentials), what they may do, and doing it.
 
 Every caller is named by the kernel, not by anything they send: SO_PEERCRED gives the uid of the process at
-the other end of the socket. A caller works only on their own instances (halab/instances.py): a request
+the other end of the socket. A caller works only on their own instances (halab/spec/instances.py): a request
 names a lab as the caller knows it ("clustering"), and the service maps it to the caller's slot, so no
 request can even name another user's lab. Requests are checked field by field; anything else is refused with
 one line.
@@ -9,6 +9,7 @@ one line.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import pwd
@@ -19,21 +20,23 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from halab.access import LocalAccess, check_fault_options
+from halab.access.base import check_fault_options
+from halab.access.local import LocalAccess
+from halab.access.protocol import MAX_REQUEST, OPS, LineReader, send
 from halab.errors import HalabError
-from halab.instances import Owner, instance_name, slot_of
+from halab.host import procs
 from halab.names import check_lab_name
-from halab.service.protocol import MAX_REQUEST, OPS, LineReader, send
-from halab.service.quotas import Quotas, load_quotas
+from halab.runtime.quotas import Quotas, load_quotas
+from halab.runtime.slots import slot_of
+from halab.runtime.state import lab_dir, lab_states
 from halab.spec import PROVIDERS, load_spec
-from halab.state import lab_dir, lab_states
+from halab.spec.instances import Owner, instance_name
+from halab.types import Progress
 
-Progress = Callable[[str], None]
 REQUEST_SECONDS = 10.0  # to deliver the request line; the work itself may take minutes
 
 
@@ -208,8 +211,6 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 def serve(path: Path, ready_fd: int | None = None) -> int:
-    from halab import procs
-
     try:
         quotas = load_quotas()
     except HalabError as exc:
@@ -233,8 +234,6 @@ def serve(path: Path, ready_fd: int | None = None) -> int:
 
 
 def main(argv: list[str]) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m halab.service.server", description="The halab lab service.")
     parser.add_argument("socket", type=Path)
     parser.add_argument("--ready-fd", type=int)

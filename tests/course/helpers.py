@@ -34,7 +34,7 @@ class FabricatedLab:
     facts written with it come from tests/fixtures (recorded on real nodes), the lab instance does not."""
 
     def __init__(self, name: str = "clustering", instance: str = "fabricated-instance-0001") -> None:
-        from halab.state import LabState, NodeInfo
+        from halab.runtime.state import LabState, NodeInfo
 
         self.name = name
         nodes = [NodeInfo(n, f"10.0.0.{i}", 22, "root", "/nonexistent", f"ssh-ed25519 FABRICATED{i}")
@@ -74,10 +74,10 @@ CLUSTER_NAME = re.compile(r'(cluster_name: |cluster_name \(str\) = |name="cluste
 
 def recorded_raw_in_slot(scenario: str, slot: int, cluster_slot: int | None = None,
                          failover_passed: bool | None = None) -> dict[str, Any]:
-    """recorded_raw() as a lab in a user's slot shows it, moved the way halab/instances.py moves a lab: every
+    """recorded_raw() as a lab in a user's slot shows it, moved the way halab/spec/instances.py moves a lab: every
     10.42.x.y address into 10.(42+slot), the cluster name with -u<slot> appended (that of `cluster_slot`, as
     in a copied corosync.conf and CIB, when given). DERIVED from the recording, not recorded in a slot."""
-    from halab.instances import move_address
+    from halab.spec.instances import move_address
 
     def moved(value: Any) -> Any:
         if isinstance(value, str):

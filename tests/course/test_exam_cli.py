@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import shlex
 import shutil
 import subprocess
@@ -202,3 +203,58 @@ def test_progress_command_with_a_damaged_file(env: dict[str, str], tmp_path: Pat
     assert len(list(tmp_path.glob("progress.json.damaged-*"))) == 1
     as_json = json.loads(halab("progress", "--json", env=env).stdout)
     assert as_json["notices"] == [] and len(as_json["terms"]) == len(load_vocabulary().terms)
+
+
+def test_coverage_says_what_the_course_covers_of_exam_306(env: dict[str, str]) -> None:
+    data = json.loads(halab("exam", "--coverage", "--json", env=env).stdout)
+    assert data["taught_weight"] == 28 and data["total_weight"] == 60 and data["share_percent"] == 46.7
+    assert [o["id"] for o in data["taught"]] == ["361.1", "361.2", "361.3", "362.1"]
+    assert {o["id"] for o in data["not_taught"]} >= {"362.2", "362.3", "363.1", "363.2", "364.4"}
+    assert [o["id"] for o in data["course_only"]] == ["virt"]
+    text = " ".join(halab("exam", "--coverage", env=env).stdout.replace("│", " ").split())
+    assert "28 of the exam's 60 weight points (47 %)" in text and "363.2 Ceph Storage Clusters" in text
+    assert "--include-course-only" in text
+
+
+def test_the_mock_exam_leaves_course_only_topics_out_unless_asked(env: dict[str, str]) -> None:
+    vocabulary = load_vocabulary()
+    for flag, virt in (((), False), (("--include-course-only",), True)):
+        expected = MockExam.draw(practice_questions(), vocabulary, count=60, seed=5, include_course_only=virt)
+        assert any(s.question.objective == "virt" for s in expected.slots) is virt
+        result = halab("exam", "--seed", "5", *flag, env=env, stdin=":q\ny\n")
+        assert ("are included" in result.stdout) is virt and result.returncode == 0, result.stdout
+
+
+def test_review_in_the_terminal_draws_what_is_due_and_reschedules_it(env: dict[str, str], tmp_path: Path) -> None:
+    """An old progress file (no review section) with misses and a failed fencing check: the review draws the
+    missed questions and fencing questions; right answers are recorded as review answers, not as an exam."""
+    from halab.course import progress, review
+    from halab.course.quizbank import shuffled
+
+    old = {"version": 1, "exams": [],
+           "answers": [{"id": "quorum-why", "correct": False, "terms": ["quorum"], "mode": "exam",
+                        "at": "2026-01-05T10:00:00+00:00"}],
+           "labs": [{"lab": "clustering", "task": "fencing", "passed": False, "checks": 3,
+                     "at": "2026-01-05T11:00:00+00:00"}]}
+    (tmp_path / "progress.json").write_text(json.dumps(old))
+    data, _ = progress.load(tmp_path / "progress.json")
+    questions = review.draw(data, practice_questions(), limit=5)
+    assert questions[0].id == "quorum-why" and any("fencing (node level)" in q.terms for q in questions)
+    rng = random.Random(0)
+    lines = [typed(shuffled(q, rng)) for q in questions] + [":s"]
+    result = halab("exam", "--review", "-n", "5", env=env, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert f"{len(questions)} of {len(questions)} right" in result.stdout and "PASSED" not in result.stdout
+    written = json.loads((tmp_path / "progress.json").read_text())
+    assert written["exams"] == [] and [a["mode"] for a in written["answers"][1:]] == ["review"] * len(questions)
+    card = written["review"]["cards"]["q:quorum-why"]
+    assert card["due"] > written["answers"][-1]["at"]  # rescheduled into the future
+    status = json.loads(halab("progress", "--json", env=env).stdout)["review"]
+    assert status["cards"] >= 4 and "q:quorum-why" not in {f"q:{c['name']}" for c in status["due"]}
+    nothing = halab("exam", "--review", env={**env, "HALAB_PROGRESS_FILE": str(tmp_path / "empty.json")})
+    assert nothing.returncode == 0 and "Nothing is due for review" in nothing.stdout
+
+
+def test_one_mode_at_a_time(env: dict[str, str]) -> None:
+    result = halab("exam", "--review", "--bank", env=env)
+    assert result.returncode == 2 and "one at a time" in result.stderr

@@ -147,3 +147,60 @@ def test_the_timer_thread_submits_on_time(progress_file: Path) -> None:
     while not widget.result.value and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "time ran out" in widget.result.value
+
+
+def test_exam_widget_leaves_course_only_topics_out_unless_ticked(progress_file: Path) -> None:
+    widget = ExamWidget(clock=FakeClock(), live_timer=False)
+    assert "361.1, 361.2, 361.3, 362.1: 28 of 60 weight points, 47 %" in widget.coverage.value
+    widget.seed.value = "5"
+    widget.start()
+    assert widget.exam is not None and not any(s.question.objective == "virt" for s in widget.exam.slots)
+    ticked = ExamWidget(clock=FakeClock(), live_timer=False)
+    ticked.seed.value, ticked.course_only.value = "5", True
+    ticked.start()
+    assert ticked.exam is not None and any(s.question.objective == "virt" for s in ticked.exam.slots)
+
+
+def test_coverage_view_reads_the_objectives_file() -> None:
+    from halab.course.widgets.exam_prep import CoverageView
+
+    html = CoverageView().out.value
+    assert "28 of the exam's 60 weight points" in html and "47 %" in html
+    assert "Ceph Storage Clusters" in html and "course topic, not in exam 306" in html
+
+
+def test_review_widget_draws_what_is_due_and_records_review_answers(progress_file: Path) -> None:
+    import datetime as dt
+
+    from halab.course.widgets.exam_prep import ReviewWidget
+
+    now = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
+    empty = ReviewWidget(clock=FakeClock(), live_timer=False, now=now)
+    assert "Nothing is scheduled yet" in empty.due_info.value
+    empty.start()
+    assert empty.exam is None and "Nothing is due" in empty.message.value
+    progress_file.write_text(json.dumps({"version": 1, "exams": [], "labs": [], "answers": [
+        {"id": "quorum-why", "correct": False, "terms": ["quorum"], "mode": "practice",
+         "at": "2026-02-01T10:00:00+00:00"},
+    ]}))
+    widget = ReviewWidget(clock=FakeClock(), live_timer=False, now=now)
+    assert "due for review" in widget.due_info.value and "quorum-why" in widget.due_info.value
+    widget.start()
+    exam = widget.exam
+    assert exam is not None and exam.slots[0].question.id == "quorum-why"
+    for number in range(1, len(exam.slots) + 1):
+        widget.go(number)
+        widget.set_answer(exam.slot.question.key)
+    widget.submit()
+    assert f"Review: {len(exam.slots)} of {len(exam.slots)} right" in widget.result.value
+    assert "PASSED" not in widget.result.value
+    data = json.loads(progress_file.read_text())
+    assert data["exams"] == [] and {a["mode"] for a in data["answers"][1:]} == {"review"}
+    assert "Nothing is due" in widget.due_info.value  # refreshed: the cards moved into the future
+
+
+def test_progress_view_shows_what_is_due(progress_file: Path) -> None:
+    progress_file.write_text(json.dumps({"version": 1, "exams": [], "answers": [], "labs": [
+        {"lab": "clustering", "task": "fencing", "passed": False, "checks": 3, "at": "2026-01-01T10:00:00+00:00"}]}))
+    html = ProgressView().out.value
+    assert "Spaced review" in html and "fencing (node level)" in html and "due for review" in html

@@ -17,7 +17,8 @@ def test_call_with_timeout() -> None:
 
 
 def test_up_labs_without_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "halab.lab", None)  # makes `from halab.lab import ...` fail
+    for module in ("halab.lab", "halab.access"):  # the runtime and its doors: `from halab.access import` fails
+        monkeypatch.setitem(sys.modules, module, None)
     labs, problem = labaccess.up_labs()
     assert labs == [] and problem and "not installed" in problem
 
@@ -73,10 +74,11 @@ def test_a_hung_lab_is_remembered_briefly(fake_lab: None) -> None:
 def test_a_user_sees_the_values_of_their_own_slot_before_the_lab_is_up(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """A user of the lab service: the slot comes from the service, or from the slot table when it is away;
-    the lab's facts then show that slot's values (halab/instances.py moves them), not the lab as written."""
-    from halab import access, instances, paths
+    the lab's facts then show that slot's values (halab/spec/instances.py moves them), not the lab as written."""
+    from halab import access, paths
+    from halab.access import service as client
     from halab.course.widgets.lab_panel import lab_facts
-    from halab.service import client
+    from halab.runtime import slots
 
     monkeypatch.setattr(access, "is_root", lambda: False)
     monkeypatch.setattr(access.os, "geteuid", lambda: 4242)  # a user, not root
@@ -94,5 +96,5 @@ def test_a_user_sees_the_values_of_their_own_slot_before_the_lab_is_up(tmp_path:
     assert access.own_slot() is None  # no service, no slot yet: the values as written, and a warning
     shown = lab_facts("clustering").value
     assert "10.42.10.11" in shown and "your own could not be found" in shown
-    instances.assign_slot(4242, "me", 9)  # what the lab service or a classroom roster gave this user
+    slots.assign_slot(4242, "me", 9)  # what the lab service or a classroom roster gave this user
     assert access.own_slot() == 9

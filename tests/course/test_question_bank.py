@@ -196,7 +196,7 @@ def test_a_malformed_question_names_file_question_and_problem(tmp_path: Path, ch
     ('kind = "fill"\nanswers = ["crm_mon -1"]\nwrong_answers = [{ text = "crm_mon   -1", feedback = "f" }]',
      "wrong answer 'crm_mon   -1' is also an accepted answer"),
     ('kind = "fill"\nanswers = []', "needs answers"),
-    ('kind = "fill"\nanswers = ["A", "a"]\ncase_sensitive = false', "two accepted answers are the same"),
+    ('kind = "fill"\nanswers = ["A", "a"]\ncase_sensitive = false', "means the same as an earlier one"),
     ('kind = "numeric"\nanswer = 10\ntolerance = 1\nwrong_answers = [{ value = 10.5, feedback = "f" }]',
      "within the tolerance"),
     ('kind = "numeric"\nanswer = 10\ntolerance = -1', "tolerance must be zero or more"),
@@ -276,3 +276,28 @@ def test_the_readme_lists_where_each_term_is_seen_live() -> None:
 def test_practice_bank_names_follow_the_notebooks() -> None:
     notebooks = {p.parent.name for p in NOTEBOOKS}
     assert set(bank_names()) <= notebooks and set(graded_bank_names()) <= notebooks
+
+
+def test_every_lab_task_feeds_spaced_review() -> None:
+    """A failed check of any task of any lab puts terms up for review: each task has terms in objectives.toml
+    ([[lab_terms]] or a demonstration), and every lab_terms entry names a real lab and task."""
+    vocabulary = load_vocabulary()
+    specs = {p.stem: tomllib.loads(p.read_text()) for p in (REPO_ROOT / "labs").glob("*.toml")}
+
+    def tasks(lab: str) -> set[str]:
+        spec = specs[lab]
+        return {t["id"] for t in spec.get("tasks", specs.get(spec.get("tasks_from", ""), {}).get("tasks", []))}
+
+    missing = [f"{lab}/{task}" for lab in specs for task in sorted(tasks(lab))
+               if not vocabulary.terms_for_lab(lab, task)]
+    assert not missing, f"lab tasks without terms for spaced review: {missing}"
+    for link in vocabulary.lab_links:
+        for lab in link.labs:
+            assert lab in specs and (not link.task or link.task in tasks(lab)), (lab, link.task)
+
+
+def test_graded_banks_use_the_exam_forms() -> None:
+    """Graded questions are asked as the exam asks: one of 4-5, choose N, a fill-in or a value."""
+    for name in graded_bank_names():
+        for q in load_graded_bank(name).questions:
+            assert q.kind in ("single", "choose", "fill", "numeric"), f"graded/{name}: {q.id} is {q.kind!r}"

@@ -15,7 +15,7 @@ from halab.course.quiz import (
 )
 
 BANKS = ["01-introduction", "02-ha-concepts", "03-clustering", "04-fault-tolerance", "05-ha-infrastructure",
-         "05b-load-balancing", "06-virtualization"]  # fmt: skip
+         "05b-load-balancing", "06-virtualization", "07-exam-prep"]  # fmt: skip
 
 
 def test_every_notebook_has_a_bank_and_every_bank_loads() -> None:
@@ -64,15 +64,39 @@ def test_choice_answer_in_wrong_form(answer: object) -> None:
     assert not feedback.correct and not feedback.well_formed and feedback.message
 
 
-def test_multi_answers_need_all_and_only_the_right_letters() -> None:
-    q = load_graded_bank("04-fault-tolerance").question("proc-drbd")
-    assert grade(q, "abc").correct
-    assert grade(q, "a, b, c").correct
-    assert grade(q, ["c", "b", "a"]).correct
+MULTI = """
+[[questions]]
+id = "tick-all"
+kind = "multi"
+terms = ["DRBD states"]
+section = "States"
+prompt = "p"
+explanation = "e"
+choices = [{ text = "a", correct = true }, { text = "b", correct = true }, { text = "c", correct = true },
+           { text = "d", feedback = "not d" }]
+"""
+
+
+def test_multi_answers_need_all_and_only_the_right_letters(tmp_path: Path) -> None:
+    """The graded banks' older "tick all that apply" kind (no bank uses it since they follow the exam's forms)."""
+    (tmp_path / "graded").mkdir()
+    path = tmp_path / "graded" / "04-fault-tolerance.toml"
+    path.write_text(MULTI)
+    q = load_bank(path).question("tick-all")
+    assert grade(q, "abc").correct and grade(q, "a, b, c").correct and grade(q, ["c", "b", "a"]).correct
     partial = grade(q, "ab")
-    assert not partial.correct and "1 missed" in partial.message
+    assert not partial.correct and partial.well_formed and "1 missed" in partial.message
     extra = grade(q, "abcd")
-    assert not extra.correct and "1 wrong pick" in extra.message
+    assert not extra.correct and "1 wrong pick" in extra.message and "not d" in extra.message
+
+
+def test_graded_choose_three_needs_exactly_three_letters() -> None:
+    q = load_graded_bank("04-fault-tolerance").question("proc-drbd")
+    assert q.kind == "choose" and q.pick == 3 and len(q.choices) == 5
+    assert grade(q, "abc").correct and grade(q, ["c", "b", "a"]).correct
+    assert not grade(q, "ab").well_formed and "Choose exactly three" in grade(q, "ab").message
+    wrong = grade(q, "abe")
+    assert not wrong.correct and wrong.well_formed and "local role first" in wrong.message
 
 
 def test_correct_and_readable_for_nbgrader_cells(capsys: pytest.CaptureFixture[str]) -> None:

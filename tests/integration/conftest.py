@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from halab import libvirtd
 from halab.image.build import current_image
 from halab.lab import Lab
-from halab.state import labs_with_state
-from tests.integration.census import leftovers, vm_leftovers
+from halab.providers.libvirt import libvirtd
+from halab.runtime.state import labs_with_state
+from tests.support.census import leftovers, vm_leftovers
 
 __all__ = ["HALAB", "halab", "leftovers", "slow_misses", "vm_leftovers"]  # the tests import these from here
 

@@ -28,10 +28,11 @@ import nbformat
 import pytest
 
 from halab import paths
-from halab.instances import instance_name, slot_held
-from tests.integration.classroom import Room, account_exists, classroom, process_uids, server_processes
+from halab.runtime.slots import slot_held
+from halab.spec.instances import instance_name
 from tests.integration.conftest import leftovers
-from tests.integration.hubclient import HubSession
+from tests.support.classroom import Room, account_exists, classroom, process_uids, server_processes
+from tests.support.hubclient import HubSession
 
 pytestmark = pytest.mark.integration
 ASSIGNMENT = "03-clustering"
@@ -178,7 +179,7 @@ def test_each_student_works_on_a_lab_of_their_own(room: Room, sessions: dict[str
 
 
 def load_instance_state(room: Room, user: str, lab: str) -> object:
-    from halab.state import load_state
+    from halab.runtime.state import load_state
 
     return load_state(instance_name(lab, slot_held(room.uid(user)) or 0))
 

@@ -11,7 +11,7 @@ import pytest
 from graders.collectors import crm_mon
 from halab.errors import HalabError
 from halab.lab import Lab
-from halab.state import load_state
+from halab.runtime.state import load_state
 from solutions import solve
 from solutions.clustering import cluster_formed, wait_for_cluster
 from solutions.common import wait_until

@@ -23,15 +23,15 @@ import pytest
 
 from halab import paths
 from halab.fence import daemon as fence
-from halab.instances import Owner
 from halab.lab import Lab
-from halab.providers.incus import IncusProvider, instance_name
 from halab.providers.incus.api import Client, EngineError
 from halab.providers.incus.localcluster import LocalCluster
-from halab.state import lab_dir
+from halab.providers.incus.provider import IncusProvider, instance_name
+from halab.runtime.state import lab_dir
+from halab.spec.instances import Owner
 from solutions import solve
-from tests.integration.census import incus_cluster_leftovers, incus_leftovers
 from tests.integration.conftest import check_json, slow_misses
+from tests.support.census import incus_cluster_leftovers, incus_leftovers
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("incus") is None, reason="needs Incus: bash scripts/install-incus.sh")]

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from halab.instances import Owner, release_slot, slot_of
 from halab.lab import Lab
-from halab.state import lab_dir
+from halab.runtime.slots import release_slot, slot_of
+from halab.runtime.state import lab_dir
+from halab.spec.instances import Owner
 from tests.integration.conftest import leftovers
 
 pytestmark = pytest.mark.integration

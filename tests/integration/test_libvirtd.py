@@ -11,7 +11,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from halab import accel, libvirtd
+from halab.providers.libvirt import accel, libvirtd
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

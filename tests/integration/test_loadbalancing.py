@@ -27,7 +27,7 @@ def lab() -> Iterator[Lab]:
 
 
 def test_a_container_node_sets_its_own_network_sysctls(lab: Lab) -> None:
-    # HAProxy on the backup binds the virtual IP only with net.ipv4.ip_nonlocal_bind = 1 (halab/providers/nspawn.py).
+    # HAProxy on the backup binds the virtual IP only with net.ipv4.ip_nonlocal_bind = 1 (providers/nspawn/).
     result = lab.run("lb2", "sysctl -w net.ipv4.ip_nonlocal_bind=1 && sysctl -w net.ipv4.ip_nonlocal_bind=0")
     assert result.ok, result.stderr
 

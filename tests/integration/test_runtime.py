@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from halab import cgroups, labnet, ssh
 from halab.errors import HalabError
 from halab.fence import daemon as fence
-from halab.hostfs import unmount_all
+from halab.host import cgroups
+from halab.host.fs import unmount_all
 from halab.lab import Lab
-from halab.providers.nspawn import FIRMWARE_SECONDS
-from halab.state import lab_dir, load_state
+from halab.providers.nspawn.provider import FIRMWARE_SECONDS
+from halab.runtime import labnet, ssh
+from halab.runtime.state import lab_dir, load_state
 from solutions.common import wait_until
 from tests.integration.conftest import HALAB, halab, leftovers
 

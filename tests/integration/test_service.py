@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from halab.instances import instance_name
 from halab.lab import Lab
-from halab.state import lab_states, load_state
+from halab.runtime.state import lab_states, load_state
+from halab.spec.instances import instance_name
 from tests.integration.conftest import leftovers
-from tests.integration.users import User, lab_service, made_users
+from tests.support.users import User, lab_service, made_users
 
 pytestmark = pytest.mark.integration
 QUOTAS = "[defaults]\nlabs = 1\nnodes = 4\n"
@@ -99,6 +99,19 @@ def test_a_notebook_of_an_unprivileged_user_checks_their_own_lab(users: list[Use
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["(['clustering'], None)", "120"]
     assert (ann.home / "nb-evidence.json").stat().st_uid == ann.uid
+
+
+def test_the_check_lab_button_of_an_unprivileged_user_grades_their_own_lab(users: list[User]) -> None:
+    """The notebook's "Check lab" button (ReportView without an evidence file: report_view.run_checks) grades
+    the user's own instance through the lab service; it used to grade root's lab of that name, which a user
+    cannot reach (or, when root had one up, the wrong lab)."""
+    ann = users[0]
+    program = ("from halab.course.widgets.report_view import ReportView; view = ReportView(lab='clustering'); "
+               "view.run(wait=True); print(view.report['lab'], view.report['score']) if view.report else "
+               "print('no report:', view.out.value)")
+    result = ann.python("-c", program, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [instance_name("clustering", slot_of(ann)), "120"], result.stdout
 
 
 def test_refusals_are_one_line_and_touch_nothing(users: list[User]) -> None:

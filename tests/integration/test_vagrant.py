@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from halab import libvirtd
 from halab.lab import Lab
 from halab.paths import PROJECT_ROOT
-from halab.providers.vagrant import vagrant_for
-from halab.state import lab_dir
+from halab.providers.libvirt import libvirtd
+from halab.providers.vagrant.provider import vagrant_for
+from halab.runtime.state import lab_dir
 from solutions import solve
 from tests.integration.conftest import halab, slow_misses, vm_leftovers
 

@@ -7,8 +7,9 @@ network only). Used by tests/integration/test_virtualization.py.
 from __future__ import annotations
 
 from halab.lab import Lab
+from halab.types import Progress
 from solutions.clustering import resources_started
-from solutions.common import Progress, must, on_all, wait_until
+from solutions.common import must, on_all, wait_until
 
 PASSWORD = "halab-hacluster"
 NETWORK = """<network>

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from halab.lab import Lab
 from halab.spec import LabSpec
-from solutions.common import Progress, must, wait_until
+from halab.types import Progress
+from solutions.common import must, wait_until
 
 SOCKET = "/run/haproxy/lb.sock"
 APP_CONF = """\

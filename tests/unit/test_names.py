@@ -12,8 +12,8 @@ import pytest
 from halab import paths
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime.state import lab_dir, lab_lock, labs_with_state, load_state
 from halab.spec import parse_spec
-from halab.state import lab_dir, lab_lock, labs_with_state, load_state
 
 BAD_NAMES = ["../../etc", "/etc", ".", "..", "", "Clustering", "a" * 25, "lab/../x", "node1\n", "libvirt"]
 

@@ -3,6 +3,7 @@
 from halab.course.widgets.availability import availability_calculator
 from halab.course.widgets.cluster_view import cluster_view
 from halab.course.widgets.exam import mock_exam
+from halab.course.widgets.exam_prep import exam_coverage, review_session
 from halab.course.widgets.explorers import drbd_protocols, infrastructure_chain, migration_estimator
 from halab.course.widgets.lab_panel import lab_command, lab_facts, lab_section
 from halab.course.widgets.measured import measured_vs_reference
@@ -16,6 +17,7 @@ __all__ = [
     "availability_calculator",
     "cluster_view",
     "drbd_protocols",
+    "exam_coverage",
     "infrastructure_chain",
     "lab_check",
     "lab_command",
@@ -27,6 +29,7 @@ __all__ = [
     "progress_view",
     "quorum_calculator",
     "report_view",
+    "review_session",
     "show_quiz",
     "split_brain_simulator",
 ]

@@ -145,6 +145,7 @@ class AvailabilityCalculator(CourseWidget):
 
 def _redundancy_plot(each: float, count: int) -> bytes:
     """Nines against the number of components: series loses nines, parallel gains them."""
+    # matplotlib takes about 0.4 s to import: only when a plot is drawn, not when the widgets load.
     from matplotlib.figure import Figure
 
     counts = list(range(1, 7))

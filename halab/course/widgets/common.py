@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import io
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -107,8 +108,7 @@ class CourseWidget:
 
 def figure_png(fig: Any) -> bytes:
     """Render a matplotlib Figure to PNG bytes for a w.Image; no pyplot, so no global figure state."""
-    import io
-
+    # matplotlib takes about 0.4 s to import: only when a plot is drawn, not when the widgets load.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)

@@ -63,6 +63,12 @@ def _answer_text(answer: Any) -> str:
 
 
 class ExamWidget(CourseWidget):
+    """The mock exam. Subclasses change what is drawn (_draw) and how the result is kept (_record): the spaced
+    review (halab.course.widgets.review) runs the same questions-and-answers machinery on what is due."""
+
+    title = "Mock exam"
+    start_label = "Start the exam"
+
     def __init__(self, clock: Clock = time.monotonic, live_timer: bool = True) -> None:
         self.clock = clock
         self.live_timer = live_timer
@@ -71,7 +77,9 @@ class ExamWidget(CourseWidget):
         self.count = w.BoundedIntText(value=EXAM_QUESTIONS, min=1, max=500, description="Questions")
         self.minutes = w.BoundedIntText(value=EXAM_MINUTES, min=1, max=600, description="Minutes")
         self.seed = w.Text(value="", placeholder="random", description="Seed")
-        self.start_button = w.Button(description="Start the exam", icon="play", button_style="primary")
+        self.course_only = w.Checkbox(value=False, indent=False,
+                                      description="Include course-only topics (virtualization, not in exam 306)")
+        self.start_button = w.Button(description=self.start_label, icon="play", button_style="primary")
         self.message = w.HTML()
         self.header = w.HTML()
         self.body = w.HTML()
@@ -84,7 +92,10 @@ class ExamWidget(CourseWidget):
         self.clear = w.Button(description="Clear answer", icon="eraser")
         self.submit_button = w.Button(description="Submit", icon="check", button_style="warning")
         self.result = w.HTML()
-        self.setup = w.VBox([w.HBox([self.count, self.minutes, self.seed]), self.start_button])
+        self.coverage = w.HTML()
+        self.setup = w.VBox([self.coverage, w.HBox([self.count, self.minutes, self.seed]), self.course_only,
+                             self.start_button])
+        self._show_coverage()
         self.running = w.VBox([
             self.header, self.body, self.input_box,
             w.HBox([self.previous, self.next, self.navigator, self.mark, self.clear, self.submit_button]),
@@ -96,7 +107,7 @@ class ExamWidget(CourseWidget):
         self.clear.on_click(lambda button: self.clear_answer())
         self.submit_button.on_click(lambda button: self.submit())
         self.navigator.observe(self._navigate, names="value")
-        self.widget = w.VBox([w.HTML("<h4 style='margin:4px 0'>Mock exam</h4>"), self.setup, self.message,
+        self.widget = w.VBox([w.HTML(f"<h4 style='margin:4px 0'>{self.title}</h4>"), self.setup, self.message,
                               self.running, self.result])
 
     # ---- actions ----
@@ -108,9 +119,10 @@ class ExamWidget(CourseWidget):
                 self.message.value = message_html("The seed must be a whole number (or empty for a random one).",
                                                   "bad")
                 return
-            self.exam = MockExam.draw(practice_questions(), load_vocabulary(), count=int(self.count.value),
-                                      minutes=float(self.minutes.value), seed=int(seed_text) if seed_text else None,
-                                      clock=self.clock)
+            exam = self._draw(int(seed_text) if seed_text else None)
+            if exam is None:
+                return
+            self.exam = exam
             self.message.value = ""
             self.result.value = ""
             self.setup.layout.display = "none"
@@ -120,6 +132,28 @@ class ExamWidget(CourseWidget):
                 threading.Thread(target=self._run_timer, args=(self.exam,), daemon=True).start()
 
         begin()
+
+    def _show_coverage(self) -> None:
+        @guarded(self.coverage)
+        def show() -> None:
+            coverage = load_vocabulary().coverage()
+            taught = ", ".join(o.id for o in coverage.taught)
+            self.coverage.value = (f"<p>Draws on the exam-306 objectives this course teaches ({taught}: "
+                                   f"{coverage.weight} of {coverage.total} weight points, "
+                                   f"{100 * coverage.share:.0f} %), by weight.</p>")
+
+        show()
+
+    def _draw(self, seed: int | None) -> MockExam | None:
+        return MockExam.draw(practice_questions(), load_vocabulary(), count=int(self.count.value),
+                             minutes=float(self.minutes.value), seed=seed, clock=self.clock,
+                             include_course_only=bool(self.course_only.value))
+
+    def _result_html(self, result: ExamResult) -> str:
+        return result_html(result)
+
+    def _record(self, exam: MockExam, result: ExamResult) -> list[str]:
+        return progress.record_exam(result.summary(), exam.answers_for_progress())
 
     def move(self, delta: int) -> None:
         if self._commit():
@@ -227,16 +261,16 @@ class ExamWidget(CourseWidget):
         with self._finishing:
             if self.result.value:
                 return
-            self.result.value = result_html(result)
+            self.result.value = self._result_html(result)
         exam = self.exam
         assert exam is not None
         self.running.layout.display = "none"
         self.setup.layout.display = ""
-        self.start_button.description = "Start a new exam"
+        self.start_button.description = f"{self.start_label} again"
         try:
-            notices = progress.record_exam(result.summary(), exam.answers_for_progress())
+            notices = self._record(exam, result)
         except progress.ProgressError as exc:
-            notices = [f"This exam could not be saved to your progress: {exc}"]
+            notices = [f"This could not be saved to your progress: {exc}"]
         self.message.value = "".join(message_html(n, "warn") for n in notices)
 
     def _run_timer(self, exam: MockExam) -> None:

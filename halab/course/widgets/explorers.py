@@ -63,6 +63,7 @@ class InfrastructureChain(_Form):
 
 
 def _chain_plot(names: list[str], per_stage: list[float], weakest: int) -> bytes:
+    # matplotlib takes about 0.4 s to import: only when a plot is drawn, not when the widgets load.
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6, 2.6))
@@ -86,7 +87,8 @@ class MigrationEstimator(_Form):
 
     def compute(self) -> str:
         plan = replmath.live_migration(self.memory.value, self.dirty.value, self.bandwidth.value, self.downtime.value)
-        rows = [(r.number, f"{r.sent_mib:.0f} MiB", f"{r.seconds:.2f} s") for r in plan.rounds[:8]]
+        rows: list[tuple[int | str, str, str]] = [(r.number, f"{r.sent_mib:.0f} MiB", f"{r.seconds:.2f} s")
+                                                  for r in plan.rounds[:8]]
         if len(plan.rounds) > 8:
             rows.append(("...", f"{len(plan.rounds) - 8} more rounds", ""))
         if plan.converged:

@@ -14,6 +14,7 @@ from halab.course import labaccess
 from halab.course.widgets.cluster_view import ClusterView
 from halab.course.widgets.common import CourseWidget, message_html, table_html
 from halab.course.widgets.report_view import ReportView
+from halab.spec import load_spec
 
 
 def commands_html(lab: str, node: str = "node1") -> str:
@@ -44,8 +45,6 @@ def runs_pacemaker(lab: str) -> bool:
     """Whether the lab's nodes form a Pacemaker cluster, whose view the section shows (a load-balancing lab's
     balancers, web servers and client do not: crm_mon there only says that Pacemaker is not running)."""
     try:
-        from halab.spec import load_spec
-
         return bool(load_spec(lab).members)
     except Exception:  # noqa: BLE001 - an unreadable spec: show the view, which then says what it can
         return True

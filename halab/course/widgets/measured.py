@@ -7,7 +7,10 @@ from pathlib import Path
 
 import ipywidgets as w
 
+from graders.evidence import evidence_name, grade_evidence
 from halab.course.widgets.common import message_html, table_html
+from halab.errors import HalabError
+from halab.spec import load_spec
 
 
 def measured_vs_reference(lab: str, reference: dict[str, tuple[str, float, float | None]],
@@ -15,10 +18,6 @@ def measured_vs_reference(lab: str, reference: dict[str, tuple[str, float, float
     """``reference``: measurement -> (what it is, the reference solution's figure, the defaults' figure or None
     where the defaults make no difference), in seconds. The student's figures come from the lab's evidence
     file next to the notebook (the last lab check with its fault checks)."""
-    from graders.evidence import evidence_name, grade_evidence
-    from halab.errors import HalabError
-    from halab.spec import load_spec
-
     path = (folder or Path.cwd()) / evidence_name(lab)
     try:
         graded = grade_evidence(path, load_spec(lab))

@@ -12,6 +12,7 @@ from halab.course.mastery import Overview, TermMastery, overview
 from halab.course.objectives import Vocabulary, load_vocabulary
 from halab.course.quiz import practice_questions
 from halab.course.widgets.common import CourseWidget, badge, guarded, message_html, table_html
+from halab.course.widgets.exam_prep import due_html
 
 LEVEL_KINDS = {"mastered": "ok", "learning": "info", "weak": "bad", "not started": "warn"}
 
@@ -70,7 +71,8 @@ class ProgressView(CourseWidget):
                 self.out.value = message_html(str(exc), "bad")
                 return
             view = overview(data, practice_questions(), vocabulary)
-            self.out.value = "".join(message_html(n, "warn") for n in notices) + overview_html(view, vocabulary)
+            self.out.value = ("".join(message_html(n, "warn") for n in notices) + "<b>Spaced review</b>"
+                              + due_html(data) + overview_html(view, vocabulary))
 
         update()
 

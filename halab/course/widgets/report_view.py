@@ -1,8 +1,8 @@
-"""The grader report as a table: each check passed or not, its points, feedback, and a hint to open."""
+"""The grader report in a notebook (report_html.py draws it), with the button that checks the live lab and
+saves the evidence graded with the notebook."""
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -10,88 +10,27 @@ from typing import Any
 
 import ipywidgets as w
 
+from graders.evidence import evidence_name, write_evidence
+from graders.report import Report
 from halab.course import labaccess
-from halab.course.hamath import InputError
-from halab.course.widgets.common import CourseWidget, badge, guarded, message_html, table_html
+from halab.course.labgrade import grade_lab
+from halab.course.progress import ProgressError, record_lab_check
+from halab.course.widgets.common import CourseWidget, guarded, message_html
+from halab.course.widgets.report_html import render_report
 
 CHECKS_TIMEOUT_S = 900.0  # fault checks kill nodes and wait for failover; slow under TCG emulation
 
 
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"The report's {name} is not a number: {value!r}.")
-    return float(value)
-
-
-def render_report(report: Mapping[str, Any], fold_hints: bool = True) -> str:
-    """HTML for a report dict as graders.run_checks returns it; InputError if it is not one."""
-    if not isinstance(report, Mapping):
-        raise InputError("A grader report is a dictionary with 'lab', 'score', 'max_score' and 'checks'.")
-    score, max_score = _number(report.get("score"), "score"), _number(report.get("max_score"), "max_score")
-    checks = report.get("checks")
-    if not isinstance(checks, list):
-        raise InputError("The report has no list of 'checks'.")
-    percent = 100 * score / max_score if max_score else 0.0
-    header = (
-        f"<h4 style='margin:4px 0'>Lab {html.escape(str(report.get('lab', '?')))}: "
-        f"{score:g} / {max_score:g} points</h4>"
-        f"<div style='background:#f2f4f7;width:320px;height:10px;border-radius:5px'>"
-        f"<div style='background:#1b7f3b;width:{percent:.0f}%;height:10px;border-radius:5px'></div></div>"
-    )
-    rows = [_check_row(check, fold_hints) for check in checks]
-    body = table_html(["", "Check", "Points", "Feedback"], rows, raw_columns=[0, 3])
-    measurements = report.get("measurements") or {}
-    if isinstance(measurements, Mapping) and measurements:
-        body += "<b>Measurements</b>" + table_html(["Name", "Value"], sorted(measurements.items()))
-    return header + body
-
-
-def _check_row(check: Any, fold_hints: bool) -> tuple[str, str, str, str]:
-    if not isinstance(check, Mapping):
-        raise InputError(f"A check in the report is not a dictionary: {check!r}.")
-    passed = bool(check.get("passed"))
-    feedback = html.escape(str(check.get("feedback") or ""))
-    hint = check.get("hint")
-    if hint and not passed and fold_hints:
-        # Hints are folded away so a student can try once more before reading them.
-        feedback += f"<details><summary>Hint</summary>{html.escape(str(hint))}</details>"
-    elif hint and not passed:  # graded feedback: nothing left to try, and a printout shows no folded text
-        feedback += f"<br><i>Hint: {html.escape(str(hint))}</i>"
-    points = f"{check.get('points', 0):g} / {check.get('max_points', 0):g}" if _numeric_points(check) else "?"
-    return (
-        badge("✔ passed", "ok") if passed else badge("✘ failed", "bad"),
-        str(check.get("title") or check.get("id") or "?"),
-        points,
-        feedback,
-    )
-
-
-def _numeric_points(check: Mapping[str, Any]) -> bool:
-    return all(
-        isinstance(check.get(k, 0), int | float) and not isinstance(check.get(k, 0), bool)
-        for k in ("points", "max_points")
-    )
-
-
 def run_checks(lab: str) -> dict[str, Any]:
-    # Imported here: the graders package is written separately and may be missing or broken.
-    from graders import run_checks as grader_run_checks
-
-    return grader_run_checks(lab)
+    """The full check of the live lab, through the caller's door (labaccess.check_lab): root's own lab, or a
+    user's own instance of it through the lab service."""
+    return labaccess.check_lab(lab).report
 
 
 def check_and_save(lab: str, evidence: Path, progress: Callable[[str], None]) -> dict[str, Any]:
     """The full check of the live lab, fault checks included, saved as evidence for grading (by the student,
     as the student: a lab of the lab service is checked by the service, the file is written here)."""
-    from graders.evidence import write_evidence
-    from graders.report import Report
-    from halab.access import open_lab
-
-    handle = open_lab(lab)
-    try:
-        checked = handle.check(faults=True, progress=progress)
-    finally:
-        handle.close()
+    checked = labaccess.check_lab(lab, progress)
     write_evidence(evidence, checked.identity, checked.raw, Report.from_dict(checked.report))
     return checked.report
 
@@ -101,13 +40,11 @@ def record_progress(report: Mapping[str, Any] | None) -> str:
 
     Only checks the student runs are recorded, never a report shown from saved evidence: nbgrader re-runs
     the notebooks on the instructor's machine, whose progress this is not."""
-    from halab.course import progress
-
     if not report:
         return ""
     try:
-        notices = progress.record_lab_check(report)
-    except progress.ProgressError as exc:
+        notices = record_lab_check(report)
+    except ProgressError as exc:
         return message_html(f"This check could not be saved to your progress: {exc}", "warn")
     return "".join(message_html(n, "warn") for n in notices)
 
@@ -119,8 +56,6 @@ def is_course_source(folder: Path) -> bool:
 
 def saved_evidence_html(lab: str, evidence: Path) -> tuple[str, Mapping[str, Any] | None]:
     """What the grader will make of the evidence file: a sentence, and the report it gives (None: unusable)."""
-    from halab.course.labgrade import grade_lab
-
     grade = grade_lab(lab, evidence.parent)  # exactly what the notebook's graded lab cells will compute
     if grade.report is not None and not grade.problem:
         sentence = (f"Saved in {evidence.name}. {grade.source} It is graded with this notebook when you submit "
@@ -235,6 +170,4 @@ def report_view(report: Mapping[str, Any] | None = None, lab: str | None = None)
 
 def lab_check(lab: str) -> ReportView:
     """The graded lab-check cell: check the live lab and save its evidence next to the notebook."""
-    from graders.evidence import evidence_name
-
     return ReportView(lab=lab, evidence=evidence_name(lab))

@@ -12,11 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from halab import locks, paths
+from halab import paths
 from halab.errors import HalabError
+from halab.host import locks
 from halab.image.build import Image
-from halab.providers.base import Progress
 from halab.providers.incus.api import Client, EngineError
+from halab.types import Progress
 
 
 def alias(image: Image) -> str:

@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from halab import procs
 from halab.errors import HalabError
-from halab.hostfs import loop_devices
+from halab.host import procs
+from halab.host.fs import loop_devices
 from halab.providers.incus.config import EngineConfig, render_config
 
 SUBNET = "100.64.42"  # the front host is .1, member i is .(10+i)

@@ -10,7 +10,7 @@ way nspawn's host joins it: with one link holding the host's address in the lab 
 (``labnet.host_link``) on the lab network's own multicast group, which the bridge's tunnel (Incus' bridge keys
 ``tunnel.f.*``: protocol vxlan, the same id and group) joins on every member. So graders SSH to nodes, request
 the floating IP, and nodes reach their power switch, all at the addresses the lab spec gives, across hosts, and
-the host's firewall chain per lab link (hostfirewall.py) applies as it does for container labs. Multicast,
+the host's firewall chain per lab link (halab/host/firewall.py) applies as it does for container labs. Multicast,
 because Incus 6.0 has no member-specific tunnel keys (a unicast tunnel needs each member's own ``local``
 address): the front host and the members share a layer-2 segment, or a network that routes multicast; the
 members' tunnel interface is the one of their default route. Chosen over proxy devices (they forward ports,
@@ -26,9 +26,10 @@ import ipaddress
 import json
 from urllib.parse import urlparse
 
-from halab import hostfirewall, labnet, netns
 from halab.errors import HalabError
+from halab.host import firewall, netns
 from halab.providers.incus.api import Client, EngineError
+from halab.runtime import labnet
 from halab.spec import LabSpec
 
 TUNNEL = "f"  # the tunnel's name in the bridge's keys; bridge name + "-f" must fit in 15 characters
@@ -108,7 +109,7 @@ def join_front(spec: LabSpec, front_address: str) -> None:
         netns.ip("link", "set", link, "mtu", str(MTU))
         netns.ip("address", "add", f"{network.host_address}/{network.subnet.prefixlen}", "dev", link)
         netns.ip("link", "set", link, "up")
-        hostfirewall.guard(link, str(network.host_address))
+        firewall.guard(link, str(network.host_address))
 
 
 def front_joined(spec: LabSpec) -> bool:

@@ -1,4 +1,4 @@
-"""A node's "firmware" delay after power-on, then its boot (see nspawn.py for why nodes take their time).
+"""A node's "firmware" delay after power-on, then its boot (see nspawn/provider.py for why nodes take their time).
 
     python -m halab.providers.incus.post LAB NODE SECONDS
 
@@ -14,13 +14,13 @@ import sys
 import time
 
 from halab.errors import HalabError
-from halab.state import lab_dir, load_state, power_lock
+from halab.runtime.state import lab_dir, load_state, power_lock
 
 
 def main(argv: list[str]) -> int:
     lab, node, seconds = argv[0], argv[1], float(argv[2])
     time.sleep(seconds)
-    from halab.providers.incus import IncusProvider, _set_post
+    from halab.providers.incus.provider import IncusProvider, set_post
 
     try:
         state = load_state(lab)
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
             try:
                 provider._state_action(state, node, "start")
             finally:
-                _set_post(state, node, None)
+                set_post(state, node, None)
     except HalabError as exc:
         with contextlib.suppress(OSError), open(lab_dir(lab) / "power.log", "a") as log:  # the lab may be gone
             log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {node}: power-on failed: {exc}\n")

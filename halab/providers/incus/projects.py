@@ -3,7 +3,7 @@
 A project is where the engine itself enforces what halab's quota check promises (so that a bug in halab, or a
 request that slipped past it, still cannot take more): ``restricted`` (no privileged containers, no nesting,
 no raw LXC settings, no host devices, only the lab networks listed for the project) and, for a service user,
-limits from /etc/halab/service.toml (halab/service/quotas.py): containers = the user's node quota, and memory,
+limits from /etc/halab/service.toml (halab/runtime/quotas.py): containers = the user's node quota, and memory,
 processes and CPUs as that many nodes may have (NODE_* below, which every node gets as its own limits).
 Images, storage and networks are the default project's (``features.*=false``): the node image is imported
 once for every project, and lab networks are made by halab, never by a project. Profiles are the project's own
@@ -16,7 +16,7 @@ from typing import Any
 
 from halab.errors import HalabError
 from halab.providers.incus.api import Client, EngineError
-from halab.service.quotas import Quota
+from halab.runtime.quotas import Quota
 
 NODE_PROCESSES = 2000
 NODE_CPUS = 1
