@@ -3,14 +3,16 @@ placed them, time until every node is SSH-ready, time until every lab is solved 
 and the largest K for which every lab was healthy.
 
     export HALAB_STATE_DIR=...
-    /work/bin/labslot --all -- .venv/bin/python benchmarks/cluster.py --labs 2 4 6 [--faults]
+    /work/bin/labslot --all -- .venv/bin/python benchmarks/cluster.py --labs 2 4 6 [--faults] [--keep-failed]
 
 Each K runs on a fresh cluster (halab/providers/incus/localcluster.py), the K labs are brought up at once, each
 as a user of its own (slot k), solved at once and graded (`halab check --json`; with --faults the failover
 check too). Healthy: every check passed (a timed fault check that only missed its objective counts as
 healthy and is reported). Memory per lab: the engine's figure (the containers' cgroup memory usage, page cache
 included) and the PSS of the lab's processes, both summed over its nodes. The lab image import is timed apart
-(once per cluster). The run stops at the first K that is not all healthy.
+(once per cluster). The run stops at the first K that is not all healthy. With --keep-failed a lab that does
+not come up is kept as it failed (`up` would remove it) and examined layer by layer (benchmarks/incus_diagnose.py)
+before everything is taken down.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.incus_diagnose import diagnose  # noqa: E402
 from halab import paths  # noqa: E402
 from halab.errors import HalabError  # noqa: E402
 from halab.image.build import build_image  # noqa: E402
@@ -82,7 +85,7 @@ def grade(lab: Lab, faults: bool) -> tuple[bool, str]:
     return not wrong, ", ".join(wrong) + ("; slow failover" if slow else "")
 
 
-def run(k: int, faults: bool) -> bool:
+def run(k: int, faults: bool, keep_failed: bool = False) -> bool:
     cluster = LocalCluster(paths.state_dir() / ".incus-bench", size=3)
     labs = [Lab("clustering", Owner(61000 + i, f"bench{i}", i)) for i in range(1, k + 1)]
     print(f"\n== K = {k} labs ({2 * k} nodes) on 3 members")
@@ -98,7 +101,7 @@ def run(k: int, faults: bool) -> bool:
         def bring_up(lab: Lab) -> float | str:
             began = time.monotonic()
             try:
-                lab.up(provider="incus")
+                lab.up(provider="incus", keep_failed=keep_failed)
             except HalabError as exc:
                 return str(exc)[:200]
             return time.monotonic() - began
@@ -116,6 +119,8 @@ def run(k: int, faults: bool) -> bool:
         for lab, took in zip(labs, ups, strict=True):
             if not isinstance(took, float):
                 print(f"    {lab.name} did not come up: {took}")
+                if keep_failed:
+                    diagnose(cluster, lab)
         started = time.monotonic()
         with ThreadPoolExecutor(k) as pool:
             list(pool.map(lambda lab: solve(lab), ok))
@@ -144,10 +149,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--labs", type=int, nargs="+", default=[2, 4], help="values of K, in order")
     parser.add_argument("--faults", action="store_true", help="grade with the failover fault check too")
+    parser.add_argument("--keep-failed", action="store_true",
+                        help="examine a lab that did not come up before removing it (benchmarks/incus_diagnose.py)")
     args = parser.parse_args()
     largest = 0
     for k in args.labs:
-        if not run(k, args.faults):
+        if not run(k, args.faults, args.keep_failed):
             break
         largest = k
     print(f"\nlargest K with every lab healthy: {largest} (of {args.labs})")

@@ -201,7 +201,11 @@ class Lab:
             self.drop_connection(node)
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def up(self, provider: str | None = None, progress: Progress = lambda _m: None) -> list[NodeInfo]:
+    def up(self, provider: str | None = None, progress: Progress = lambda _m: None,
+           keep_failed: bool = False) -> list[NodeInfo]:
+        """Bring the lab up (or power on what of it is off). A lab that fails half-way is removed again, unless
+        ``keep_failed``: then it is left as it failed, for examination (benchmarks/cluster.py --keep-failed),
+        and the next `up` or `down` removes it, as it does what a crash left."""
         require_root()
         with lab_lock(self.name):
             spec, data = self._spec_from_labs()
@@ -242,7 +246,8 @@ class Lab:
                 self._teardown(state, progress)
                 raise HalabError(f"interrupted; lab '{self.name}' was removed again") from None
             except BaseException:
-                self._teardown(state, progress)
+                if not keep_failed:
+                    self._teardown(state, progress)
                 raise
             return state.nodes
 
