@@ -2,7 +2,9 @@
 makes one (halab/providers/incus/localcluster.py): two users' clustering labs placed on different members,
 solved and fully checked (fault check included); the engine itself refuses what the users' projects do not
 allow; a member is lost and the lab on another member stays healthy while fencing a node of the lost member
-fails honestly; then everything is taken down and nothing is left, in the engine or on the host.
+fails honestly; then everything is taken down and nothing is left, in the engine or on the host. The first
+user's lab is brought up the way a class's are: a real user's `halab up clustering` through the lab service,
+whose service.toml says ``provider = "incus"``; the second through the Python API, as root.
 
 Needs scripts/install-incus.sh. Run it under `/work/bin/labslot --all` (it loads the machine).
 """
@@ -21,47 +23,52 @@ from typing import Any
 
 import pytest
 
-from halab import paths
 from halab.fence import daemon as fence
 from halab.lab import Lab
 from halab.providers.incus.api import Client, EngineError
 from halab.providers.incus.localcluster import LocalCluster
 from halab.providers.incus.provider import IncusProvider, instance_name
+from halab.runtime.slots import assign_slot
 from halab.runtime.state import lab_dir
 from halab.spec.instances import Owner
 from solutions import solve
 from tests.integration.conftest import check_json, slow_misses
-from tests.support.census import incus_cluster_leftovers, incus_leftovers
+from tests.support.census import incus_leftovers
+from tests.support.incus import local_cluster
+from tests.support.users import User, lab_service, made_users
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("incus") is None, reason="needs Incus: bash scripts/install-incus.sh")]
-USERS = [Owner(60001, "ann", 1), Owner(60002, "bob", 2)]
+ANN_SLOT = 1  # a real user, whose lab comes through the lab service
+BOB = Owner(60002, "bob", 2)  # a lab made through the Python API, as root
+QUOTAS = "provider = \"incus\"\n[defaults]\nlabs = 1\nnodes = 2\n"  # nodes: the engine's limit too
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    service = tmp_path_factory.mktemp("service") / "service.toml"
-    service.write_text("provider = \"incus\"\n[defaults]\nlabs = 1\nnodes = 2\n")  # nodes: the engine's limit too
-    saved = {key: os.environ.get(key) for key in ("HALAB_INCUS_CONFIG", "HALAB_SERVICE_CONFIG")}
-    local = LocalCluster(paths.state_dir() / ".incus-test", size=3)
-    try:
-        local.start()
-        os.environ.update(HALAB_INCUS_CONFIG=str(local.config_file), HALAB_SERVICE_CONFIG=str(service))
+def cluster() -> Iterator[LocalCluster]:
+    with local_cluster(".incus-test") as local:
         yield local
-    finally:
-        local.stop()
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
-        assert incus_cluster_leftovers(local.root) == []
 
 
 @pytest.fixture(scope="module")
-def labs(cluster: LocalCluster) -> Iterator[list[Lab]]:
-    made = [Lab("clustering", owner) for owner in USERS]
+def ann(cluster: LocalCluster) -> Iterator[User]:
+    """A real user of the lab service (started with the cluster's config in its environment), in slot 1."""
+    with lab_service(QUOTAS) as socket, made_users(1, socket) as (user,):
+        os.environ["HALAB_SERVICE_CONFIG"] = str(socket.parent / "service.toml")  # the provider's limits here too
+        assign_slot(user.uid, user.name, ANN_SLOT)
+        yield user
+
+
+@pytest.fixture(scope="module")
+def labs(cluster: LocalCluster, ann: User) -> Iterator[list[Lab]]:
+    made = [Lab("clustering", Owner(ann.uid, ann.name, ANN_SLOT)), Lab("clustering", BOB)]
     client = IncusProvider().client
     try:
-        for lab in made:  # one after the other: the engine's scheduler then sees the first lab's nodes
-            lab.up(provider="incus")
+        # One after the other: the engine's scheduler then sees the first lab's nodes. No --provider: the
+        # service's default (service.toml) must put the lab on incus, as it would for a class.
+        brought = ann.halab("up", "clustering")
+        assert brought.returncode == 0, brought.stderr[-2000:]
+        made[1].up(provider="incus")
         yield made
     finally:
         for member in cluster.members:  # a member lost by a failed test comes back for the teardown
@@ -86,11 +93,13 @@ def _member(lab: Lab) -> str:
 def test_labs_of_two_users_land_on_different_members(labs: list[Lab]) -> None:
     members = [_member(lab) for lab in labs]
     assert members[0] != members[1], members
+    # The lab service's user asked for no provider: service.toml's `provider = "incus"` chose it.
+    assert [lab.state().provider for lab in labs] == ["incus", "incus"]
     client = IncusProvider().client
-    for lab, owner in zip(labs, USERS, strict=True):
-        assert lab.name == f"u{owner.slot}-clustering"
+    for lab, slot in zip(labs, (ANN_SLOT, BOB.slot), strict=True):
+        assert lab.name == f"u{slot}-clustering"
         for node in lab.nodes:
-            info = client.get(f"/1.0/instances/{instance_name(lab.name, node.name)}", project=f"halab-u{owner.slot}")
+            info = client.get(f"/1.0/instances/{instance_name(lab.name, node.name)}", project=f"halab-u{slot}")
             assert info["location"] == _member(lab) and info["status"] == "Running"
             assert info["config"]["security.idmap.isolated"] == "true" and "security.privileged" not in info["config"]
         assert lab.run("node1", "systemctl is-system-running --wait", timeout=120).stdout.strip() == "running"
