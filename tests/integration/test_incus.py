@@ -25,7 +25,7 @@ import pytest
 
 from halab.fence import daemon as fence
 from halab.lab import Lab
-from halab.providers.incus.api import Client, EngineError
+from halab.providers.incus.api import EngineError
 from halab.providers.incus.localcluster import LocalCluster
 from halab.providers.incus.provider import IncusProvider, instance_name
 from halab.runtime.slots import assign_slot
@@ -72,18 +72,10 @@ def labs(cluster: LocalCluster, ann: User) -> Iterator[list[Lab]]:
         yield made
     finally:
         for member in cluster.members:  # a member lost by a failed test comes back for the teardown
-            if not _online(client, member.name):
-                cluster.restore(member)
+            cluster.restore(member)
         for lab in made:
             lab.down()
             assert incus_leftovers(lab.name, client) == [], f"{lab.name} left things behind"
-
-
-def _online(client: Client, member: str) -> bool:
-    try:
-        return client.get(f"/1.0/cluster/members/{member}")["status"] == "Online"
-    except EngineError:
-        return False
 
 
 def _member(lab: Lab) -> str:

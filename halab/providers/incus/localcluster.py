@@ -183,9 +183,30 @@ class LocalCluster:
         self._kill_member_processes(member)
 
     def restore(self, member: Member) -> None:
-        """The member's host is back: its network, and incusd started again (upstream's respawn_incus)."""
+        """The member's host is back: its network, and incusd started again (upstream's respawn_incus); returns
+        once the rest of the cluster sees it online again. Safe to call for a member that is not lost: a second
+        incusd on a member's directory would run beside the first on the same database (seen here as a
+        network that stayed "in use" after every instance on it was deleted)."""
         _run(["ip", "link", "set", member.host_veth, "up"])
-        self._spawn(member)
+        if not self.daemon_running(member):
+            self._spawn(member)
+        self._wait_online(member)
+
+    def daemon_running(self, member: Member) -> bool:
+        daemon = member.pid("incusd")
+        return daemon is not None and INCUSD in procs.command_line(daemon)
+
+    def _wait_online(self, member: Member, seconds: float = 90) -> None:
+        """Until another member's view of the cluster has ``member`` online (heartbeats come every 10 s)."""
+        other = next((m for m in self.members if m is not member and self.daemon_running(m)), member)
+        deadline = time.monotonic() + seconds
+        while True:
+            listed = json.loads(_run(["incus", "cluster", "list", "--format", "json"], other.env()) or "[]")
+            if any(m.get("server_name") == member.name and m.get("status") == "Online" for m in listed):
+                return
+            if time.monotonic() > deadline:
+                raise HalabError(f"{member.name} is not online in the cluster {seconds:.0f} s after its restart")
+            time.sleep(1)
 
     def _kill_member_processes(self, member: Member) -> None:
         """incusd, LXC's monitors (their command lines name the member's directory) and every container under
