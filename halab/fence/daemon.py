@@ -37,6 +37,7 @@ from typing import Any
 from halab import paths
 from halab.errors import HalabError
 from halab.host import procs
+from halab.host.fs import write_secret
 from halab.providers.base import get_provider
 from halab.runtime.state import LabState, lab_dir, load_state
 
@@ -55,13 +56,7 @@ def password_file(lab: str) -> Path:
 
 def new_password(lab: str) -> str:
     password = secrets.token_urlsafe(18)
-    path = password_file(lab)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Mode 0600 whatever an older file had: O_CREAT's mode applies only to a new file, fchmod to any.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    with open(fd, "w") as handle:
-        os.fchmod(fd, 0o600)
-        handle.write(password)
+    write_secret(password_file(lab), password)
     return password
 
 
@@ -244,6 +239,9 @@ def serve(lab: str, address: str, ready_fd: int | None = None) -> int:
 
 # -- started and stopped by Lab.up / Lab.down -----------------------------------------------------------
 def _daemon_pids(lab: str) -> list[int]:
+    """The switches of this lab: its name on the command line, and this state directory (several halab checkouts
+    on one host, each with its own HALAB_STATE_DIR, may each have a lab of that name: one's `down` must not stop
+    the other's switch)."""
     wanted = ["-m", "halab.fence.daemon", lab]
     pids = []
     for entry in Path("/proc").iterdir():
@@ -253,9 +251,20 @@ def _daemon_pids(lab: str) -> list[int]:
             args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
         except OSError:
             continue
-        if args[1:4] == wanted:
+        if args[1:4] == wanted and _state_dir_of(entry) == paths.state_dir():
             pids.append(int(entry.name))
     return pids
+
+
+def _state_dir_of(process: Path) -> Path | None:
+    """The state directory a process of halab's works in (its HALAB_STATE_DIR, else the default); None if its
+    environment cannot be read."""
+    try:
+        variables = (process / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    found = next((v.split(b"=", 1)[1] for v in variables if v.startswith(b"HALAB_STATE_DIR=")), None)
+    return Path(found.decode(errors="replace")) if found is not None else Path(paths.DEFAULT_STATE_DIR)
 
 
 def _listeners(address: str, port: int) -> str:

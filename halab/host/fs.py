@@ -88,3 +88,13 @@ def loop_devices() -> list[tuple[str, str]]:
     listing = subprocess.run(["losetup", "--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"],
                              capture_output=True, text=True).stdout
     return [(line.split(" ", 1)[0], line.split(" ", 1)[1]) for line in listing.splitlines() if " " in line]
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Write a secret of the host's (a lab's password) readable by root only: mode 0600 whatever an older file
+    had (O_CREAT's mode applies only to a new file, fchmod to any), never through a symlink."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    with open(fd, "w") as handle:
+        os.fchmod(fd, 0o600)
+        handle.write(text)
