@@ -6,10 +6,11 @@
 # What it installs: Incus 6.0 LTS from Debian's bookworm-backports, container parts only (incus-base, not
 # `incus`, whose VM support would pull a newer qemu-system-x86 over the one libvirt's drbd lab uses), and
 # btrfs-progs (halab's storage pool: each node's disk is a snapshot of the node image). No daemon is started
-# (policy-rc.d): `halab cluster init/join`, or the tests, start incusd themselves.
+# (policy-rc.d): the instructor starts incusd on each member (README, "Lab nodes on an Incus cluster"), the tests
+# start theirs (halab/providers/incus/localcluster.py).
 #
 # Root's subordinate IDs (/etc/subuid, /etc/subgid), which Incus gives its containers, are kept below
-# 0x10000000, where halab's nspawn nodes' ID ranges begin (halab/idmap.py), so that no container of one
+# 0x10000000, where halab's nspawn nodes' ID ranges begin (halab/host/idmap.py), so that no container of one
 # engine ever shares IDs with a node of the other.
 set -euo pipefail
 

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from halab.errors import HalabError
 from halab.providers.incus.api import Client
 from halab.providers.incus.config import EngineConfig, config_path, render_config
+from halab.providers.incus.network import front_device
 
 
 def server_fingerprint(host: str, port: int) -> str:
@@ -44,6 +45,7 @@ def connect(member: str, token: str, front_address: str, pool: str = "halab",
             directory: Path | None = None) -> EngineConfig:
     """Trust this host in the cluster that ``member`` (HOST or HOST:PORT) belongs to; returns the config written."""
     host, _, port = member.partition(":")
+    front_device(front_address)  # said now, not at the first `halab up`: an address this host does not have
     endpoint = f"https://{host}:{port or 8443}"
     fingerprint = server_fingerprint(host, int(port or 8443))
     cert = client_certificate(directory or config_path().parent / "incus")
