@@ -79,7 +79,8 @@ def objective(lab: Lab, setting: str, default: float) -> tuple[float, str]:
     long for the same failover as a container."""
     value = lab.spec.settings.get(setting, default)
     state = lab.state()
-    runs_on = "nspawn" if state.provider == "nspawn" else "kvm" if state.provider_data.get("accel") == "kvm" else "tcg"
+    containers = state.provider in ("nspawn", "incus")  # the table's "nspawn" is for container nodes
+    runs_on = "nspawn" if containers else "kvm" if state.provider_data.get("accel") == "kvm" else "tcg"
     if isinstance(value, dict):
         if runs_on not in value:
             raise HalabError(f"lab '{lab.name}': {setting} has no objective for {runs_on} (it has: "

@@ -125,7 +125,11 @@ class Lab:
         provider = get_provider(state.provider)
 
         def node_status(node: NodeInfo) -> dict[str, Any]:
-            running = provider.node_running(state, node.name)
+            try:
+                running = provider.node_running(state, node.name)
+            except HalabError as exc:  # a node whose power state nobody can tell (its engine member is lost)
+                return {"name": node.name, "address": node.address, "port": node.port, "user": node.user,
+                        "running": None, "ssh": False, "problem": str(exc)}
             return {"name": node.name, "address": node.address, "port": node.port, "user": node.user,
                     "running": running, "ssh": running and ssh.port_open(node.address, node.port)}
 
@@ -200,7 +204,11 @@ class Lab:
             self.drop_connection(node)
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def up(self, provider: str | None = None, progress: Progress = lambda _m: None) -> list[NodeInfo]:
+    def up(self, provider: str | None = None, progress: Progress = lambda _m: None,
+           keep_failed: bool = False) -> list[NodeInfo]:
+        """Bring the lab up (or power on what of it is off). A lab that fails half-way is removed again, unless
+        ``keep_failed``: then it is left as it failed, for examination (benchmarks/cluster.py --keep-failed),
+        and the next `up` or `down` removes it, as it does what a crash left."""
         require_root()
         with lab_lock(self.name):
             spec, data = self._spec_from_labs()
@@ -249,7 +257,8 @@ class Lab:
                 self._teardown(state, progress)
                 raise HalabError(f"interrupted; lab '{self.name}' was removed again") from None
             except BaseException:
-                self._teardown(state, progress)
+                if not keep_failed:
+                    self._teardown(state, progress)
                 raise
             return state.nodes
 

@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh || exit 1
+# The Incus engine for the cluster tests (tests/integration/test_incus.py); not part of a student's install.
+bash scripts/install-incus.sh || exit 1
 .venv/bin/ruff check . || exit 1
 .venv/bin/lint-imports || exit 1  # the layout's rules: [tool.importlinter] in pyproject.toml
 .venv/bin/mypy || exit 1  # halab/, graders/, solutions/: [tool.mypy] in pyproject.toml

@@ -29,8 +29,8 @@ from halab.course.gradebox import ensure_grader
 from halab.course.workspace import COURSE_ID, NOT_COPIED, STUDENT_CONFIG, venv_env
 from halab.errors import HalabError
 from halab.host.runas import run_as, write_private_as
+from halab.runtime.quotas import config_path, policy_says
 from halab.runtime.slots import assign_slot, release_slot, slot_held, slot_of
-from halab.service.quotas import config_path, policy_says
 from halab.types import Progress
 
 # nbgrader's own modes for an exchange (nbgrader/exchange/default/release_assignment.py, release_feedback.py):

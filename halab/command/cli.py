@@ -12,6 +12,7 @@ from rich.markup import escape
 from halab.command import (
     break_,
     check,
+    cluster,
     doctor,
     down,
     exam,
@@ -43,7 +44,7 @@ def cli() -> None:
 
 def _register() -> None:
     for command in (up.up, status.status, ssh.ssh, check.check, fault.fault, solve.solve, break_.break_, down.down,
-                    image.image, doctor.doctor, libvirtd.libvirtd, service.service):
+                    image.image, doctor.doctor, libvirtd.libvirtd, service.service, cluster.cluster):
         cli.add_command(command)
     cli.add_command(exam.exam)  # exam preparation: no lab and no Jupyter needed
     cli.add_command(progress.progress)

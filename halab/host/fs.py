@@ -83,6 +83,13 @@ def mount_overlay(lower: Path | Sequence[Path], upper: Path, work: Path, merged:
         raise HalabError(f"cannot mount the node overlay on {merged}: {result.stderr.strip()}")
 
 
+def loop_devices() -> list[tuple[str, str]]:
+    """(device, backing file) of every loop device of the host (a lab's shared disk is one)."""
+    listing = subprocess.run(["losetup", "--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"],
+                             capture_output=True, text=True).stdout
+    return [(line.split(" ", 1)[0], line.split(" ", 1)[1]) for line in listing.splitlines() if " " in line]
+
+
 def write_secret(path: Path, text: str) -> None:
     """Write a secret of the host's (a lab's password) readable by root only: mode 0600 whatever an older file
     had (O_CREAT's mode applies only to a new file, fchmod to any), never through a symlink."""

@@ -22,6 +22,7 @@ PROVIDERS: dict[str, str] = {
     "nspawn": "halab.providers.nspawn.provider:NspawnProvider",
     "libvirt": "halab.providers.libvirt.provider:LibvirtProvider",
     "vagrant": "halab.providers.vagrant.provider:VagrantProvider",
+    "incus": "halab.providers.incus.provider:IncusProvider",
 }
 
 

@@ -1,2 +1,3 @@
 """A lab's life on this host: its state on disk, its networks, SSH to its nodes, the faults halab injects,
-and the user slots its instances live in."""
+the user slots its instances live in, and the users' quotas (the lab service's config file, which the
+service checks and the incus provider hands to the engine)."""

@@ -4,9 +4,9 @@ A root daemon (`halab service start`) listens on a Unix socket and knows each ca
 credentials (SO_PEERCRED), as libvirtd and the Docker engine do. The same `halab` command (and the
 notebooks) talk to it when they do not run as root: each caller gets their own instance of a lab
 (halab/spec/instances.py: own names, subnets, keys and state), sees and works on theirs only, within the
-quotas of /etc/halab/service.toml. Root keeps working on the host directly, as before.
+quotas of /etc/halab/service.toml (read by halab/runtime/quotas.py, since the incus provider gives a user's
+project the same limits). Root keeps working on the host directly, as before.
 
-    quotas.py     the service's config file: labs and nodes a user may have up at once
     server.py     the daemon: who is asking, what they may do, and doing it (halab.access.LocalAccess)
     daemon.py     start, stop and status of the daemon process
 

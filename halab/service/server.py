@@ -30,9 +30,9 @@ from halab.access.protocol import MAX_REQUEST, OPS, LineReader, send
 from halab.errors import HalabError
 from halab.host import procs
 from halab.names import check_lab_name
+from halab.runtime.quotas import Quotas, load_quotas
 from halab.runtime.slots import slot_of
 from halab.runtime.state import lab_dir, lab_states
-from halab.service.quotas import Quotas, load_quotas
 from halab.spec import PROVIDERS, load_spec
 from halab.spec.instances import Owner, instance_name
 from halab.types import Progress
@@ -132,7 +132,10 @@ class Service:
             raise Refused(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
         with self._user_lock(caller.uid):  # quota check and creation together: two `up`s cannot both fit
             _check_quota(caller, lab, self.quotas)
-            nodes = _access(caller, lab).up(provider, progress)
+            access = _access(caller, lab)
+            if provider is None and self.quotas.provider in access.lab.spec.providers:
+                provider = self.quotas.provider  # the service's default (service.toml), where the lab has it
+            nodes = access.up(provider, progress)
         return {"lab": lab, "instance": instance_name(lab, caller.owner.slot), "nodes": [asdict(n) for n in nodes]}
 
     def _down(self, caller: Caller, lab: str, _args: dict[str, Any], progress: Progress) -> Any:

@@ -14,7 +14,7 @@ from halab.errors import HalabError
 from halab.spec.kinds import Kind
 
 # The ways of running nodes a spec may name; each is a package of halab/providers/ (its PROVIDERS table).
-PROVIDERS = ("nspawn", "libvirt", "vagrant")
+PROVIDERS = ("nspawn", "libvirt", "vagrant", "incus")
 
 
 @dataclass(frozen=True)

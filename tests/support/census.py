@@ -13,9 +13,12 @@ from pathlib import Path
 import libvirt
 
 from halab.errors import HalabError
-from halab.host import firewall, netns
+from halab.host import firewall, netns, procs
 from halab.host.cgroups import systemd_hierarchy_mounts
-from halab.host.fs import mounts_under
+from halab.host.fs import loop_devices, mounts_under
+from halab.providers.incus.api import Client
+from halab.providers.incus.localcluster import lxc_cgroups
+from halab.providers.incus.network import network_name
 from halab.providers.libvirt import libvirtd
 from halab.providers.libvirt.provider import domain_name
 from halab.runtime import labnet
@@ -48,13 +51,6 @@ addresses of its subnets on the host's interfaces."""
     if lab_dir(lab).exists():
         found.append(f"state {lab_dir(lab)}")
     return found + host_addresses(lab)
-
-
-def loop_devices() -> list[tuple[str, str]]:
-    """(device, backing file) of every loop device of the host (a lab's shared disk is one)."""
-    listing = subprocess.run(["losetup", "--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"],
-                             capture_output=True, text=True).stdout
-    return [(line.split(" ", 1)[0], line.split(" ", 1)[1]) for line in listing.splitlines() if " " in line]
 
 
 def host_addresses(lab: str) -> list[str]:
@@ -91,4 +87,29 @@ def vm_leftovers(lab: str) -> list[str]:
             continue
         pool.refresh()
         found += [f"volume {name}" for name in pool.listVolumes() if name.startswith(prefix)]
+    return found
+
+
+def incus_leftovers(lab: str, client: Client) -> list[str]:
+    """leftovers(), plus what an incus lab can leave in the engine: its instances (in any project) and networks."""
+    found = leftovers(lab)
+    instances = client.get("/1.0/instances?all-projects=true&recursion=1") or []
+    found += [f"instance {i['project']}/{i['name']}" for i in instances
+              if (i.get("config") or {}).get("user.halab.lab") == lab]
+    names = {network_name(lab, index) for index in range(16)}
+    found += [f"network {n['name']}" for n in client.get("/1.0/networks?recursion=1") or [] if n["name"] in names]
+    return found
+
+
+def incus_cluster_leftovers(root: Path) -> list[str]:
+    """What a LocalCluster can leave on the host once stopped: processes, links, loop devices, LXC's cgroups."""
+    marker = str(root) + "/"
+    found = [f"process {pid}: {procs.command_line(pid)[:80]!r}" for pid in
+             (int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()) if marker in procs.command_line(pid)]
+    shown = subprocess.run(["ip", "-brief", "link"], capture_output=True, text=True).stdout
+    found += [f"link {line.split()[0]}" for line in shown.splitlines() if line.startswith("hlincus")]
+    found += [f"loop device {device} on {backing}" for device, backing in loop_devices() if backing.startswith(marker)]
+    found += [f"cgroup {group}" for group in lxc_cgroups()]
+    if root.exists():
+        found.append(f"directory {root}")
     return found

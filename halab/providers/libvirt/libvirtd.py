@@ -36,7 +36,7 @@ URI = "qemu:///system"
 SOCKET = Path("/run/libvirt/libvirt-sock")
 PIDFILES = {"libvirtd": Path("/run/libvirtd.pid"), "virtlogd": Path("/run/virtlogd.pid")}
 VM_PROVIDERS = ("libvirt", "vagrant")
-_NOT_VM_PROVIDERS = ("nspawn",)
+_NOT_VM_PROVIDERS = ("nspawn", "incus")
 KVM_DEVICE = Path("/dev/kvm")
 KVM_GROUP = "kvm"  # the group Debian's udev rule gives /dev/kvm, and libvirt-qemu is in
 

@@ -9,7 +9,7 @@ import pytest
 
 from halab import paths
 from halab.errors import HalabError, SpecError
-from halab.service.quotas import Policy, Quota, Quotas, load_quotas, policy_says
+from halab.runtime.quotas import Policy, Quota, Quotas, load_quotas, policy_says
 from halab.service.server import Caller, Service
 from halab.spec.instances import Owner
 

@@ -10,6 +10,10 @@ each user may have up at once, and what users may ask for. Without the file the 
 
     [policy]
     solve = false     # `halab solve` refused to users (a classroom: `halab classroom init` sets it); root may
+                      # still solve any lab
+
+A top-level ``provider = "incus"`` makes users' labs run on that provider when they name none and the lab
+supports it (for a class whose lab nodes run on an Incus cluster).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from halab.errors import SpecError
+from halab.spec import PROVIDERS
 
 DEFAULTS = {"labs": 2, "nodes": 8}
 POLICY = {"solve": True}
@@ -42,6 +47,7 @@ class Quotas:
     defaults: Quota
     users: dict[str, Quota]
     policy: Policy = Policy()
+    provider: str | None = None  # the service's default provider for users' labs
 
     def of(self, user: str) -> Quota:
         return self.users.get(user, self.defaults)
@@ -73,16 +79,19 @@ def load_quotas(path: Path | None = None) -> Quotas:
         data = tomllib.loads(path.read_text()) if path.exists() else {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SpecError(str(path), "(file)", f"cannot be read as TOML: {exc}") from None
-    unknown = set(data) - {"defaults", "users", "policy"}
+    unknown = set(data) - {"defaults", "users", "policy", "provider"}
     if unknown:
-        raise SpecError(str(path), sorted(unknown)[0], "unknown section (allowed: defaults, users, policy)")
+        raise SpecError(str(path), sorted(unknown)[0], "unknown section (allowed: provider, defaults, users, policy)")
+    provider = data.get("provider")
+    if provider is not None and provider not in PROVIDERS:
+        raise SpecError(str(path), "provider", f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
     defaults = _quota(path, "defaults", data.get("defaults", {}), DEFAULTS)
     users = data.get("users", {})
     if not isinstance(users, dict):
         raise SpecError(str(path), "users", "must be a table of [users.NAME] tables")
     base = {"labs": defaults.labs, "nodes": defaults.nodes}
     return Quotas(defaults, {name: _quota(path, f"users.{name}", table, base) for name, table in users.items()},
-                  _policy(path, data.get("policy", {})))
+                  _policy(path, data.get("policy", {})), provider)
 
 
 def _policy(path: Path, table: Any) -> Policy:
