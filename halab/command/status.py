@@ -8,6 +8,7 @@ import click
 
 from halab.access import lab_names, open_lab
 from halab.command.terminal import console, lab_argument, nodes_table
+from halab.spec.loader import available_labs
 
 
 @click.command()
@@ -20,7 +21,7 @@ def status(lab_name: str | None, as_json: bool) -> None:
         click.echo(json.dumps({"labs": [open_lab(name).status() for name in names]}, indent=2))
         return
     if not names:
-        console.print("no lab is up. Start one with: halab up clustering")
+        console.print(f"no lab is up. Start one with: halab up LAB (LAB: {', '.join(available_labs())})")
         return
     for name in names:
         lab = open_lab(name)
