@@ -87,6 +87,7 @@ def test_broken_variants_are_caught_by_their_own_checks(lab: Lab) -> None:
     assert code == 0, failed(report)
 
 
+@pytest.mark.long  # README, 'Long test runs': the pcs solution on a fresh lab (3.7 min; the notebook's in CI)
 def test_a_second_independent_solution_passes_every_pure_check(lab: Lab) -> None:
     """pcs instead of crmsh, other names, another expiry, synchronous inside each site, Pacemaker's default
     loss-policy (tests/integration/alternatives_dr.py), on the lab made afresh; its fault checks are in the

@@ -66,6 +66,7 @@ def test_partition_fault_splits_the_cluster_and_restore_mends_it(lab: Lab) -> No
     assert halab("fault", LAB, "partition", "client").returncode == 1  # not a cluster member
 
 
+@pytest.mark.long  # README, 'Long test runs': a third solution covers the same in CI
 def test_a_second_independent_solution_scores_full_marks_too(lab: Lab) -> None:
     lab.down()
     lab.up()

@@ -32,6 +32,7 @@ def test_vagrantfile_alone_says_how_to_use_it(tmp_path: Path) -> None:
     assert "halab up LAB --provider vagrant" in result.stdout + result.stderr
 
 
+@pytest.mark.long  # README, 'Long test runs': the Vagrant provider's VMs (the same lab runs on nspawn in CI)
 def test_clustering_lab_on_vagrant_end_to_end(libvirt_running: None) -> None:
     lab = Lab("clustering")
     try:
