@@ -173,7 +173,9 @@ class IncusProvider(Provider):
         try:
             client = self.client
         except HalabError:
-            if state.provider == self.name:
+            # Without an engine nothing of the engine's can be left, unless the lab's state says it made some:
+            # `up` cleans every provider's leftovers of a lab with no state, on hosts that never met Incus too.
+            if state.provider == self.name and state.provider_data:
                 raise
             return
         project = state.provider_data.get("project") or projects.project_name(slot_of(state.lab, state))

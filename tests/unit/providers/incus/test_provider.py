@@ -89,3 +89,15 @@ def test_slot_from_owner_or_name() -> None:
 def test_image_metadata() -> None:
     text = metadata_yaml(Image("abc123", Path("/x"), "", 0), created=1700000000)
     assert text.startswith("architecture: x86_64\ncreation_date: 1700000000\n") and "abc123" in text
+
+
+def test_cleaning_a_lab_with_no_state_needs_no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `halab up` first cleans every provider's leftovers of a lab with no state: on a host with no Incus engine
+    # configured that must find nothing to do, not fail every lab's `up` (it did once the provider was added).
+    from halab.providers.incus.provider import IncusProvider
+
+    monkeypatch.setenv("HALAB_INCUS_CONFIG", str(tmp_path / "missing.toml"))
+    IncusProvider().down(LabState("clustering", "incus", ""), lambda _line: None)
+    made = LabState("clustering", "incus", "", provider_data={"project": "halab-root", "instances": ["x"]})
+    with pytest.raises(SpecError):
+        IncusProvider().down(made, lambda _line: None)
