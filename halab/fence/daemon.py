@@ -37,6 +37,7 @@ from typing import Any
 from halab import paths
 from halab.errors import HalabError
 from halab.host import procs
+from halab.host.fs import private_dir
 from halab.providers.base import get_provider
 from halab.runtime.state import LabState, lab_dir, load_state
 
@@ -56,7 +57,7 @@ def password_file(lab: str) -> Path:
 def new_password(lab: str) -> str:
     password = secrets.token_urlsafe(18)
     path = password_file(lab)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     # Mode 0600 whatever an older file had: O_CREAT's mode applies only to a new file, fchmod to any.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     with open(fd, "w") as handle:
@@ -253,7 +254,7 @@ def _daemon_pids(lab: str) -> list[int]:
             args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
         except OSError:
             continue
-        if args[1:4] == wanted:
+        if args[1:4] == wanted and procs.runs_as_root(int(entry.name)):  # a user's look-alike is not the switch
             pids.append(int(entry.name))
     return pids
 
