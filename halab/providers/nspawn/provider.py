@@ -27,11 +27,12 @@ from pathlib import Path
 
 from halab import paths
 from halab.errors import HalabError
-from halab.host import cgroups, idmap, locks, netns, procs
+from halab.host import cglimits, cgroups, idmap, locks, netns, procs
 from halab.host.fs import mount_overlay, remove_tree
 from halab.image.build import build_image, list_images
 from halab.image.layer import build_layer
 from halab.providers.base import Provider
+from halab.providers.nspawn.disk import node_layers
 from halab.providers.nspawn.storage import (
     check_devices,
     check_shared_disks,
@@ -75,11 +76,23 @@ LAUNCHERS = (LAUNCHER, "halab.providers.nspawn_launch")
 
 def _is_our_nspawn(pid: int, root: Path) -> bool:
     """True only for a live systemd-nspawn (or its launcher, in POST) whose root is this node's: PIDs get
-    reused."""
+    reused. Its command line says which node; that it is halab's is for _is_halabs to say."""
     args = _cmdline(pid)
     if args[1:3] in (["-m", launcher] for launcher in LAUNCHERS) and "--" in args:
         args = args[args.index("--") + 1:]
     return bool(args) and args[0].endswith("systemd-nspawn") and f"--directory={root}" in args
+
+
+def _is_halabs(pid: int, lab: str, node: str) -> bool:
+    """Whether the process is one halab started for the node, by what no user can fake: it runs as root (real,
+    effective and saved uid: not a user's, not a setuid program a user started under that name) in the node's
+    own cgroup (cgroups.runs_the_node: only root puts a process there, and the node's own processes are in
+    its ``payload``, below). Any user may run a process whose command line says
+    ``systemd-nspawn --directory=<another user's node>``; it used to make that node "running" to halab, so
+    its power-on did nothing and its fencing lied."""
+    if not procs.runs_as_root(pid):
+        return False
+    return cgroups.runs_the_node(pid, lab, node) is not False  # None: a host where halab has no cgroups
 
 
 def _is_nspawn_itself(pid: int) -> bool:
@@ -95,13 +108,39 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def _our_nspawn_pids(root: Path) -> list[int]:
-    """Every nspawn process for this node root, even ones a crashed run never recorded."""
+def _our_nspawn_pids(lab: str, node: str) -> list[int]:
+    """Every nspawn process (or launcher in POST) of the node, even ones a crashed run never recorded."""
+    root = _node_dir(lab, node) / "root"
     pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _is_our_nspawn(int(entry.name), root):
+        if entry.name.isdigit() and _is_our_nspawn(int(entry.name), root) and _is_halabs(int(entry.name), lab, node):
             pids.append(int(entry.name))
     return pids
+
+
+def _group(state: LabState) -> str:
+    """The cgroup of the lab's owner (halab/host/cgroups.py): one user's nodes are capped together."""
+    return f"u{state.slot}" if state.slot else "root"
+
+
+def _limits(state: LabState, node: str) -> tuple[cglimits.Limits, cglimits.Limits]:
+    """(the node's limits from its spec, its owner's caps for all their nodes: the lab service's per user)."""
+    spec_node = state.spec().node(node)
+    caps = (state.owner or {}).get("limits") or {}
+    own = cglimits.Limits(memory_mib=spec_node.memory_mib, pids=spec_node.limits.pids,
+                          cpu_weight=spec_node.limits.cpu_weight)
+    return own, cglimits.Limits(memory_mib=caps.get("memory_mib"), pids=caps.get("pids"),
+                                cpu_weight=caps.get("cpu_weight"))
+
+
+def _fresh_console(path: Path) -> int:
+    """The node's console log for a new boot: the last boot's is kept as console.log.1 (so two boots' at most,
+    each capped by the launcher), and only root reads either. Returns a descriptor to append to."""
+    if path.exists() and path.stat().st_size:
+        path.replace(path.with_name(path.name + ".1"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
 
 
 def _save_pid(state: LabState, node: str) -> None:
@@ -242,10 +281,11 @@ class NspawnProvider(Provider):
         for index, source in enumerate(sources):
             lowers.append(base / f"lower{index}")
             idmap.bind_idmapped(source, lowers[-1], uid_base)
-        for folder in (base / "upper", base / "work"):
+        upper, work = node_layers(base, state.spec().node(node).limits.disk_mib)
+        for folder in (upper, work):
             folder.mkdir(parents=True, exist_ok=True)
             idmap.own(folder, uid_base)
-        mount_overlay(lowers, base / "upper", base / "work", base / "root")
+        mount_overlay(lowers, upper, work, base / "root")
         return base / "root"
 
     def _give_identity(self, spec: LabSpec, node: Node, authorized: str, uid_base: int) -> str:
@@ -276,24 +316,32 @@ class NspawnProvider(Provider):
         command = [*nspawn_command(state.lab, node, root, _uid_base(state)), *node_extras(spec, spec.node(node))]
         self._end_orphans(state, node)
         check_shared_disks(state)
+        group = _group(state)
+        joined = cgroups.node_cgroups(state.lab, node, group)
+        problems = cglimits.apply(state.lab, node, group, *_limits(state, node))
+        console_file = base / "console.log"
         launcher_env = {
             **os.environ,
-            "HALAB_CGROUPS": " ".join(str(path) for path in cgroups.node_cgroups(state.lab, node)),
+            "HALAB_CGROUPS": " ".join(str(path) for path in joined),
             "HALAB_POST": str(FIRMWARE_SECONDS if firmware else 0),
             "HALAB_LAB": state.lab, "HALAB_NODE": node,
+            "HALAB_CONSOLE": str(console_file),
+            "HALAB_CONSOLE_BYTES": str(spec.node(node).limits.console_kib * 1024),
         }
         command = [sys.executable, "-m", LAUNCHER, "--", *command]
-        console = open(base / "console.log", "ab")  # noqa: SIM115 - handed to the child, closed below
+        console = _fresh_console(console_file)  # handed to the child (its first words), closed below
         try:
+            for problem in problems:  # where `up` shows the console if the node never answers
+                os.write(console, f"halab: {problem}\n".encode())
             # `setsid --fork`: nspawn runs in a session of its own and is never our child, so the node
             # outlives this command, ignores the user's Ctrl-C, and never lingers as our zombie.
             subprocess.run(["setsid", "--fork", *command], stdin=subprocess.DEVNULL, stdout=console,
                            stderr=console, env=launcher_env, check=True)
         finally:
-            console.close()
+            os.close(console)
         deadline = time.monotonic() + 10
         # In POST the launcher stands for the node; otherwise wait for systemd-nspawn itself.
-        while not (pids := [p for p in _our_nspawn_pids(root) if firmware or _is_nspawn_itself(p)]):
+        while not (pids := [p for p in _our_nspawn_pids(state.lab, node) if firmware or _is_nspawn_itself(p)]):
             if time.monotonic() > deadline:
                 raise HalabError(f"{node}: systemd-nspawn did not start:\n{self.console_log(state, node)}")
             time.sleep(0.02)
@@ -314,7 +362,7 @@ class NspawnProvider(Provider):
 
     def _kill(self, state: LabState, node: str) -> None:
         root = _node_dir(state.lab, node) / "root"
-        pids = _our_nspawn_pids(root)
+        pids = _our_nspawn_pids(state.lab, node)
         # The container's init ignores SIGTERM from outside; SIGKILL of init ends the whole PID namespace,
         # and nspawn then exits by itself.
         # Any of them may end by itself meanwhile (send_signal does not mind), and ended ones may stay zombies
@@ -340,7 +388,7 @@ class NspawnProvider(Provider):
 
     # -- power and cables ---------------------------------------------------------------------------
     def node_running(self, state: LabState, node: str) -> bool:
-        return bool(_our_nspawn_pids(_node_dir(state.lab, node) / "root"))
+        return bool(_our_nspawn_pids(state.lab, node))
 
     def power_off(self, state: LabState, node: str) -> None:
         state.node(node)

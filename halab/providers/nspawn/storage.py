@@ -1,7 +1,14 @@
 """What container nodes bring beyond a plain node, from their lab's spec: host devices bound in (a hypervisor's
 /dev/net/tun) and the lab's shared storage: a directory of the lab's bound into every node that shares it (a
-NAS export), or a disk (a SAN LUN): a sparse file of the lab's on a host loop device, seen by every node of it
-through a device node of the lab's own."""
+NAS export; a filesystem of its ``size_mib``, disk.py), or a disk (a SAN LUN): a sparse file of the lab's on a
+host loop device, seen by every node of it through a device node of the lab's own.
+
+The loop device is the host's, and the kernel lets anyone who can open a loop device detach it
+(LOOP_CLR_FD needs no capability; measured here: an unprivileged process with the lab's device node ran
+``losetup -d`` on it). A node that detached its lab's disk freed the loop number, the next lab's disk got the
+same number, and the first lab's device node then opened the second lab's disk. So the nodes' processes may
+not use loop ioctls at all (launch.py: a seccomp filter nspawn and the container inherit), and only the
+block device's reads and writes reach the disk."""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from pathlib import Path
 
 from halab.errors import HalabError
 from halab.host import idmap
+from halab.providers.nspawn.disk import capped_dir
 from halab.runtime.state import LabState, lab_dir, shared_dir
 from halab.spec import LabSpec, Node
 
@@ -39,7 +47,7 @@ def make_shared_storage(spec: LabSpec, uid_base: int) -> dict[str, str]:
     for storage in spec.shared_storage:
         if storage.type == "directory":
             folder = shared_dir(spec.name, storage.name)
-            folder.mkdir(parents=True, exist_ok=True)
+            capped_dir(folder.with_suffix(".fs"), folder, storage.size_mib, f"the shared directory {storage.name}")
             idmap.own(folder, uid_base)
     disks = attach_shared_disks(spec)
     for name in disks:
