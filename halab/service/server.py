@@ -233,6 +233,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     every descriptor the service had."""
 
     daemon_threads = True
+    request_queue_size = 64  # a class of users connecting in the same second wait in the backlog, not refused
 
     def __init__(self, path: str, quotas: Quotas) -> None:
         super().__init__(path, _Handler)

@@ -5,6 +5,7 @@ out of the reader, and raw request fields were logged before they were checked, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -55,10 +56,8 @@ def answer(sock: socket.socket) -> dict:
 
 def ask(path: Path, line: bytes) -> dict:
     with connect(path) as sock:
-        try:
+        with contextlib.suppress(BrokenPipeError):  # refused before it read: its answer is there (as the client)
             sock.sendall(line)
-        except BrokenPipeError:  # refused before it read: the refusal is there to read (as the client does)
-            pass
         return answer(sock)
 
 
