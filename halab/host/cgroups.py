@@ -137,12 +137,15 @@ def runs_the_node(pid: int, lab: str, node: str) -> bool | None:
     the node's cgroup itself or in nspawn's ``supervisor`` below it, never in ``payload`` (the container).
     Only root can put a process there, so no user can fake a node as running with a command line of its
     own. None when the node has no cgroup here (a host where halab may make none) to decide by."""
-    paths = _node_paths(lab, node)
+    # Only the hierarchies nspawn splits into supervisor and payload: in a v1 controller's (memory, pids) the
+    # container's processes stay in the node's cgroup itself.
+    tracking = systemd_hierarchy_mounts()
+    paths = [p for p in _node_paths(lab, node) if any(m in p.parents for m in tracking)]
     if not paths:
         return None
     wanted = set()
     for path in paths:
-        mount = next(m for m in _mounts() if m in path.parents)
+        mount = next(m for m in tracking if m in path.parents)
         relative = "/" + str(path.relative_to(mount))
         wanted |= {relative, relative + "/supervisor"}
     try:
