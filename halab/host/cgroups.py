@@ -152,7 +152,9 @@ def runs_the_node(pid: int, lab: str, node: str) -> bool | None:
         lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
     except OSError:
         return False
-    return any(line.split(":", 2)[-1] in wanted for line in lines)
+    tracked = (fields for fields in (line.split(":", 2) for line in lines) if len(fields) == 3 and (
+        fields[1] == "name=systemd" or (fields[0] == "0" and fields[1] == "")))
+    return any(path in wanted for _, _, path in tracked)
 
 
 def kill_node_processes(lab: str, node: str, wait: float = 10.0) -> set[int]:
