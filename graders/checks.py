@@ -26,6 +26,8 @@ class Verdict:
     passed: bool
     feedback: str
     hint: str = ""
+    # The facts could not be read (graders/facts.py NodeUnreadable): no verdict on the student's work at all.
+    unreadable: bool = False
 
 
 @dataclass

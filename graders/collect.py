@@ -31,6 +31,9 @@ def _collect_node(lab: Lab, node: str, commands: dict[str, str]) -> dict[str, An
     for key, command in commands.items():
         try:
             result = lab.run(node, command, timeout=COMMAND_TIMEOUT)
+            if result.incomplete:  # the answer lacks its end: the commands only read, so ask once more
+                lab.drop_connection(node)
+                result = lab.run(node, command, timeout=COMMAND_TIMEOUT)
         except HalabError as exc:
             entry["reachable"], entry["error"] = False, str(exc)
             break
@@ -38,6 +41,8 @@ def _collect_node(lab: Lab, node: str, commands: dict[str, str]) -> dict[str, An
                                   "stdout": result.stdout, "stderr": result.stderr}
         if result.truncated:  # the rest was never read: a check must not judge half an output
             entry["commands"][key]["truncated"] = True
+        if result.incomplete:  # twice: the node could not be read, which says nothing of the student's work
+            entry["commands"][key]["incomplete"] = result.incomplete
     return entry
 
 

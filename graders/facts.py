@@ -23,6 +23,12 @@ class FactMissing(Exception):
     """A fact a check needs is not available; the message explains why."""
 
 
+class NodeUnreadable(FactMissing):
+    """A node's answer came back incomplete (the connection broke under a command): nothing can be judged from
+    it, so a check that does not pass after meeting one is reported as unreadable, never as the student's
+    failure (graders/grade.py)."""
+
+
 @dataclass
 class NodeFacts:
     name: str
@@ -32,6 +38,9 @@ class NodeFacts:
     # The command behind each key, for messages ("'crm_mon -1 --output-as=xml' was not collected").
     wanted: dict[str, str] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Every incomplete answer a check asked for, in the order asked (shared by the lab's nodes: LabFacts.unread),
+    # so that a check that catches FactMissing itself is still known to have met one.
+    _unread: list[str] = field(default_factory=list, repr=False)
 
     def command_text(self, key: str) -> str:
         recorded = self.commands.get(key, {}).get("command")
@@ -42,6 +51,12 @@ class NodeFacts:
             raise FactMissing(f"{self.name} is unreachable ({self.error or 'no answer'})")
         if key not in self.commands:
             raise FactMissing(f"{self.name}: '{self.command_text(key)}' was not collected")
+        if self.commands[key].get("incomplete"):
+            message = (f"{self.name} could not be read: the answer to '{self.command_text(key)}' was incomplete "
+                       f"({self.commands[key]['incomplete']}), twice; this says nothing about your configuration: "
+                       "run the check again")
+            self._unread.append(message)
+            raise NodeUnreadable(message)
         if self.commands[key].get("truncated"):
             raise FactMissing(f"{self.name}: '{self.command_text(key)}' printed more than the grader reads (1 MiB) "
                               "and was cut off, so it is not judged; is a file it reads a link to /dev/zero or a "
@@ -113,13 +128,15 @@ class LabFacts:
     spec: LabSpec
     raw: dict[str, Any]
     nodes: dict[str, NodeFacts]
+    unread: list[str] = field(default_factory=list)  # see NodeFacts._unread
 
     @classmethod
     def from_raw(cls, spec: LabSpec, raw: dict[str, Any]) -> LabFacts:
         kind = spec.kind_def
         raw = raw if isinstance(raw, dict) else {}
         all_nodes = raw.get("nodes")
-        nodes = {}
+        nodes: dict[str, NodeFacts] = {}
+        unread: list[str] = []
         for node in spec.nodes:
             name, wanted = node.name, kind.commands_for(spec.settings, node.role)
             entry = all_nodes.get(name) if isinstance(all_nodes, dict) else None
@@ -130,8 +147,8 @@ class LabFacts:
             commands = {key: out for key, out in commands.items() if _well_formed(out)} \
                 if isinstance(commands, dict) else {}
             nodes[name] = NodeFacts(name, entry.get("reachable") is True, str(entry.get("error", "")), commands,
-                                    wanted)
-        return cls(spec, raw, nodes)
+                                    wanted, _unread=unread)
+        return cls(spec, raw, nodes, unread)
 
     @property
     def probes(self) -> dict[str, Any]:

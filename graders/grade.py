@@ -17,6 +17,17 @@ from halab.spec.kinds import Kind
 
 
 def _verdict(function: CheckFunction, facts: LabFacts) -> Verdict:
+    """The check's verdict; one that does not pass after the check met an incomplete answer (even one it caught
+    and judged as missing) is unreadable: the failure may be the broken answer's, not the student's."""
+    before = len(facts.unread)
+    verdict = _judge(function, facts)
+    met = list(dict.fromkeys(facts.unread[before:]))
+    if met and not verdict.passed:
+        return Verdict(False, "; ".join(met), unreadable=True)
+    return verdict
+
+
+def _judge(function: CheckFunction, facts: LabFacts) -> Verdict:
     try:
         return function(facts)
     except FactMissing as exc:
@@ -66,6 +77,9 @@ def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True,
         checked = verdicts(spec, LabFacts.from_raw(spec, raw))
     results: list[CheckResult] = []
     measurements: dict[str, Any] = {}
+    # What titles and hints may name: the lab's settings, and its cluster's nodes ("pcmk_host_list={cluster_nodes}"
+    # reads "hv1 hv2" in the virtualization lab, not another lab's names).
+    values = {**spec.settings, "cluster_nodes": " ".join(spec.member_names)}
     for check in spec.checks:
         if check.fault:
             title = kind.faults[check.id].title if check.id in kind.faults else check.id
@@ -81,9 +95,9 @@ def evaluate(spec: LabSpec, raw: Any, unrun_faults_count: bool = True,
             title, hint = check.id, ""
             verdict = Verdict(False, f"no grader implements check '{check.id}'")
         results.append(CheckResult(
-            id=check.id, title=kind.describe(title, spec.settings), passed=verdict.passed,
+            id=check.id, title=kind.describe(title, values), passed=verdict.passed,
             points=check.points if verdict.passed else 0, max_points=check.points, feedback=verdict.feedback,
-            hint="" if verdict.passed else verdict.hint or kind.describe(hint, spec.settings),
-            task=check.task, fault=check.fault,
+            hint="" if verdict.passed or verdict.unreadable else verdict.hint or kind.describe(hint, values),
+            task=check.task, fault=check.fault, unreadable=verdict.unreadable,
         ))
     return Report(spec.name, results, measurements, str(raw.get("collected_at", "")), bool(raw.get("faults")))

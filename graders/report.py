@@ -19,6 +19,9 @@ class CheckResult:
     hint: str
     task: str = ""
     fault: bool = False
+    # Not judged: a node's answer came back incomplete (graders/facts.py NodeUnreadable). Scores no points, as
+    # nothing was shown, but is no failure of the student's: the report says to run the check again.
+    unreadable: bool = False
 
 
 @dataclass
@@ -43,7 +46,16 @@ class Report:
 
     @property
     def failed(self) -> list[CheckResult]:
-        return [c for c in self.checks if not c.passed]
+        return [c for c in self.checks if not c.passed and not c.unreadable]
+
+    @property
+    def unreadable(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.unreadable]
+
+    def only_tasks(self, tasks: tuple[str, ...] | list[str]) -> Report:
+        """The report of these tasks' checks alone (a checkpoint: `halab check LAB --task T`)."""
+        return Report(self.lab, [c for c in self.checks if c.task in tasks], self.measurements, self.collected_at,
+                      self.faults_run)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,17 +66,18 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
-        checks = [CheckResult(**c) for c in data.get("checks", [])]
+        known = set(CheckResult.__dataclass_fields__)
+        checks = [CheckResult(**{k: v for k, v in c.items() if k in known}) for c in data.get("checks", [])]
         return cls(data.get("lab", "?"), checks, dict(data.get("measurements", {})), data.get("collected_at", ""),
                    bool(data.get("faults_run", False)))
 
     def to_html(self) -> str:
         rows = []
         for c in self.checks:
-            colour = "#1a7f37" if c.passed else "#cf222e"
+            colour = "#1a7f37" if c.passed else "#9a6700" if c.unreadable else "#cf222e"
             hint = "" if c.passed or not c.hint else f"<br><i>Hint: {html.escape(c.hint)}</i>"
             rows.append(
-                f"<tr><td style='color:{colour}'>{'✔' if c.passed else '✘'}</td>"
+                f"<tr><td style='color:{colour}'>{'✔' if c.passed else '?' if c.unreadable else '✘'}</td>"
                 f"<td><b>{html.escape(c.title)}</b><br><code>{html.escape(c.id)}</code></td>"
                 f"<td>{c.points}/{c.max_points}</td><td>{html.escape(c.feedback)}{hint}</td></tr>"
             )

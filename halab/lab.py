@@ -22,7 +22,7 @@ from halab.fence import daemon as fence
 from halab.host.fs import remove_tree
 from halab.names import check_lab_name
 from halab.providers.base import PROVIDERS, Provider, get_provider
-from halab.runtime import labnet, ssh
+from halab.runtime import labnet, peers, ssh
 from halab.runtime.ssh import CommandResult
 from halab.runtime.state import (
     LabState,
@@ -130,8 +130,10 @@ class Lab:
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             nodes = list(pool.map(node_status, state.nodes))
+        password = peers.cluster_password(self.name)
         return {"lab": self.name, "provider": state.provider, "phase": state.phase,
-                "created": state.created, "nodes": nodes, "owner": state.owner}
+                "created": state.created, "nodes": nodes, "owner": state.owner,
+                **({"cluster_login": {"user": peers.CLUSTER_USER, "password": password}} if password else {})}
 
     # -- commands on nodes --------------------------------------------------------------------------
     def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient:
@@ -215,8 +217,9 @@ class Lab:
                 problem, fix = problems[0]
                 raise HalabError(f"{problem}; run: {fix} (see: halab doctor)")
             if existing and existing.phase == "up":
-                # Never rebuild a lab that is up: it holds the student's work. Power on what is off instead.
-                if not self._healthy(backend, existing):
+                # Never rebuild a lab that is up: it holds the student's work. Power on what is off instead, and
+                # start its power switch again if it is gone (fencing fails without it).
+                if not self._healthy(backend, existing) or not fence.running(self.name):
                     self._revive(backend, spec, existing, progress)
                 self._current_power_switch(existing, progress)
                 return existing.nodes
@@ -230,6 +233,9 @@ class Lab:
                 backend.up(spec, state, progress)
                 self._wait_ssh(backend, state, progress)
                 self._start_power_switch(spec, state, progress)
+                progress("root SSH between the nodes" + (" and pcsd" if spec.members else ""))
+                peers.setup(self, spec, state.nodes)
+                self.close()
                 # Only the phase: the power switch runs now, and a power action may have changed the state.
                 self._kind_setup(spec, progress)
                 state.phase = "up"

@@ -28,9 +28,12 @@ def course_dir() -> Path:
     return Path(os.environ.get("HALAB_COURSE_DIR", PROJECT_ROOT / "course"))
 
 
+DEFAULT_STATE_DIR = "/var/lib/halab/labs"
+
+
 def state_dir() -> Path:
     """One sub-directory per lab that is up (or was, until `down`)."""
-    return Path(os.environ.get("HALAB_STATE_DIR", "/var/lib/halab/labs"))
+    return Path(os.environ.get("HALAB_STATE_DIR", DEFAULT_STATE_DIR))
 
 
 def cache_dir() -> Path:

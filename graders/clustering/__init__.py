@@ -2,7 +2,7 @@
 floating IP (labs clustering and clustering3). Other Pacemaker kinds derive from it."""
 
 from graders.clustering.checks import CHECKS
-from halab.spec.kinds import FaultDef, Kind, register
+from halab.spec.kinds import FaultDef, Injection, Kind, register
 
 # What every node of a Pacemaker cluster is asked; the checks read only these (graders/facts.py).
 CLUSTER_COMMANDS = {
@@ -20,13 +20,23 @@ KIND = register(Kind(
     name="clustering",
     settings=("cluster_name", "floating_ip"),
     optional_settings=("recovery_time_objective_s", "ring_networks"),
-    tasks=("corosync", "authkey", "services", "fencing", "web", "tidy", "failover"),
+    tasks=("corosync", "authkey", "services", "fencing", "web", "tidy", "failover", "quorum"),
     commands=CLUSTER_COMMANDS,
     checks=CHECKS.defs,
     faults={"failover": FaultDef(
         "failover", "Power loss of the active node: the web service moves to the other node in time",
         "The survivor must keep quorum (two_node for two nodes), fence the lost node, and start the group.",
         ("membership", "stonith", "floating-ip", "web-server"), "graders.clustering.faults:failover",
+    ), "quorum-loss": FaultDef(
+        "quorum-loss", "A node cut off from the others: the minority stops, the majority takes over",
+        "Three votes: the two connected nodes keep quorum, fence the lost one and start the service; the lost one "
+        "has no quorum and stops its resources (no-quorum-policy stop). See notebook 3, section 3.6.",
+        ("membership", "stonith", "floating-ip", "web-server", "no-quorum-policy"),
+        "graders.clustering.quorum:quorum_loss",
+    )},
+    injections={"partition": Injection(
+        "partition", "drop the cluster traffic between NODE and the other nodes, cables plugged in",
+        "graders.clustering.quorum:partition_fault",
     )},
     probes={"http": "http://{floating_ip}/"},
 ))

@@ -6,8 +6,10 @@ Each check explains what it found on which node, and why it matters in a real cl
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 
 from graders.checks import CheckTable, Verdict, fail, ok
+from graders.clustering import fencing
 from graders.collectors.cib import Cib, Primitive
 from graders.facts import FactMissing, LabFacts, NodeFacts
 
@@ -42,7 +44,8 @@ def cluster_conf(facts: LabFacts) -> tuple[str, object]:
 
 
 @CHECKS.check("corosync-conf-identical", "corosync.conf is valid and identical on every node",
-       "Write /etc/corosync/corosync.conf on one node and copy it to the others (scp, or crm/pcs cluster sync).")
+       "Write /etc/corosync/corosync.conf on one node and copy it to the others (scp, or crm/pcs cluster sync): "
+       "notebook 3, section 3.5, task 1.")
 def conf_identical(facts: LabFacts) -> Verdict:
     texts, problems = facts.per_node(lambda node: node.corosync_conf_text() or _missing(node))
     if problems:
@@ -65,7 +68,7 @@ def _missing(node: NodeFacts) -> str:
 
 
 @CHECKS.check("corosync-cluster-name", "Corosync cluster name",
-       "Set 'cluster_name' in the totem section.")
+       "Set 'cluster_name' in the totem section (notebook 3, section 3.5, task 1).")
 def cluster_name(facts: LabFacts) -> Verdict:
     node, conf = cluster_conf(facts)
     wanted = facts.spec.settings.get("cluster_name", "")
@@ -76,7 +79,8 @@ def cluster_name(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("corosync-nodelist", "Every node is in the nodelist with name, nodeid and address",
-       "Add one 'node { name: ..., nodeid: ..., ring0_addr: ... }' block per node, each key on its own line.")
+       "Add one 'node { name: ..., nodeid: ..., ring0_addr: ... }' block per node, each key on its own line "
+       "(notebook 3, section 3.1).")
 def nodelist(facts: LabFacts) -> Verdict:
     node, conf = cluster_conf(facts)
     section = conf.first("nodelist")  # type: ignore[attr-defined]
@@ -84,23 +88,30 @@ def nodelist(facts: LabFacts) -> Verdict:
     if not entries:
         return fail(f"corosync.conf on {node} has no nodelist with node entries")
     rings = ring_networks(facts)
+    # A ringN_addr may be a name the nodes' /etc/hosts resolves (pcs cluster setup writes the node names there).
+    resolves = {name: address for address, name in facts.spec.host_entries()}
     problems, ids = [], []
     by_name = {entry.values.get("name"): entry for entry in entries}
-    if None in by_name:
-        problems.append("some node entries have no 'name:' (Pacemaker then names nodes after their hostnames, "
-                        "and tools like crm/pcs cannot match the nodelist to nodes)")
+
+    def address(entry: object, link: int) -> str | None:
+        found = entry.values.get(f"ring{link}_addr")  # type: ignore[attr-defined]
+        return resolves.get(found or "", found)
+
     for lab_node in facts.spec.members:
-        entry = by_name.get(lab_node.name)
+        # By name, or (crm cluster init writes no names: Pacemaker then names nodes after their hostnames) by
+        # the address of its first link.
+        entry = by_name.get(lab_node.name) or next(
+            (e for e in entries if "name" not in e.values and address(e, 0) == str(lab_node.addresses[rings[0]])),
+            None)
         if entry is None:
-            if not any(e.values.get("ring0_addr") == str(lab_node.addresses[rings[0]]) for e in entries):
-                problems.append(f"{lab_node.name} is missing")
+            problems.append(f"{lab_node.name} is missing")
             continue
         for link, network in enumerate(rings):
             found, wanted = entry.values.get(f"ring{link}_addr"), str(lab_node.addresses[network])
             if found is None and link > 0:
                 problems.append(f"{lab_node.name} has no ring{link}_addr (its address on {network} is {wanted}): "
                                 f"link {link} is missing, so the cluster hangs on one network")
-            elif found != wanted:
+            elif address(entry, link) != wanted:
                 where = f"its address on {network} is" if len(rings) > 1 else "its address is"
                 problems.append(f"{lab_node.name} has ring{link}_addr {found!r}, {where} {wanted}")
         ids.append(entry.values.get("nodeid"))
@@ -113,7 +124,8 @@ def nodelist(facts: LabFacts) -> Verdict:
         problems.append(f"{len(entries)} node entries for {len(facts.spec.members)} lab nodes")
     if problems:
         return fail(f"nodelist on {node}: " + "; ".join(problems))
-    return ok(f"{len(entries)} nodes with names, ids and addresses")
+    unnamed = " (no names: Pacemaker names each node after its hostname)" if None in by_name else ""
+    return ok(f"{len(entries)} nodes with ids and addresses{unnamed}")
 
 
 @CHECKS.check("corosync-transport", "Corosync uses the knet transport",
@@ -128,7 +140,8 @@ def transport(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("corosync-quorum", "Quorum is votequorum, with two_node exactly when there are two nodes",
-       "quorum { provider: corosync_votequorum } and, for a two-node cluster only, two_node: 1.")
+       "quorum { provider: corosync_votequorum } and, for a two-node cluster only, two_node: 1 (notebook 3, "
+       "sections 3.1 and 3.6).")
 def quorum_config(facts: LabFacts) -> Verdict:
     node, conf = cluster_conf(facts)
     provider = conf.get("quorum.provider")  # type: ignore[attr-defined]
@@ -147,7 +160,8 @@ def quorum_config(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("authkey", "The authkey is the same on every node, mode 0400, owned by root",
-       "Run corosync-keygen on one node, copy /etc/corosync/authkey to the others, chmod 0400.")
+       "Run corosync-keygen on one node, copy /etc/corosync/authkey to the others with scp -p, mode 0400 "
+       "(notebook 3, section 3.5, task 2).")
 def authkey(facts: LabFacts) -> Verdict:
     keys, problems = facts.per_node(lambda node: node.authkey())
     for name, info in keys.items():
@@ -164,15 +178,18 @@ def authkey(facts: LabFacts) -> Verdict:
     return ok(f"same key on {', '.join(keys)}, mode 0400")
 
 
-def _units(facts: LabFacts, key: str, wanted: str) -> Verdict:
-    states, problems = facts.per_node(lambda node: node.units(key))
+def _units(facts: LabFacts, key: str, wanted: str,
+           accept: Callable[[dict[str, str]], dict[str, str]] = dict, note: str = "") -> Verdict:
+    """Every node's corosync and pacemaker in the ``wanted`` state (after ``accept``, which may count an
+    equivalent state as the wanted one)."""
+    states, problems = facts.per_node(lambda node: accept(node.units(key)))
     wrong: dict[tuple[str, str], list[str]] = {}
     for name, units in states.items():
         for unit, state in units.items():
             if state != wanted:
                 wrong.setdefault((unit, state), []).append(name)
     problems += [f"{unit} is {state} on {', '.join(nodes)}" for (unit, state), nodes in wrong.items()]
-    return fail("; ".join(problems)) if problems else ok(f"corosync and pacemaker {wanted} on every node")
+    return fail("; ".join(problems)) if problems else ok(f"corosync and pacemaker {wanted} on every node{note}")
 
 
 @CHECKS.check("services-running", "Corosync and Pacemaker are running on every node",
@@ -182,13 +199,24 @@ def services_running(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("services-enabled", "Corosync and Pacemaker start at boot",
-       "systemctl enable corosync pacemaker, so that a fenced (rebooted) node rejoins by itself.")
+       "systemctl enable corosync pacemaker, so that a fenced (rebooted) node rejoins by itself (notebook 3, "
+       "section 3.5, task 3).")
 def services_enabled(facts: LabFacts) -> Verdict:
-    return _units(facts, "is_enabled", "enabled")
+    return _units(facts, "is_enabled", "enabled", _pulled_by_pacemaker,
+                  " (an enabled Pacemaker starts Corosync at boot: it requires it)")
+
+
+def _pulled_by_pacemaker(units: dict[str, str]) -> dict[str, str]:
+    """pacemaker.service Requires= corosync.service: an enabled Pacemaker starts Corosync at boot too, unless
+    Corosync is masked (crm cluster init enables only pacemaker)."""
+    if units.get("pacemaker") == "enabled" and units.get("corosync") not in ("enabled", "masked"):
+        return {**units, "corosync": "enabled"}
+    return dict(units)
 
 
 @CHECKS.check("membership", "Every node is an online member and the cluster is quorate",
-       "Check corosync-quorumtool -s and crm_mon -1 on each node; look at journalctl -u corosync for link errors.")
+       "Check corosync-quorumtool -s and crm_mon -1 on each node; look at journalctl -u corosync for link errors; "
+       "a node UNCLEAN in the first minute is normal (notebook 3, section 3.2).")
 def membership(facts: LabFacts) -> Verdict:
     seen_from, status = facts.cluster_view(lambda node: node.crm_mon())
     problems = []
@@ -207,21 +235,36 @@ def membership(facts: LabFacts) -> Verdict:
     return ok(f"{len(facts.spec.members)} nodes online, quorate (DC: {status.dc})")
 
 
-@CHECKS.check("stonith", "Fencing is enabled and a fence device is running",
-       "crm configure primitive fence-lab stonith:fence_halab params pcmk_host_list=\"node1 node2\"; "
-       "crm configure property stonith-enabled=true")
+@CHECKS.check("stonith", "Fencing is enabled and every node can be fenced by a running device",
+       "crm configure primitive fence-lab stonith:fence_halab params pcmk_host_list=\"{cluster_nodes}\"; "
+       "crm configure property stonith-enabled=true (notebook 3, sections 3.4 and 3.5, task 4).")
 def stonith(facts: LabFacts) -> Verdict:
     _, status = facts.cluster_view(lambda node: node.crm_mon())
-    devices = [r for r in status.resources if r.agent.startswith("stonith:")]
+    configured = [r for r in status.resources if r.agent.startswith("stonith:")]
     if not status.stonith_enabled:
         return fail("stonith-enabled is false: a node that stops answering cannot be fenced, so the cluster "
                     "cannot safely recover its resources (risk of split brain)")
-    if not devices:
+    if not configured:
         return fail("no fence device (stonith resource) is configured")
-    started = [d for d in devices if d.role == "Started" and d.active]
-    if not started:
-        return fail(f"fence device {devices[0].id} is not running ({devices[0].role or 'Stopped'})")
-    return ok(f"stonith enabled; {started[0].id} ({started[0].agent}) running on {', '.join(started[0].nodes)}")
+    _, cib = facts.cluster_view(lambda node: node.cib())
+    members = facts.spec.member_names
+    can = fencing.fencers(cib, status, members)
+    problems = []
+    for node in (n for n in members if not can[n]):
+        lists = [f"{d.id}: {k}={d.params[k]!r}" for d in fencing.devices(cib) for k in ("pcmk_host_list",
+                 "pcmk_host_map") if k in d.params]
+        why = f" ({'; '.join(lists)}: {', '.join(members)} are this lab's nodes)" if lists else ""
+        stopped = [r.id for r in configured if r.id not in fencing.running(status)]
+        problems.append(f"0 devices can fence {node}{why}" + (f"; not running: {', '.join(stopped)}" if stopped
+                                                                 else ""))
+    failed = sorted({(node, device) for (node, device), count in status.fail_counts.items() if count > 0
+                     and device in {r.id for r in configured}})
+    problems += [f"fence device {device} failed on {node} (fail count {status.fail_counts[(node, device)]}): "
+                 f"Pacemaker keeps it off {node} until the failure is cleared (crm resource cleanup {device})"
+                 for node, device in failed]
+    if problems:
+        return fail("; ".join(problems))
+    return ok("stonith enabled; " + ", ".join(f"{node} by {' or '.join(can[node])}" for node in members))
 
 
 def _ip_primitive(cib: Cib, address: str) -> Primitive | None:
@@ -233,7 +276,8 @@ def _web_primitive(cib: Cib) -> Primitive | None:
 
 
 @CHECKS.check("floating-ip", "The floating IP runs on one node",
-       "crm configure primitive web-ip IPaddr2 params ip=<floating IP> cidr_netmask=24")
+       "crm configure primitive web-ip IPaddr2 params ip=<floating IP> cidr_netmask=24 (notebook 3, section 3.5, "
+       "task 5).")
 def floating_ip(facts: LabFacts) -> Verdict:
     address = facts.spec.settings["floating_ip"]
     _, cib = facts.cluster_view(lambda node: node.cib())
@@ -252,7 +296,8 @@ def floating_ip(facts: LabFacts) -> Verdict:
 
 @CHECKS.check("web-server", "The web server runs under Pacemaker and answers on the floating IP",
        "crm configure primitive web-server apache params configfile=/etc/apache2/apache2.conf "
-       "statusurl=http://localhost/server-status; and put a page in /var/www/html/index.html.")
+       "statusurl=http://localhost/server-status; and put a page in /var/www/html/index.html (notebook 3, "
+       "section 3.5, task 5).")
 def web_server(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     primitive = _web_primitive(cib)
@@ -274,7 +319,7 @@ def web_server(facts: LabFacts) -> Verdict:
 
 @CHECKS.check("together-in-order", "The floating IP and the web server run together, IP first",
        "Put both in a group (IP first): crm configure group web web-ip web-server; or add colocation and "
-       "order constraints.")
+       "order constraints (notebook 3, section 3.3).")
 def together_in_order(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     ip = _ip_primitive(cib, facts.spec.settings["floating_ip"])
@@ -303,7 +348,8 @@ def together_in_order(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("no-leftover-constraints", "No leftover move/ban constraints",
-       "crm resource clear <resource> (or pcs resource clear) removes what 'move' and 'ban' left behind.")
+       "crm resource clear <resource> (or pcs resource clear) removes what 'move' and 'ban' left behind "
+       "(notebook 3, section 3.5, task 6).")
 def no_leftovers(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     leftovers = [c.id for c in cib.constraints if c.id.startswith(("cli-ban", "cli-prefer"))]
@@ -325,3 +371,23 @@ def crm_verify(facts: LabFacts) -> Verdict:
         errors = [line for line in (out["stderr"] + out["stdout"]).splitlines() if line.strip()][:3]
         return fail(f"crm_verify -L on {node} exits {out['exit']}: {' | '.join(errors)}")
     return ok("the live configuration is valid")
+
+
+SAFE_POLICIES = {"stop": "stops every resource (the default)", "freeze": "keeps what runs, starts nothing",
+                 "demote": "demotes promoted instances, stops the others",
+                 "suicide": "fences itself"}
+
+
+@CHECKS.check("no-quorum-policy", "A partition without quorum does not run resources (no-quorum-policy)",
+              "Leave no-quorum-policy at its default (stop), or set freeze, demote or suicide; never ignore, which "
+              "runs resources without quorum. See notebook 3, section 3.6.")
+def no_quorum_policy(facts: LabFacts) -> Verdict:
+    node, cib = facts.cluster_view(lambda n: n.cib())
+    policy = cib.properties.get("no-quorum-policy", "stop")
+    if policy == "ignore":
+        return fail(f"no-quorum-policy is 'ignore' (seen from {node}): a node cut off from the others goes on "
+                    "running its resources and tries to fence the majority, so both sides may run the service")
+    if policy not in SAFE_POLICIES:
+        return fail(f"no-quorum-policy is {policy!r}, which Pacemaker does not know (it knows: ignore, "
+                    f"{', '.join(SAFE_POLICIES)})")
+    return ok(f"no-quorum-policy {policy}: a partition without quorum {SAFE_POLICIES[policy]}")

@@ -14,9 +14,23 @@ from graders.checks import FaultOutcome, Verdict
 from graders.collect import probe_http
 from graders.facts import LabFacts
 from graders.faults import cluster_status, objective, why_not, with_fault
+from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
 from halab.types import Progress
+
+# A node's boot mark tells whether it was fenced: a container shares the host's kernel, so its PID 1 start time
+# changes when it is power-cycled; a VM gets a new boot id.
+BOOT_MARK = "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"
+
+
+def boot_mark(lab: Lab, node: str, timeout: float = 5) -> str | None:
+    """The node's boot mark now; None when it does not answer."""
+    try:
+        result = lab.run(node, BOOT_MARK, timeout=timeout)
+    except HalabError:
+        return None
+    return result.stdout.strip() if result.ok else None
 
 
 @dataclass(frozen=True)

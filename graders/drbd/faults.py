@@ -5,6 +5,7 @@ has resynced), and the split brain that `halab fault drbd split-brain NODE` indu
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from graders.faults import cluster_status, objective, power_cut, why_not, with_f
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
-from halab.runtime.state import LabState, update_state
+from halab.runtime.state import update_state
 from halab.types import Progress
 
 T = TypeVar("T")
@@ -222,11 +223,52 @@ def fencing_suspended(lab: Lab, nodes: list[str]) -> Iterator[bool]:
                           "disk-options ' | sh -e", timeout=60)
 
 
+RECONNECTED = {"Connected", "SyncSource", "SyncTarget", "WFBitMapS", "WFBitMapT", "WFSyncUUID", "PausedSyncS",
+               "PausedSyncT"}
+AUTO_SOLVED = re.compile(r"Split-Brain detected, (\d) primaries, automatically solved\. Sync from (this|peer) node")
+
+
+def _after_split(lab: Lab, victim: str, survivor: str, timeout: float = 60) -> str | None:
+    """After the link is back: None when DRBD found the split brain and dropped the connection (StandAlone, for
+    the student to resolve); else the sentence that says how DRBD resolved it by itself."""
+    resource = lab.spec.settings["drbd_resource"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = {node: lab.run(node, f"drbdadm cstate {resource}").stdout.strip() for node in (victim, survivor)}
+        if "StandAlone" in states.values():
+            return None
+        if all(state in RECONNECTED for state in states.values()):
+            return _auto_solved(lab, victim, survivor)
+        time.sleep(1)
+    raise HalabError(f"DRBD neither detected the split brain nor reconnected within {timeout:g} s after the "
+                     f"replication link came back (connection states: {states})")
+
+
+def _auto_solved(lab: Lab, victim: str, survivor: str) -> str:
+    """Which after-sb policy resolved the split brain, from the victim's kernel log and the resource's options."""
+    resource = lab.spec.settings["drbd_resource"]
+    log = lab.run(victim, "dmesg | grep -a 'Split-Brain detected' | tail -n 1").stdout
+    found = AUTO_SOLVED.search(log)
+    dump = lab.run(victim, f"drbdadm dump {resource}").stdout
+    if found is None:
+        return (f"DRBD reconnected and resynced without stopping at the split brain (its kernel log on {victim} says: "
+                f"{log.strip() or 'nothing'}); an after-sb policy of {resource} resolved it by itself")
+    primaries, source = found[1], found[2]
+    option = f"after-sb-{primaries}pri"
+    policy = re.search(rf"{option}\s+([\w-]+)", dump)
+    discarded = survivor if source == "this" else victim
+    return (f"DRBD resolved the split brain by itself: {option} {policy[1] if policy else '(its default)'} decided, "
+            f"with {primaries} Primary when the link came back, and discarded {discarded}'s changes")
+
+
 def split_brain(lab: Lab, victim: str) -> dict[str, object]:
     """Make a DRBD split brain the way it happens: the replication link breaks, and both sides write as
     Primary. Pacemaker is put in maintenance mode first, so that it neither fences nor 'repairs' anything:
     resolving the split brain is the student's task. ``victim`` is the node whose writes should be
-    discarded when the student resolves it. Resource-level fencing, if set up, is off meanwhile."""
+    discarded when the student resolves it. Resource-level fencing, if set up, is off meanwhile. Returns the
+    record of the split brain, or with ``auto_solved`` how DRBD resolved it by itself (an after-sb policy that
+    discards one side): then, as on any failure, nothing of the fault is left behind (maintenance mode off,
+    the link plugged in, fencing back)."""
     s = lab.spec.settings
     lab.state().node(victim)
     resource = s["drbd_resource"]
@@ -235,24 +277,29 @@ def split_brain(lab: Lab, victim: str) -> dict[str, object]:
         raise HalabError(f"a split brain needs a DRBD Primary with {s['mount_point']} mounted; solve the lab first")
     tag = uuid.uuid4().hex[:8]
     markers = {"survivor": f"halab-split-brain-{survivor}-{tag}", "victim": f"halab-split-brain-{victim}-{tag}"}
+    record = {"victim": victim, "survivor": survivor, "markers": markers}
+    made = False
     _must(lab, survivor, "crm configure property maintenance-mode=true")
-    with fencing_suspended(lab, [survivor, victim]) as fencing:
-        faults.cut_link(lab, victim, "repl")
-        _wait(f"{victim} to lose its peer", lambda: lab.run(survivor, f"drbdadm cstate {resource}").stdout.strip()
-              != "Connected", timeout=60)
-        _write_alone(lab, victim, markers["victim"])
-        _write_alone(lab, survivor, markers["survivor"])
-        lab.provider().set_link(lab.state(), victim, "repl", up=True)
-        record = {"victim": victim, "survivor": survivor, "markers": markers}
-
-        def note_split_brain(state: LabState) -> None:
-            state.provider_data.get("faults", {}).pop(victim, None)
-            state.provider_data["split_brain"] = record
-
-        update_state(lab.name, note_split_brain)
-        _wait("DRBD to detect the split brain", lambda: "StandAlone" in lab.run(victim, f"drbdadm cstate {resource}")
-              .stdout or "StandAlone" in lab.run(survivor, f"drbdadm cstate {resource}").stdout, timeout=60)
-    return {**record, "fencing_suspended": fencing}
+    try:
+        with fencing_suspended(lab, [survivor, victim]) as fencing:
+            faults.cut_link(lab, victim, "repl")
+            try:
+                _wait(f"{victim} to lose its peer", lambda: lab.run(survivor, f"drbdadm cstate {resource}")
+                      .stdout.strip() != "Connected", timeout=60)
+                _write_alone(lab, victim, markers["victim"])
+                _write_alone(lab, survivor, markers["survivor"])
+            finally:
+                lab.provider().set_link(lab.state(), victim, "repl", up=True)
+                update_state(lab.name, lambda state: state.provider_data.get("faults", {}).pop(victim, None))
+            solved = _after_split(lab, victim, survivor)
+        if solved is not None:
+            return {**record, "fencing_suspended": fencing, "auto_solved": solved}
+        update_state(lab.name, lambda state: state.provider_data.__setitem__("split_brain", record))
+        made = True
+        return {**record, "fencing_suspended": fencing}
+    finally:
+        if not made:  # the student has nothing to resolve: the cluster runs as before
+            lab.run(survivor, "crm configure property maintenance-mode=false", timeout=60)
 
 
 def split_brain_fault(lab: Lab, node: str) -> str:
@@ -260,5 +307,10 @@ def split_brain_fault(lab: Lab, node: str) -> str:
     record = split_brain(lab, node)
     fencing = (" (Resource-level fencing was off meanwhile: with it, DRBD would have refused the second Primary, "
                "which is what it is for; it is on again.)" if record["fencing_suspended"] else "")
+    if record.get("auto_solved"):
+        return (f"{record['auto_solved']}. There is no split brain left to resolve, and the cluster is out of "
+                "maintenance mode again. To resolve one by hand, set after-sb-0pri, after-sb-1pri and after-sb-2pri "
+                f"to disconnect (DRBD's default) in the resource's net section, run drbdadm adjust "
+                f"{lab.spec.settings['drbd_resource']} on both nodes, and inject the fault again.{fencing}")
     return (f"split brain: {node} and {record['survivor']} both wrote as Primary while the replication link was "
             f"cut; DRBD is StandAlone. Resolve it, keeping the survivor's data.{fencing}")

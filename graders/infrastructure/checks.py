@@ -9,8 +9,10 @@ monitoring.py.
 from __future__ import annotations
 
 from graders.checks import CheckTable, Verdict, fail, ok
+from graders.clustering import fencing
 from graders.clustering.checks import CHECKS as CLUSTER_CHECKS
 from graders.clustering.checks import cluster_conf, ring_networks
+from graders.collectors import knet_traffic
 from graders.collectors.cib import Cib
 from graders.collectors.corosync_conf import Section
 from graders.facts import FactMissing, LabFacts, NodeFacts
@@ -56,8 +58,36 @@ def link_policy(facts: LabFacts) -> Verdict:
         return fail(f"link_mode passive on {node} without different knet_link_priority values: both links have "
                     "the same priority, so which one carries the traffic is left to chance; give the preferred "
                     "link the higher priority")
+    stale = _stale_link_mode(facts, chosen)
+    if stale:
+        return fail(stale, "link_mode is read when corosync starts: restart corosync on each node in turn (systemctl "
+                           "restart corosync); corosync-cfgtool -R reloads the timeouts, not the link mode")
     detail = ", ".join(f"link {n}: priority {p}" for n, p in sorted(priorities.items()))
     return ok(f"link_mode {chosen}: {LINK_MODES[chosen]}" + (f" ({detail})" if detail else ""))
+
+
+def _stale_link_mode(facts: LabFacts, chosen: str) -> str:
+    """Where the links knet uses now contradict the file's link_mode (a file changed and reloaded with
+    corosync-cfgtool -R, which does not change it): why, or "". Judged only on a node whose links are all
+    connected (a cut link carries nothing in any mode), and not at all from evidence without the statistics."""
+    wanted = len(ring_networks(facts))
+    problems = []
+    for node in facts.each():
+        try:
+            traffic = node.parsed("knet_traffic", knet_traffic.parse)
+            links = node.links()
+        except FactMissing:
+            continue
+        connected = all(state in ("connected", "localhost") for link in range(wanted)
+                        for state in links.links.get(link, {"?": "missing"}).values())
+        if len(traffic.links) < 2 or not traffic.carrying or not connected:
+            continue
+        runs = "passive" if len(traffic.carrying) == 1 else "active or rr"
+        if (chosen == "passive") != (runs == "passive"):
+            used = ", ".join(str(link) for link in traffic.carrying)
+            problems.append(f"on {node.name} knet runs {runs} (data on link {used}) while corosync.conf says "
+                            f"link_mode: {chosen}")
+    return "; ".join(problems)
 
 
 def _node_ids(facts: LabFacts) -> dict[str, str]:
@@ -139,14 +169,14 @@ FENCE_SECONDS = 0.5  # about how long a fencing takes here, from the request to 
 def _delays(cib: Cib, members: list[str]) -> list[str]:
     """The settings that break a fence race, described; empty when nothing does."""
     found = []
-    for device in (p for p in cib.primitives.values() if p.agent.startswith("stonith:")):
-        base = device.params.get("pcmk_delay_base", "")
-        if ":" in base:  # a node map, "node1:2s;node2:0": fencing each target waits its own time
-            waits = {n.strip(): _seconds(d) for n, _, d in (e.partition(":") for e in base.split(";") if ":" in e)}
-            first = max(members, key=lambda n: waits.get(n, 0.0))
-            if len({waits.get(n, 0.0) for n in members}) > 1:
-                found.append(f"{device.id}: pcmk_delay_base={base} (fencing {first} waits longest, so {first} "
-                             "wins a fence race)")
+    waits = fencing.waits(cib, members)
+    if len(waits) == len(members) and len({wait for wait, _ in waits.values()}) > 1:
+        # One device with a per-node map, or a device per node with its own pcmk_delay_base: either way,
+        # fencing one node waits longer than fencing the other, so that one shoots first and survives.
+        first = max(members, key=lambda n: waits[n][0])
+        how = ", ".join(f"fencing {n} waits {waits[n][0]:g} s ({waits[n][1]})" for n in members)
+        found.append(f"pcmk_delay_base: {how}, so {first} wins a fence race")
+    for device in fencing.devices(cib):
         spread = _seconds(device.params.get("pcmk_delay_max"))
         if spread > 0:
             chance = 2 * FENCE_SECONDS / spread - (FENCE_SECONDS / spread) ** 2 if spread > FENCE_SECONDS else 1.0
@@ -161,20 +191,13 @@ def _delays(cib: Cib, members: list[str]) -> list[str]:
     return found
 
 
-def _seconds(value: str | None) -> float:
-    """A Pacemaker duration or number ("5", "5s", "500ms", "2m") in seconds; 0 for anything else."""
-    if not value:
-        return 0.0
-    text = value.strip().lower()
-    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
-        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
-            return float(text[: -len(suffix)]) * factor
-    return float(text) if text.replace(".", "", 1).isdigit() else 0.0
+_seconds = fencing.seconds
 
 
 @CHECKS.check("fence-race", "A two-node partition cannot make both nodes fence each other",
               "crm configure property priority-fencing-delay=1s with meta priority=10 on the service's group; "
-              "or a fixed delay per node: crm resource param fence-lab set pcmk_delay_base 'node1:2s;node2:0'")
+              "or a fixed delay per node: crm resource param fence-lab set pcmk_delay_base 'node1:2s;node2:0' (or, "
+              "with a device per node, pcmk_delay_base=2s on the one that fences node1)")
 def fence_race(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     delays = _delays(cib, facts.spec.member_names)

@@ -1,9 +1,8 @@
 """The infrastructure kind, live side: cut a cluster link, the client-facing cable, the power, and both rings
-of a node, measure what the cluster does, and restore; plus the `partition` fault for `halab fault`.
+of a node, measure what the cluster does, and restore. (`halab fault infrastructure partition NODE` is the
+clustering kind's: graders/clustering/quorum.py.)
 
-A node's boot mark (the kernel's boot id and the start time of its PID 1) tells whether it was fenced: a
-container shares the host's kernel, so its PID 1 start time changes when it is power-cycled; a VM gets a
-new boot id.
+A node's boot mark (graders/clustering/faults.py) tells whether it was fenced.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any
 
 from graders.checks import FaultOutcome, Verdict
 from graders.clustering.checks import ring_networks
-from graders.clustering.faults import holder_in, ip_holder, service_recovery
+from graders.clustering.faults import boot_mark, holder_in, ip_holder, service_recovery
 from graders.collect import probe_http
 from graders.collectors import ParseError, cfgtool
 from graders.facts import LabFacts
@@ -24,16 +23,6 @@ from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
 from halab.types import Progress
-
-BOOT_MARK = "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"
-
-
-def _boot_mark(lab: Lab, node: str) -> str | None:
-    try:
-        result = lab.run(node, BOOT_MARK, timeout=5)
-    except HalabError:
-        return None
-    return result.stdout.strip() if result.ok else None
 
 
 def _links(lab: Lab, node: str) -> cfgtool.Links | None:
@@ -77,7 +66,7 @@ def ring0_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     if holder is None:
         return FaultOutcome(Verdict(False, "not run: no node holds the floating IP"))
     ring0 = ring_networks(facts)[0]
-    marks = {n: _boot_mark(lab, n) for n in lab.spec.member_names}
+    marks = {n: boot_mark(lab, n) for n in lab.spec.member_names}
     settle = _settle_seconds(lab)
     progress(f"fault check: cutting {holder}'s {ring0} cable")
     measurements: dict[str, Any] = {"ring0_cut_on": holder}
@@ -87,7 +76,7 @@ def ring0_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         measurements["ring0_noticed_seconds"] = noticed
         time.sleep(settle)
         links, status = _links(lab, holder), cluster_status(lab, holder)
-        fenced = [n for n, mark in marks.items() if _boot_mark(lab, n) != mark]
+        fenced = [n for n, mark in marks.items() if boot_mark(lab, n) != mark]
     finally:
         progress(f"fault check: plugging {holder}'s {ring0} cable back in")
         with contextlib.suppress(HalabError):  # restore_and_rejoin below tries again and says why
@@ -178,16 +167,16 @@ def rings_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     if holder is None:
         return FaultOutcome(Verdict(False, "not run: no node holds the floating IP"))
     victim = next(n for n in lab.spec.member_names if n != holder)
-    marks = {n: _boot_mark(lab, n) for n in lab.spec.member_names}
+    marks = {n: boot_mark(lab, n) for n in lab.spec.member_names}
     progress(f"fault check: cutting both cluster rings of {victim}")
     fenced: list[str] = []
     try:
         for network in ring_networks(facts):
             faults.cut_link(lab, victim, network)
-        noticed = _wait(lambda: any(_boot_mark(lab, n) != m for n, m in marks.items()), 60, 0.5)
+        noticed = _wait(lambda: any(boot_mark(lab, n) != m for n, m in marks.items()), 60, 0.5)
         if noticed is not None:
             time.sleep(3)  # a fence race fires both shots within a second or two
-            fenced = [n for n, mark in marks.items() if _boot_mark(lab, n) != mark]
+            fenced = [n for n, mark in marks.items() if boot_mark(lab, n) != mark]
         survivors = [n for n in lab.spec.member_names if n not in fenced]
         served = bool(survivors) and _wait(lambda: _served_by(lab, survivors[0]), 30, 0.5) is not None
     finally:
@@ -209,10 +198,19 @@ def rings_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     if not served:
         return FaultOutcome(Verdict(False, f"cut both rings of {victim}: {survivor} fenced {fenced[0]} but the "
                                            f"service does not answer from {survivor}.{restored}"), measurements)
-    note = "" if fenced[0] == victim else (f" The race went to {victim}, so the service had to move: "
-                                           "priority-fencing-delay lets the node running the service win.")
-    return FaultOutcome(Verdict(True, f"cut both rings of {victim}: {survivor} fenced {fenced[0]} and serves the "
-                                      f"service; nobody else was shot.{note}{restored}"), measurements)
+    if fenced[0] == holder:
+        # The cluster recovered, but through an outage a fence delay exists to avoid: the node that was serving
+        # lost the race to the one that was cut off, and the service had to start again on it.
+        return FaultOutcome(Verdict(False, f"cut both rings of {victim}, while {holder} ran the service: {victim} won "
+                                           f"the fence race and fenced {holder}, so the service went down and started "
+                                           f"again on {victim}. The node running the service must win: a fixed delay "
+                                           f"that favours another node, or none, lets the cut-off node shoot first."
+                                           + restored,
+                                    "priority-fencing-delay with a priority on the service's group makes the node "
+                                    "running it win; with fixed per-node delays (pcmk_delay_base), keep the service "
+                                    "on the favoured node (a location preference)."), measurements)
+    return FaultOutcome(Verdict(True, f"cut both rings of {victim}: {holder}, which ran the service, fenced {victim} "
+                                      f"and kept serving; nobody else was shot.{restored}"), measurements)
 
 
 def _served_by(lab: Lab, node: str) -> bool:
@@ -220,18 +218,3 @@ def _served_by(lab: Lab, node: str) -> bool:
     address = lab.spec.settings["floating_ip"]
     return bool(status and holder_in(status) == node and probe_http(f"http://{address}/", timeout=1)["status"]
                 == 200)
-
-
-def partition_fault(lab: Lab, node: str) -> str:
-    """`halab fault infrastructure partition NODE`: drop the cluster traffic between NODE and the other
-    members on every ring while every cable stays plugged in (what a misconfigured firewall does)."""
-    spec = lab.spec
-    member = spec.node(node)
-    if member not in spec.members:
-        raise HalabError(f"{node} is not a cluster member of lab '{lab.name}'")
-    rings = list(spec.settings.get("ring_networks") or [spec.management_network.name])
-    peers = [str(n.addresses[net]) for n in spec.members if n is not member for net in rings]
-    faults.drop_traffic(lab, node, peers)
-    return (f"{node} drops all traffic from and to {', '.join(peers)} (its cluster peers on {', '.join(rings)}); "
-            f"the cables stay plugged in. Undo: halab fault {lab.name} restore {node}")
-

@@ -38,8 +38,8 @@ KIND = register(Kind(
     },
     injections={
         "stop-web": Injection("stop-web", "stop Apache on a web server (NODE: web1 or web2)",
-                              f"{_FAULTS}:stop_web_fault"),
+                              f"{_FAULTS}:stop_web_fault", f"{_FAULTS}:start_web_undo"),
         "kill-haproxy": Injection("kill-haproxy", "kill HAProxy on a balancer for good (no automatic restart)",
-                                  f"{_FAULTS}:kill_haproxy_fault"),
+                                  f"{_FAULTS}:kill_haproxy_fault", f"{_FAULTS}:restart_haproxy_undo"),
     },
 ))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from graders.collectors.curl import WRITE_OUT
 from graders.collectors.haproxy_cfg import FILE_MARKER
+from graders.collectors.keepalived_check import SCRIPT_USER_BUG
 
 
 def literal(shell: str) -> str:
@@ -43,8 +44,21 @@ _KEEPALIVED_DATA = literal(
     'f=/tmp/keepalived.data; rm -f $f; kill -s "$(keepalived --signum=DATA)" "$pid" || exit 4; '
     'for i in $(seq 40); do sleep 0.05; [ -s $f ] || continue; a=$(stat -c %s $f); sleep 0.05; '
     '[ "$a" = "$(stat -c %s $f)" ] && break; done; cat $f')
-_KEEPALIVED_TEST = literal('DAEMON_ARGS=; [ -r /etc/default/keepalived ] && . /etc/default/keepalived; '
-                           'keepalived -t $DAEMON_ARGS 2>&1')
+# keepalived 2.2.7 (Debian 12) kills its own config test (exit 143, "Terminated") when a script runs as a
+# non-root script_user (or a vrrp_script's `user`), although the daemon loads the same file: fixed upstream in
+# 2.2.8. Then the file is tested again without those lines (next to it, so relative includes resolve alike), and
+# each user named there must exist; a marker line says so (graders/collectors/keepalived_check.py).
+_KEEPALIVED_TEST = literal(
+    'DAEMON_ARGS=; [ -r /etc/default/keepalived ] && . /etc/default/keepalived; '
+    'keepalived -t $DAEMON_ARGS 2>&1; rc=$?; [ $rc = 143 ] || exit $rc; '
+    'conf=/etc/keepalived/keepalived.conf; set -- $DAEMON_ARGS; while [ $# -gt 0 ]; do case "$1" in '
+    '-f|--use-file) conf=$2;; --use-file=*) conf=${1#*=};; esac; shift; done; '
+    f'echo "{SCRIPT_USER_BUG}"; '
+    'copy=$(mktemp -p "$(dirname "$conf")" .halab-config-test.XXXXXX) || exit $rc; '
+    'grep -Ev "^[[:space:]]*(script_user|user)[[:space:]]" "$conf" > "$copy"; '
+    'keepalived -t -f "$copy" 2>&1; rc=$?; rm -f "$copy"; '
+    'for u in $(awk \'$1 == "script_user" || $1 == "user" {print $2}\' "$conf"); do '
+    'id "$u" >/dev/null 2>&1 || { echo "script user $u does not exist"; rc=5; }; done; exit $rc')
 
 BALANCER = {
     "haproxy_check": _HAPROXY_SERVICE + literal('haproxy -c -f "$CONFIG" $EXTRAOPTS 2>&1'),

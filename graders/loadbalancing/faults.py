@@ -266,12 +266,31 @@ def stop_web_fault(lab: Lab, node: str) -> str:
     if node not in live.web_servers(lab):
         raise HalabError(f"stop-web stops a web server's Apache; {node} is not a web server")
     live.must(lab, node, "systemctl stop apache2")
-    return f"stopped Apache on {node}. Undo: halab ssh {node} --lab {lab.name} -- systemctl start apache2"
+    faults.record(lab, node, {"fault": "stop-web"})
+    return f"stopped Apache on {node}. Undo: halab fault {lab.base} restore {node}"
 
 
 def kill_haproxy_fault(lab: Lab, node: str) -> str:
     if node not in live.balancers(lab):
         raise HalabError(f"kill-haproxy kills a balancer's HAProxy; {node} is not a balancer")
     live.kill_haproxy(lab, node)
+    faults.record(lab, node, {"fault": "kill-haproxy"})
     return (f"killed HAProxy on {node} (SIGKILL; the unit is masked until you restore it, so systemd does not restart "
-            f"it). Undo: halab ssh {node} --lab {lab.name} -- '{live.RESTART_HAPROXY}'")
+            f"it). Undo: halab fault {lab.base} restore {node}")
+
+
+def start_web_undo(lab: Lab, node: str, _record: dict[str, Any]) -> str:
+    """`restore` after stop-web: Apache started again, unless it runs already."""
+    if lab.run(node, "systemctl is-active --quiet apache2").ok:
+        return f"Apache ran on {node} again already (started since by hand)"
+    live.must(lab, node, "systemctl start apache2")
+    return f"started Apache on {node}"
+
+
+def restart_haproxy_undo(lab: Lab, node: str, _record: dict[str, Any]) -> str:
+    """`restore` after kill-haproxy: the unit unmasked and HAProxy started, unless that was done already."""
+    masked = lab.run(node, "systemctl is-enabled haproxy").stdout.strip().startswith("masked")
+    if not masked and lab.run(node, "systemctl is-active --quiet haproxy").ok:
+        return f"HAProxy ran on {node} again already (restarted since by hand)"
+    live.restart_haproxy(lab, node)
+    return f"unmasked and started HAProxy on {node}"

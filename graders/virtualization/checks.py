@@ -233,27 +233,45 @@ def domain_disk(facts: LabFacts) -> Verdict:
     return fail("; ".join(problems)) if problems else ok(f"{shared} on {', '.join(known)}")
 
 
-@CHECKS.check("domain-network", "{guest_name} is on the libvirt network {vm_network}",
-              "virt-install --network network={vm_network}")
+def _network_problem(where: str, interfaces: tuple[libvirt_domain.Interface, ...], network: str,
+                     definition: bool = False) -> str:
+    """What keeps the guest off ``network``, or "". A running domain's live XML keeps the network of a bridged
+    interface, which is fine for libvirt's own view; a ``definition`` (the file a guest is created from) must
+    say type='network'."""
+    if any(i.network == network and (i.type == "network" or not definition) for i in interfaces):
+        return ""
+    if not interfaces:
+        return f"{where}: the guest has no network interface"
+    first = interfaces[0]
+    if first.type == "bridge" and first.network == network:
+        return (f"{where}: the interface is type='bridge' on {first.bridge} with the network {network} only "
+                "remembered: that is a running guest's live XML (virsh dumpxml of a running guest), not its "
+                f"definition; save the definition with virsh dumpxml --inactive")
+    if first.bridge:
+        return (f"{where}: the guest is plugged into the bridge {first.bridge} directly, not through the libvirt "
+                f"network {network} the task defines")
+    return f"{where}: the guest is on {first.network or first.type}, not {network}"
+
+
+@CHECKS.check("domain-network", "{guest_name} is on the libvirt network {vm_network}, in the XML Pacemaker starts it "
+              "from", "virt-install --network network={vm_network}; then virsh dumpxml --inactive {guest_name} > "
+              "{guest_config} (a running guest's live XML has its interface as a bridge)")
 def domain_network(facts: LabFacts) -> Verdict:
+    """Both what libvirt has defined and the XML file the VirtualDomain resource starts the guest from (at every
+    start it undefines the domain and runs virsh create FILE): a file with the live XML passes today, while the
+    guest runs, and fails at the next cold start."""
     s = facts.spec.settings
     known = _definitions(facts)
-    if not known:
-        return fail(f"no hypervisor knows a domain {s['guest_name']}")
-    problems = []
-    for name, domain in known.items():
-        interfaces = domain.definition.interfaces
-        if any(i.network == s["vm_network"] for i in interfaces):
-            continue
-        if not interfaces:
-            problems.append(f"{name}: the guest has no network interface")
-        elif interfaces[0].bridge:
-            problems.append(f"{name}: the guest is plugged into the bridge {interfaces[0].bridge} directly, not "
-                            f"through the libvirt network {s['vm_network']} the task defines")
-        else:
-            problems.append(f"{name}: the guest is on {interfaces[0].network or interfaces[0].type}, not "
-                            f"{s['vm_network']}")
-    return fail("; ".join(problems)) if problems else ok(f"on {s['vm_network']}")
+    config = _config_file(facts)
+    if not known and isinstance(config, str):
+        return fail(f"no hypervisor knows a domain {s['guest_name']}, and {config}")
+    problems = [_network_problem(name, domain.definition.interfaces, s["vm_network"]) for name, domain in known.items()]
+    if not isinstance(config, str):  # a missing file is domain-defined's to report
+        problems.append(_network_problem(f"{s['guest_config']} (what Pacemaker starts the guest from)",
+                                         config.interfaces, s["vm_network"], definition=True))
+    problems = [p for p in problems if p]
+    where = f", in {s['guest_config']} too" if not isinstance(config, str) else ""
+    return fail("; ".join(problems)) if problems else ok(f"on {s['vm_network']}{where}")
 
 
 @CHECKS.check("guest-running", "{guest_name} runs on exactly one hypervisor and answers on {guest_address}",

@@ -87,8 +87,9 @@ def migration_transport(facts: LabFacts) -> Verdict:
 
 def _transport_hint(transport: str) -> str:
     if transport == "ssh":
-        return (" (root on each hypervisor needs a key the other accepts and the other's host key in "
-                "/root/.ssh/known_hosts; there is no one to answer a prompt during a migration)")
+        return (" (root on each hypervisor needs a key the other accepts and the other's host key in known_hosts, as "
+                "the lab's nodes have from halab up: does ssh <other> true still work as root? There is no one to "
+                "answer a prompt during a migration)")
     return " (libvirtd must listen on TCP: systemctl enable --now libvirtd-tcp.socket, with auth_tcp set)"
 
 

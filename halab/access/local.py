@@ -3,6 +3,7 @@ the lab service uses it too, on behalf of the user who asked (``owner``)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import paramiko
@@ -47,7 +48,7 @@ class LocalAccess:
     def client(self, node: str, timeout: float = 10.0) -> paramiko.SSHClient:
         return self.lab.client(node, timeout)
 
-    def check(self, faults: bool = True, progress: Progress = lambda _m: None) -> Checked:
+    def check(self, faults: bool | Collection[str] = True, progress: Progress = lambda _m: None) -> Checked:
         self.lab.state()  # a clear error if the lab is not up
         try:
             report, raw = grade_live(self.lab, faults=faults, progress=progress)

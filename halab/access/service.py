@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,9 @@ class ServiceAccess:
             self._drop(node)
             raise
 
-    def check(self, faults: bool = True, progress: Progress = lambda _m: None) -> Checked:
-        result = request("check", self.name, {"faults": faults}, progress)
+    def check(self, faults: bool | Collection[str] = True, progress: Progress = lambda _m: None) -> Checked:
+        wanted = faults if isinstance(faults, bool) else sorted(faults)
+        result = request("check", self.name, {"faults": wanted}, progress)
         return Checked(result["report"], result["raw"], result["identity"])
 
     def fault(self, fault: str, node: str, daemon: str = "corosync", network: str | None = None) -> str:

@@ -7,6 +7,7 @@ import os
 import sys
 
 import click
+from rich.markup import escape
 
 from halab.command import (
     check,
@@ -56,7 +57,8 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except HalabError as exc:
         # soft_wrap: one line however long, never broken at the terminal's width
-        console.print(f"[bold red]halab: error:[/bold red] {exc}", markup=True, soft_wrap=True)
+        # escape: a message may quote a node's output, where "[...]" is no markup
+        console.print(f"[bold red]halab: error:[/bold red] {escape(str(exc))}", markup=True, soft_wrap=True)
         sys.exit(1)
     except click.exceptions.Abort:
         console.print("halab: interrupted")

@@ -10,9 +10,11 @@ import click
 
 from halab.classroom.hubconfig import proxy_command
 from halab.command.terminal import console
+from halab.host.facts import all_facts
 from halab.image.build import current_image
 from halab.image.guest import missing_host_tools
 from halab.providers.base import get_provider
+from halab.providers.libvirt.accel import kvm_fact
 from halab.providers.vagrant.provider import VagrantProvider
 
 
@@ -37,11 +39,20 @@ def host_problems() -> list[tuple[str, str]]:
     return problems
 
 
+MARKS = {"ok": "[green]✓[/green]", "note": "[yellow]![/yellow]", "problem": "[red]✗[/red]"}
+
+
 @click.command()
 def doctor() -> None:
-    """Check that this host can run labs."""
+    """Check that this host can run labs: what it lacks, and every host fact the labs depend on."""
+    facts = [*all_facts(), kvm_fact()]
+    console.print("[bold]host facts the labs depend on[/bold]")
+    for fact in facts:
+        fix = f"\n    fix: [bold]{fact.fix}[/bold]" if fact.fix and fact.state != "ok" else ""
+        console.print(f"{MARKS[fact.state]} {fact.name}: {fact.found} [dim](labs: {fact.labs})[/dim]{fix}",
+                      highlight=False)
     problems = host_problems()
-    if not problems:
+    if not problems and not any(fact.state == "problem" for fact in facts):
         console.print("[green]this host is ready for halab labs[/green]")
         return
     for problem, fix in problems:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from halab.access import open_lab
-from halab.command.terminal import console, progress_status
+from halab.command.terminal import console, lab_argument, progress_status
 
 
 @click.command()
-@click.argument("lab_name", metavar="LAB")
+@lab_argument()
 def down(lab_name: str) -> None:
     """Stop LAB's nodes and remove its containers, disks, networks, keys and state."""
     with progress_status(f"removing {lab_name}") as progress:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from halab.access import open_lab
-from halab.command.terminal import console, progress_status
+from halab.command.terminal import console, lab_argument, progress_status
 
 
 @click.command()
-@click.argument("lab_name", metavar="LAB")
+@lab_argument()
 def solve(lab_name: str) -> None:
     """Solve LAB on its live nodes (what a student would type, done for you)."""
     with progress_status(f"solving {lab_name}") as progress:

@@ -1,4 +1,4 @@
-"""`halab ssh NODE [--lab LAB] [-- CMD...]`: a shell on a node, or one command with its exit code."""
+"""`halab ssh [LAB] NODE [--lab LAB] [-- CMD...]`: a shell on a node, or one command with its exit code."""
 
 from __future__ import annotations
 
@@ -50,8 +50,12 @@ def _relay(channel: paramiko.Channel, stdin_fd: int | None) -> int:
                 channel.shutdown_write()
                 watch.remove(stdin_fd)
                 stdin_fd = None
-        if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
-            return channel.recv_exit_status()
+        # The end of the output and the exit status, in either order: sshd may send the status before the last
+        # bytes (halab/ssh.py read_capped). A channel closed without a status: the connection went.
+        drained = not channel.recv_ready() and not channel.recv_stderr_ready()
+        if drained and (channel.closed or (channel.eof_received and channel.exit_status_ready())):
+            status = channel.recv_exit_status()
+            return 255 if status == -1 else status
 
 
 def _interactive(channel: paramiko.Channel) -> int:
@@ -66,12 +70,25 @@ def _interactive(channel: paramiko.Channel) -> int:
         termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
 
 
+def lab_first(node: str, command: tuple[str, ...], lab_name: str | None) -> tuple[str, tuple[str, ...], str | None]:
+    """`halab ssh LAB NODE ...` as well as `halab ssh NODE --lab LAB ...`: a first word that is a lab's name (no
+    node is named like a lab) names the lab, and the next one the node."""
+    from halab.spec import available_labs
+
+    if command and (node in available_labs() or node in lab_names()):
+        if lab_name and lab_name != node:
+            raise click.UsageError(f"two labs given: {node} and --lab {lab_name}")
+        return command[0], command[1:], node
+    return node, command, lab_name
+
+
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("node")
-@click.option("--lab", "lab_name", metavar="LAB", help="The node's lab (needed if several are up).")
+@click.argument("node", metavar="[LAB] NODE")
+@click.option("--lab", "lab_name", metavar="LAB", help="The node's lab (needed if several are up), as LAB gives it.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def ssh(node: str, lab_name: str | None, command: tuple[str, ...]) -> None:
     """Open a shell on NODE, or run COMMAND there and exit with its exit code."""
+    node, command, lab_name = lab_first(node, command, lab_name)
     lab = find_lab(node, lab_name)
     client = lab.client(node)
     channel = client.get_transport().open_session()  # type: ignore[union-attr]

@@ -7,11 +7,11 @@ import json
 import click
 
 from halab.access import lab_names, open_lab
-from halab.command.terminal import console, nodes_table
+from halab.command.terminal import console, lab_argument, nodes_table
 
 
 @click.command()
-@click.argument("lab_name", metavar="[LAB]", required=False)
+@lab_argument(required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(lab_name: str | None, as_json: bool) -> None:
     """Show LAB (or every lab that is up)."""
@@ -34,3 +34,7 @@ def status(lab_name: str | None, as_json: bool) -> None:
         console.print(nodes_table(lab))
         whose = f", {info['owner']['user']}'s" if info.get("owner") else ""
         console.print(f"provider {info['provider']}, {info['phase']} since {info['created']}{whose}")
+        if info.get("cluster_login"):
+            login = info["cluster_login"]
+            console.print(f"cluster login (pcs host auth, pcsd): user {login['user']}, password {login['password']}",
+                          highlight=False)

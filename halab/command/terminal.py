@@ -3,10 +3,14 @@ nodes and of a grading report."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from graders.report import Report
@@ -14,6 +18,32 @@ from halab.access import LabAccess
 from halab.lab import Lab
 
 console = Console(stderr=True, highlight=False)
+
+
+def choose_lab(positional: str | None, option: str | None, required: bool = True) -> str | None:
+    """The lab a command names, as its first argument or as --lab (both: they must agree)."""
+    if positional and option and positional != option:
+        raise click.UsageError(f"two labs given: {positional} and --lab {option}")
+    lab = positional or option
+    if required and not lab:
+        raise click.UsageError("which lab? Give it as the first argument or as --lab LAB (see: halab status)")
+    return lab
+
+
+def lab_argument(required: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """LAB as the command's first argument or as --lab LAB: every command that takes a lab takes both forms
+    (`halab status clustering`, `halab status --lab clustering`)."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, lab_name: str | None, lab_option: str | None, **kwargs: Any) -> Any:
+            return function(*args, lab_name=choose_lab(lab_name, lab_option, required), **kwargs)
+
+        wrapper = click.option("--lab", "lab_option", metavar="LAB",
+                               help="The lab, as the first argument gives it.")(wrapper)
+        return click.argument("lab_name", metavar="LAB" if required else "[LAB]", required=False)(wrapper)
+
+    return decorate
 
 
 @contextmanager
@@ -48,11 +78,15 @@ def report_table(report: Report) -> Table:
     table = Table(title=f"{report.lab}: {report.score}/{report.max_score} points ({report.percent:g} %)",
                   title_justify="left", show_lines=True)
     table.add_column("", width=2)
-    table.add_column("check")
-    table.add_column("points", justify="right")
-    table.add_column("feedback")
+    # fold: a word longer than its column (a path, a command line in a hint) goes on over several lines rather
+    # than being cut off with an ellipsis, as rich does by default, in an 80-column terminal.
+    table.add_column("check", overflow="fold")
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("feedback", overflow="fold")
     for c in report.checks:
-        mark = "[green]✔[/green]" if c.passed else "[red]✘[/red]"
-        text = f"{c.feedback}\n[yellow]hint:[/yellow] {c.hint}" if c.hint and not c.passed else c.feedback
-        table.add_row(mark, f"{c.title}\n[dim]{c.id}[/dim]", f"{c.points}/{c.max_points}", text)
+        mark = "[green]✔[/green]" if c.passed else "[yellow]?[/yellow]" if c.unreadable else "[red]✘[/red]"
+        # escape: feedback quotes the nodes' own output, where "[/etc/haproxy/haproxy.cfg:26]" is no markup
+        feedback, hint = escape(c.feedback), escape(c.hint)
+        text = f"{feedback}\n[yellow]hint:[/yellow] {hint}" if c.hint and not c.passed else feedback
+        table.add_row(mark, f"{escape(c.title)}\n[dim]{escape(c.id)}[/dim]", f"{c.points}/{c.max_points}", text)
     return table

@@ -8,12 +8,12 @@ import time
 import click
 
 from halab.access import open_lab
-from halab.command.terminal import console, nodes_table, progress_status
+from halab.command.terminal import console, lab_argument, nodes_table, progress_status
 from halab.spec import PROVIDERS
 
 
 @click.command()
-@click.argument("lab_name", metavar="LAB")
+@lab_argument()
 @click.option("--provider", type=click.Choice(PROVIDERS), help="How to run the nodes (default: the lab's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the inventory as JSON.")
 def up(lab_name: str, provider: str | None, as_json: bool) -> None:

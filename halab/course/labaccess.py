@@ -121,6 +121,28 @@ def run_on_lab(lab: str, command: str, timeout: float = COMMAND_TIMEOUT_S) -> tu
     return value
 
 
+def cluster_login(lab: str) -> tuple[dict[str, str] | None, str | None]:
+    """The lab's login for pcsd (``{"user", "password"}``, set at every `halab up`) when it is up, else None; and
+    a problem sentence if the runtime could not be asked."""
+    labs, problem = up_labs()
+    if lab not in labs:
+        return None, problem
+
+    def ask() -> dict[str, str] | None:
+        from halab.access import open_lab
+
+        handle = open_lab(lab)
+        try:
+            login = handle.status().get("cluster_login")
+        finally:
+            close = getattr(handle, "close", None)
+            if close:
+                close()
+        return login if isinstance(login, dict) else None
+
+    return call_with_timeout(ask, LIST_TIMEOUT_S)
+
+
 def node_names(lab: str) -> tuple[list[str], str | None]:
     def ask() -> list[str]:
         from halab.access import open_lab

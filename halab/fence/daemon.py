@@ -37,7 +37,7 @@ from typing import Any
 from halab import paths
 from halab.errors import HalabError
 from halab.host import procs
-from halab.host.fs import private_dir
+from halab.host.fs import private_dir, write_secret
 from halab.providers.base import get_provider
 from halab.runtime.state import LabState, lab_dir, load_state
 
@@ -58,11 +58,7 @@ def new_password(lab: str) -> str:
     password = secrets.token_urlsafe(18)
     path = password_file(lab)
     private_dir(path.parent)
-    # Mode 0600 whatever an older file had: O_CREAT's mode applies only to a new file, fchmod to any.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-    with open(fd, "w") as handle:
-        os.fchmod(fd, 0o600)
-        handle.write(password)
+    write_secret(path, password)
     return password
 
 
@@ -245,6 +241,9 @@ def serve(lab: str, address: str, ready_fd: int | None = None) -> int:
 
 # -- started and stopped by Lab.up / Lab.down -----------------------------------------------------------
 def _daemon_pids(lab: str) -> list[int]:
+    """The switches of this lab: its name on the command line, and this state directory (several halab checkouts
+    on one host, each with its own HALAB_STATE_DIR, may each have a lab of that name: one's `down` must not stop
+    the other's switch)."""
     wanted = ["-m", "halab.fence.daemon", lab]
     pids = []
     for entry in Path("/proc").iterdir():
@@ -254,9 +253,21 @@ def _daemon_pids(lab: str) -> list[int]:
             args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
         except OSError:
             continue
-        if args[1:4] == wanted and procs.runs_as_root(int(entry.name)):  # a user's look-alike is not the switch
+        # a user's look-alike is not the switch (root only), nor another state directory's daemon
+        if args[1:4] == wanted and procs.runs_as_root(int(entry.name)) and _state_dir_of(entry) == paths.state_dir():
             pids.append(int(entry.name))
     return pids
+
+
+def _state_dir_of(process: Path) -> Path | None:
+    """The state directory a process of halab's works in (its HALAB_STATE_DIR, else the default); None if its
+    environment cannot be read."""
+    try:
+        variables = (process / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    found = next((v.split(b"=", 1)[1] for v in variables if v.startswith(b"HALAB_STATE_DIR=")), None)
+    return Path(found.decode(errors="replace")) if found is not None else Path(paths.DEFAULT_STATE_DIR)
 
 
 def _listeners(address: str, port: int) -> str:

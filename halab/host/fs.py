@@ -100,3 +100,13 @@ def mount_overlay(lower: Path | Sequence[Path], upper: Path, work: Path, merged:
     )
     if result.returncode != 0:
         raise HalabError(f"cannot mount the node overlay on {merged}: {result.stderr.strip()}")
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Write a secret of the host's (a lab's password) readable by root only: mode 0600 whatever an older file
+    had (O_CREAT's mode applies only to a new file, fchmod to any), never through a symlink."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    with open(fd, "w") as handle:
+        os.fchmod(fd, 0o600)
+        handle.write(text)

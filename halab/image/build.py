@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import shlex
 import shutil
 import subprocess
 import time
@@ -31,6 +32,9 @@ FILES = RECIPE_DIR / "files"
 # Bump when the build steps below change in a way that changes the image.
 BUILDER_VERSION = "1"
 
+# Without dpkg_filters in the recipe: no documentation, translations or manual pages at all.
+DEFAULT_DPKG_FILTERS = ["path-exclude=/usr/share/doc/*", "path-exclude=/usr/share/locale/*",
+                        "path-exclude=/usr/share/man/*"]
 
 
 @dataclass(frozen=True)
@@ -91,18 +95,26 @@ def build_lock() -> Iterator[None]:
         yield
 
 
-def _mmdebstrap(recipe: dict[str, Any], target: Path, progress: Progress) -> None:
-    if not shutil.which("mmdebstrap"):
-        raise HalabError("mmdebstrap is not installed; run: apt-get install mmdebstrap")
-    command = [
+def mmdebstrap_command(recipe: dict[str, Any], target: Path) -> list[str]:
+    """The mmdebstrap command line that builds the recipe's rootfs into ``target``."""
+    return [
         "mmdebstrap", "--mode=root", f"--variant={recipe.get('variant', 'apt')}",
         "--include=" + ",".join(recipe["packages"]),
         # No recommends: keeps the image small and the package set exactly what the recipe says.
         "--aptopt=APT::Install-Recommends \"false\"",
-        "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/locale/*",
-        "--dpkgopt=path-exclude=/usr/share/man/*",
+        # mmdebstrap also writes them to /etc/dpkg/dpkg.cfg.d/, so image layers and a student's apt-get in a node
+        # follow the same filters.
+        *(f"--dpkgopt={rule}" for rule in recipe.get("dpkg_filters", DEFAULT_DPKG_FILTERS)),
+        # `sh -ec`: a failing command fails the build, never an image that silently lacks a setting.
+        *(f"--customize-hook=chroot \"$1\" sh -ec {shlex.quote(step)}" for step in recipe.get("run", [])),
         recipe["suite"], str(target), *recipe["sources"],
     ]
+
+
+def _mmdebstrap(recipe: dict[str, Any], target: Path, progress: Progress) -> None:
+    if not shutil.which("mmdebstrap"):
+        raise HalabError("mmdebstrap is not installed; run: apt-get install mmdebstrap")
+    command = mmdebstrap_command(recipe, target)
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         tail: list[str] = []
         try:

@@ -6,17 +6,20 @@ Every fault is written to the lab's state, so `restore` knows what to undo even 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import ssh
 from halab.runtime.state import LabState, update_state
-from halab.spec.kinds import get_kind, known_kinds
+from halab.spec import LabSpec
 
 CLUSTER_DAEMONS = ("corosync", "pacemaker")
 
 
-def _record(lab: Lab, node: str, fault: dict[str, object]) -> None:
+def record(lab: Lab, node: str, fault: dict[str, object]) -> None:
+    """Remember a fault halab injected into the node (``{"fault": name, ...}``), for `restore` to undo; a lab
+    kind's own faults record themselves too, and name an undo (halab/spec/kinds.py Injection.undo)."""
     lab.state()  # a clear error if the lab is not up
 
     def add(state: LabState) -> None:
@@ -40,7 +43,7 @@ def power_off(lab: Lab, node: str) -> None:
     was_active = _active_daemons(lab, node)
     lab.drop_connection(node)
     lab.provider().power_off(state, node)
-    _record(lab, node, {"fault": "power-off", "was_active": was_active})
+    record(lab, node, {"fault": "power-off", "was_active": was_active})
 
 
 def kill_daemon(lab: Lab, node: str, daemon: str = "corosync") -> None:
@@ -52,7 +55,7 @@ def kill_daemon(lab: Lab, node: str, daemon: str = "corosync") -> None:
     if not result.ok:
         raise HalabError(f"{node}: {daemon} is not running, so there is nothing to kill"
                          if result.exit_status == 1 else f"{node}: cannot kill {daemon}: {result.stderr.strip()}")
-    _record(lab, node, {"fault": "kill-daemon", "daemon": daemon, "was_active": was_active})
+    record(lab, node, {"fault": "kill-daemon", "daemon": daemon, "was_active": was_active})
 
 
 def cut_link(lab: Lab, node: str, network: str | None = None) -> None:
@@ -61,22 +64,18 @@ def cut_link(lab: Lab, node: str, network: str | None = None) -> None:
         raise HalabError(f"lab '{lab.name}' has no network '{net}'")
     lab.drop_connection(node)
     lab.provider().set_link(lab.state(), node, net, up=False)
-    _record(lab, node, {"fault": "cut-link", "network": net})
+    record(lab, node, {"fault": "cut-link", "network": net})
 
 
 def drop_traffic(lab: Lab, node: str, peers: list[str]) -> None:
     """Drop every packet between the node and these addresses, cables plugged in (a partition)."""
     lab.provider().drop_traffic(lab.state(), node, peers, drop=True)
-    _record(lab, node, {"fault": "drop-traffic", "peers": peers})
+    record(lab, node, {"fault": "drop-traffic", "peers": peers})
 
 
-def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
-    """Undo every recorded fault of the node; returns what was done."""
-    state = lab.state()
-    info = state.node(node)
-    provider = lab.provider()
-    done = []
-    faults = state.provider_data.get("faults", {}).get(node, [])
+def _plug_back(lab: Lab, state: LabState, node: str, faults: list[dict[str, Any]]) -> list[str]:
+    """Cables and filters first, so that a node powered on again finds its cables."""
+    provider, done = lab.provider(), []
     for fault in faults:
         if fault["fault"] == "cut-link":
             provider.set_link(state, node, str(fault["network"]), up=True)
@@ -84,26 +83,63 @@ def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
         elif fault["fault"] == "drop-traffic":
             provider.drop_traffic(state, node, [str(p) for p in fault["peers"]], drop=False)
             done.append(f"{node} lets traffic from {', '.join(fault['peers'])} through again")
+    return done
+
+
+def _power_and_daemons(lab: Lab, state: LabState, node: str, faults: list[dict[str, Any]], timeout: float) -> list[str]:
+    """Power the node on if it is off, and start the cluster daemons a fault stopped; for each fault that something
+    else undid already (fencing powers a node on, a fenced node's systemd starts its daemons), say so."""
+    provider, info = lab.provider(), state.node(node)
     daemons = sorted({d for f in faults for d in f.get("was_active", [])}, key=CLUSTER_DAEMONS.index)
     deadline = time.monotonic() + timeout
     while True:
+        done = []
         # Pacemaker may be fencing (rebooting) the node at the same moment: retry until it stays up.
         try:
             if not provider.node_running(state, node):
                 provider.power_on(state, node)
                 done.append(f"powered {node} on")
+            elif any(f["fault"] == "power-off" for f in faults):
+                done.append(f"{node} was on again already (powered on since halab cut its power: fencing powers a "
+                            "node on again after cutting it)")
             ssh.wait_ready(info, min(deadline, time.monotonic() + 60))
             lab.drop_connection(node)
-            stopped = [d for d in daemons if d not in _active_daemons(lab, node)]
+            running = _active_daemons(lab, node)
+            stopped = [d for d in daemons if d not in running]
             if stopped:
                 lab.run(node, f"systemctl start {' '.join(stopped)}", timeout=90)
                 done.append(f"started {', '.join(stopped)} on {node}")
-            break
+            killed = sorted({str(f["daemon"]) for f in faults if f["fault"] == "kill-daemon"} & set(running))
+            if killed and not stopped:
+                done.append(f"{' and '.join(killed)} ran on {node} again already (restarted since: the node was "
+                            "fenced and booted, or started by hand)")
+            return done
         except HalabError:
             lab.drop_connection(node)
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
+
+
+def _kind_undo(lab: Lab, node: str, faults: list[dict[str, Any]]) -> list[str]:
+    """The lab kind's own faults that can be undone (kill-haproxy, stop-web, ...), each by its kind's undo."""
+    injections, done = lab.spec.kind_def.injections, []
+    for fault in faults:
+        injection = injections.get(str(fault["fault"]))
+        if injection is not None and injection.undo:
+            done.append(injection.undo_function()(lab, node, fault))
+    return done
+
+
+def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
+    """Undo every fault halab injected into the node; returns what was done, and for a fault that something else
+    undid already, that it was. A split brain is not undone: resolving it is the student's task."""
+    state = lab.state()
+    state.node(node)
+    faults = list(state.provider_data.get("faults", {}).get(node, []))
+    done = _plug_back(lab, state, node, faults)
+    done += _power_and_daemons(lab, state, node, faults, timeout)
+    done += _kind_undo(lab, node, faults)
 
     def forget_undone(saved: LabState) -> None:
         # Only what was undone here: a fault recorded meanwhile (another shell) stays for the next restore.
@@ -115,7 +151,14 @@ def restore(lab: Lab, node: str, timeout: float = 120) -> list[str]:
             recorded.pop(node, None)
 
     update_state(lab.name, forget_undone)
-    return done or [f"{node} had no fault to undo"]
+    split = state.provider_data.get("split_brain") or {}
+    if node in (split.get("victim"), split.get("survivor")):
+        done.append(f"the split brain between {split['victim']} and {split['survivor']} stays: resolving it is your "
+                    "task (halab check shows when it is resolved)")
+    if not done:
+        done.append(f"nothing to undo: halab injected no fault into {node} since the lab came up or since its last "
+                    f"restore, and {node} runs")
+    return done
 
 
 # -- the table `halab fault` (and the lab service) dispatch on ---------------------------------------------
@@ -144,9 +187,20 @@ COMMON_FAULTS = {"power-off": _power_off_fault, "kill-daemon": _kill_daemon_faul
                  "restore": _restore_fault}
 
 
-def fault_names() -> list[str]:
-    kind_faults = {name for kind in known_kinds() for name in get_kind(kind).injections}
-    return list(COMMON_FAULTS) + sorted(kind_faults - set(COMMON_FAULTS))
+# One line each, for `halab fault --help` (a kind's own faults have theirs in graders/<kind>/__init__.py).
+COMMON_HELP = {
+    "power-off": "cut NODE's power, with no shutdown (as a power failure does)",
+    "kill-daemon": "SIGKILL corosync on NODE (--daemon pacemaker: Pacemaker's daemons)",
+    "cut-link": "unplug NODE's cable on the management network (--network NET: another of the lab's networks)",
+    "restore": "undo every fault halab injected into NODE, and say what it did",
+}
+
+
+def lab_faults(spec: LabSpec) -> dict[str, str]:
+    """The faults of a lab, each with its line of help: the common ones (kill-daemon only where there is a
+    cluster stack to kill) and its kind's own."""
+    common = {name: text for name, text in COMMON_HELP.items() if name != "kill-daemon" or spec.members}
+    return {**common, **{name: injection.help for name, injection in spec.kind_def.injections.items()}}
 
 
 def inject(lab: Lab, fault: str, node: str, daemon: str = "corosync", network: str | None = None) -> str:
@@ -154,10 +208,12 @@ def inject(lab: Lab, fault: str, node: str, daemon: str = "corosync", network: s
     lab.state().node(node)
     if daemon not in CLUSTER_DAEMONS:
         raise HalabError(f"can only kill {' or '.join(CLUSTER_DAEMONS)}, not '{daemon}'")
-    kind = lab.spec.kind_def
-    if fault in COMMON_FAULTS:
+    spec = lab.spec
+    kind = spec.kind_def
+    offered = lab_faults(spec)
+    if fault in COMMON_FAULTS and fault in offered:
         return COMMON_FAULTS[fault](lab, node, daemon, network)
     if fault in kind.injections:
         return kind.injections[fault].function()(lab, node)
-    own = ", ".join([*COMMON_FAULTS, *kind.injections])
-    raise HalabError(f"lab '{lab.base}' (a {kind.name} lab) has no fault '{fault}' (its faults: {own})")
+    raise HalabError(f"lab '{lab.base}' (a {kind.name} lab) has no fault '{fault}' (its faults: {', '.join(offered)}; "
+                     f"see: halab fault {lab.base} --help)")

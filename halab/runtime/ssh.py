@@ -22,6 +22,10 @@ from halab.runtime.state import NodeInfo
 
 OUTPUT_LIMIT = 1 << 20  # bytes kept of each of a command's stdout and stderr
 CUT_OFF_STATUS = 141  # a command whose output we stopped reading: 128 + SIGPIPE, as a shell reports it
+NO_STATUS = 255  # no exit status came (the channel closed first): as ssh(1) reports a connection failure
+# After the exit status, how long the end of the output (EOF) may take: sshd sends the status when the command
+# exits, possibly before the last of its output, which it is still reading from the pipe.
+EOF_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,9 @@ class CommandResult:
     stderr: str
     # More output came than halab reads (OUTPUT_LIMIT per stream): what is here is only its beginning.
     truncated: bool = False
+    # Why the answer is not whole, if it is not: the channel closed before the end of the output (EOF) or the
+    # exit status came. What is here may lack its end, so nothing may be judged from it.
+    incomplete: str = ""
 
     @property
     def ok(self) -> bool:
@@ -125,6 +132,9 @@ def run(client: paramiko.SSHClient, command: str, timeout: float = 30.0, limit: 
         raise ConnectionLost(f"connection lost while running '{command}': {exc or type(exc).__name__}",
                              started) from None
     stdout, stderr = output.stdout.decode(errors="replace"), output.stderr.decode(errors="replace")
+    if output.incomplete:
+        return CommandResult(NO_STATUS if output.status is None else output.status, stdout,
+                             stderr + f"\nhalab: {output.incomplete}: {command}\n", output.truncated, output.incomplete)
     if output.status is None:
         return CommandResult(124, stdout, f"timed out after {timeout:g} s: {command}", output.truncated)
     if output.truncated:
@@ -134,30 +144,55 @@ def run(client: paramiko.SSHClient, command: str, timeout: float = 30.0, limit: 
 
 @dataclass(frozen=True)
 class ChannelOutput:
-    status: int | None  # None: still running at the deadline
+    status: int | None  # None: still running at the deadline, or no exit status came
     stdout: bytes
     stderr: bytes
     truncated: bool
+    incomplete: str = ""  # why the answer is not whole (see CommandResult)
+
+
+def _status(channel: paramiko.Channel) -> int | None:
+    """The exit status the server sent, or None: paramiko's exit_status_ready() is also true for a channel that
+    merely closed, and recv_exit_status() then gives -1."""
+    return channel.exit_status if channel.status_event.is_set() and channel.exit_status != -1 else None
 
 
 def read_capped(channel: paramiko.Channel, timeout: float, limit: int) -> ChannelOutput:
-    """Read a command's stdout and stderr from its channel until it exits, the deadline passes, or one
-    stream passes ``limit`` bytes. Stops reading at the limit instead of draining: a stream without end
-    would otherwise keep the caller busy until the deadline."""
+    """Read a command's stdout and stderr from its channel until its answer is whole (the end of its output and
+    its exit status, in either order: sshd may send the status before the last bytes), the deadline passes, or
+    one stream passes ``limit`` bytes. Stops reading at the limit instead of draining: a stream without end would
+    otherwise keep the caller busy until the deadline. A channel that closes before the end of the output, or
+    whose output does not end within EOF_GRACE of the exit status, gives an answer marked incomplete."""
     stdout, stderr = bytearray(), bytearray()
     deadline = time.monotonic() + timeout
+    status_seen: float | None = None
     while True:
         while channel.recv_ready() and len(stdout) <= limit:
             stdout += channel.recv(65536)
         while channel.recv_stderr_ready() and len(stderr) <= limit:
             stderr += channel.recv_stderr(65536)
         if len(stdout) > limit or len(stderr) > limit:
-            status = channel.recv_exit_status() if channel.exit_status_ready() else CUT_OFF_STATUS
-            return ChannelOutput(status, bytes(stdout[:limit]), bytes(stderr[:limit]), True)
-        if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
-            return ChannelOutput(channel.recv_exit_status(), bytes(stdout), bytes(stderr), False)
+            status = _status(channel)
+            return ChannelOutput(CUT_OFF_STATUS if status is None else status, bytes(stdout[:limit]),
+                                 bytes(stderr[:limit]), True)
+        drained = not channel.recv_ready() and not channel.recv_stderr_ready()
+        status = _status(channel)
+        if drained and channel.eof_received and (status is not None or channel.closed):
+            # The whole output; a channel closed after it with no status: the command died of a signal (sshd
+            # sends "exit-signal", which paramiko does not read).
+            return ChannelOutput(-1 if status is None else status, bytes(stdout), bytes(stderr), False)
+        if drained and channel.closed:
+            return ChannelOutput(status, bytes(stdout), bytes(stderr), False,
+                                 "the connection closed before the end of the command's output")
+        if status is not None and status_seen is None:
+            status_seen = time.monotonic()
+        if drained and status_seen is not None and time.monotonic() - status_seen > EOF_GRACE:
+            return ChannelOutput(status, bytes(stdout), bytes(stderr), False,
+                                 f"the command exited but its output did not end within {EOF_GRACE:g} s (a process "
+                                 "it started still holds it)")
         if time.monotonic() > deadline:
-            return ChannelOutput(None, bytes(stdout), bytes(stderr), False)
+            late = "" if status is None else "the command exited but its output did not end before the deadline"
+            return ChannelOutput(status, bytes(stdout), bytes(stderr), False, late)
         time.sleep(0.005)
 
 

@@ -166,8 +166,8 @@ class Service:
 
     def _check(self, caller: Caller, lab: str, args: dict[str, Any], progress: Progress) -> Any:
         faults = args.get("faults", True)
-        if not isinstance(faults, bool):
-            raise Refused("'faults' must be true or false")
+        if not isinstance(faults, bool) and not (isinstance(faults, list) and all(isinstance(f, str) for f in faults)):
+            raise Refused("'faults' must be true, false or a list of fault check ids")
         return asdict(_access(caller, lab).check(faults, progress))
 
     def _fault(self, caller: Caller, lab: str, args: dict[str, Any], _progress: Progress) -> Any:

@@ -64,11 +64,17 @@ class Injection:
     """A fault `halab fault LAB NAME NODE` can inject into labs of this kind only (e.g. a DRBD split brain)."""
 
     name: str
-    help: str
+    help: str  # one line, for `halab fault --help`
     run: str  # "module:function", called as function(lab, node) -> the sentence `halab fault` prints
+    # "module:function", called by `halab fault LAB restore NODE` as function(lab, node, record) -> what it did, for
+    # each record the fault left (halab.runtime.faults.record); "" for a fault restore leaves alone (a split brain).
+    undo: str = ""
 
     def function(self) -> Callable[..., str]:
         return _resolve(self.run)
+
+    def undo_function(self) -> Callable[..., str]:
+        return _resolve(self.undo)
 
 
 def _empty() -> Mapping[str, Any]:

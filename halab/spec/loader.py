@@ -132,6 +132,17 @@ def _tasks_and_checks(reader: Reader, kind: Kind) -> tuple[tuple[Task, ...], tup
     return tuple(tasks), tuple(checks)
 
 
+def _more_tasks(top: Reader, kind: Kind, tasks: tuple[Task, ...],
+                checks: tuple[CheckSpec, ...]) -> tuple[tuple[Task, ...], tuple[CheckSpec, ...]]:
+    own_tasks, own_checks = _tasks_and_checks(top, kind)
+    for field_name, ids, own in (("tasks", {t.id for t in tasks}, [t.id for t in own_tasks]),
+                                 ("checks", {c.id for c in checks}, [c.id for c in own_checks])):
+        taken = [i for i in own if i in ids]
+        if taken:
+            raise top.fail(field_name, f"{', '.join(taken)} already come from tasks_from")
+    return tasks + own_tasks, checks + own_checks
+
+
 def _unknown_check(kind: Kind, check_id: str, fault: bool) -> str:
     """Why the kind has no such check (or no such fault check); empty when it has."""
     if check_id in (kind.faults if fault else kind.checks):
@@ -216,7 +227,10 @@ def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -
     settings = _settings(top, kind)
     shared = shared_storage(top, nodes)
     containers_only(top, providers, networks, nodes, shared)
-    tasks, checks = _tasks_and_checks(_task_source(top, path), kind)
+    source = _task_source(top, path)
+    tasks, checks = _tasks_and_checks(source, kind)
+    if source is not top:  # a lab that takes another's tasks may add its own (clustering3: quorum)
+        tasks, checks = _more_tasks(top, kind, tasks, checks)
     # Task texts may name settings, e.g. {floating_ip}, so labs that share tasks show their own values.
     try:
         tasks = tuple(Task(t.id, t.title, t.description.format_map(_Keep(settings))) for t in tasks)

@@ -132,6 +132,17 @@ class LabSpec:
     def member_names(self) -> list[str]:
         return [node.name for node in self.members]
 
+    def host_entries(self) -> list[tuple[str, str]]:
+        """(address, name) of every node on every network, as /etc/hosts in the nodes has them (the one place that
+        says so: the hosts file, the pinned known_hosts and the graders read it): the management network carries
+        the plain node name, the others ``name-network``."""
+        entries = []
+        for node in self.nodes:
+            for _, network in self.networks_of(node):
+                alias = node.name if network.host_joins else f"{node.name}-{network.name}"
+                entries.append((str(node.addresses[network.name]), alias))
+        return entries
+
     def networks_of(self, node: Node) -> list[tuple[int, Network]]:
         """The networks the node is plugged into, with their index in the lab (eth<index> on the node)."""
         return [(index, net) for index, net in enumerate(self.networks) if node.on(net.name)]

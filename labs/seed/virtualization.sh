@@ -1,30 +1,10 @@
-# The course seed's third example: a libvirt network from an XML file, then a VM with virt-install. Kept as the
-# seed gave it, mistakes and all (it was described in issue 12; the seed's own file was not in this repository,
-# so this copy is reconstructed from that description). Notebook 06 shows it beside the corrected version
-# (solutions/virtualization.py) and names each mistake:
-#   1. the network is defined from network.xml, whose <name> is vmnet, but then `default` is started and
-#      autostarted: vmnet stays inactive, and on the lab's hypervisors there is no network `default` at all;
-#   2. --os-type was removed from virt-install: it is ignored with a warning, and without --osinfo (or
-#      --os-variant) virt-install now refuses to create the VM;
-#   3. --import of path=...,size=10 creates a NEW, EMPTY 10 GiB disk and boots it: there is nothing to boot;
-#   4. --ram is the old spelling of --memory.
-# For the lab two more things differ, which are not mistakes on a single host: a NAT network is private to one
-# hypervisor (a migrated guest would be cut off), and a disk in /var/lib/libvirt/images is local to one.
-cat > network.xml <<'XML'
-<network>
-  <name>vmnet</name>
-  <forward mode='nat'/>
-  <bridge name='virbr1'/>
-  <ip address='192.168.100.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='192.168.100.10' end='192.168.100.99'/>
-    </dhcp>
-  </ip>
-</network>
-XML
-virsh net-define network.xml
+# Install KVM and tools for virtualization
+sudo apt-get install qemu-kvm libvirt-daemon-system libvirt-clients bridge-utils
+
+# Create a virtual network
+virsh net-define --file network.xml
 virsh net-start default
 virsh net-autostart default
-virt-install --name guest1 --ram 128 --os-type linux --import \
-    --disk path=/var/lib/libvirt/images/guest1.qcow2,size=10 \
-    --network network=vmnet --graphics none --noautoconsole
+
+# Create and run a virtual machine
+virt-install --name ha-test-vm --ram 2048 --disk path=/var/lib/libvirt/images/vm1.img,size=10 --vcpus 2 --os-type linux --os-variant ubuntu20.04 --network network=default --graphics none --console pty,target_type=serial --noautoconsole --import

@@ -24,6 +24,7 @@ from halab.course.quiz import (
     load_graded_bank,
     practice_questions,
 )
+from halab.spec import load_spec
 from tests.course.helpers import COURSE_DIR, NOTEBOOKS, REPO_ROOT
 
 # The utilities the course teaches: each needs as many questions as a 361.1 term.
@@ -285,8 +286,7 @@ def test_every_lab_task_feeds_spaced_review() -> None:
     specs = {p.stem: tomllib.loads(p.read_text()) for p in (REPO_ROOT / "labs").glob("*.toml")}
 
     def tasks(lab: str) -> set[str]:
-        spec = specs[lab]
-        return {t["id"] for t in spec.get("tasks", specs.get(spec.get("tasks_from", ""), {}).get("tasks", []))}
+        return {t.id for t in load_spec(lab).tasks}  # a lab's own tasks and those it takes from another lab
 
     missing = [f"{lab}/{task}" for lab in specs for task in sorted(tasks(lab))
                if not vocabulary.terms_for_lab(lab, task)]

@@ -4,10 +4,16 @@ not only the reference solution's: pcs instead of crmsh, other resource names, o
 from __future__ import annotations
 
 from halab.lab import Lab
+from halab.runtime import peers
 from solutions.clustering import resources_started, wait_for_cluster
 from solutions.common import must, on_all, wait_until
 
-PCS_PASSWORD = "halab-pcs"
+
+def cluster_password(lab: Lab) -> str:
+    """The lab's own hacluster password, set at `halab up` (halab/peers.py), as `halab status` shows it."""
+    password = peers.cluster_password(lab.name)
+    assert password, f"lab {lab.name} has no hacluster password"
+    return password
 
 
 def pcs_cluster(lab: Lab, setup_options: str = "") -> None:
@@ -16,13 +22,13 @@ def pcs_cluster(lab: Lab, setup_options: str = "") -> None:
     spec = lab.spec
     rings = list(spec.settings.get("ring_networks") or [spec.management_network.name])
     lan = spec.management_network.name
-    on_all(lab, f"echo hacluster:{PCS_PASSWORD} | chpasswd && systemctl start pcsd && "
-                "rm -f /etc/corosync/corosync.conf")
+    # pcsd runs and hacluster has the lab's password from `halab up`.
+    on_all(lab, "systemctl is-active --quiet pcsd && rm -f /etc/corosync/corosync.conf")
     for node in spec.member_names:
         lab.write_file(node, "/var/www/html/index.html", f"<p>served by {node}, set up with pcs</p>\n")
     first = spec.member_names[0]
     hosts = " ".join(f"{n.name} addr={n.addresses[lan]}" for n in spec.members)
-    must(lab, first, f"pcs host auth {hosts} -u hacluster -p {PCS_PASSWORD}", timeout=120)
+    must(lab, first, f"pcs host auth {hosts} -u hacluster -p {cluster_password(lab)}", timeout=120)
     nodes = " ".join(n.name + "".join(f" addr={n.addresses[net]}" for net in rings) for n in spec.members)
     must(lab, first, f"pcs cluster setup {spec.settings['cluster_name']} {nodes} {setup_options} "
                      "--start --enable --wait=180", timeout=240)

@@ -13,6 +13,8 @@ from halab.lab import Lab
 from halab.runtime.state import lab_dir
 from solutions import solve
 from tests.integration.conftest import halab, slow_misses, vm_leftovers
+from tests.solutions import drbd_variants
+from tests.solutions.broken import must_fail_each
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -40,6 +42,8 @@ def test_drbd_lab_end_to_end(libvirt_running: None) -> None:
         assert measured["peer_disk_seen_by_primary"] == "UpToDate/Outdated"
         constraints = lab.run(lab.spec.member_names[0], "cibadmin --query --scope constraints").stdout
         assert "drbd-fence-by-handler" not in constraints, "the fault check left the fence constraint behind"
+        split_brain_that_drbd_resolves_by_itself(lab)
+        must_fail_each(lab, drbd_variants.broken(lab))
     finally:
         lab.down()
     assert vm_leftovers("drbd") == []
@@ -57,3 +61,21 @@ def assert_private(lab: Lab) -> None:
             read = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "head", "-c1",
                                    str(path)], capture_output=True, text=True)
             assert read.returncode != 0 and "Permission denied" in read.stderr, (path, read)
+
+
+def split_brain_that_drbd_resolves_by_itself(lab: Lab) -> None:
+    """With after-sb-1pri discard-secondary, DRBD resolves the injected split brain itself: the fault says so and
+    which policy did, in seconds (it timed out after 1 m 43 s and left the cluster in maintenance mode)."""
+    first = lab.spec.member_names[0]
+    add, back = drbd_variants.auto_resolving_policy(lab)
+    assert lab.run(first, add, timeout=120).ok
+    try:
+        role = lab.run(first, f"drbdadm role {lab.spec.settings['drbd_resource']}").stdout.split("/")[0]
+        victim = lab.spec.member_names[1] if role == "Primary" else first
+        result = halab("fault", "drbd", "split-brain", victim, timeout=600)
+        assert result.returncode == 0, result.stderr
+        assert "DRBD resolved the split brain by itself: after-sb-1pri discard-secondary" in result.stderr
+        properties = lab.run(first, "crm_attribute --query --name maintenance-mode --quiet", timeout=30).stdout
+        assert properties.strip() in ("", "false"), "maintenance mode left behind"
+    finally:
+        assert lab.run(first, back, timeout=120).ok

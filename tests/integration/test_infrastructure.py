@@ -13,6 +13,8 @@ from solutions.clustering import cluster_formed, wait_for_cluster
 from solutions.common import wait_until
 from tests.integration.alternatives import infrastructure_with_pcs
 from tests.integration.conftest import check_json, halab, running_lab
+from tests.solutions import infrastructure_third
+from tests.solutions.broken import must_fail_each
 
 pytestmark = pytest.mark.integration
 LAB = "infrastructure"
@@ -69,3 +71,17 @@ def test_a_second_independent_solution_scores_full_marks_too(lab: Lab) -> None:
     infrastructure_with_pcs(lab)
     code, report = check_json(LAB)
     assert_full_marks(report)
+
+
+def test_a_third_solution_scores_full_marks_and_its_broken_variants_fail(lab: Lab) -> None:
+    """Round-robin links, a fence device per node with a fixed delay on the one that fences node1 (and the service
+    preferring node1), a ping scored by its own attribute: every check and fault; then each broken variant."""
+    lab.down()
+    lab.up()
+    infrastructure_third.solve(lab)
+    code, report = check_json(LAB)
+    assert_full_marks(report)
+    checks = {c["id"]: c["feedback"] for c in report["checks"]}
+    assert "node1 wins a fence race" in checks["fence-race"] and "link_mode rr" in checks["link-policy"]
+    wait_for_cluster(lab, 2, timeout=120, what="both nodes back after the fault checks")
+    must_fail_each(lab, infrastructure_third.broken(lab))

@@ -12,7 +12,8 @@ from halab.lab import Lab
 from solutions import solve
 from solutions.common import wait_until
 from tests.integration.conftest import check_json, halab, running_lab
-from tests.solutions import loadbalancing_alt
+from tests.solutions import loadbalancing_alt, loadbalancing_third
+from tests.solutions.broken import must_fail_each
 
 pytestmark = pytest.mark.integration
 LAB = "loadbalancing"
@@ -68,13 +69,17 @@ def test_injected_faults_fail_the_checks_they_should(lab: Lab) -> None:
         assert {"web-app", "web-service", "balancing-split", "servers-up"} <= set(failed)
         assert "web2" in failed["servers-up"]
     finally:
-        assert lab.run("web2", "systemctl start apache2").ok
+        assert "started Apache on web2" in halab("fault", LAB, "restore", "web2", check=True).stderr
     assert halab("fault", LAB, "kill-haproxy", "web1").returncode != 0  # not a balancer: a clear error
     halab("fault", LAB, "kill-haproxy", "lb1", check=True)
     try:
         wait_until("lb2 to take the virtual IP", lambda: live.holders(lab) == ["lb2"], timeout=30)
     finally:
-        assert lab.run("lb1", live.RESTART_HAPROXY).ok
+        # It said "no fault to undo" and left HAProxy dead and masked.
+        restored = halab("fault", LAB, "restore", "lb1", check=True).stderr
+    assert "unmasked and started HAProxy on lb1" in restored, restored
+    assert lab.run("lb1", "systemctl is-active --quiet haproxy").ok
+    assert "nothing to undo" in halab("fault", LAB, "restore", "lb1", check=True).stderr
     wait_until("lb1 to be master again", lambda: live.holders(lab) == ["lb1"] and live.request(lab).ok, timeout=60)
 
 
@@ -87,3 +92,17 @@ def test_an_independent_solution_scores_full_marks_too(lab: Lab) -> None:
     assert report["score"] == 100
     assert report["measurements"]["return_policy"] == "nopreempt"
     assert len(live.holders(lab)) == 1 and live.request(lab).ok
+
+
+def test_a_third_solution_scores_full_marks_and_its_broken_variants_fail(lab: Lab) -> None:
+    """VRRPv3 with a dedicated script user (keepalived 2.2.7's self-killing config test recognised), a stick table
+    shared by `peers`: full marks with every fault check; then each broken variant fails its check."""
+    lab.down()
+    lab.up()
+    loadbalancing_third.solve(lab)
+    code, report = check_json(LAB)
+    assert code == 0, [c for c in report["checks"] if not c["passed"]]
+    checks = {c["id"]: c["feedback"] for c in report["checks"]}
+    assert "a bug fixed in 2.2.8" in checks["keepalived-config-valid"]
+    wait_until("one balancer to serve", lambda: len(live.holders(lab)) == 1 and live.request(lab).ok, timeout=60)
+    must_fail_each(lab, loadbalancing_third.broken(lab))

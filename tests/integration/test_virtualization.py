@@ -5,6 +5,7 @@ both fault checks, libvirtd stopped, and nothing left on the host after `down`."
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,8 @@ from halab.lab import Lab
 from solutions import solve
 from tests.integration import virtualization_pcs
 from tests.integration.conftest import halab
+from tests.solutions import virtualization_third
+from tests.solutions.broken import must_fail_each
 
 pytestmark = [pytest.mark.integration]
 LAB = "virtualization"
@@ -39,11 +42,17 @@ def assert_full_score_with_faults(returncode: int, report: dict[str, Any]) -> No
 
 
 def test_reference_solution_fresh_solved_faults_and_libvirtd_stopped(lab_up: Callable[[str], Lab]) -> None:
+    # The host's /dev/net/tun as a fresh machine has it (0600 root, no udev here): the hypervisors' guests get
+    # their taps through a device node of the lab's own, and the host's is never changed.
+    host_tun = os.stat("/dev/net/tun")
     lab = lab_up(LAB)
     _, fresh = check("--no-faults")
     assert fresh["score"] == 0
+    assert lab.run("hv1", "stat -c '%a %u %t:%T' /dev/net/tun").stdout.split() == ["600", "0", "a:c8"]
     solve(lab)
     assert_full_score_with_faults(*check())
+    after = os.stat("/dev/net/tun")
+    assert (after.st_mode, after.st_uid, after.st_gid) == (host_tun.st_mode, host_tun.st_uid, host_tun.st_gid)
     # libvirtd (and its sockets, which would start it again) stopped on one hypervisor: failed checks that
     # say so, never a traceback.
     lab.run("hv2", "systemctl stop libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd.service")
@@ -59,3 +68,12 @@ def test_an_independent_solution_scores_full_marks(lab_up: Callable[[str], Lab])
     returncode, report = check()
     assert_full_score_with_faults(returncode, report)
     assert "tcp works both ways" in by_id(report)["migration-transport"]["feedback"]
+
+
+def test_a_third_solution_scores_full_marks_and_its_broken_variants_fail(lab_up: Callable[[str], Lab]) -> None:
+    """--osinfo and the default cache mode, migration over the root SSH the lab gives its nodes, a fence device per
+    hypervisor: full marks with both fault checks; then each broken variant fails the check that catches it."""
+    lab = lab_up(LAB)
+    virtualization_third.solve(lab)
+    assert_full_score_with_faults(*check())
+    must_fail_each(lab, virtualization_third.broken(lab))

@@ -10,8 +10,8 @@ from halab.lab import Lab
 from halab.types import Progress
 from solutions.clustering import resources_started
 from solutions.common import must, on_all, wait_until
+from tests.integration.alternatives import cluster_password
 
-PASSWORD = "halab-hacluster"
 NETWORK = """<network>
   <name>{vm_network}</name>
   <forward mode="bridge" />
@@ -56,9 +56,9 @@ def pcs_cluster(lab: Lab, progress: Progress) -> None:
     progress("pcs: authenticating the nodes and setting up the cluster")
     # pcs cluster destroy first, as on any Debian node: pcs reads Debian's default corosync.conf (a "node1"
     # at 127.0.0.1) as a cluster, and `pcs host auth` then tries to send its known-hosts to that node.
-    on_all(lab, f"pcs cluster destroy && echo 'hacluster:{PASSWORD}' | chpasswd && systemctl enable --now pcsd",
-           timeout=120)
-    must(lab, first, f"pcs host auth {hosts} -u hacluster -p {PASSWORD}", timeout=120)
+    # pcsd runs and hacluster has the lab's own password from `halab up` (halab status shows it).
+    on_all(lab, "pcs cluster destroy && systemctl is-active --quiet pcsd", timeout=120)
+    must(lab, first, f"pcs host auth {hosts} -u hacluster -p {cluster_password(lab)}", timeout=120)
     must(lab, first, f"pcs cluster setup {s['cluster_name']} {hosts} --start --enable --force", timeout=180)
     wait_until("the pcs cluster", lambda: "2 nodes configured" in lab.run(first, "pcs status").stdout
                and "Online: [ hv1 hv2 ]" in lab.run(first, "pcs status").stdout, timeout=180, interval=2)

@@ -12,6 +12,7 @@ from halab.course.widgets.quiz import show_quiz
 from halab.course.widgets.quorum import quorum_calculator
 from halab.course.widgets.report_view import lab_check, report_view
 from halab.course.widgets.splitbrain import split_brain_simulator
+from halab.course.widgets.steps import lab_checkpoint, lab_steps
 
 __all__ = [
     "availability_calculator",
@@ -20,9 +21,11 @@ __all__ = [
     "exam_coverage",
     "infrastructure_chain",
     "lab_check",
+    "lab_checkpoint",
     "lab_command",
     "lab_facts",
     "lab_section",
+    "lab_steps",
     "measured_vs_reference",
     "migration_estimator",
     "mock_exam",

@@ -98,10 +98,32 @@ def lab_facts(lab: str) -> w.HTML:
              table_html(["Node", "Addresses"], nodes)]
     if spec.settings:
         parts.append(table_html(["Setting", "Value"], sorted((k, str(v)) for k, v in spec.settings.items())))
+    parts.append(logins_html(lab, spec.node_names, spec.member_names))
     if spec.tasks:
         items = "".join(f"<li><b>{html.escape(t.title)}</b><br>{html.escape(t.description)}</li>" for t in spec.tasks)
         parts.append(f"<p><b>Tasks</b></p><ol>{items}</ol>")
     return w.HTML("".join(parts))
+
+
+def logins_html(lab: str, nodes: list[str], members: list[str]) -> str:
+    """How the nodes reach each other (root SSH, the same on every lab) and the lab's pcsd login, which is new at
+    every `halab up`, so it is shown only while the lab is up."""
+    second = nodes[1] if len(nodes) > 1 else nodes[0]
+    text = (f"<p><b>Between the nodes</b>: root logs in from any node to any other with the lab's key, host keys "
+            f"pinned: <code>ssh {second}</code>, <code>scp FILE {second}:/etc/...</code>.")
+    if members:
+        login, _problem = labaccess.cluster_login(lab)
+        names = " ".join(members)
+        if login:
+            password = html.escape(str(login.get("password", "")))
+            text += (f" pcsd runs on {', '.join(members)}: <code>pcs host auth {html.escape(names)} -u "
+                     f"{html.escape(str(login.get('user', 'hacluster')))} -p {password}</code> (this lab's password "
+                     "for <code>hacluster</code>; it is new at every <code>halab up</code>).")
+        else:
+            text += (" pcsd runs on the cluster's nodes; the password of <code>hacluster</code> for <code>pcs host "
+                     "auth</code> is set when the lab comes up: "
+                     f"<code>halab status {html.escape(lab)}</code> shows it.")
+    return text + "</p>"
 
 
 def own_values_message(slot: int | None, problem: str | None) -> str:

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from halab import paths
+from halab.host.facts import Fact
 from halab.image.build import current_image
 
 PROBE_SECONDS = 20
@@ -62,3 +63,18 @@ def kvm_works(kernel: Path) -> bool:
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"key": _boot_id(), "kvm": works}))
     return works
+
+
+def kvm_fact() -> Fact:
+    """Whether VM labs run under KVM, as `halab doctor` reports it: from the cached probe, never a new one (20 s)."""
+    labs = "drbd, clustering --provider libvirt|vagrant"
+    if not Path("/dev/kvm").exists():
+        return Fact("KVM", "note", "no /dev/kvm: VMs run under TCG (emulation, several times slower; the labs' "
+                    "time objectives for tcg apply)", labs)
+    answer = cached_answer()
+    if answer is None:
+        return Fact("KVM", "note", "/dev/kvm exists; whether guests really run on it is probed by `halab libvirtd "
+                    "start` (not yet since this boot)", labs, "halab libvirtd start")
+    if not answer:
+        return Fact("KVM", "note", "/dev/kvm exists but a probe guest hung on it: VMs run under TCG (slower)", labs)
+    return Fact("KVM", "ok", "guests run under KVM", labs)

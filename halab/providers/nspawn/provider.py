@@ -37,6 +37,7 @@ from halab.providers.nspawn.storage import (
     check_devices,
     check_shared_disks,
     detach_shared_disks,
+    make_devices,
     make_shared_storage,
     node_extras,
 )
@@ -186,11 +187,7 @@ def _remember(state: LabState, what: str, node: str, item: str, add: bool) -> No
 
 def _hosts_file(spec: LabSpec) -> str:
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", ""]
-    for node in spec.nodes:
-        for _, network in spec.networks_of(node):
-            # The management network carries the plain node name; other networks get name-network.
-            alias = node.name if network.host_joins else f"{node.name}-{network.name}"
-            lines.append(f"{node.addresses[network.name]}\t{alias}")
+    lines += [f"{address}\t{name}" for address, name in spec.host_entries()]
     return "\n".join(lines) + "\n"
 
 
@@ -313,6 +310,7 @@ class NspawnProvider(Provider):
         root = self._mount_root(state, node)
         labnet.ensure(spec)
         labnet.unplug_node(state.lab, node)  # a namespace left from the node's last boot
+        make_devices(spec, _uid_base(state))  # again after a host reboot: cheap, and kept when already right
         command = [*nspawn_command(state.lab, node, root, _uid_base(state)), *node_extras(spec, spec.node(node))]
         self._end_orphans(state, node)
         check_shared_disks(state)

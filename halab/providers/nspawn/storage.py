@@ -1,7 +1,13 @@
-"""What container nodes bring beyond a plain node, from their lab's spec: host devices bound in (a hypervisor's
-/dev/net/tun) and the lab's shared storage: a directory of the lab's bound into every node that shares it (a
-NAS export; a filesystem of its ``size_mib``, disk.py), or a disk (a SAN LUN): a sparse file of the lab's on a
-host loop device, seen by every node of it through a device node of the lab's own.
+"""What container nodes bring beyond a plain node, from their lab's spec: devices (a hypervisor's /dev/net/tun)
+and the lab's shared storage: a directory of the lab's bound into every node that shares it (a NAS export; a
+filesystem of its ``size_mib``, disk.py), or a disk (a SAN LUN): a sparse file of the lab's on a host loop
+device, seen by every node of it through a device node of the lab's own.
+
+A device a node asks for is never the host's device node itself but a node of the lab's own for the same
+device number, owned by root of the lab's nodes: root in a node is an unprivileged ID on the host, so it cannot
+open the host's /dev/net/tun where that is 0600 root (a host without udev), and halab must never change the
+host's device modes to let it. The kernel decides the rest: a tap device still needs CAP_NET_ADMIN in the
+node's own network namespace.
 
 The loop device is the host's, and the kernel lets anyone who can open a loop device detach it
 (LOOP_CLR_FD needs no capability; measured here: an unprivileged process with the lab's device node ran
@@ -28,7 +34,7 @@ def node_extras(spec: LabSpec, node: Node) -> list[str]:
     """systemd-nspawn options for what the node's spec asks beyond a plain node: host devices bound in (a
     hypervisor's /dev/net/tun) and the lab's shared storage at its path: a directory, or a shared disk (a
     device node of the lab's for the loop device behind it)."""
-    options = [f"--bind={device}" for device in node.devices]
+    options = [f"--bind={device_node(spec.name, device)}:{device}" for device in node.devices]
     for storage in spec.shared_storage:
         if node.name in storage.nodes:
             shared = shared_dir(spec.name, storage.name)
@@ -111,3 +117,36 @@ def check_devices(spec: LabSpec) -> None:
         missing = [device for device in node.devices if not Path(device).exists()]
         if missing:
             raise HalabError(f"{node.name} needs {missing[0]}, which this host does not have")
+
+
+def device_node(lab: str, device: str) -> Path:
+    """The lab's own node for a host device: /dev/net/tun is <lab>/devices/net-tun."""
+    return lab_dir(lab) / "devices" / device.removeprefix("/dev/").replace("/", "-")
+
+
+def make_devices(spec: LabSpec, uid_base: int) -> None:
+    """A device node of the lab's own for each device its nodes ask for: the host device's type and number,
+    mode 0600, owned by root of the lab's nodes (``uid_base``). One that is already right is kept (a node that
+    runs has it bound in); the host's own device is only looked at."""
+    for device in sorted({device for node in spec.nodes for device in node.devices}):
+        try:
+            host = os.stat(device)
+        except OSError as exc:
+            raise HalabError(f"lab '{spec.name}' needs {device}, which this host does not have ({exc.strerror})") \
+                from None
+        kind = stat.S_IFMT(host.st_mode)
+        if kind not in (stat.S_IFCHR, stat.S_IFBLK):
+            raise HalabError(f"{device} on this host is not a device node")
+        own = device_node(spec.name, device)
+        try:
+            found = os.stat(own, follow_symlinks=False)
+            if (stat.S_IFMT(found.st_mode), found.st_rdev, found.st_uid, stat.S_IMODE(found.st_mode)) == \
+                    (kind, host.st_rdev, uid_base, 0o600):
+                continue
+        except FileNotFoundError:
+            pass
+        own.parent.mkdir(parents=True, exist_ok=True)
+        own.unlink(missing_ok=True)
+        os.mknod(own, kind | 0o600, host.st_rdev)
+        os.chmod(own, 0o600)  # whatever the umask took
+        idmap.own(own, uid_base)

@@ -251,3 +251,19 @@ def test_a_switch_started_before_halab_was_updated_runs_older_code(monkeypatch: 
     assert not fence.runs_older_code("clustering")
     monkeypatch.setattr(fence, "_daemon_pids", lambda _lab: [])
     assert not fence.runs_older_code("clustering")
+
+
+def test_a_switch_is_stopped_only_from_its_own_state_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two halab checkouts on one host, each with its own HALAB_STATE_DIR and a lab of the same name: one's `down`
+    stopped the other's power switch (switches were found by lab name alone), and its fencing failed."""
+    started = _start(tmp_path / "a", monkeypatch)
+    try:
+        monkeypatch.setenv("HALAB_STATE_DIR", str(tmp_path / "b"))
+        assert not fence.running(started.lab)
+        fence.stop(started.lab)
+        monkeypatch.setenv("HALAB_STATE_DIR", str(tmp_path / "a"))
+        assert fence.running(started.lab), "another state directory's down stopped this switch"
+    finally:
+        monkeypatch.setenv("HALAB_STATE_DIR", str(tmp_path / "a"))
+        fence.stop(started.lab)
+    assert not fence.running(started.lab)

@@ -9,13 +9,14 @@ ssh.run.
 from __future__ import annotations
 
 import io
+import json
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import paramiko
 import pytest
@@ -39,6 +40,9 @@ class _CommandServer(paramiko.ServerInterface):
         return paramiko.OPEN_SUCCEEDED if kind == "session" else paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
+        if command.startswith(b"script:"):  # not a command: the answer, step by step, as the test wants it
+            threading.Thread(target=_play, args=(channel, json.loads(command[7:])), daemon=True).start()
+            return True
         process = subprocess.Popen(["sh", "-c", command.decode()], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.processes.append(process)
         threading.Thread(target=_serve_command, args=(channel, process), daemon=True).start()
@@ -74,6 +78,32 @@ def _serve_command(channel: paramiko.Channel, process: subprocess.Popen[bytes]) 
         channel.close()
     except (OSError, EOFError):
         pass
+
+
+def _play(channel: paramiko.Channel, steps: list[list[Any]]) -> None:
+    """Answer an exec request step by step: ["out", text], ["err", text], ["status", n], ["sleep", s],
+    ["eof"], ["close"] (EOF and close), ["close-without-eof"], ["drop"] (the whole connection)."""
+    time.sleep(0.05)  # paramiko acknowledges the exec request only after check_channel_exec_request returns
+    for step in steps:
+        if step[0] == "out":
+            channel.sendall(step[1].encode())
+        elif step[0] == "err":
+            channel.sendall_stderr(step[1].encode())
+        elif step[0] == "status":
+            channel.send_exit_status(step[1])
+        elif step[0] == "sleep":
+            time.sleep(step[1])
+        elif step[0] == "eof":
+            channel.shutdown_write()
+        elif step[0] == "close":
+            channel.close()  # paramiko sends EOF first, as sshd does
+        elif step[0] == "close-without-eof":  # what the protocol allows a server to do
+            message = paramiko.Message()
+            message.add_byte(paramiko.common.cMSG_CHANNEL_CLOSE)
+            message.add_int(channel.remote_chanid)
+            channel.get_transport()._send_user_message(message)  # noqa: SLF001 - no public way to break the rules
+        elif step[0] == "drop":
+            channel.get_transport().close()
 
 
 @pytest.fixture
@@ -163,3 +193,84 @@ def test_a_kept_connection_to_a_node_that_rebooted_is_made_again(node: tuple[Nod
         assert lab.run("node1", "echo after").stdout == "after\n"
     finally:
         lab.close()
+
+
+def script(*steps: list[Any]) -> str:
+    return "script:" + json.dumps(list(steps))
+
+
+def test_output_after_the_exit_status_is_read_to_its_end(node: tuple[NodeInfo, list]) -> None:
+    """The flaky false fail of the infrastructure lab's authkey check: `stat ... && sha256sum ...` came back with
+    the stat line only. sshd sends the exit status when the command exits, possibly before the last of its
+    output; the answer is whole only with the end of the output (EOF) too."""
+    client = ssh.connect(node[0])
+    try:
+        result = ssh.run(client, script(["out", "400 root root 256\n"], ["status", 0], ["sleep", 0.3],
+                                        ["out", "5d41402abc4b2a76b9719d911017c592  /etc/corosync/authkey\n"],
+                                        ["err", "late warning\n"], ["eof"], ["close"]))
+        assert result.stdout == "400 root root 256\n5d41402abc4b2a76b9719d911017c592  /etc/corosync/authkey\n"
+        assert (result.exit_status, result.stderr, result.incomplete) == (0, "late warning\n", "")
+        # In many small pieces, the status in the middle: the same.
+        pieces = [["out", f"line {i}\n"] for i in range(50)]
+        result = ssh.run(client, script(*pieces[:20], ["status", 3], *pieces[20:], ["eof"], ["close"]))
+        assert result.stdout == "".join(f"line {i}\n" for i in range(50)) and result.exit_status == 3
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(("steps", "why"), [
+    ([["out", "400 root root 256\n"], ["status", 0], ["close-without-eof"]],
+     "closed before the end of the command's output"),
+    ([["out", "400 root root 256\n"], ["close-without-eof"]], "closed before the end of the command's output"),
+    ([["out", "400 root root 256\n"], ["sleep", 0.2], ["drop"]], "closed before the end of the command's output"),
+])
+def test_a_channel_closed_early_is_an_incomplete_answer(node: tuple[NodeInfo, list], steps: list[list[Any]],
+                                                        why: str) -> None:
+    client = ssh.connect(node[0])
+    try:
+        result = ssh.run(client, script(*steps), timeout=20)
+        assert why in result.incomplete and why in result.stderr
+        assert result.stdout == "400 root root 256\n"
+        if ["status", 0] not in steps:
+            assert result.exit_status == ssh.NO_STATUS
+    finally:
+        client.close()
+
+
+def test_output_that_never_ends_after_the_exit_is_incomplete(node: tuple[NodeInfo, list],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ssh, "EOF_GRACE", 0.3)
+    client = ssh.connect(node[0])
+    try:
+        result = ssh.run(client, script(["out", "part\n"], ["status", 0], ["sleep", 3], ["eof"], ["close"]),
+                         timeout=20)
+        assert "output did not end within 0.3 s" in result.incomplete and result.exit_status == 0
+    finally:
+        client.close()
+
+
+def test_a_command_killed_by_a_signal_is_whole_without_a_status(node: tuple[NodeInfo, list]) -> None:
+    """sshd reports a command killed by a signal with "exit-signal", which paramiko does not read: the output
+    ended (EOF), so the answer is whole, with no exit status."""
+    client = ssh.connect(node[0])
+    try:
+        result = ssh.run(client, script(["out", "bye\n"], ["eof"], ["close"]))
+        assert (result.stdout, result.exit_status, result.incomplete) == ("bye\n", -1, "")
+    finally:
+        client.close()
+
+
+def test_halab_ssh_relays_output_that_comes_after_the_exit_status(node: tuple[NodeInfo, list],
+                                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    """`halab ssh NODE -- CMD` copies the command's output to the terminal: it stopped at the exit status too."""
+    from halab.command.ssh import _relay
+
+    client = ssh.connect(node[0])
+    try:
+        channel = client.get_transport().open_session()  # type: ignore[union-attr]
+        channel.exec_command(script(["out", "first\n"], ["status", 4], ["sleep", 0.3], ["out", "second\n"], ["eof"],
+                                    ["close"]))
+        assert _relay(channel, None) == 4
+    finally:
+        client.close()
+    assert capfd.readouterr().out == "first\nsecond\n"

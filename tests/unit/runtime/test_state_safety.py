@@ -40,14 +40,14 @@ def _lab_up(name: str, nodes: tuple[str, ...] = ("node1", "node2")) -> LabState:
     return state
 
 
-# What `halab fault` does (faults._record) and what the power switch does after a power action
+# What `halab fault` does (faults.record) and what the power switch does after a power action
 # (nspawn._save_pid on the state it loaded when the request came in), in separate processes at once.
 FAULT_WRITER = """
 import sys
 from halab.runtime import faults
 from halab.lab import Lab
 for i in range(int(sys.argv[2])):
-    faults._record(Lab(sys.argv[1]), "node2", {"fault": "kill-daemon", "writer": sys.argv[3], "n": i})
+    faults.record(Lab(sys.argv[1]), "node2", {"fault": "kill-daemon", "writer": sys.argv[3], "n": i})
 """
 SWITCH_WRITER = """
 import sys

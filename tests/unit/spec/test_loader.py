@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -219,9 +221,36 @@ def test_container_extras_become_nspawn_binds(monkeypatch: pytest.MonkeyPatch, t
     spec = parse(data)
     assert [(s.type, s.size_mib) for s in spec.shared_storage] == [("directory", 1024), ("disk", 32)]
     assert node_extras(spec, spec.nodes[0]) == [
-        "--bind=/dev/net/tun", f"--bind={tmp_path}/demo/shared/vmstore:/srv/vmstore",
+        f"--bind={tmp_path}/demo/devices/net-tun:/dev/net/tun", f"--bind={tmp_path}/demo/shared/vmstore:/srv/vmstore",
         f"--bind={tmp_path}/demo/shared/san.dev:/dev/san/disk1"]
     assert node_extras(spec, spec.nodes[1]) == [f"--bind={tmp_path}/demo/shared/san.dev:/dev/san/disk1"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+def test_a_node_device_is_a_node_of_the_labs_own_and_the_hosts_is_left_alone(monkeypatch: pytest.MonkeyPatch,
+                                                                             tmp_path: Path) -> None:
+    """The virtualization lab on a host without udev: /dev/net/tun is 0600 root there, which root of a node (an
+    unprivileged ID on the host) cannot open; the lab gets a node of its own, owned by its nodes' root."""
+    from halab.providers.nspawn.storage import device_node, make_devices
+
+    monkeypatch.setattr(paths, "state_dir", lambda: tmp_path)
+    data = copy.deepcopy(GOOD)
+    data["providers"] = ["nspawn"]
+    data["nodes"][0]["devices"] = ["/dev/null"]  # a device every host has, at 0666 there
+    spec = parse(data)
+    host_before = os.stat("/dev/null")
+    make_devices(spec, 0x10000000)
+    own = os.stat(device_node("demo", "/dev/null"))
+    assert stat.S_ISCHR(own.st_mode) and own.st_rdev == host_before.st_rdev
+    assert (stat.S_IMODE(own.st_mode), own.st_uid, own.st_gid) == (0o600, 0x10000000, 0x10000000)
+    host_after = os.stat("/dev/null")
+    assert (host_after.st_mode, host_after.st_uid, host_after.st_ino) == \
+           (host_before.st_mode, host_before.st_uid, host_before.st_ino)
+    make_devices(spec, 0x10000000)  # again (a node boots again): the node that is right is kept
+    assert os.stat(device_node("demo", "/dev/null")).st_ino == own.st_ino
+    data["nodes"][0]["devices"] = ["/dev/halab-no-such-device"]
+    with pytest.raises(HalabError, match="needs /dev/halab-no-such-device, which this host does not have"):
+        make_devices(parse(data), 0x10000000)
 
 
 @pytest.mark.parametrize(("storage", "field", "problem"), [
@@ -239,3 +268,16 @@ def test_shared_disks_are_devices_with_a_size(storage: dict[str, Any], field: st
     with pytest.raises(SpecError) as raised:
         parse(data)
     assert raised.value.field == f"shared_storage[0].{field}" and problem in raised.value.problem
+
+
+def test_a_lab_that_takes_another_labs_tasks_may_add_its_own_but_not_redefine_them() -> None:
+    labs = paths.labs_dir()
+    data = {**copy.deepcopy(GOOD), "tasks_from": "clustering",
+            "tasks": [{"id": "quorum", "title": "Quorum"}],
+            "checks": [{"id": "no-quorum-policy", "task": "quorum", "points": 5}]}
+    spec = parse_spec(labs / "demo.toml", data)
+    assert [t.id for t in spec.tasks][-2:] == ["failover", "quorum"] and spec.checks[-1].id == "no-quorum-policy"
+    data["tasks"] = [{"id": "corosync", "title": "again"}]
+    data["checks"] = []
+    with pytest.raises(SpecError, match="tasks: corosync already come from tasks_from"):
+        parse_spec(labs / "demo.toml", data)

@@ -45,7 +45,9 @@ def feedback(report: Report, check_id: str) -> str:
     ("resource-failed", "clustering", {"web-server"}),
     ("node2-off", "clustering", {"corosync-conf-identical", "authkey", "services-running", "services-enabled",
                                  "membership", "stonith"}),
-    ("seed-config", "clustering", {"corosync-nodelist", "corosync-transport", "corosync-quorum"}),
+    # The seed's nodelist has no names, as `crm cluster init` writes none: Pacemaker names the nodes after their
+    # hostnames, which are the lab's node names; the addresses and ids are right.
+    ("seed-config", "clustering", {"corosync-transport", "corosync-quorum"}),
 ])
 def test_expected_failures(scenario: str, lab: str, expected_failures: set[str]) -> None:
     assert failed(grade(scenario, lab)) == expected_failures
@@ -77,7 +79,7 @@ def test_feedback_says_what_and_where() -> None:
 def test_seed_config_is_graded_honestly() -> None:
     seed = grade("seed-config")
     assert "udpu" in feedback(seed, "corosync-transport")
-    assert "no 'name:'" in feedback(seed, "corosync-nodelist")
+    assert "no names: Pacemaker names each node after its hostname" in feedback(seed, "corosync-nodelist")
     assert "loses quorum" in feedback(seed, "corosync-quorum")
     lost = grade("seed-node2-off")
     assert "no quorum" in feedback(lost, "membership") and "UNCLEAN" in feedback(lost, "membership")
@@ -144,3 +146,160 @@ def test_recorded_fault_outcome_and_report_formats() -> None:
     assert grade("solved").max_score == 100
     html = grade("fresh").to_html()
     assert "Hint:" in html and "<table>" in html
+
+
+def test_an_incomplete_answer_is_unreadable_never_a_failure() -> None:
+    """The flaky false fail: `stat ... && sha256sum ...` came back with its first line only, and the authkey check
+    said "cannot read file facts". A node's answer that the collector marked incomplete (twice) is no verdict on
+    the student's work: the check is unreadable, with no hint that sends the student to fix a good key."""
+    data = raw("solved")
+    authkey = data["nodes"]["node2"]["commands"]["authkey"]
+    authkey["stdout"] = authkey["stdout"].splitlines()[0] + "\n"
+    authkey["incomplete"] = "the connection closed before the end of the command's output"
+    report = grade("solved", data=data)
+    check = next(c for c in report.checks if c.id == "authkey")
+    assert (check.passed, check.unreadable, check.points, check.hint) == (False, True, 0, "")
+    assert "node2 could not be read" in check.feedback and "run the check again" in check.feedback
+    assert failed(report) == set() and [c.id for c in report.unreadable] == ["authkey"]
+    assert Report.from_dict(report.to_dict()).unreadable[0].id == "authkey"  # kept in the JSON and evidence
+
+
+@pytest.mark.parametrize(("node1_addr", "node2_addr", "passes"), [
+    ("node1", "node2", True),  # what `pcs cluster setup halab node1 node2` writes: names /etc/hosts resolves
+    ("10.42.10.11", "node2", True),
+    ("node2", "node1", False),  # names, but swapped: node1's entry points at node2's address
+    ("node1", "node9", False),
+])
+def test_ring_addresses_may_be_names_the_nodes_resolve(node1_addr: str, node2_addr: str, passes: bool) -> None:
+    data = raw("solved")
+    for node in ("node1", "node2"):
+        conf = data["nodes"][node]["commands"]["corosync_conf"]
+        conf["stdout"] = conf["stdout"].replace("ring0_addr: 10.42.10.11", f"ring0_addr: {node1_addr}") \
+            .replace("ring0_addr: 10.42.10.12", f"ring0_addr: {node2_addr}")
+    report = grade("solved", data=data)
+    assert ("corosync-nodelist" not in failed(report)) == passes, feedback(report, "corosync-nodelist")
+    assert failed(report) <= {"corosync-nodelist"}
+
+
+# corosync.conf as crmsh 4.4.1's `crm cluster init` and `crm cluster join -c node1` wrote it on a three-node lab
+# (halab's node image, 2026-12-06), in the two-node form crmsh writes (two_node: 1): no node names.
+CRM_CONF = """# Please read the corosync.conf.5 manual page
+totem {
+	version: 2
+	cluster_name: halab
+	clear_node_high_bit: yes
+	interface {
+		ringnumber: 0
+		mcastport: 5405
+		ttl: 1
+	}
+
+	transport: knet
+	crypto_hash: sha1
+	crypto_cipher: aes256
+	token: 5000
+	join: 60
+	max_messages: 20
+	token_retransmits_before_loss_const: 10
+}
+
+logging {
+	fileline: off
+	to_stderr: no
+	to_logfile: no
+	logfile: /var/log/corosync/corosync.log
+	to_syslog: yes
+	debug: off
+	timestamp: on
+	logger_subsys {
+		subsys: QUORUM
+		debug: off
+	}
+
+}
+
+nodelist {
+	node {
+		ring0_addr: 10.42.10.11
+		nodeid: 1
+	}
+
+	node {
+		ring0_addr: 10.42.10.12
+		nodeid: 2
+	}
+
+
+}
+
+quorum {
+
+	# Enable and configure quorum subsystem (default: off)
+	# see also corosync.conf.5 and votequorum.5
+	provider: corosync_votequorum
+	expected_votes: 2
+	two_node: 1
+}
+
+resources {
+	watchdog_device: off
+}
+
+"""
+
+
+def test_a_cluster_made_by_crm_cluster_init_and_join_is_graded_as_a_hand_written_one() -> None:
+    data = raw("solved")
+    for node in ("node1", "node2"):
+        data["nodes"][node]["commands"]["corosync_conf"]["stdout"] = CRM_CONF
+    report = grade("solved", data=data)
+    assert failed(report) == set(), [(c.id, c.feedback) for c in report.failed]
+    assert "no names" in feedback(report, "corosync-nodelist")
+    swapped = CRM_CONF.replace("10.42.10.12", "10.42.10.13")
+    for node in ("node1", "node2"):
+        data["nodes"][node]["commands"]["corosync_conf"]["stdout"] = swapped
+    assert "node2 is missing" in feedback(grade("solved", data=data), "corosync-nodelist")
+
+
+@pytest.mark.parametrize(("corosync", "pacemaker", "passes"), [
+    ("disabled", "enabled", True),  # crm cluster init: pacemaker.service Requires=corosync.service
+    ("enabled", "enabled", True),
+    ("masked", "enabled", False),
+    ("enabled", "disabled", False),
+])
+def test_an_enabled_pacemaker_starts_corosync_at_boot(corosync: str, pacemaker: str, passes: bool) -> None:
+    data = raw("solved")
+    for node in ("node1", "node2"):
+        data["nodes"][node]["commands"]["is_enabled"]["stdout"] = f"{corosync}\n{pacemaker}\n"
+    assert ("services-enabled" not in failed(grade("solved", data=data))) == passes
+
+
+def _with_policy(data: dict[str, Any], policy: str) -> dict[str, Any]:
+    """The recorded three-node CIB with a no-quorum-policy property added (DERIVED from the recording)."""
+    changed = copy.deepcopy(data)
+    nvpair = f'<nvpair id="cib-bootstrap-options-no-quorum-policy" name="no-quorum-policy" value="{policy}"/>'
+    for node in changed["nodes"].values():
+        cib = node["commands"]["cib"]
+        cib["stdout"] = cib["stdout"].replace('<cluster_property_set id="cib-bootstrap-options">',
+                                              f'<cluster_property_set id="cib-bootstrap-options">{nvpair}', 1)
+    return changed
+
+
+@pytest.mark.parametrize(("policy", "passed", "says"), [
+    (None, True, "no-quorum-policy stop: a partition without quorum stops every resource (the default)"),
+    ("freeze", True, "keeps what runs"), ("demote", True, "demotes promoted instances"),
+    ("suicide", True, "fences itself"), ("ignore", False, "both sides may run the service"),
+    ("sometimes", False, "which Pacemaker does not know"),
+])
+def test_no_quorum_policy(policy: str | None, passed: bool, says: str) -> None:
+    data = raw("solved-3node") if policy is None else _with_policy(raw("solved-3node"), policy)
+    report = grade("", "clustering3", data)
+    check = next(c for c in report.checks if c.id == "no-quorum-policy")
+    assert check.passed is passed and says in check.feedback, check.feedback
+
+
+def test_the_three_node_lab_adds_the_quorum_task_to_the_two_node_labs_tasks() -> None:
+    two, three = load_spec("clustering"), load_spec("clustering3")
+    assert [t.id for t in three.tasks] == [t.id for t in two.tasks] + ["quorum"]
+    assert {c.id for c in three.checks} - {c.id for c in two.checks} == {"no-quorum-policy", "quorum-loss"}
+    assert next(c for c in three.checks if c.id == "quorum-loss").fault

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -48,7 +49,7 @@ def test_network_xml() -> None:
     bridged = libvirt_network.parse(libvirt("solved", "hv1", "networks", "vmnet")["xml"])
     assert (bridged.name, bridged.forward, bridged.bridge, bridged.onto_host_bridge) == ("vmnet", "bridge", "br0", True)
     assert bridged.addresses == () and not bridged.dhcp
-    nat = libvirt_network.parse(libvirt("seed", "hv1", "networks", "vmnet")["xml"])  # labs/seed/virtualization.sh
+    nat = libvirt_network.parse(libvirt("seed", "hv1", "networks", "vmnet")["xml"])  # labs/adapted/virtualization.sh
     assert (nat.forward, nat.bridge, nat.addresses, nat.dhcp) == ("nat", "virbr1", ("192.168.100.1/24",), True)
     assert not nat.onto_host_bridge
     isolated = libvirt_network.parse("<network><name>x</name><ip address='10.0.0.1' prefix='24'/></network>")
@@ -221,3 +222,22 @@ def test_a_failing_collector_becomes_an_explanation(monkeypatch: pytest.MonkeyPa
     raw_facts = collect.collect_raw(QuietLab())  # type: ignore[arg-type]
     assert raw_facts["libvirt"] == {"collector_error": "collecting libvirt failed: RuntimeError: libvirt went away"}
     assert "collecting libvirt failed" in feedback(grade("", raw_facts), "network-defined")
+
+
+def test_domain_network_reads_the_xml_pacemaker_starts_the_guest_from() -> None:
+    """A live `virsh dumpxml` of the running guest saved as the VirtualDomain config (the notebook's own command):
+    its interface is type='bridge' with the network only remembered, and a port id that is gone at the next cold
+    start. It passed, as only the defined domains were read."""
+    data = copy.deepcopy(raw("solved"))
+    live = ("<interface type='bridge'>\n      <mac address='52:54:00:41:3c:c1'/>\n      <source network='vmnet' "
+            "portid='6f1f2a53-2a40-4cf6-9e2a-4b8e7d7b1a10' bridge='br0'/>\n      <target dev='vnet0'/>\n      "
+            "<model type='virtio'/>\n    </interface>")
+    for node in ("hv1", "hv2"):
+        out = data["nodes"][node]["commands"]["guest_config_xml"]
+        out["stdout"] = re.sub(r"<interface type='network'>.*?</interface>", live, out["stdout"], flags=re.S)
+    report = grade("solved", data=data)
+    assert failed(report) == {"domain-network"}
+    text = feedback(report, "domain-network")
+    assert "/srv/nas/guest1.xml (what Pacemaker starts the guest from)" in text and "live XML" in text
+    assert "dumpxml --inactive" in text
+    assert "domain-network" not in failed(grade("solved"))
