@@ -32,6 +32,7 @@ from halab.host.fs import mount_overlay, remove_tree
 from halab.image.build import build_image, list_images
 from halab.image.layer import build_layer
 from halab.providers.base import Provider
+from halab.providers.nspawn import guard
 from halab.providers.nspawn.disk import node_layers
 from halab.providers.nspawn.storage import (
     check_devices,
@@ -77,23 +78,11 @@ LAUNCHERS = (LAUNCHER, "halab.providers.nspawn_launch")
 
 def _is_our_nspawn(pid: int, root: Path) -> bool:
     """True only for a live systemd-nspawn (or its launcher, in POST) whose root is this node's: PIDs get
-    reused. Its command line says which node; that it is halab's is for _is_halabs to say."""
+    reused. Its command line says which node; that it is halab's is for guard.is_halabs to say."""
     args = _cmdline(pid)
     if args[1:3] in (["-m", launcher] for launcher in LAUNCHERS) and "--" in args:
         args = args[args.index("--") + 1:]
     return bool(args) and args[0].endswith("systemd-nspawn") and f"--directory={root}" in args
-
-
-def _is_halabs(pid: int, lab: str, node: str) -> bool:
-    """Whether the process is one halab started for the node, by what no user can fake: it runs as root (real,
-    effective and saved uid: not a user's, not a setuid program a user started under that name) in the node's
-    own cgroup (cgroups.runs_the_node: only root puts a process there, and the node's own processes are in
-    its ``payload``, below). Any user may run a process whose command line says
-    ``systemd-nspawn --directory=<another user's node>``; it used to make that node "running" to halab, so
-    its power-on did nothing and its fencing lied."""
-    if not procs.runs_as_root(pid):
-        return False
-    return cgroups.runs_the_node(pid, lab, node) is not False  # None: a host where halab has no cgroups
 
 
 def _is_nspawn_itself(pid: int) -> bool:
@@ -114,34 +103,10 @@ def _our_nspawn_pids(lab: str, node: str) -> list[int]:
     root = _node_dir(lab, node) / "root"
     pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _is_our_nspawn(int(entry.name), root) and _is_halabs(int(entry.name), lab, node):
-            pids.append(int(entry.name))
+        pid = int(entry.name) if entry.name.isdigit() else 0
+        if pid and _is_our_nspawn(pid, root) and guard.is_halabs(pid, lab, node):
+            pids.append(pid)
     return pids
-
-
-def _group(state: LabState) -> str:
-    """The cgroup of the lab's owner (halab/host/cgroups.py): one user's nodes are capped together."""
-    return f"u{state.slot}" if state.slot else "root"
-
-
-def _limits(state: LabState, node: str) -> tuple[cglimits.Limits, cglimits.Limits]:
-    """(the node's limits from its spec, its owner's caps for all their nodes: the lab service's per user)."""
-    spec_node = state.spec().node(node)
-    caps = (state.owner or {}).get("limits") or {}
-    own = cglimits.Limits(memory_mib=spec_node.memory_mib, pids=spec_node.limits.pids,
-                          cpu_weight=spec_node.limits.cpu_weight)
-    return own, cglimits.Limits(memory_mib=caps.get("memory_mib"), pids=caps.get("pids"),
-                                cpu_weight=caps.get("cpu_weight"))
-
-
-def _fresh_console(path: Path) -> int:
-    """The node's console log for a new boot: the last boot's is kept as console.log.1 (so two boots' at most,
-    each capped by the launcher), and only root reads either. Returns a descriptor to append to."""
-    if path.exists() and path.stat().st_size:
-        path.replace(path.with_name(path.name + ".1"))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-    os.fchmod(fd, 0o600)
-    return fd
 
 
 def _save_pid(state: LabState, node: str) -> None:
@@ -314,9 +279,9 @@ class NspawnProvider(Provider):
         command = [*nspawn_command(state.lab, node, root, _uid_base(state)), *node_extras(spec, spec.node(node))]
         self._end_orphans(state, node)
         check_shared_disks(state)
-        group = _group(state)
+        group = guard.owner_group(state)
         joined = cgroups.node_cgroups(state.lab, node, group)
-        problems = cglimits.apply(state.lab, node, group, *_limits(state, node))
+        problems = cglimits.apply(state.lab, node, group, *guard.limits(state, node))
         console_file = base / "console.log"
         launcher_env = {
             **os.environ,
@@ -327,7 +292,7 @@ class NspawnProvider(Provider):
             "HALAB_CONSOLE_BYTES": str(spec.node(node).limits.console_kib * 1024),
         }
         command = [sys.executable, "-m", LAUNCHER, "--", *command]
-        console = _fresh_console(console_file)  # handed to the child (its first words), closed below
+        console = guard.fresh_console(console_file)  # handed to the child (its first words), closed below
         try:
             for problem in problems:  # where `up` shows the console if the node never answers
                 os.write(console, f"halab: {problem}\n".encode())
