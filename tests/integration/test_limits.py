@@ -73,15 +73,15 @@ def test_one_students_attacks_leave_the_host_and_other_labs_alone(users: list[Us
     assert ben.halab("solve", "clustering", timeout=900).returncode == 0
     free_before = shutil.disk_usage(paths.state_dir()).free
 
-    attacks = {
-        "node1": ["nohup bash -c ':(){ :|:& };:' >/dev/null 2>&1 &",
-                  "nohup python3 -c 'a=[]\nwhile True: a.append(bytearray(64 << 20))' >/dev/null 2>&1 &",
-                  "nohup sh -c 'fallocate -l 20G /fill1; dd if=/dev/zero of=/fill2 bs=1M' >/dev/null 2>&1 &"],
-        "node2": ["nohup python3 -c 'a=[]\nwhile True: a.append(bytearray(64 << 20))' >/dev/null 2>&1 &",
-                  "nohup sh -c 'yes flooding-the-console > /dev/console' >/dev/null 2>&1 &"],
+    hog = "nohup python3 -c 'a=[]\nwhile True: a.append(bytearray(64 << 20))'"
+    attacks = {  # each in the background, cut off from the SSH session (`halab ssh` returns at once)
+        "node1": ["nohup bash -c ':(){ :|:& };:'", hog,
+                  "nohup sh -c 'fallocate -l 20G /fill1; dd if=/dev/zero of=/fill2 bs=1M'"],
+        "node2": [hog, "nohup sh -c 'yes flooding-the-console > /dev/console'"],
     }
     for node, commands in attacks.items():
-        started = ann.halab("ssh", node, "--", " ; ".join(commands), timeout=60)
+        line = " ".join(f"{command} </dev/null >/dev/null 2>&1 &" for command in commands)
+        started = ann.halab("ssh", node, "--", line, timeout=60)
         assert started.returncode == 0, started.stderr
     time.sleep(20)
 
