@@ -5,9 +5,8 @@ service, each solves it and grades it (fault check included).
 
 Reports for each K: the time until every lab is SSH-ready, the memory per lab (RSS and PSS of its nodes),
 the grading time per lab, how many labs were healthy (every check of the solved lab passing) and the host's
-peak load and memory; then the
-largest K with every lab healthy. Run as root with no other lab busy. The users are made for the run (Unix
-accounts halab-cap<N>) and removed afterwards, with their labs.
+peak load and memory; then the largest K with every lab healthy. Run as root with no other lab busy. The
+users are made for the run (Unix accounts halab-cap<N>) and removed afterwards, with their labs.
 """
 
 from __future__ import annotations
