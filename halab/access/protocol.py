@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,23 @@ class LineReader:
     def __init__(self, sock: socket.socket, limit: int) -> None:
         self.sock, self.limit, self.buffer = sock, limit, b""
 
-    def next(self) -> dict[str, Any] | None:
-        """The next message; None at the end of the stream. HalabError for an oversized or garbled one."""
+    def next(self, seconds: float | None = None) -> dict[str, Any] | None:
+        """The next message; None at the end of the stream. HalabError for an oversized or garbled one, or one
+        that has not come whole within ``seconds`` (a deadline for the whole message, not for each read: a
+        peer trickling a byte at a time cannot hold the reader longer)."""
+        deadline = None if seconds is None else time.monotonic() + seconds
         while b"\n" not in self.buffer:
             if len(self.buffer) > self.limit:
                 raise HalabError(f"a message longer than {self.limit} bytes")
-            chunk = self.sock.recv(65536)
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise HalabError(f"the request did not arrive whole within {seconds:g} s")
+                self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                raise HalabError(f"the request did not arrive whole within {seconds:g} s") from None
             if not chunk:
                 if self.buffer.strip():
                     raise HalabError("the other side hung up in the middle of a message")

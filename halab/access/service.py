@@ -41,7 +41,9 @@ def request(op: str, lab: str | None, args: dict[str, Any], progress: Progress =
             raise HalabError(NOT_RUNNING) from None
         except PermissionError:
             raise HalabError(f"the lab service's socket {path} does not let you in; ask your administrator") from None
-        send(sock, {"op": op, "lab": lab, "args": args})
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            # A service too busy for us answers at once and hangs up; its answer is there to read.
+            send(sock, {"op": op, "lab": lab, "args": args})
         reader = LineReader(sock, MAX_REPLY)
         while True:
             try:

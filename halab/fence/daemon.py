@@ -37,7 +37,7 @@ from typing import Any
 from halab import paths
 from halab.errors import HalabError
 from halab.host import procs
-from halab.host.fs import write_secret
+from halab.host.fs import private_dir, write_secret
 from halab.providers.base import get_provider
 from halab.runtime.state import LabState, lab_dir, load_state
 
@@ -56,7 +56,9 @@ def password_file(lab: str) -> Path:
 
 def new_password(lab: str) -> str:
     password = secrets.token_urlsafe(18)
-    write_secret(password_file(lab), password)
+    path = password_file(lab)
+    private_dir(path.parent)
+    write_secret(path, password)
     return password
 
 
@@ -251,7 +253,8 @@ def _daemon_pids(lab: str) -> list[int]:
             args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
         except OSError:
             continue
-        if args[1:4] == wanted and _state_dir_of(entry) == paths.state_dir():
+        # a user's look-alike is not the switch (root only), nor another state directory's daemon
+        if args[1:4] == wanted and procs.runs_as_root(int(entry.name)) and _state_dir_of(entry) == paths.state_dir():
             pids.append(int(entry.name))
     return pids
 

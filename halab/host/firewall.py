@@ -9,23 +9,68 @@ dropped, including anything the host would forward between labs.
 
 iptables (legacy or nf_tables, whichever `iptables` is) in the host's network namespace; the chains are named
 after the host link, so `down` finds and removes them even without the lab's state.
+
+IPv6 is closed on the link altogether: nodes have no IPv6 addresses of the lab's, but the kernel gives every
+link a link-local one, and a node reached the host's services over fe80:: (a listener on ``::``) past the
+IPv4 chain. The host side of the link gets ``disable_ipv6`` (no address, and the host drops IPv6 that
+arrives on it), and ip6tables drops IPv6 from and to the link too, where ip6tables exists, in case something
+turns IPv6 on again.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 from halab.errors import HalabError
 
 SWITCH_PORT = 7410  # halab/fence/daemon.py PORT (not imported: the daemon imports the providers)
 
 
-def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["iptables", "-w", *args], capture_output=True, text=True)
+def _iptables(*args: str, check: bool = True, tool: str = "iptables") -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([tool, "-w", *args], capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise HalabError(f"iptables {' '.join(args)} failed: {result.stderr.strip()}")
+        raise HalabError(f"{tool} {' '.join(args)} failed: {result.stderr.strip()}")
     return result
+
+
+def _ipv6_setting(link: str) -> Path:
+    return Path("/proc/sys/net/ipv6/conf") / link / "disable_ipv6"
+
+
+def close_ipv6(link: str) -> None:
+    """No IPv6 on the host's side of a lab link (see the module docstring); a host without IPv6 has none."""
+    setting = _ipv6_setting(link)
+    if setting.parent.is_dir():
+        setting.write_text("1\n")
+    if shutil.which("ip6tables"):
+        _unguard6(link)
+        _iptables("-I", "INPUT", "-i", link, "-j", "DROP", tool="ip6tables")
+        for rule in (("-i", link), ("-o", link)):
+            _iptables("-I", "FORWARD", *rule, "-j", "DROP", tool="ip6tables")
+
+
+def ipv6_open(link: str) -> bool:
+    """Whether the host still takes IPv6 on the link (it has IPv6 and disable_ipv6 is off)."""
+    try:
+        return _ipv6_setting(link).read_text().strip() == "0"
+    except OSError:
+        return False
+
+
+def _unguard6(link: str) -> None:
+    for rule in (("INPUT", "-i", link, "-j", "DROP"), ("FORWARD", "-i", link, "-j", "DROP"),
+                 ("FORWARD", "-o", link, "-j", "DROP")):
+        while _iptables("-D", *rule, check=False, tool="ip6tables").returncode == 0:
+            pass
+
+
+def guarded6(link: str) -> bool:
+    """Whether ip6tables still has a rule of the link's (a leftover once the link is gone)."""
+    if not shutil.which("ip6tables"):
+        return False
+    return _iptables("-C", "INPUT", "-i", link, "-j", "DROP", check=False, tool="ip6tables").returncode == 0
 
 
 def chain(link: str) -> str:
@@ -50,10 +95,13 @@ def guard(link: str, address: str) -> None:
     _iptables("-I", "INPUT", "-i", link, "-j", name)
     _iptables("-I", "FORWARD", "-i", link, "-j", "DROP")
     _iptables("-I", "FORWARD", "-o", link, "-j", "DROP")
+    close_ipv6(link)
 
 
 def unguard(link: str) -> None:
     """Remove the link's rules; safe when they are partly or wholly gone."""
+    if shutil.which("ip6tables"):
+        _unguard6(link)
     if not guarded(link):  # the chain is made first and removed last: without it, no rule is left
         return
     name = chain(link)

@@ -67,6 +67,25 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path)
 
 
+def private_dir(path: Path, group: int | None = None) -> Path:
+    """Make ``path`` (and missing parents) and keep it from other users: a lab's folder holds its nodes' disks
+    (their fence password, the student's work), its state and console logs. Mode 0700 root, or 0710 with
+    ``group`` when a service of that group must reach files below it by name (QEMU as libvirt-qemu opens a
+    VM's disks) without listing it. An existing folder loses its bits for others, and keeps a group it was
+    given: a lab made before halab kept its folders private is made private at its next state write."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if group is not None:
+        if info.st_gid != group:
+            os.chown(path, -1, group)
+        mode = 0o710
+    else:
+        mode = info.st_mode & 0o770 if info.st_gid != 0 else 0o700
+    if info.st_mode & 0o777 != mode:
+        path.chmod(mode)
+    return path
+
+
 def mount_overlay(lower: Path | Sequence[Path], upper: Path, work: Path, merged: Path) -> None:
     """Mount an overlay on ``merged``; ``lower`` may be several directories, the topmost first (an image
     layer over the node image)."""

@@ -61,6 +61,18 @@ def started_at(pid: int) -> float | None:
     return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
+def runs_as_root(pid: int) -> bool:
+    """Whether the process runs as root on the host: real, effective, saved and filesystem uid all 0. A command
+    line is anyone's to choose, and a setuid-root program a user starts keeps the user's real uid; this tells
+    halab's own daemons and nodes from a user's process made to look like them."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, ValueError):
+        return False
+    uids = next((line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")), [])
+    return len(uids) == 4 and all(uid == "0" for uid in uids)
+
+
 def command_line(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from halab import paths
 from halab.errors import HalabError
 from halab.host import locks
+from halab.host.fs import private_dir
 from halab.names import check_lab_name, is_lab_name
 from halab.spec import LabSpec, load_spec_file, spec_from_data
 
@@ -145,7 +146,7 @@ def _write_state(state: LabState) -> None:
     path = _state_file(state.lab)
     temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # the lab's folder: its nodes' disks, keys, logs (host/fs.py)
         with open(temporary, "w") as handle:
             handle.write(json.dumps(asdict(state), indent=2))
             handle.flush()
@@ -185,7 +186,7 @@ def power_lock(lab: str, node: str) -> Iterator[None]:
     """One power action on a node at a time, across processes: the fence daemon (Pacemaker fencing),
     `halab fault` and fault checks may all reach for the same node's power switch at once."""
     path = lab_dir(lab) / f".power-{node}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     with open(path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield

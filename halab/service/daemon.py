@@ -11,13 +11,18 @@ from halab.access.protocol import socket_path
 from halab.errors import HalabError
 from halab.host import procs
 from halab.runtime.state import lab_states
+from halab.runtime.quotas import DEFAULT_LOG, load_quotas
 
 READY_SECONDS = 10.0
 MODULE = "halab.service.server"
 
 
 def log_path() -> Path:
-    return socket_path().parent / "service.log"
+    """The service's log (service.toml ``[service] log``; servicelog.py): on disk, bounded and rotated."""
+    try:
+        return load_quotas().settings.log
+    except HalabError:
+        return Path(DEFAULT_LOG)
 
 
 def service_pids() -> list[int]:
@@ -25,7 +30,9 @@ def service_pids() -> list[int]:
     wanted = ["-m", MODULE, str(socket_path())]
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and procs.command_line(int(entry.name)).split()[1:4] == wanted:
+        # Root's only: anyone may start a process with this command line, to make `start` think it runs.
+        if entry.name.isdigit() and procs.command_line(int(entry.name)).split()[1:4] == wanted \
+                and procs.runs_as_root(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -39,6 +46,7 @@ def start() -> str:
         return f"the lab service is already running (PID {service_pids()[0]}, socket {socket_path()})"
     path = socket_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    log_path().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     line = procs.start_daemon([sys.executable, "-m", MODULE, str(path)], log_path(), READY_SECONDS)
     word, _, rest = line.partition(" ")
     if word == "ready" and rest.isdigit() and int(rest) in service_pids():

@@ -19,8 +19,8 @@ import socketserver
 import struct
 import sys
 import threading
-import time
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,11 @@ from halab.names import check_lab_name
 from halab.runtime.quotas import Quotas, load_quotas
 from halab.runtime.slots import slot_of
 from halab.runtime.state import lab_dir, lab_states
+from halab.service.admission import BootQueue
+from halab.service.servicelog import clean, log, setup
 from halab.spec import PROVIDERS, load_spec
 from halab.spec.instances import Owner, instance_name
 from halab.types import Progress
-
-REQUEST_SECONDS = 10.0  # to deliver the request line; the work itself may take minutes
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,24 @@ def _check_quota(caller: Caller, lab: str, quotas: Quotas) -> None:
     if len(labs) + 1 > quota.labs:
         raise Refused(f"over quota: you may have {quota.labs} lab(s) at once and have {len(labs)} "
                       f"({', '.join(sorted(labs))}); take one down first (halab down LAB)")
-    nodes = sum(len(state.nodes) for state in labs.values()) + len(load_spec(lab).nodes)
+    new = load_spec(lab)
+    nodes = sum(len(state.nodes) for state in labs.values()) + len(new.nodes)
     if nodes > quota.nodes:
         raise Refused(f"over quota: lab '{lab}' would bring your nodes to {nodes}, and you may have "
                       f"{quota.nodes} at once; take a lab down first (halab down LAB)")
+    # Each node's disk is capped (its spec's disk_mib); their caps together stay within the user's disk.
+    disk = sum(n.limits.disk_mib for state in labs.values() for n in _spec_nodes(state)) + \
+        sum(n.limits.disk_mib for n in new.nodes)
+    if disk > quota.disk_mib:
+        raise Refused(f"over quota: lab '{lab}' would bring your nodes' disks to {disk} MiB, and you may have "
+                      f"{quota.disk_mib} MiB; take a lab down first (halab down LAB)")
+
+
+def _spec_nodes(state: Any) -> list[Any]:
+    try:
+        return list(state.spec().nodes)
+    except HalabError:
+        return []
 
 
 ASSIGNMENT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -105,6 +119,7 @@ class Service:
 
     def __init__(self, quotas: Quotas) -> None:
         self.quotas = quotas
+        self.boots = BootQueue(quotas.settings.booting_nodes)
         self._user_locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -132,10 +147,13 @@ class Service:
             raise Refused(f"unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
         with self._user_lock(caller.uid):  # quota check and creation together: two `up`s cannot both fit
             _check_quota(caller, lab, self.quotas)
-            access = _access(caller, lab)
+            # The user's caps go with the lab (its state), so every boot of its nodes puts them under them.
+            owner = replace(caller.owner, limits=tuple(sorted(self.quotas.of(caller.user).caps().items())))
+            access = LocalAccess(lab, owner)
             if provider is None and self.quotas.provider in access.lab.spec.providers:
                 provider = self.quotas.provider  # the service's default (service.toml), where the lab has it
-            nodes = access.up(provider, progress)
+            with self.boots.booting(len(access.lab.spec.nodes), progress):
+                nodes = access.up(provider, progress)
         return {"lab": lab, "instance": instance_name(lab, caller.owner.slot), "nodes": [asdict(n) for n in nodes]}
 
     def _down(self, caller: Caller, lab: str, _args: dict[str, Any], progress: Progress) -> Any:
@@ -179,10 +197,6 @@ class Service:
         return {"lab": lab, "seed": _access(caller, lab).break_lab(None, None, assignment, progress)}
 
 
-def _log(line: str) -> None:
-    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}", flush=True)
-
-
 class _Handler(socketserver.BaseRequestHandler):
     service: Service
 
@@ -190,8 +204,7 @@ class _Handler(socketserver.BaseRequestHandler):
         connection: socket.socket = self.request
         try:
             caller = identify(connection)
-            connection.settimeout(REQUEST_SECONDS)
-            request = LineReader(connection, MAX_REQUEST).next()
+            request = LineReader(connection, MAX_REQUEST).next(self.service.quotas.settings.request_seconds)
             connection.settimeout(None)
             if request is None:
                 return
@@ -199,7 +212,8 @@ class _Handler(socketserver.BaseRequestHandler):
             with contextlib.suppress(OSError):
                 send(connection, {"error": str(exc) or type(exc).__name__})
             return
-        _log(f"{caller.user} (uid {caller.uid}): {request.get('op')} {request.get('lab') or ''}")
+        op = request.get("op")
+        who = f"{caller.user} (uid {caller.uid})"
 
         def progress(line: str) -> None:
             with contextlib.suppress(OSError):  # the caller may have gone; the work goes on
@@ -208,18 +222,81 @@ class _Handler(socketserver.BaseRequestHandler):
         try:
             result = self.service.handle(caller, request, progress)
         except HalabError as exc:
+            # Logged only once checked: a refused op or lab name is not written as the caller sent it.
+            log(f"{who}: {op if op in OPS else 'unknown request'} refused: {clean(exc)}")
             reply: dict[str, Any] = {"error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - a bug must answer the caller and keep the service up
-            _log(f"internal error for {caller.user}: {type(exc).__name__}: {exc}")
+            log(f"internal error for {who}: {type(exc).__name__}: {exc}")
             reply = {"error": f"the lab service failed ({type(exc).__name__}: {exc}); see its log"}
         else:
+            lab = request.get("lab") if op not in ("labs", "whoami") else ""
+            log(f"{who}: {op} {lab or ''}")  # op is one of OPS and lab a checked name: handle() passed
             reply = {"result": result}
         with contextlib.suppress(OSError):
             send(connection, reply)
 
 
+def _peer_uid(connection: socket.socket) -> int:
+    creds = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """One thread per request, as many at once as service.toml allows (``connections``, and
+    ``connections_per_user`` for each user): one more is answered at once, without a thread, and closed. Each
+    thread holds a descriptor and its stack; without a bound, one user opening connections in a loop took
+    every descriptor the service had."""
+
     daemon_threads = True
+    request_queue_size = 64  # a class of users connecting in the same second wait in the backlog, not refused
+
+    def __init__(self, path: str, quotas: Quotas) -> None:
+        super().__init__(path, _Handler)
+        self.settings = quotas.settings
+        self.open: Counter[int] = Counter()
+        self._count_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        try:
+            uid = _peer_uid(request)
+        except OSError:
+            self.shutdown_request(request)
+            return
+        with self._count_lock:
+            mine, everyone = self.open[uid], sum(self.open.values())
+            refused = (f"you have {mine} requests open at the lab service, the most one user may have; wait for "
+                       "one to finish" if mine >= self.settings.connections_per_user else
+                       "the lab service is answering as many requests as it may; try again in a moment"
+                       if everyone >= self.settings.connections else "")
+            if not refused:
+                self.open[uid] += 1
+        if refused:
+            with contextlib.suppress(OSError):
+                request.settimeout(1)
+                send(request, {"error": refused})
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._done(uid)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            uid = _peer_uid(request)
+        except OSError:
+            uid = -1
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._done(uid)
+
+    def _done(self, uid: int) -> None:
+        with self._count_lock:
+            self.open[uid] -= 1
+            if self.open[uid] <= 0:
+                del self.open[uid]
 
 
 def serve(path: Path, ready_fd: int | None = None) -> int:
@@ -233,13 +310,16 @@ def serve(path: Path, ready_fd: int | None = None) -> int:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     _Handler.service = Service(quotas)
+    settings = quotas.settings
     try:
-        server = _Server(str(path), _Handler)
+        server = _Server(str(path), quotas)
+        setup(settings.log, settings.log_kib, settings.log_files)
     except OSError as exc:
-        procs.report_ready(ready_fd, f"error cannot listen on {path}: {exc.strerror or exc}")
+        procs.report_ready(ready_fd, f"error cannot listen on {path} or log to {settings.log}: {exc.strerror or exc}")
         return 1
     path.chmod(0o666)  # anyone may ask; the service decides from who they are
-    _log(f"listening on {path}")
+    log(f"listening on {path}; {settings.booting_nodes} node(s) boot at once, {settings.connections} requests "
+        f"at once ({settings.connections_per_user} per user)")
     procs.report_ready(ready_fd, f"ready {os.getpid()}")
     server.serve_forever()
     return 0

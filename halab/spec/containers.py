@@ -7,6 +7,7 @@ from halab.spec.model import Network, Node, SharedStorage
 from halab.spec.reader import Reader, unique
 
 STORAGE_TYPES = ("directory", "disk")
+DIRECTORY_MIB = 1024  # a shared directory's size when its spec gives none
 
 
 def shared_storage(top: Reader, nodes: list[Node]) -> tuple[SharedStorage, ...]:
@@ -26,10 +27,10 @@ def shared_storage(top: Reader, nodes: list[Node]) -> tuple[SharedStorage, ...]:
         if kind == "directory" and (path.rstrip("/") in ("", "/proc", "/sys", "/etc", "/usr", "/run")
                                     or path.startswith("/dev")):
             raise reader.fail("path", f"{path!r} must be an absolute directory of its own (such as /srv/data)")
-        if kind == "directory" and "size_mib" in reader.table:
-            raise reader.fail("size_mib", "only a shared disk has a size (type = \"disk\")")
-        size = reader.get("size_mib", int, 0 if kind == "directory" else ...)
-        if kind == "disk" and not 16 <= size <= 65536:
+        # A directory is capped too (a filesystem of that size: halab/providers/nspawn/disk.py), or the lab's nodes
+        # could fill the host's disk through it.
+        size = reader.get("size_mib", int, DIRECTORY_MIB if kind == "directory" else ...)
+        if not 16 <= size <= 65536:
             raise reader.fail("size_mib", f"{size} must be between 16 and 65536")
         members = reader.get("nodes", list)
         unknown = [n for n in members if n not in names]

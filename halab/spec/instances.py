@@ -36,17 +36,26 @@ class Owner:
     uid: int
     user: str
     slot: int
+    # What all of the owner's nodes may use together ({"memory_mib", "pids", "cpu_weight"}): the lab service's
+    # per-user caps (service.toml), kept in each of their labs' state, where the provider applies them at every
+    # boot. None: no caps (root's labs).
+    limits: tuple[tuple[str, int], ...] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"uid": self.uid, "user": self.user, "slot": self.slot}
+        mine: dict[str, Any] = {"uid": self.uid, "user": self.user, "slot": self.slot}
+        if self.limits is not None:
+            mine["limits"] = dict(self.limits)
+        return mine
 
     @classmethod
     def from_dict(cls, data: Any) -> Owner | None:
         if not isinstance(data, dict):
             return None
         try:
-            return cls(int(data["uid"]), str(data["user"]), int(data["slot"]))
-        except (KeyError, TypeError, ValueError):
+            limits = data.get("limits")
+            caps = tuple(sorted((str(k), int(v)) for k, v in limits.items())) if isinstance(limits, dict) else None
+            return cls(int(data["uid"]), str(data["user"]), int(data["slot"]), caps)
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
 

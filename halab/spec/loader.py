@@ -20,6 +20,7 @@ from halab.names import RESERVED_LAB_NAMES, check_lab_name
 from halab.spec.containers import containers_only, shared_storage
 from halab.spec.instances import instance_data, read_spec_data
 from halab.spec.kinds import Kind, get_kind, known_kinds
+from halab.spec.limits import MEMORY_MIB, NodeLimits, lab_defaults, node_limits
 from halab.spec.model import MEMBER_ROLE, PROVIDERS, CheckSpec, Disk, LabSpec, Network, Node, Task
 from halab.spec.reader import Reader, unique
 
@@ -57,8 +58,8 @@ def _address(
     return address
 
 
-def _node(reader: Reader, networks: dict[str, Network]) -> Node:
-    reader.unknown_keys({"name", "addresses", "memory_mib", "disks", "role", "layer", "devices"})
+def _node(reader: Reader, networks: dict[str, Network], default_memory: int, limits: NodeLimits) -> Node:
+    reader.unknown_keys({"name", "addresses", "memory_mib", "disks", "role", "layer", "devices", "limits"})
     name = reader.name("name")
     raw = reader.get("addresses", dict)
     addresses = {}
@@ -77,9 +78,9 @@ def _node(reader: Reader, networks: dict[str, Network]) -> Node:
     if management not in addresses:
         raise reader.fail("addresses", f"needs an address on the management network {management!r}, which the host "
                                        "reaches it by (other networks are optional)")
-    memory = reader.get("memory_mib", int, 1024)
-    if not 256 <= memory <= 8192:
-        raise reader.fail("memory_mib", f"{memory} must be between 256 and 8192")
+    memory = reader.get("memory_mib", int, default_memory)
+    if not MEMORY_MIB[0] <= memory <= MEMORY_MIB[1]:
+        raise reader.fail("memory_mib", f"{memory} must be between {MEMORY_MIB[0]} and {MEMORY_MIB[1]}")
     disks = []
     for disk_reader in reader.tables("disks", required=False):
         disk_reader.unknown_keys({"name", "size_mib"})
@@ -96,7 +97,7 @@ def _node(reader: Reader, networks: dict[str, Network]) -> Node:
     for index, device in enumerate(devices):
         if not isinstance(device, str) or not _DEVICE.fullmatch(device) or "/../" in device + "/":
             raise reader.fail(f"devices[{index}]", f"{device!r} is not a device path under /dev/")
-    return Node(name, addresses, memory, tuple(disks), role, layer, tuple(devices))
+    return Node(name, addresses, memory, tuple(disks), role, layer, tuple(devices), node_limits(reader, limits))
 
 
 def _tasks_and_checks(reader: Reader, kind: Kind) -> tuple[tuple[Task, ...], tuple[CheckSpec, ...]]:
@@ -186,7 +187,7 @@ def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -
     instance moved it: halab/spec/instances.py)."""
     top = Reader(path, data)
     top.unknown_keys({"name", "title", "summary", "default_provider", "providers", "networks", "nodes",
-                      "tasks", "checks", "settings", "kind", "tasks_from", "shared_storage"})
+                      "tasks", "checks", "settings", "kind", "tasks_from", "shared_storage", "limits"})
     name = top.name("name")
     if name in RESERVED_LAB_NAMES:
         raise top.fail("name", f"{name!r} cannot name a lab: halab uses it for itself")
@@ -212,7 +213,8 @@ def parse_spec(path: Path, data: dict[str, Any], file_name: str | None = None) -
 
     by_name = {n.name: n for n in networks}
     node_readers = top.tables("nodes")
-    nodes = [_node(r, by_name) for r in node_readers]
+    default_memory, default_limits = lab_defaults(top)
+    nodes = [_node(r, by_name, default_memory, default_limits) for r in node_readers]
     unique(node_readers, [n.name for n in nodes], "name")
     for net in networks:
         on_net = [(r, n) for r, n in zip(node_readers, nodes, strict=True) if n.on(net.name)]

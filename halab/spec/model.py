@@ -12,6 +12,7 @@ from typing import Any
 
 from halab.errors import HalabError
 from halab.spec.kinds import Kind
+from halab.spec.limits import NodeLimits
 
 # The ways of running nodes a spec may name; each is a package of halab/providers/ (its PROVIDERS table).
 PROVIDERS = ("nspawn", "libvirt", "vagrant", "incus")
@@ -39,7 +40,8 @@ class Disk:
 class SharedStorage:
     """Storage that all of ``nodes`` reach at ``path``, kept on the host in the lab's state directory (so
     `halab down` removes it): a ``directory`` bind-mounted into them, like a NAS export, or a ``disk`` of
-    ``size_mib``, a block device they all see, like a SAN LUN (a shared-disk setup)."""
+    ``size_mib``, a block device they all see, like a SAN LUN (a shared-disk setup). A directory is capped at its
+    ``size_mib`` too."""
 
     name: str
     path: str
@@ -64,6 +66,8 @@ class Node:
     # host devices bound into the node (a hypervisor's /dev/net/tun).
     layer: str = ""
     devices: tuple[str, ...] = ()
+    # What a container node may use of the host besides memory_mib (limits.py).
+    limits: NodeLimits = field(default_factory=NodeLimits)
 
     def on(self, network: str) -> bool:
         return network in self.addresses

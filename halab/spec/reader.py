@@ -50,6 +50,10 @@ class Reader:
             readers.append(Reader(self.path, item, f"{self._field(key)}[{index}]"))
         return readers
 
+    def sub(self, key: str) -> Reader:
+        """The table at ``key`` (empty if it is absent), whose errors name it (``nodes[1].limits.pids``)."""
+        return Reader(self.path, self.get(key, dict, {}), self._field(key))
+
     def unknown_keys(self, allowed: set[str]) -> None:
         for key in self.table:
             if key not in allowed:

@@ -7,10 +7,13 @@ grader fails here."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
 from halab.lab import Lab
+from halab.runtime.state import lab_dir
+from solutions import solve
 from tests.integration.conftest import halab, slow_misses, vm_leftovers
 from tests.integration.walkthrough import notebook, walk
 from tests.solutions import drbd_variants
@@ -23,6 +26,7 @@ def test_drbd_lab_end_to_end(libvirt_running: None) -> None:
     lab = Lab("drbd")
     try:
         lab.up()
+        assert_private(lab)
         fresh = json.loads(halab("check", "drbd", "--json", "--no-faults").stdout)
         assert fresh["score"] < 0.2 * fresh["max_score"]
         assert not any(c["passed"] for c in fresh["checks"] if c["id"].startswith("drbd-"))
@@ -47,6 +51,20 @@ def test_drbd_lab_end_to_end(libvirt_running: None) -> None:
     finally:
         lab.down()
     assert vm_leftovers("drbd") == []
+
+
+def assert_private(lab: Lab) -> None:
+    """A VM's disks hold its fence password and the student's work: another user reads none of them (they were
+    0644 in 0755 folders), and QEMU still opens them (the lab came up)."""
+    folder = lab_dir(lab.name)
+    assert folder.stat().st_mode & 0o007 == 0
+    for node in lab.spec.node_names:
+        for name in ("root.qcow2", "disk-drbd.qcow2", "seed.img", "console.log"):
+            path = folder / "nodes" / node / name
+            assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))
+            read = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "head", "-c1",
+                                   str(path)], capture_output=True, text=True)
+            assert read.returncode != 0 and "Permission denied" in read.stderr, (path, read)
 
 
 def split_brain_that_drbd_resolves_by_itself(lab: Lab) -> None:

@@ -47,7 +47,7 @@ def test_two_and_three_node_labs_side_by_side(lab_up: Callable[[str], Lab]) -> N
         # Each node's systemd manages a cgroup tree of its own on the host, not one shared by all nodes.
         for node, pid in lab.state().provider_data["pids"].items():
             host_cgroup = Path(f"/proc/{pid}/cgroup").read_text()
-            assert f":/halab/{lab.name}/{node}/" in host_cgroup, host_cgroup
+            assert f":/halab/root/{lab.name}/{node}/" in host_cgroup, host_cgroup
         # No password logins, and a key of this lab only.
         assert "passwordauthentication no" in lab.run("node1", "sshd -T").stdout
     # Each lab is isolated: a node of one lab cannot reach the other lab's nodes.

@@ -14,7 +14,7 @@ import libvirt
 
 from halab.errors import HalabError
 from halab.host import firewall, netns, procs
-from halab.host.cgroups import systemd_hierarchy_mounts
+from halab.host.cgroups import controller_mounts, systemd_hierarchy_mounts
 from halab.host.fs import loop_devices, mounts_under
 from halab.providers.incus.api import Client
 from halab.providers.incus.localcluster import lxc_cgroups
@@ -34,6 +34,8 @@ addresses of its subnets on the host's interfaces."""
     found += [f"link {labnet.host_link(lab, i)}" for i in range(4) if netns.link_exists(labnet.host_link(lab, i))]
     found += [f"firewall chain {firewall.chain(labnet.host_link(lab, i))}" for i in range(4)
               if firewall.guarded(labnet.host_link(lab, i))]
+    found += [f"ip6tables rules of {labnet.host_link(lab, i)}" for i in range(4)
+              if firewall.guarded6(labnet.host_link(lab, i))]
     found += [f"mount {point}" for point in mounts_under(lab_dir(lab))]
     marker = str(lab_dir(lab)) + "/"
     for entry in Path("/proc").iterdir():
@@ -46,8 +48,9 @@ addresses of its subnets on the host's interfaces."""
             if marker in cmdline or root.startswith(marker):
                 found.append(f"process {entry.name}: {cmdline[:80]!r}")
     found += [f"loop device {device} on {backing}" for device, backing in loop_devices() if backing.startswith(marker)]
-    found += [f"cgroup {mount / 'halab' / lab}" for mount in systemd_hierarchy_mounts()
-              if (mount / "halab" / lab).exists()]
+    mounts = set(systemd_hierarchy_mounts()) | {mount for mount, _ in controller_mounts().values()}
+    found += [f"cgroup {path}" for mount in sorted(mounts) for path in [mount / "halab" / lab, *(mount / "halab").glob(
+        f"*/{lab}")] if path.exists()]
     if lab_dir(lab).exists():
         found.append(f"state {lab_dir(lab)}")
     return found + host_addresses(lab)

@@ -79,7 +79,8 @@ def lab_service(quotas: str) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="halab-service-", dir="/tmp"))
     folder.chmod(0o755)
     config = folder / "service.toml"
-    config.write_text(quotas)
+    # The service's log beside its socket (the test's own folder), unless the test sets [service] itself.
+    config.write_text(quotas if "[service]" in quotas else f"{quotas}\n[service]\nlog = \"{folder}/service.log\"\n")
     socket = folder / "service.sock"
     env = {**os.environ, "HALAB_SERVICE_SOCKET": str(socket), "HALAB_SERVICE_CONFIG": str(config)}
     started = subprocess.run([sys.executable, "-m", "halab", "service", "start"], capture_output=True, text=True,

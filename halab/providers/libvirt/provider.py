@@ -10,6 +10,7 @@ The lab's bridges live in libvirtd's network namespace (halab/providers/libvirt/
 from __future__ import annotations
 
 import hashlib
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -21,7 +22,7 @@ from xml.sax.saxutils import escape
 import libvirt
 
 from halab.errors import HalabError
-from halab.host.fs import remove_tree
+from halab.host.fs import private_dir, remove_tree
 from halab.image.build import build_image
 from halab.image.vmdisk import VmImage, vm_image
 from halab.providers.base import Provider
@@ -55,6 +56,15 @@ def mac(lab: str, node: str, net_index: int) -> str:
 
 def _node_dir(lab: str, node: str) -> Path:
     return lab_dir(lab) / "nodes" / node
+
+
+def qemu_group() -> int | None:
+    """The group QEMU runs with under libvirt (Debian: its libvirt-qemu user's), which must reach a VM's disks
+    by name in the lab's folder; None where there is no such user (QEMU then runs as root)."""
+    try:
+        return pwd.getpwnam("libvirt-qemu").pw_gid
+    except KeyError:
+        return None
 
 
 def _run(command: list[str]) -> None:
@@ -173,6 +183,7 @@ class LibvirtProvider(Provider):
         switch = libvirtd.switch_namespace()
         state.provider_data.update(image=image.hash, accel=accel, switch=switch, domains={})
         private, public = new_keypair()
+        private_dir(lab_dir(spec.name), qemu_group())  # 0710: QEMU opens the disks, nobody else lists them
         write_private_key(lab_dir(spec.name) / "id_ed25519", private)
         save_state(state)
         progress(f"creating the lab network ({'KVM' if accel == 'kvm' else 'TCG: no working KVM here'})")
@@ -192,6 +203,11 @@ class LibvirtProvider(Provider):
             for disk in node.disks:
                 _run(["qemu-img", "create", "-q", "-f", "qcow2", str(base / f"disk-{disk.name}.qcow2"),
                       f"{disk.size_mib}M"])
+            # The node's disks hold its fence password and the student's work: no other user reads them (libvirt
+            # gives them to QEMU's user while the VM runs, and back to root after). The console log likewise.
+            for image in [base / "root.qcow2", *(base / f"disk-{d.name}.qcow2" for d in node.disks)]:
+                image.chmod(0o600)
+            (base / "console.log").touch(mode=0o600)
             host_key = seed_disk(spec, node, public, base / "seed.img")
             try:
                 domain = connection.defineXML(domain_xml(spec, node, vm, accel))

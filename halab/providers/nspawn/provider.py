@@ -27,11 +27,13 @@ from pathlib import Path
 
 from halab import paths
 from halab.errors import HalabError
-from halab.host import cgroups, idmap, locks, netns, procs
+from halab.host import cglimits, cgroups, idmap, locks, netns, procs
 from halab.host.fs import mount_overlay, remove_tree
 from halab.image.build import build_image, list_images
 from halab.image.layer import build_layer
 from halab.providers.base import Provider
+from halab.providers.nspawn import guard
+from halab.providers.nspawn.disk import node_layers
 from halab.providers.nspawn.storage import (
     check_devices,
     check_shared_disks,
@@ -76,7 +78,7 @@ LAUNCHERS = (LAUNCHER, "halab.providers.nspawn_launch")
 
 def _is_our_nspawn(pid: int, root: Path) -> bool:
     """True only for a live systemd-nspawn (or its launcher, in POST) whose root is this node's: PIDs get
-    reused."""
+    reused. Its command line says which node; that it is halab's is for guard.is_halabs to say."""
     args = _cmdline(pid)
     if args[1:3] in (["-m", launcher] for launcher in LAUNCHERS) and "--" in args:
         args = args[args.index("--") + 1:]
@@ -96,12 +98,14 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def _our_nspawn_pids(root: Path) -> list[int]:
-    """Every nspawn process for this node root, even ones a crashed run never recorded."""
+def _our_nspawn_pids(lab: str, node: str) -> list[int]:
+    """Every nspawn process (or launcher in POST) of the node, even ones a crashed run never recorded."""
+    root = _node_dir(lab, node) / "root"
     pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _is_our_nspawn(int(entry.name), root):
-            pids.append(int(entry.name))
+        pid = int(entry.name) if entry.name.isdigit() else 0
+        if pid and _is_our_nspawn(pid, root) and guard.is_halabs(pid, lab, node):
+            pids.append(pid)
     return pids
 
 
@@ -239,10 +243,11 @@ class NspawnProvider(Provider):
         for index, source in enumerate(sources):
             lowers.append(base / f"lower{index}")
             idmap.bind_idmapped(source, lowers[-1], uid_base)
-        for folder in (base / "upper", base / "work"):
+        upper, work = node_layers(base, state.spec().node(node).limits.disk_mib)
+        for folder in (upper, work):
             folder.mkdir(parents=True, exist_ok=True)
             idmap.own(folder, uid_base)
-        mount_overlay(lowers, base / "upper", base / "work", base / "root")
+        mount_overlay(lowers, upper, work, base / "root")
         return base / "root"
 
     def _give_identity(self, spec: LabSpec, node: Node, authorized: str, uid_base: int) -> str:
@@ -274,24 +279,32 @@ class NspawnProvider(Provider):
         command = [*nspawn_command(state.lab, node, root, _uid_base(state)), *node_extras(spec, spec.node(node))]
         self._end_orphans(state, node)
         check_shared_disks(state)
+        group = guard.owner_group(state)
+        joined = cgroups.node_cgroups(state.lab, node, group)
+        problems = cglimits.apply(state.lab, node, group, *guard.limits(state, node))
+        console_file = base / "console.log"
         launcher_env = {
             **os.environ,
-            "HALAB_CGROUPS": " ".join(str(path) for path in cgroups.node_cgroups(state.lab, node)),
+            "HALAB_CGROUPS": " ".join(str(path) for path in joined),
             "HALAB_POST": str(FIRMWARE_SECONDS if firmware else 0),
             "HALAB_LAB": state.lab, "HALAB_NODE": node,
+            "HALAB_CONSOLE": str(console_file),
+            "HALAB_CONSOLE_BYTES": str(spec.node(node).limits.console_kib * 1024),
         }
         command = [sys.executable, "-m", LAUNCHER, "--", *command]
-        console = open(base / "console.log", "ab")  # noqa: SIM115 - handed to the child, closed below
+        console = guard.fresh_console(console_file)  # handed to the child (its first words), closed below
         try:
+            for problem in problems:  # where `up` shows the console if the node never answers
+                os.write(console, f"halab: {problem}\n".encode())
             # `setsid --fork`: nspawn runs in a session of its own and is never our child, so the node
             # outlives this command, ignores the user's Ctrl-C, and never lingers as our zombie.
             subprocess.run(["setsid", "--fork", *command], stdin=subprocess.DEVNULL, stdout=console,
                            stderr=console, env=launcher_env, check=True)
         finally:
-            console.close()
+            os.close(console)
         deadline = time.monotonic() + 10
         # In POST the launcher stands for the node; otherwise wait for systemd-nspawn itself.
-        while not (pids := [p for p in _our_nspawn_pids(root) if firmware or _is_nspawn_itself(p)]):
+        while not (pids := [p for p in _our_nspawn_pids(state.lab, node) if firmware or _is_nspawn_itself(p)]):
             if time.monotonic() > deadline:
                 raise HalabError(f"{node}: systemd-nspawn did not start:\n{self.console_log(state, node)}")
             time.sleep(0.02)
@@ -312,7 +325,7 @@ class NspawnProvider(Provider):
 
     def _kill(self, state: LabState, node: str) -> None:
         root = _node_dir(state.lab, node) / "root"
-        pids = _our_nspawn_pids(root)
+        pids = _our_nspawn_pids(state.lab, node)
         # The container's init ignores SIGTERM from outside; SIGKILL of init ends the whole PID namespace,
         # and nspawn then exits by itself.
         # Any of them may end by itself meanwhile (send_signal does not mind), and ended ones may stay zombies
@@ -338,7 +351,7 @@ class NspawnProvider(Provider):
 
     # -- power and cables ---------------------------------------------------------------------------
     def node_running(self, state: LabState, node: str) -> bool:
-        return bool(_our_nspawn_pids(_node_dir(state.lab, node) / "root"))
+        return bool(_our_nspawn_pids(state.lab, node))
 
     def power_off(self, state: LabState, node: str) -> None:
         state.node(node)

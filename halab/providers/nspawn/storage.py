@@ -1,13 +1,20 @@
 """What container nodes bring beyond a plain node, from their lab's spec: devices (a hypervisor's /dev/net/tun)
-and the lab's shared storage: a directory of the lab's bound into every node that shares it (a NAS export), or a
-disk (a SAN LUN): a sparse file of the lab's on a host loop device, seen by every node of it through a device
-node of the lab's own.
+and the lab's shared storage: a directory of the lab's bound into every node that shares it (a NAS export; a
+filesystem of its ``size_mib``, disk.py), or a disk (a SAN LUN): a sparse file of the lab's on a host loop
+device, seen by every node of it through a device node of the lab's own.
 
 A device a node asks for is never the host's device node itself but a node of the lab's own for the same
 device number, owned by root of the lab's nodes: root in a node is an unprivileged ID on the host, so it cannot
 open the host's /dev/net/tun where that is 0600 root (a host without udev), and halab must never change the
 host's device modes to let it. The kernel decides the rest: a tap device still needs CAP_NET_ADMIN in the
-node's own network namespace."""
+node's own network namespace.
+
+The loop device is the host's, and the kernel lets anyone who can open a loop device detach it
+(LOOP_CLR_FD needs no capability; measured here: an unprivileged process with the lab's device node ran
+``losetup -d`` on it). A node that detached its lab's disk freed the loop number, the next lab's disk got the
+same number, and the first lab's device node then opened the second lab's disk. So the nodes' processes may
+not use loop ioctls at all (launch.py: a seccomp filter nspawn and the container inherit), and only the
+block device's reads and writes reach the disk."""
 
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from pathlib import Path
 
 from halab.errors import HalabError
 from halab.host import idmap
+from halab.providers.nspawn.disk import capped_dir
 from halab.runtime.state import LabState, lab_dir, shared_dir
 from halab.spec import LabSpec, Node
 
@@ -45,7 +53,7 @@ def make_shared_storage(spec: LabSpec, uid_base: int) -> dict[str, str]:
     for storage in spec.shared_storage:
         if storage.type == "directory":
             folder = shared_dir(spec.name, storage.name)
-            folder.mkdir(parents=True, exist_ok=True)
+            capped_dir(folder.with_suffix(".fs"), folder, storage.size_mib, f"the shared directory {storage.name}")
             idmap.own(folder, uid_base)
     disks = attach_shared_disks(spec)
     for name in disks:

@@ -73,3 +73,38 @@ def test_a_guarded_lab_reaches_its_power_switch_only(pair: tuple[str, str]) -> N
         for listener in listeners:
             listener.kill()
             listener.wait()
+
+
+LISTEN6 = "import socket, time; s = socket.socket(socket.AF_INET6); s.bind(('::', {port})); s.listen(); time.sleep(30)"
+
+
+def link_local(name: str, link: str) -> str:
+    """The link's fe80:: address once it is usable (DAD done), or '' if it has none."""
+    for _ in range(50):
+        shown = netns.ip("-6", "-o", "address", "show", "dev", link, "scope", "link", netns=name).stdout
+        if "fe80::" in shown and "tentative" not in shown:
+            return shown.split("inet6 ")[1].split("/")[0]
+        subprocess.run(["sleep", "0.1"])
+    return ""
+
+
+def test_a_guarded_lab_reaches_no_host_service_over_ipv6(pair: tuple[str, str]) -> None:
+    """The firewall was IPv4 only: a node reached a host service listening on :: over the link's fe80::."""
+    host, node = pair
+    address = link_local(host, "hlink")
+    assert address and link_local(node, "nlink")
+    listener = in_netns(host, sys.executable, "-c", LISTEN6.format(port=2200))
+    try:
+        subprocess.run(["sleep", "0.5"])
+        assert reach(node, f"{address}%nlink", 2200) == "open"  # IPv6 works here before the guard
+        guard = in_netns(host, sys.executable, "-c", "from halab.host import firewall; "
+                                                     "firewall.guard('hlink', '10.99.0.254'); "
+                                                     "assert not firewall.ipv6_open('hlink')")
+        assert guard.wait(timeout=20) == 0
+        assert reach(node, f"{address}%nlink", 2200) == "closed"
+        unguard = in_netns(host, sys.executable, "-c", "from halab.host import firewall; firewall.unguard('hlink'); "
+                                                       "assert not firewall.guarded6('hlink')")
+        assert unguard.wait(timeout=20) == 0
+    finally:
+        listener.kill()
+        listener.wait()

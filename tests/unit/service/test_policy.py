@@ -3,13 +3,14 @@ before anything is done; root may still solve. No lab here: the refusal comes be
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from halab import paths
 from halab.errors import HalabError, SpecError
-from halab.runtime.quotas import Policy, Quota, Quotas, load_quotas, policy_says
+from halab.runtime.quotas import Policy, Quota, load_quotas, policy_says
 from halab.service.server import Caller, Service
 from halab.spec.instances import Owner
 
@@ -36,7 +37,8 @@ def test_the_policy_is_read_and_checked(tmp_path: Path) -> None:
 
 
 def solve(policy: Policy, uid: int) -> str:
-    service = Service(Quotas(Quota(labs=2, nodes=8), {}, policy))
+    service = Service(replace(load_quotas(Path("/nonexistent/service.toml")), defaults=Quota(labs=2, nodes=8),
+                              policy=policy))
     caller = Caller(uid, "ann" if uid else "root", Owner(uid, "ann" if uid else "root", 3 if uid else 0))
     try:
         service.handle(caller, {"op": "solve", "lab": "clustering"}, lambda _line: None)

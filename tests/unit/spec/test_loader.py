@@ -219,7 +219,7 @@ def test_container_extras_become_nspawn_binds(monkeypatch: pytest.MonkeyPatch, t
                               {"name": "san", "type": "disk", "path": "/dev/san/disk1", "size_mib": 32,
                                "nodes": ["node1", "node2"]}]
     spec = parse(data)
-    assert [(s.type, s.size_mib) for s in spec.shared_storage] == [("directory", 0), ("disk", 32)]
+    assert [(s.type, s.size_mib) for s in spec.shared_storage] == [("directory", 1024), ("disk", 32)]
     assert node_extras(spec, spec.nodes[0]) == [
         f"--bind={tmp_path}/demo/devices/net-tun:/dev/net/tun", f"--bind={tmp_path}/demo/shared/vmstore:/srv/vmstore",
         f"--bind={tmp_path}/demo/shared/san.dev:/dev/san/disk1"]
@@ -259,7 +259,7 @@ def test_a_node_device_is_a_node_of_the_labs_own_and_the_hosts_is_left_alone(mon
     ({"type": "disk", "path": "/dev/san/d1"}, "size_mib", "is required"),
     ({"type": "disk", "path": "/dev/san/d1", "size_mib": 1}, "size_mib", "between 16 and 65536"),
     ({"path": "/dev/san"}, "path", "directory of its own"),
-    ({"size_mib": 32}, "size_mib", "only a shared disk has a size"),
+    ({"size_mib": 8}, "size_mib", "between 16 and 65536"),  # a directory is capped too
 ])
 def test_shared_disks_are_devices_with_a_size(storage: dict[str, Any], field: str, problem: str) -> None:
     data = copy.deepcopy(GOOD)
