@@ -10,8 +10,8 @@ from halab import paths
 from halab.access.protocol import socket_path
 from halab.errors import HalabError
 from halab.host import procs
-from halab.runtime.state import lab_states
 from halab.runtime.quotas import DEFAULT_LOG, load_quotas
+from halab.runtime.state import lab_states
 
 READY_SECONDS = 10.0
 MODULE = "halab.service.server"

@@ -13,7 +13,6 @@ import pytest
 
 from halab.lab import Lab
 from halab.runtime.state import lab_dir
-from solutions import solve
 from tests.integration.conftest import halab, slow_misses, vm_leftovers
 from tests.integration.walkthrough import notebook, walk
 from tests.solutions import drbd_variants

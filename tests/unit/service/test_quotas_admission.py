@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from halab.errors import SpecError
-from halab.service.admission import BootQueue
 from halab.runtime.quotas import load_quotas
+from halab.service.admission import BootQueue
 
 
 def test_defaults_without_a_file(tmp_path: Path) -> None:

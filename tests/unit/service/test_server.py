@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from halab.access.protocol import LineReader, send
-from halab.service import server
 from halab.runtime.quotas import load_quotas
+from halab.service import server
 
 
 @pytest.fixture
