@@ -4,11 +4,15 @@ real failover (tests/fixtures/clustering/journal/)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from graders import timeline
 from graders.collectors import journal
 from halab.course.widgets.report_view import ReportView
 from halab.course.widgets.timeline_plot import timeline_png, timelines_html
+from tests.course.helpers import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS
 from tests.support.paths import FIXTURES
 
 JOURNALS = FIXTURES / "clustering" / "journal"
@@ -38,3 +42,29 @@ def test_the_lab_panel_shows_a_fault_checks_timeline_and_nothing_without_one() -
     assert shown.count("<img") == 1 and "What happened during: Power loss" in shown
     assert timelines_html(report([])) == ""
     assert timelines_html(report([{"t": "bad"}])) == ""
+
+
+@pytest.mark.browser
+def test_the_timeline_in_headless_chromium(tmp_path: Path) -> None:
+    """The lab panel's report, as its widget gives it to JupyterLab, drawn by headless Chromium: the timeline's
+    image loads and is saved as a screenshot beside the course's browser test's (test-artifacts/)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shown = ReportView(report(recorded_timeline())).out.value
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1100, "height": 900})
+        try:
+            page = context.new_page()
+            page.set_content(f"<html><body style='font-family:sans-serif'>{shown}</body></html>")
+            image = page.locator(".halab-timeline img")
+            image.wait_for(timeout=30_000)
+            assert image.evaluate("img => img.complete && img.naturalWidth > 300")
+            image.screenshot(path=str(ARTIFACTS / "browser-timeline.png"))
+        finally:
+            context.close()
+    assert (ARTIFACTS / "browser-timeline.png").stat().st_size > 10_000
