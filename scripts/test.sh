@@ -10,7 +10,7 @@ bash scripts/install-incus.sh || exit 1
 .venv/bin/ruff check . || exit 1
 .venv/bin/lint-imports || exit 1  # the layout's rules: [tool.importlinter] in pyproject.toml
 .venv/bin/mypy || exit 1  # halab/, graders/, solutions/: [tool.mypy] in pyproject.toml
-.venv/bin/python -m pytest -ra "$@"
+.venv/bin/python -m pytest -ra --durations=25 "$@"
 status=$?
 if [ "$status" = 5 ]; then
   echo "test.sh: pytest collected no tests; that is a failure" >&2

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 _LOCATION = re.compile(r"^\((?P<file>[^:)]+): Line (?P<line>\d+)\)\s*(?P<message>.*)$")
 # Printed by the grader's command (graders/loadbalancing/commands.py) when keepalived -t killed itself over a
-# script_user (keepalived 2.2.7, fixed in 2.2.8) and the file was tested again without those lines.
+# script_user (keepalived 2.2.7, fixed in 2.2.8) and the file was tested again with script_user root.
 SCRIPT_USER_BUG = ("halab: keepalived -t killed itself (exit 143), the keepalived 2.2.7 bug with script_user fixed "
-                   "in 2.2.8: tested again without the script_user lines, and their users must exist")
+                   "in 2.2.8: tested again with script_user root, and the users it named must exist")
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,10 @@ _KEEPALIVED_DATA = literal(
     '[ "$a" = "$(stat -c %s $f)" ] && break; done; cat $f')
 # keepalived 2.2.7 (Debian 12) kills its own config test (exit 143, "Terminated") when a script runs as a
 # non-root script_user (or a vrrp_script's `user`), although the daemon loads the same file: fixed upstream in
-# 2.2.8. Then the file is tested again without those lines (next to it, so relative includes resolve alike), and
-# each user named there must exist; a marker line says so (graders/collectors/keepalived_check.py).
+# 2.2.8. Then the file is tested again with script_user root and without `user` lines (next to it, so relative
+# includes resolve alike; dropping script_user alone is not enough: keepalived then takes keepalived_script, the
+# default, if that account exists, and kills its test again), and each user named there must exist; a marker
+# line says so (graders/collectors/keepalived_check.py).
 _KEEPALIVED_TEST = literal(
     'DAEMON_ARGS=; [ -r /etc/default/keepalived ] && . /etc/default/keepalived; '
     'keepalived -t $DAEMON_ARGS 2>&1; rc=$?; [ $rc = 143 ] || exit $rc; '
@@ -55,7 +57,8 @@ _KEEPALIVED_TEST = literal(
     '-f|--use-file) conf=$2;; --use-file=*) conf=${1#*=};; esac; shift; done; '
     f'echo "{SCRIPT_USER_BUG}"; '
     'copy=$(mktemp -p "$(dirname "$conf")" .halab-config-test.XXXXXX) || exit $rc; '
-    'grep -Ev "^[[:space:]]*(script_user|user)[[:space:]]" "$conf" > "$copy"; '
+    'sed -E -e "s/^([[:space:]]*)script_user[[:space:]].*/\\1script_user root/" '
+    '-e "/^[[:space:]]*user[[:space:]]/d" "$conf" > "$copy"; '
     'keepalived -t -f "$copy" 2>&1; rc=$?; rm -f "$copy"; '
     'for u in $(awk \'$1 == "script_user" || $1 == "user" {print $2}\' "$conf"); do '
     'id "$u" >/dev/null 2>&1 || { echo "script user $u does not exist"; rc=5; }; done; exit $rc')

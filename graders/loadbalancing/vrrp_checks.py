@@ -32,7 +32,7 @@ def keepalived_config_valid(facts: LabFacts) -> Verdict:
             problems.append(f"keepalived rejects its configuration on {name}: " + "; ".join(test.messages[:3]))
     bug = [name for name, test in tests.items() if test.script_user_bug]
     note = (f" (on {', '.join(bug)} keepalived 2.2.7's own test killed itself over script_user, a bug fixed in 2.2.8: "
-            "the file was tested again without its script_user lines, and their users exist)") if bug else ""
+            "the file was tested again with script_user root, and the users it named exist)") if bug else ""
     return problems_verdict(problems) or ok(f"valid on {', '.join(tests)}{note}")
 
 

@@ -83,6 +83,7 @@ def test_injected_faults_fail_the_checks_they_should(lab: Lab) -> None:
     wait_until("lb1 to be master again", lambda: live.holders(lab) == ["lb1"] and live.request(lab).ok, timeout=60)
 
 
+@pytest.mark.long  # README, 'Long test runs': a third solution covers the same in CI
 def test_an_independent_solution_scores_full_marks_too(lab: Lab) -> None:
     lab.down()
     lab.up()

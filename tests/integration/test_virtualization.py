@@ -74,6 +74,7 @@ def test_an_independent_solution_scores_full_marks(lab_up: Callable[[str], Lab])
     assert "tcp works both ways" in by_id(report)["migration-transport"]["feedback"]
 
 
+@pytest.mark.long  # README, 'Long test runs': the notebook's walk covers the lab in CI (its last run failed)
 def test_a_third_solution_scores_full_marks_and_its_broken_variants_fail(lab_up: Callable[[str], Lab]) -> None:
     """--osinfo and the default cache mode, migration over the root SSH the lab gives its nodes, a fence device per
     hypervisor: full marks with both fault checks; then each broken variant fails the check that catches it."""

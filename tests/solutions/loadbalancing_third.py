@@ -5,7 +5,8 @@ tables) and keepalived.conf(5), with choices neither the reference nor the secon
   preemption left on;
 - the track script run as a dedicated non-root user (enable_script_security, script_user keepalived_script):
   Debian 12's keepalived 2.2.7 then kills its own `keepalived -t` (fixed in 2.2.8), which the grader
-  recognises; `pidof haproxy` needs no privilege, where `killall -0` would;
+  recognises; `pgrep -x haproxy` needs no privilege, where `killall -0` would (and `pidof`, a link to
+  killall5, runs as killall5 once keepalived resolves the script's path for its security check);
 - persistence by a stick table on the source address, shared between the balancers by a `peers` section, so
   a visitor keeps its server when the virtual IP moves to the other balancer.
 
@@ -75,7 +76,7 @@ global_defs {{
 }}
 
 vrrp_script haproxy_runs {{
-    script "/usr/bin/pidof haproxy"
+    script "/usr/bin/pgrep -x haproxy"
     interval 1
     fall 2
     rise 1
@@ -105,7 +106,7 @@ def solve(lab: Lab, progress: Progress = lambda _m: None) -> None:
     for node in live.balancers(lab):
         progress(f"{node}: HAProxy with a shared stick table, keepalived VRRPv3 with a script user")
         lab.write_file(node, "/etc/sysctl.d/60-haproxy-vip.conf", "net.ipv4.ip_nonlocal_bind = 1\n")
-        must(lab, node, "sysctl --system -q")
+        must(lab, node, "sysctl -q -p /etc/sysctl.d/60-haproxy-vip.conf")  # --system also tries the host's keys
         lab.write_file(node, "/etc/haproxy/haproxy.cfg", haproxy_cfg(spec))
         must(lab, node, "haproxy -c -q -f /etc/haproxy/haproxy.cfg && systemctl enable haproxy && "
                         "systemctl restart haproxy", timeout=60)
@@ -125,7 +126,7 @@ def broken(lab: Lab) -> list[Broken]:
         Broken("a script user that does not exist", second,
                f"sed -i 's/script_user {SCRIPT_USER}/script_user nosuchuser/' {KEEPALIVED}",
                f"sed -i 's/script_user nosuchuser/script_user {SCRIPT_USER}/' {KEEPALIVED}",
-               "keepalived-config-valid", "script user nosuchuser does not exist"),
+               "keepalived-config-valid", "Error setting global script uid/gid"),
         Broken("a typo in keepalived.conf", second, f"sed -i 's/advert_int 0.5/advert_intt 0.5/' {KEEPALIVED}",
                f"sed -i 's/advert_intt 0.5/advert_int 0.5/' {KEEPALIVED}", "keepalived-config-valid",
                "advert_intt"),
