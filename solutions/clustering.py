@@ -126,8 +126,10 @@ def write_pages(lab: Lab, progress: Progress) -> None:
         lab.write_file(node, "/var/www/html/index.html", f"<h1>halab web service on {node}</h1>\n")
 
 
-def wait_for_web(lab: Lab) -> None:
-    wait_until("the web group to start", lambda: _web_started(lab), timeout=120)
+def wait_for_web(lab: Lab, resources: tuple[str, ...] = ("web-ip", "web-server", "fence-lab"),
+                 timeout: float = 120) -> None:
+    """The service's resources started (the reference's names unless a solution names its own), then its page."""
+    wait_until(f"{', '.join(resources)} to start", lambda: resources_started(lab, *resources), timeout=timeout)
     url = f"http://{lab.spec.settings['floating_ip']}/"
     wait_until(f"{url} to answer", lambda: probe_http(url, timeout=2)["status"] == 200, timeout=60)
 
@@ -147,5 +149,3 @@ def resources_started(lab: Lab, *resource_ids: str) -> bool:
     return all(r is not None and r.active and r.role == "Started" for r in resources)
 
 
-def _web_started(lab: Lab) -> bool:
-    return resources_started(lab, "web-ip", "web-server", "fence-lab")

@@ -13,11 +13,9 @@ And its broken variants (tests/solutions/broken.py).
 
 from __future__ import annotations
 
-from graders.collect import probe_http
 from halab.lab import Lab
 from halab.types import Progress
-from solutions.clustering import configure, corosync_conf, form_cluster, resources_started, write_pages
-from solutions.common import wait_until
+from solutions.clustering import configure, corosync_conf, form_cluster, wait_for_web, write_pages
 from tests.solutions.broken import Broken
 
 TOTEM = "    token: 800\n    link_mode: rr\n"
@@ -49,13 +47,8 @@ def solve(lab: Lab, progress: Progress = lambda _m: None) -> None:
     write_pages(lab, progress)
     form_cluster(lab, progress, corosync_conf(lab.spec, TOTEM))
     configure(lab, crm_config(lab), progress)
-    # Its own names (site, shoot-*): the reference's wait_for_web looks for web-ip, web-server and fence-lab.
     first, second = lab.spec.member_names
-    wait_until("site-ip, site-httpd and both fence devices to start",
-               lambda: resources_started(lab, "site-ip", "site-httpd", f"shoot-{first}", f"shoot-{second}"),
-               timeout=180)
-    url = f"http://{lab.spec.settings['floating_ip']}/"
-    wait_until(f"{url} to answer", lambda: probe_http(url, timeout=2)["status"] == 200, timeout=60)
+    wait_for_web(lab, ("site-ip", "site-httpd", f"shoot-{first}", f"shoot-{second}"), timeout=180)  # its own names
 
 
 def broken(lab: Lab) -> list[Broken]:
