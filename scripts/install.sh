@@ -37,6 +37,22 @@ install_debian_packages() {
   fi
 }
 
+# Every node's systemd holds inotify instances, and the kernel counts them all against root (who made the
+# nodes' namespaces): Debian's default of 128 stops a class's labs at about 16 nodes (issue 21's capacity run:
+# units failing with "Too many open files"). Raised, never lowered, in a file of halab's own.
+raise_host_limits() {
+  local file=/etc/sysctl.d/60-halab.conf key value now
+  : > "$file.new"
+  for setting in fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=1048576; do
+    key=${setting%=*} value=${setting#*=}
+    now=$(sysctl -n "$key")
+    [ "$now" -gt "$value" ] && value=$now
+    echo "$key = $value" >> "$file.new"
+  done
+  mv "$file.new" "$file"
+  sysctl -q -p "$file"
+}
+
 main() {
   cd "$(dirname "${BASH_SOURCE[0]}")/.."
   if [ "$(id -u)" != 0 ]; then
@@ -45,6 +61,7 @@ main() {
   fi
   export DEBIAN_FRONTEND=noninteractive
   install_debian_packages
+  raise_host_limits
 
   # Debian's own Python, which every user may run: users of the lab service run `halab` from this venv too,
   # and an interpreter under root's home (pyenv) would be closed to them.

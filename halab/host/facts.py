@@ -179,7 +179,28 @@ def loop_devices() -> Fact:
     return Fact("loop devices", "ok", "available (the shared SAN disk)", "virtualization")
 
 
+# What a node's systemd, journald, logind and D-Bus hold, measured on idle nodes of the node image (issue 21's
+# capacity run); the kernel counts every node's instances against root's, since root made their namespaces.
+INOTIFY_PER_NODE = 8
+INOTIFY_WANTED = 8192  # what scripts/install.sh sets (Incus's production settings go higher still)
+
+
+def inotify() -> Fact:
+    """Without enough inotify instances a node's systemd fails units at boot ("Failed to allocate directory
+    watch: Too many open files") once a few dozen nodes run: the limit is the host's, not the node's."""
+    limit = _read("/proc/sys/fs/inotify/max_user_instances")
+    if not limit.isdigit():
+        return Fact("inotify instances", "note", "fs.inotify.max_user_instances unreadable", CONTAINER_LABS)
+    nodes = int(limit) // INOTIFY_PER_NODE
+    if int(limit) < INOTIFY_WANTED:
+        return Fact("inotify instances", "note", f"fs.inotify.max_user_instances = {limit}: about {nodes} nodes at "
+                    "once on this host before their systemd fails units", CONTAINER_LABS,
+                    f"bash scripts/install.sh (sets {INOTIFY_WANTED} in /etc/sysctl.d/60-halab.conf)")
+    return Fact("inotify instances", "ok", f"fs.inotify.max_user_instances = {limit} (about {nodes} nodes)",
+                CONTAINER_LABS)
+
+
 def all_facts() -> list[Fact]:
     """The facts of the host itself (KVM, a provider's, is halab/providers/libvirt/accel.py's kvm_fact)."""
     return [user_namespaces(), idmapped_mounts(), cgroups_fact(), host_iptables(), *namespace_facts(), tun(),
-            state_dir_devices(), loop_devices()]
+            state_dir_devices(), loop_devices(), inotify()]

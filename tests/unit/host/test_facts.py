@@ -60,3 +60,13 @@ def test_every_fact_names_the_labs_that_depend_on_it() -> None:
     for fact in hostfacts.all_facts():
         assert fact.state in ("ok", "note", "problem") and fact.found and fact.labs
         assert fact.state == "ok" or fact.fix or fact.name == "bonding, netem, IPVS in namespaces"
+
+
+@pytest.mark.parametrize(("limit", "state"), [("128", "note"), ("8192", "ok"), ("", "note")])
+def test_inotify_names_how_many_nodes_the_limit_allows(monkeypatch: pytest.MonkeyPatch, limit: str,
+                                                      state: str) -> None:
+    monkeypatch.setattr(hostfacts, "_read", lambda path: limit if "inotify" in path else "")
+    fact = hostfacts.inotify()
+    assert fact.state == state
+    if limit == "128":
+        assert "about 16 nodes" in fact.found and "install.sh" in fact.fix
