@@ -57,11 +57,21 @@ def _summary(course_dir: Path, assignment: str, csv_file: Path | None) -> None:
     table = Table(title=f"{assignment}: scores", title_justify="left")
     for column in ("student", "score", "lab evidence"):
         table.add_column(column)
-    for student, score, max_score in scores(course_dir, assignment):
+    waiting = []
+    for student, score, max_score, manual in scores(course_dir, assignment):
         evidence = [f"{s.file}: {s.problem or 'ok, lab instance ' + s.instance[:12]}"
                     f"{' (see the warnings below)' if s.flags else ''}" for s in statuses if s.student == student]
-        table.add_row(student, f"{score:g} / {max_score:g}", "\n".join(evidence) or "none")
+        table.add_row(student, f"{score:g} / {max_score:g}" + (" (not final)" if manual else ""),
+                      "\n".join(evidence) or "none")
+        waiting += [student] if manual else []
     console.print(table)
+    if waiting:
+        console.print(f"Not final: {', '.join(waiting)} have answers that need your grade (the written diagnosis; a "
+                      f"lab solved by halab): grade them in the formgrader (Manual Grading), then export.",
+                      highlight=False)
+    for status in (status for status in statuses if status.broken):
+        console.print(f"Break-fix: {status.student}'s lab was broken by `halab break`, {status.broken}.",
+                      highlight=False)
     for flag in (flag for status in statuses for flag in status.flags):
         console.print(f"[yellow]Warning:[/yellow] {flag}.", highlight=False)
     for instance, students in shared_instances(statuses).items():

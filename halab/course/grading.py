@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from graders.evidence import EvidenceError, load_evidence
+from graders.grade import broken_by
 from graders.provenance import check_provenance, roster_for
+from graders.scenario import RECORD, recorded_seed
 from halab.course.gradebox import BROKER_ENV, NO_BROKER, broker_for
 from halab.course.labgrade import LIVE_ENV
 from halab.course.workspace import venv_env
@@ -64,6 +66,7 @@ class EvidenceStatus:
     instance: str  # "" when the file is not usable
     problem: str  # "" when it is
     flags: tuple[str, ...] = ()  # what the class roster says against it (graders/provenance.py)
+    broken: str = ""  # what `halab break` did to the lab (its seed's scenario), for grading the written diagnosis
 
 
 LIVE_REFUSED = ("--live cannot grade in the sandbox: the students' notebooks run there without network and without "
@@ -117,8 +120,21 @@ def evidence_statuses(course_dir: Path, assignment: str) -> list[EvidenceStatus]
             found.append(EvidenceStatus(student, path.name, evidence.lab_instance, "", (str(exc), *solved)))
             continue
         flags = tuple(_provenance_flags(evidence, lab, *classroom)) if classroom else ()
-        found.append(EvidenceStatus(student, path.name, evidence.lab_instance, "", (*solved, *flags)))
+        found.append(EvidenceStatus(student, path.name, evidence.lab_instance, "", (*solved, *flags),
+                                    break_scenario(lab, evidence.raw)))
     return found
+
+
+def break_scenario(lab: str, raw: dict[str, Any]) -> str:
+    """The fault `halab break` gave this lab, derived from the seed its evidence recorded ("" when it was not
+    broken on purpose): the student's summary says only the seed, the instructor needs the fault to grade the
+    written diagnosis against it."""
+    seed = recorded_seed(raw.get(RECORD))
+    try:
+        scenario = broken_by(load_spec(lab), raw) if seed is not None else None
+    except HalabError:
+        return ""
+    return f"seed {seed}: {scenario.name} ({scenario.summary})" if scenario else ""
 
 
 def solved_flag(student: str, evidence: Any) -> str:
@@ -143,8 +159,10 @@ def shared_instances(statuses: list[EvidenceStatus]) -> dict[str, list[str]]:
     return {instance: sorted(names) for instance, names in students.items() if len(names) > 1}
 
 
-def scores(course_dir: Path, assignment: str) -> list[tuple[str, float, float]]:
-    """(student, score, max score) of every submission of the assignment, from nbgrader's gradebook."""
+def scores(course_dir: Path, assignment: str) -> list[tuple[str, float, float, bool]]:
+    """(student, score, max score, needs a manual grade) of every submission of the assignment, from nbgrader's
+    gradebook. A written answer (the break-fix diagnosis) scores nothing until the instructor grades it in the
+    formgrader, so a summary must say that a score is not final yet."""
     # Here, not at the top: nbgrader takes about 2 s to import, and every `halab` command imports this module
     # (the CLI registers `halab grade`); only a grading run needs the gradebook.
     from nbgrader.api import Gradebook
@@ -153,7 +171,7 @@ def scores(course_dir: Path, assignment: str) -> list[tuple[str, float, float]]:
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
     db_url = config.CourseDirectory.get("db_url", f"sqlite:///{course_dir / 'gradebook.db'}")
     with Gradebook(db_url, config.CourseDirectory.get("course_id", "default_course")) as gradebook:
-        return sorted((s.student.id, float(s.score), float(s.max_score))
+        return sorted((s.student.id, float(s.score), float(s.max_score), bool(s.needs_manual_grade))
                       for s in gradebook.assignment_submissions(assignment))
 
 

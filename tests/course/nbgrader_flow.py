@@ -73,7 +73,19 @@ class CourseFlow:
 
         with Gradebook(f"sqlite:///{self.course / 'gradebook.db'}", "halab") as gradebook:
             notebook = gradebook.find_submission_notebook(assignment, assignment, student)
-            return {g.name: (float(g.score), float(g.max_score)) for g in notebook.grades}
+            # A written answer scores None until the instructor grades it (manual_grade): 0 here.
+            return {g.name: (float(g.score or 0), float(g.max_score)) for g in notebook.grades}
+
+    def manual_grade(self, assignment: str, student: str, grade: str, points: float) -> float:
+        """The instructor grades a written answer, as the formgrader does; the submission's new total."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.course / 'gradebook.db'}", "halab") as gradebook:
+            found = gradebook.find_grade(grade, assignment, assignment, student)
+            found.manual_score = points
+            found.needs_manual_grade = False
+            gradebook.db.commit()
+            return float(gradebook.find_submission(assignment, student).score)
 
     def feedback(self, assignment: str, student: str) -> str:
         """The feedback HTML nbgrader made for the student, with entities unescaped (nbconvert may escape
@@ -101,19 +113,30 @@ def grade_id(cell: nbformat.NotebookNode) -> str:
 
 
 def answer_quiz(flow: CourseFlow, folder: Path) -> dict[str, str]:
-    """Type the right answers into the answer cells, as a student would (taken from the source's solutions)."""
+    """Type the right answers into the answer cells, as a student would (taken from the source's solutions; a
+    written answer, a markdown cell, gets the source's example answer)."""
     assignment = folder.name
-    solutions = {grade_id(c): SOLUTION.search(c.source) for c in flow.source_notebook(assignment).cells}
+    source = flow.source_notebook(assignment).cells
+    solutions = {grade_id(c): SOLUTION.search(c.source) for c in source if c.cell_type == "code"}
+    written = {grade_id(c): c.source for c in source if c.cell_type == "markdown"}
     path = folder / f"{assignment}.ipynb"
     notebook = nbformat.read(path, as_version=4)
     answered = {}
     for cell in notebook.cells:
         found = solutions.get(grade_id(cell))
-        if cell.metadata.get("nbgrader", {}).get("solution") and found:
-            cell.source = found.group(1).strip()
+        if not cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        if found or grade_id(cell) in written:
+            cell.source = found.group(1).strip() if found else written[grade_id(cell)]
             answered[grade_id(cell)] = cell.source
     nbformat.write(notebook, path)
     return answered
+
+
+def written_answers(notebook: nbformat.NotebookNode) -> dict[str, float]:
+    """grade_id -> points of every answer the instructor grades by hand (a markdown answer cell)."""
+    return {grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("solution")}
 
 
 def graded_tests(notebook: nbformat.NotebookNode) -> dict[str, float]:

@@ -92,12 +92,12 @@ def test_the_class_scores_go_to_csv_per_assignment_and_lab_task(graded: tuple[Co
     header, maxima, *students = rows
     tasks = [f"{ASSIGNMENT} lab clustering: {task}" for task in LAB_TASKS]
     assert header[:4] == ["student_id", "last_name", "first_name", "email"] and set(tasks) <= set(header)
-    assert header.count(ASSIGNMENT) == 1 and maxima[0] == "max_score" and maxima[header.index(ASSIGNMENT)] == "122"
+    assert header.count(ASSIGNMENT) == 1 and maxima[0] == "max_score" and maxima[header.index(ASSIGNMENT)] == "125"
     by_student = {row[0]: dict(zip(header, row, strict=True)) for row in students}
     assert sorted(by_student) == ["ann", "ben", "cid"]
     for task, points in LAB_TASKS.items():
         assert float(by_student["ann"][f"{ASSIGNMENT} lab clustering: {task}"]) == points
         assert float(by_student["ben"][f"{ASSIGNMENT} lab clustering: {task}"]) == 0
-    assert float(by_student["ann"][ASSIGNMENT]) == 122  # the quiz (2) and the lab (120)
+    assert float(by_student["ann"][ASSIGNMENT]) == 122  # the quiz (2) and the lab (120); the diagnosis (3) by hand
     assert float(by_student["ben"][ASSIGNMENT]) == 2
     assert str(table) in summary

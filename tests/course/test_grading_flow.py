@@ -16,10 +16,12 @@ import nbformat
 import pytest
 
 from tests.course.helpers import recorded_raw, write_evidence
-from tests.course.nbgrader_flow import CourseFlow, answer_quiz, grade_id, graded_tests
+from tests.course.nbgrader_flow import CourseFlow, answer_quiz, grade_id, graded_tests, written_answers
 
 ASSIGNMENT = "03-clustering"
 QUIZ_TESTS = {"test-two-node-votes", "test-daemons"}
+DIAGNOSIS = "diagnosis-clustering"  # the break-fix written diagnosis: graded by hand
+BREAK_SEED = 4242
 
 
 def solved(folder: Path) -> None:
@@ -44,6 +46,13 @@ def other_lab(folder: Path) -> None:
     write_evidence(folder, recorded_raw("solved-3node", failover_passed=True), lab="clustering3")
 
 
+def repaired(folder: Path) -> None:
+    """A lab `halab break` broke (its evidence records the seed) and the student repaired."""
+    raw = recorded_raw("solved", failover_passed=True)
+    raw["break"] = {"seed": BREAK_SEED}
+    write_evidence(folder, raw)
+
+
 def tampered(folder: Path) -> None:
     """Solved evidence and the right answers, but a quiz test edited and a lab test cell deleted."""
     solved(folder)
@@ -64,6 +73,7 @@ SUBMISSIONS: dict[str, tuple[bool, Callable[[Path], None] | None]] = {
     "edited": (True, edited),
     "otherlab": (True, other_lab),
     "tampered": (True, tampered),
+    "repaired": (True, repaired),
 }
 
 
@@ -95,6 +105,10 @@ def lab_items(flow: CourseFlow) -> dict[str, float]:
     return {k: v for k, v in graded_tests(flow.source_notebook(ASSIGNMENT)).items() if k not in QUIZ_TESTS}
 
 
+def autograded(scores: dict[str, tuple[float, float]]) -> dict[str, float]:
+    return {k: s for k, (s, _) in scores.items() if k != DIAGNOSIS}
+
+
 def test_the_student_copy_has_no_solutions_and_the_lab_cells(graded: CourseFlow) -> None:
     released = nbformat.read(graded.course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     text = "\n".join(c.source for c in released.cells)
@@ -105,8 +119,10 @@ def test_the_student_copy_has_no_solutions_and_the_lab_cells(graded: CourseFlow)
 
 def test_solved_submission_gets_full_marks(graded: CourseFlow) -> None:
     scores = graded.scores(ASSIGNMENT, "solved")
-    assert {k: s for k, (s, _) in scores.items()} == graded_tests(graded.source_notebook(ASSIGNMENT))
+    assert autograded(scores) == graded_tests(graded.source_notebook(ASSIGNMENT))
     assert sum(s for s, _ in scores.values()) == 122
+    assert written_answers(graded.source_notebook(ASSIGNMENT)) == {DIAGNOSIS: 3}
+    assert scores[DIAGNOSIS] == (0, 3)  # written: it waits for the instructor
     html = graded.feedback(ASSIGNMENT, "solved")
     assert "Graded from the evidence from lab" in html and "fabricated-instance-0001"[:12] in html
 
@@ -159,7 +175,27 @@ def test_halab_grade_summarises_scores_and_evidence(summary: str) -> None:
     assert "$ nbgrader collect 03-clustering" in summary and "$ nbgrader autograde 03-clustering" in summary
     rows = {line.split("│")[1].strip(): line for line in summary.splitlines() if line.count("│") >= 3}
     assert set(SUBMISSIONS) <= set(rows)
-    assert "122 / 122" in rows["solved"] and "0 / 122" in rows["untouched"]
+    # The written diagnosis is not graded yet: the score says it is not final; an untouched answer cell is 0.
+    assert "122 / 125 (not final)" in rows["solved"] and "0 / 125" in rows["untouched"]
+    assert "(not final)" not in rows["untouched"]
+    assert "Not final: " in summary and "formgrader" in summary
     assert "ok, lab instance fabricated-i" in rows["solved"] and "none" in rows["untouched"]
     # "solved" and "tampered" handed in evidence of one lab instance (the same fabricated identity).
     assert "solved, tampered handed in evidence from the same lab instance" in " ".join(summary.split())
+
+
+def test_the_instructor_sees_which_fault_a_seed_gave_and_grades_the_diagnosis(flow: CourseFlow,
+                                                                             summary: str) -> None:
+    from graders.grade import broken_by
+    from halab.spec import load_spec
+
+    scenario = broken_by(load_spec("clustering"), {"break": {"seed": BREAK_SEED}})
+    assert scenario is not None
+    said = " ".join(summary.split())
+    assert f"Break-fix: repaired's lab was broken by `halab break`, seed {BREAK_SEED}: {scenario.name}" in said
+    assert "Break-fix: solved's" not in said  # a lab nobody broke has no such line
+    scores = flow.scores(ASSIGNMENT, "repaired")
+    assert sum(s for s, _ in scores.values()) == 122, scores  # the repair earns the lab's points
+    html = flow.feedback(ASSIGNMENT, "repaired")
+    assert scenario.name not in html and scenario.summary not in html  # the student never reads it
+    assert flow.manual_grade(ASSIGNMENT, "repaired", DIAGNOSIS, 3) == 125

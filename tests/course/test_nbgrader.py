@@ -33,9 +33,13 @@ def test_every_assignment_has_a_student_version_without_solutions(student_copy: 
     answers = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("solution")]
     graded = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert answers and graded
-    assert all("YOUR ANSWER HERE" in c.source and "= None" in c.source for c in answers)
-    # Graded cells are locked in the student's copy, with the checksums autograde compares them to.
-    assert all(c.metadata.get("editable") is False and c.metadata["nbgrader"]["checksum"] for c in graded)
+    # A code answer is a variable to set; a written answer (markdown, graded by hand) is free text.
+    assert all("YOUR ANSWER HERE" in c.source and ("= None" in c.source or c.cell_type == "markdown")
+               for c in answers)
+    # Graded test cells are locked in the student's copy, with the checksums autograde compares them to; a
+    # written answer is graded too, and stays the student's to edit.
+    assert all(c.metadata["nbgrader"]["checksum"] for c in graded)
+    assert all(c.metadata.get("editable") is False for c in graded if not c.metadata["nbgrader"].get("solution"))
 
 
 def test_the_workspace_can_submit_to_the_course(student_copy: Path) -> None:

@@ -21,7 +21,7 @@ from halab.course import labgrade
 from halab.lab import Lab
 from halab.spec import load_spec
 from solutions import solve
-from tests.course.nbgrader_flow import CourseFlow, answer_quiz, grade_id, graded_tests
+from tests.course.nbgrader_flow import CourseFlow, answer_quiz, grade_id, graded_tests, written_answers
 from tests.integration.conftest import halab, leftovers, slow_misses
 
 pytestmark = pytest.mark.integration
@@ -106,7 +106,8 @@ def test_release_solve_submit_autograde_and_feedback(tmp_path: Path, monkeypatch
     assert sum(expected.values()) == 122
     if alice_slow:  # the failover task's cell (worth its task's points) earns what its checks earned
         expected["lab-clustering-failover"] = float(sum(c.points for c in alice_report.checks if c.task == "failover"))
-    assert {k: s for k, (s, _) in flow.scores(ASSIGNMENT, "alice").items()} == expected
+    written = written_answers(flow.source_notebook(ASSIGNMENT))  # graded by hand: 0 until the instructor does
+    assert {k: s for k, (s, _) in flow.scores(ASSIGNMENT, "alice").items()} == expected | dict.fromkeys(written, 0.0)
     assert all(score == 0 for score, _ in flow.scores(ASSIGNMENT, "bob").values())
     carol_scores = flow.scores(ASSIGNMENT, "carol")
     assert 0 <= sum(s for s, _ in carol_scores.values()) < 30 and carol_scores["lab-clustering-failover"][0] == 0
