@@ -57,9 +57,13 @@ def solve(lab: Lab, progress: Progress = lambda _m: None) -> None:
     install(lab)
     form_cluster(lab, progress)
     configure(lab, crm_config(lab), progress)
-    name = f"{lab.spec.settings['guest_name']}-domain"
+    s = lab.spec.settings
+    first = lab.spec.member_names[0]
+    name = f"{s['guest_name']}-domain"
     wait_until(f"{name} to run under Pacemaker",
                lambda: resources_started(lab, name, *(f"power-{n}" for n in lab.spec.member_names)), timeout=180)
+    # Started means QEMU runs: the guest boots a few seconds more before it answers (the check asks it at once).
+    wait_until(f"{s['guest_name']} to answer", lambda: guest_answers(lab, first), timeout=60)
 
 
 def broken(lab: Lab) -> list[Broken]:
