@@ -14,6 +14,9 @@ VIRT_COMMANDS = {
     "network_xml_valid": "virt-xml-validate {network_xml} network",
     "guest_config_xml": "cat {guest_config}",
     "guest_status": "curl -sS -m 3 http://{guest_address}/cgi-bin/status",
+    # Seconds since this hypervisor's QEMU for the guest started (libvirt's pid file): a guest that does not
+    # answer yet may only be booting.
+    "guest_started_s": "ps -o etimes= -p \"$(cat /run/libvirt/qemu/{guest_name}.pid)\"",
 }
 _REQUIRES = ("membership", "stonith", "vm-resource", "domain-disk", "guest-running")
 

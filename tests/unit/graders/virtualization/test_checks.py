@@ -183,6 +183,27 @@ def test_a_guest_running_twice_and_a_config_off_the_shared_storage() -> None:
     assert "not on the shared storage" in feedback(grade("", data), "vm-resource")
 
 
+@pytest.mark.parametrize(("started", "says"), [
+    ("    3\n", "it started only 3 s ago and may still be booting"),  # graded while Pacemaker's start boots it
+    ("  120\n", "is its interface on vmnet, and is vmnet started?"),  # long enough: not booting any more
+    (None, "is its interface on vmnet, and is vmnet started?"),  # evidence recorded before the command was
+])
+def test_a_guest_that_does_not_answer_yet(started: str | None, says: str) -> None:
+    """The check still fails (the guest does not answer now) but says why when it has only just started."""
+    data = copy.deepcopy(raw("solved"))
+    running = next(name for name, hv in data["libvirt"].items()
+                   if any(d["name"] == "guest1" and d["state"] == 1 for d in hv["domains"]))
+    commands = data["nodes"][running]["commands"]
+    commands["guest_status"] |= {"exit": 28, "stdout": "",
+                                 "stderr": "curl: (28) Connection timed out after 3002 milliseconds"}
+    if started is not None:
+        commands["guest_started_s"] = {"command": "ps", "exit": 0, "stdout": started, "stderr": ""}
+    report = grade("", data)
+    assert "guest-running" in failed(report)
+    assert f"guest1 runs on {running} but does not answer" in feedback(report, "guest-running")
+    assert says in feedback(report, "guest-running")
+
+
 @pytest.mark.parametrize("libvirt_facts", [None, [], {"hv1": "x"}, {"hv1": {"error": "", "networks": "x"}},
                                            {"collector_error": "collecting libvirt failed: OSError: boom"},
                                            {"hv1": {"error": "", "networks": [{"xml": "<garbage"}], "domains": []}}])
