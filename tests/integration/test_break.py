@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 
 from graders.clustering.scenarios import SCENARIOS
-from graders.report import Report
 from graders.scenario import ROOT_CAUSE_ID
 from halab.lab import Lab
 from tests.integration.conftest import halab, leftovers, slow_misses
-from tests.support.breakwalk import failing, walk
+from tests.support.breakwalk import walk_all
 
 pytestmark = pytest.mark.integration
 FIRST = "authkey-differs"  # through the CLI; the rest through the API, each a minute or less
@@ -49,20 +48,7 @@ def test_every_scenario_breaks_and_its_documented_repair_mends_it(tmp_path: Path
         code, _, report = check_json("clustering")
         assert code == 0 and ROOT_CAUSE_ID not in {c["id"] for c in report["checks"]}, report
         print(f"\n{FIRST} through the CLI: {time.monotonic() - started:.0f} s since up")
-        for scenario in (s for s in SCENARIOS if s.name != FIRST):
-            began = time.monotonic()
-
-            def seen(state: str, _raw: dict[str, Any], graded: Report, scenario: Any = scenario) -> None:
-                wrong = failing(graded)
-                if state == "broken":
-                    assert set(scenario.expected_failures) | {ROOT_CAUSE_ID} <= wrong, (scenario.name, wrong)
-                elif state == "masked":  # the symptom hidden: every check passes but the root cause
-                    assert wrong == {ROOT_CAUSE_ID, *scenario.masked_failures}, (scenario.name, wrong)
-                else:
-                    assert not wrong, (scenario.name, [(c.id, c.feedback) for c in graded.checks if not c.passed])
-
-            walk(lab, scenario, seen)
-            print(f"{scenario.name}: {time.monotonic() - began:.0f} s")
+        walk_all(lab, [s for s in SCENARIOS if s.name != FIRST])
         began = time.monotonic()
         result = halab("check", "clustering", "--json", "--evidence", str(tmp_path / "evidence.json"), timeout=600)
         report = json.loads(result.stdout)
@@ -79,3 +65,40 @@ def test_every_scenario_breaks_and_its_documented_repair_mends_it(tmp_path: Path
         lab.down()
     print(f"total: {time.monotonic() - started:.0f} s")
     assert leftovers("clustering") == []
+
+
+INFRA_FAULTS = ("ring0-cut", "lan-cut", "failover-tuned", "rings-cut")
+
+
+@pytest.mark.long  # README, 'Long test runs': every infrastructure scenario, then the four fault checks
+@pytest.mark.timeout(2400)
+def test_every_infrastructure_scenario_breaks_and_its_documented_repair_mends_it(tmp_path: Path) -> None:
+    """The infrastructure lab's scenarios (graders/infrastructure/scenarios.py) walked on one solved lab as the
+    clustering lab's are, then one full check: each of its fault checks carries its timeline into the report and
+    the evidence."""
+    from solutions import solve
+
+    started = time.monotonic()
+    lab = Lab("infrastructure")
+    lab.up()
+    try:
+        solve(lab)
+        print(f"\nsolved: {time.monotonic() - started:.0f} s since up")
+        walk_all(lab, lab.spec.kind_def.scenario_list())
+        began = time.monotonic()
+        result = halab("check", "infrastructure", "--json", "--evidence", str(tmp_path / "evidence.json"),
+                       timeout=900)
+        report = json.loads(result.stdout)
+        slow_misses(report, {"lan-cut": ("lan_cut_seconds", "lan_cut_rto_seconds"),
+                             "failover-tuned": ("failover_seconds", "failover_target_seconds")})
+        saved = json.loads((tmp_path / "evidence.json").read_text())["payload"]["raw"]["faults"]
+        for check in (c for c in report["checks"] if c["id"] in INFRA_FAULTS):
+            told = [entry["event"] for entry in check["timeline"]]
+            assert told and told[0].startswith("fault injected: "), (check["id"], told)
+            assert saved[check["id"]]["timeline"] == check["timeline"]
+            print(f"{check['id']} timeline:", *told, sep="\n  ")
+        print(f"check with the four fault checks and their timelines: {time.monotonic() - began:.0f} s")
+    finally:
+        lab.down()
+    print(f"total: {time.monotonic() - started:.0f} s")
+    assert leftovers("infrastructure") == []

@@ -1,7 +1,8 @@
 """One walk through a break-fix scenario on a live, solved lab, shared by the fixture recorder
 (tests/fixtures/scenarios_break.py) and the integration test (tests/integration/test_break.py): break, then
 (when the scenario has one) the masking repair and its undoing, then the documented repair, handing the facts
-of each state to ``seen``. The lab ends solved again, so one lab serves every scenario."""
+of each state to ``seen``. The lab ends solved again, so one lab serves every scenario. ``walk_all`` walks a
+list of scenarios with the integration test's asserts (``expect``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from graders.collect import collect_raw
 from graders.grade import evaluate
 from graders.report import Report
-from graders.scenario import RECORD, Scenario, seed_for
+from graders.scenario import RECORD, ROOT_CAUSE_ID, Scenario, seed_for
 from halab import breakfix
 from halab.lab import Lab
 
@@ -55,3 +56,30 @@ def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float = 90) -> None:
     # Forget the break only now: the repaired state was graded with its root-cause check.
     breakfix.forget(lab)
     assert RECORD not in lab.state().provider_data
+
+
+def expect(scenario: Scenario) -> Seen:
+    """The asserts on each state: broken fails the expected checks and the root cause; masked (the symptom
+    hidden) fails the root cause and only what the masking cannot hide; repaired fails nothing."""
+
+    def seen(state: str, _raw: dict[str, Any], graded: Report) -> None:
+        wrong = failing(graded)
+        if state == "broken":
+            assert set(scenario.expected_failures) | {ROOT_CAUSE_ID} <= wrong, (scenario.name, wrong)
+        elif state == "masked":
+            assert wrong == {ROOT_CAUSE_ID, *scenario.masked_failures}, (scenario.name, wrong)
+        else:
+            assert not wrong, (scenario.name, [(c.id, c.feedback) for c in graded.checks if not c.passed])
+
+    return seen
+
+
+def walk_all(lab: Lab, scenarios: list[Scenario]) -> dict[str, int]:
+    """Walk each scenario with ``expect``'s asserts, in order, on one solved lab; the seconds each took."""
+    took = {}
+    for scenario in scenarios:
+        began = time.monotonic()
+        walk(lab, scenario, expect(scenario))
+        took[scenario.name] = round(time.monotonic() - began)
+        print(f"{scenario.name}: {took[scenario.name]} s", flush=True)
+    return took

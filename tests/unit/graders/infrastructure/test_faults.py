@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import graders.faults
 from graders.infrastructure import faults as infra_faults
 from halab.spec import load_spec
 
@@ -29,7 +30,9 @@ def observe(monkeypatch: pytest.MonkeyPatch, holder: str, fenced: list[str]) -> 
     monkeypatch.setattr(infra_faults.faults, "cut_link", lambda _lab, node, net: cut.append(f"{node}:{net}"))
     monkeypatch.setattr(infra_faults.faults, "restore", lambda _lab, node: [])
     monkeypatch.setattr(infra_faults, "restore_and_rejoin", lambda _lab, node: "")
-    monkeypatch.setattr(infra_faults, "_served_by", lambda _lab, node: True)
+    monkeypatch.setattr(infra_faults, "_served_by", lambda _lab, node, probe: True)
+    monkeypatch.setattr(infra_faults, "probe_http", lambda _url, timeout: {"status": 200})
+    monkeypatch.setattr(graders.faults, "journal_events", lambda _lab, since, until: [])
     monkeypatch.setattr(infra_faults.time, "sleep", lambda _s: None)
     return {"cut": cut}
 
