@@ -2,7 +2,7 @@
 (tests/fixtures/scenarios_break.py) and the integration test (tests/integration/test_break.py): break, then
 (when the scenario has one) the masking repair and its undoing, then the documented repair, handing the facts
 of each state to ``seen``. The lab ends solved again, so one lab serves every scenario. ``walk_all`` walks a
-list of scenarios with the integration test's asserts (``expect``)."""
+list of scenarios with the integration test's asserts (``judge``)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float = 90) -> None:
     assert RECORD not in lab.state().provider_data
 
 
-def expect(scenario: Scenario) -> Seen:
+def judge(scenario: Scenario) -> Seen:
     """The asserts on each state: broken fails the expected checks and the root cause; masked (the symptom
     hidden) fails the root cause and only what the masking cannot hide; repaired fails nothing."""
 
@@ -75,11 +75,11 @@ def expect(scenario: Scenario) -> Seen:
 
 
 def walk_all(lab: Lab, scenarios: list[Scenario]) -> dict[str, int]:
-    """Walk each scenario with ``expect``'s asserts, in order, on one solved lab; the seconds each took."""
+    """Walk each scenario with ``judge``'s asserts, in order, on one solved lab; the seconds each took."""
     took = {}
     for scenario in scenarios:
         began = time.monotonic()
-        walk(lab, scenario, expect(scenario))
+        walk(lab, scenario, judge(scenario))
         took[scenario.name] = round(time.monotonic() - began)
         print(f"{scenario.name}: {took[scenario.name]} s", flush=True)
     return took
