@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graders.checks import Verdict, fail, ok
+from graders.clustering.fencing import seconds
 from graders.collectors.cib import Cib, Primitive, Rule
 from graders.facts import LabFacts
 from graders.infrastructure.checks import CHECKS
@@ -148,6 +149,11 @@ def link_monitoring(facts: LabFacts) -> Verdict:
     for monitor in monitors:
         if monitor.primitive.clone is None:
             problems.append(f"{monitor.primitive.id} is not cloned: it must run on every node to compare them")
+            continue
+        if not any(seconds(interval) > 0 for interval in monitor.primitive.monitors):
+            problems.append(f"{monitor.primitive.id} has no recurring monitor operation: {monitor.attribute} is set "
+                            "once when it starts and never again, so a lost cable changes nothing "
+                            "(op monitor interval=2s)")
             continue
         running = {n for r in status.resources if r.id == monitor.primitive.id and r.active for n in r.nodes}
         if running != members:

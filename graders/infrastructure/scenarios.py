@@ -1,7 +1,9 @@
 """The infrastructure kind's break-fix scenarios (issue 24; the contract is graders/scenario.py).
 
-The lab is a Pacemaker cluster too, so the clustering kind's generic scenarios that break only what both labs
-share (a leftover ban, a fence device's host list) are reused as they are; the rest break what this lab adds:
+The lab is a Pacemaker cluster too, so the clustering kind's scenarios that break only what both labs share (the
+authkey, a leftover ban, a fence device's host list, two_node, the web server's config file) are reused as they
+are (the clustering kind's knet-address typo is not: with two links its symptom differs, and this lab's own
+version breaks the standby link); the rest break what this lab adds:
 the second Corosync link, the link policy, link monitoring, the fence race and the tuned timeouts. Each breaks
 the reference solution's cluster (solutions/infrastructure.py: group web of web-ip and web-server with meta
 priority=10, fence device fence-lab, priority-fencing-delay=1s, cloned ping-client pinging the client, token
@@ -14,7 +16,16 @@ from __future__ import annotations
 from graders.checks import Verdict, fail, ok
 from graders.clustering import checks as cluster_checks
 from graders.clustering import fencing
-from graders.clustering.scenarios import CONF, RESTART_STACK, FenceHostList, LeftoverBan, _wrong_address
+from graders.clustering.scenarios import (
+    CONF,
+    RESTART_STACK,
+    AuthkeyDiffers,
+    FenceHostList,
+    LeftoverBan,
+    TwoNodeMissing,
+    WebConfigParam,
+    _wrong_address,
+)
 from graders.collectors.cib import Cib
 from graders.facts import LabFacts
 from graders.infrastructure import checks
@@ -121,6 +132,26 @@ class PingWrongHost(Scenario):
         return first_failure(facts, link_monitoring) or ok("the connectivity monitor watches the client network only")
 
 
+class PingNotMonitored(Scenario):
+    name = "ping-not-monitored"
+    summary = ("The ping primitive lost its monitor operation (written without `op monitor`): pingd is set once at "
+               "start and never updated, so a lost lan cable never moves the service.")
+    expected_failures = ("link-monitoring",)
+    settle_seconds = 5.0
+    XPATH = "//primitive[@id='ping-client']/operations/op[@name='monitor']"
+
+    def breaks(self, spec: LabSpec) -> list[Step]:
+        return [Run(spec.member_names[0], f"cibadmin --delete --xpath \"{self.XPATH}\"")]
+
+    def repairs(self, spec: LabSpec) -> list[Step]:
+        op = '<op id="ping-client-monitor-2s" name="monitor" interval="2s" timeout="10s"/>'
+        return [Run(spec.member_names[0], f"cibadmin --modify --xml-text "
+                                          f"'<primitive id=\"ping-client\"><operations>{op}</operations></primitive>'")]
+
+    def root_cause(self, facts: LabFacts) -> Verdict:
+        return first_failure(facts, link_monitoring) or ok("the connectivity monitor runs its monitor again and again")
+
+
 class FencePriorityLost(Scenario):
     name = "fence-priority-lost"
     summary = ("The web group lost its meta priority (recreated without it): priority-fencing-delay has nothing to "
@@ -172,5 +203,6 @@ class TokenTooHigh(Scenario):
         return first_failure(facts, checks.token_timeouts) or ok("the running token timeout is lowered again")
 
 
-SCENARIOS: list[Scenario] = [LeftoverBan(), FenceHostList(), StandbyLinkWrongAddress(), LinkModeNotLive(),
-                             PingWrongHost(), FencePriorityLost(), TokenTooHigh()]
+SCENARIOS: list[Scenario] = [AuthkeyDiffers(), LeftoverBan(), FenceHostList(), TwoNodeMissing(), WebConfigParam(),
+                             StandbyLinkWrongAddress(), LinkModeNotLive(), PingWrongHost(), PingNotMonitored(),
+                             FencePriorityLost(), TokenTooHigh()]
