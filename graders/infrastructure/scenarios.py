@@ -13,7 +13,7 @@ any names, ping or ethmonitor, a per-node delay instead of a priority).
 
 from __future__ import annotations
 
-from graders.checks import Verdict, fail, ok
+from graders.checks import CheckFunction, Verdict, fail, ok
 from graders.clustering import checks as cluster_checks
 from graders.clustering import fencing
 from graders.clustering.scenarios import (
@@ -75,22 +75,41 @@ class StandbyLinkWrongAddress(Scenario):
         return failed or ok("every node's ring1 address is its own, and both links are connected")
 
 
-class LinkModeNotLive(Scenario):
-    name = "link-mode-not-live"
-    summary = ("link_mode was changed from passive to active in corosync.conf on every node and `corosync-cfgtool "
-               "-R` was run, which does not change the link mode: the file says active, knet still runs passive.")
-    expected_failures = ("link-policy",)
+class TotemValue(Scenario):
+    """A totem key given a wrong value in corosync.conf on every node, and reloaded; the repair puts the right value
+    (the reference solution's) back and reloads; the cause is gone when ``lab_check``, the lab's check of that key,
+    passes (whatever value it then has)."""
+
     settle_seconds = 3.0
 
+    def __init__(self, name: str, summary: str, lab_check: CheckFunction, check_id: str, key: str,
+                 values: tuple[str, str], repaired: str) -> None:
+        self.name, self.summary, self.expected_failures = name, summary, (check_id,)
+        self.lab_check, self.key, (self.right, self.wrong), self.repaired = lab_check, key, values, repaired
+
+    def _set(self, spec: LabSpec, value: str) -> list[Step]:
+        return _edit_conf(spec, f"s/^\\([[:space:]]*{self.key}:\\).*/\\1 {value}/")
+
     def breaks(self, spec: LabSpec) -> list[Step]:
-        return _edit_conf(spec, "s/^\\([[:space:]]*link_mode:\\).*/\\1 active/")
+        return self._set(spec, self.wrong)
 
     def repairs(self, spec: LabSpec) -> list[Step]:
-        # The file back to what runs (restarting corosync node by node would make the file's mode live instead).
-        return _edit_conf(spec, "s/^\\([[:space:]]*link_mode:\\).*/\\1 passive/")
+        return self._set(spec, self.right)
 
     def root_cause(self, facts: LabFacts) -> Verdict:
-        return first_failure(facts, checks.link_policy) or ok("the link mode in corosync.conf is the one knet runs")
+        return first_failure(facts, self.lab_check) or ok(self.repaired)
+
+
+# The repair puts the file back to what runs (restarting corosync node by node would make active live instead).
+LINK_MODE_NOT_LIVE = TotemValue(
+    "link-mode-not-live", "link_mode was changed from passive to active in corosync.conf on every node and "
+    "`corosync-cfgtool -R` was run, which does not change the link mode: the file says active, knet still runs "
+    "passive.", checks.link_policy, "link-policy", "link_mode", ("passive", "active"),
+    "the link mode in corosync.conf is the one knet runs")
+TOKEN_TOO_HIGH = TotemValue(
+    "token-too-high", "token was raised to 5000 ms on every node and reloaded (a cure for false fencing): a dead node "
+    "is now noticed after about 11 s, and the tuned failover misses its target.", checks.token_timeouts,
+    "token-timeouts", "token", ("600", "5000"), "the running token timeout is lowered again")
 
 
 def _cluster_addresses(facts: LabFacts) -> dict[str, str]:
@@ -186,23 +205,6 @@ def _random_note(cib: Cib) -> str:
     return f" (a random pcmk_delay_max on {', '.join(spread)} leaves the winner to chance)" if spread else ""
 
 
-class TokenTooHigh(Scenario):
-    name = "token-too-high"
-    summary = ("token was raised to 5000 ms on every node and reloaded (a cure for false fencing): a dead node is "
-               "now noticed after about 11 s, and the tuned failover misses its target.")
-    expected_failures = ("token-timeouts",)
-    settle_seconds = 3.0
-
-    def breaks(self, spec: LabSpec) -> list[Step]:
-        return _edit_conf(spec, "s/^\\([[:space:]]*token:\\).*/\\1 5000/")
-
-    def repairs(self, spec: LabSpec) -> list[Step]:
-        return _edit_conf(spec, "s/^\\([[:space:]]*token:\\).*/\\1 600/")
-
-    def root_cause(self, facts: LabFacts) -> Verdict:
-        return first_failure(facts, checks.token_timeouts) or ok("the running token timeout is lowered again")
-
-
 SCENARIOS: list[Scenario] = [AuthkeyDiffers(), LeftoverBan(), FenceHostList(), TwoNodeMissing(), WebConfigParam(),
-                             StandbyLinkWrongAddress(), LinkModeNotLive(), PingWrongHost(), PingNotMonitored(),
-                             FencePriorityLost(), TokenTooHigh()]
+                             StandbyLinkWrongAddress(), LINK_MODE_NOT_LIVE, PingWrongHost(), PingNotMonitored(),
+                             FencePriorityLost(), TOKEN_TOO_HIGH]

@@ -13,9 +13,10 @@ from typing import Any
 from graders.collect import collect_raw
 from graders.grade import evaluate
 from graders.report import Report
-from graders.scenario import RECORD, ROOT_CAUSE_ID, Scenario, seed_for
+from graders.scenario import RECORD, ROOT_CAUSE_ID, Copy, Run, Scenario, seed_for
 from halab import breakfix
 from halab.lab import Lab
+from halab.spec import LabSpec
 
 Seen = Callable[[str, dict[str, Any], Report], None]
 
@@ -83,3 +84,15 @@ def walk_all(lab: Lab, scenarios: list[Scenario]) -> dict[str, int]:
         took[scenario.name] = round(time.monotonic() - began)
         print(f"{scenario.name}: {took[scenario.name]} s", flush=True)
     return took
+
+
+def touched_nodes(scenario: Scenario, spec: LabSpec) -> set[str]:
+    """Every node a scenario's steps (break, repair, mask, unmask) run on or copy between; the unit tests want
+    only the lab's members (a client or a node of another lab is never touched), and a step on no node fails."""
+    assert scenario.breaks(spec) and scenario.repairs(spec)
+    nodes: set[str] = set()
+    for step in scenario.breaks(spec) + scenario.repairs(spec) + scenario.masks(spec) + scenario.unmasks(spec):
+        named = [step.node] if isinstance(step, Run) else [step.source, step.target] if isinstance(step, Copy) else []
+        assert named, step
+        nodes.update(named)
+    return nodes
