@@ -36,14 +36,32 @@ def _client_interface(facts: LabFacts) -> str:
     return f"eth{[n.name for n in facts.spec.networks].index(network)}"
 
 
+def cluster_addresses(facts: LabFacts) -> dict[str, str]:
+    """Addresses a node of the cluster answers from itself (the floating IP, the members' own), and whose they are:
+    pinging one of them tells nothing about the client network."""
+    spec = facts.spec
+    found = {str(spec.settings["floating_ip"]): "the floating IP"}
+    for node in spec.members:
+        found.update({str(address): node.name for address in node.addresses.values()})
+    return found
+
+
 def _monitors(cib: Cib, facts: LabFacts) -> tuple[list[Monitor], list[str]]:
     """The connectivity monitors that watch the client network, and why the others do not count."""
     client, interface = str(facts.spec.settings.get("client_address", "")), _client_interface(facts)
+    ours = cluster_addresses(facts)
     found, problems = [], []
     for primitive in cib.by_agent("ping", "pingd"):
         hosts = primitive.params.get("host_list", "").split()
         if client not in hosts:
             problems.append(f"{primitive.id} pings {' '.join(hosts) or 'nothing'}, not the client ({client})")
+            continue
+        own = [f"{host} ({ours[host]})" for host in hosts if host in ours]
+        if own:
+            # The node holding the floating IP (or the pinged node itself) answers whatever its cable: pingd stays up
+            # on exactly the node that lost the clients.
+            problems.append(f"{primitive.id} also pings {', '.join(own)}: a node answers that from itself, whatever "
+                            "its cable, so losing the lan never lowers its score; ping the client only")
             continue
         multiplier = float(primitive.params.get("multiplier", "1") or 1)
         found.append(Monitor(primitive, primitive.params.get("name", "pingd"), multiplier,

@@ -112,16 +112,6 @@ TOKEN_TOO_HIGH = TotemValue(
     "token-timeouts", "token", ("600", "5000"), "the running token timeout is lowered again")
 
 
-def _cluster_addresses(facts: LabFacts) -> dict[str, str]:
-    """Addresses a node of the cluster answers from itself (the floating IP, the members' own): pinging one of
-    them tells nothing about the client network."""
-    spec = facts.spec
-    found = {str(spec.settings["floating_ip"]): "the floating IP"}
-    for node in spec.members:
-        found.update({str(address): node.name for address in node.addresses.values()})
-    return found
-
-
 class PingWrongHost(Scenario):
     name = "ping-wrong-host"
     summary = ("The ping clone's host_list names the floating IP instead of the client: the node holding the IP "
@@ -135,19 +125,17 @@ class PingWrongHost(Scenario):
     def repairs(self, spec: LabSpec) -> list[Step]:
         return _resource_param(spec, "ping-client", "host_list", str(spec.settings["client_address"]))
 
+    # The lab's check refuses a ping of the cluster's own addresses even beside the client's, so the tempting
+    # half-repair below hides no symptom the check sees; it hides one only from a check that looks for the client.
+    masked_failures = ("link-monitoring",)
+
     def masks(self, spec: LabSpec) -> list[Step]:
-        # Add the client and keep the floating IP: the lab's check finds the client, but the node holding the
-        # IP still counts one answer (its own) when its cable is gone, so pingd never drops to 0.
+        # Add the client and keep the floating IP: the node holding the IP still counts one answer (its own) when
+        # its cable is gone, so pingd never drops to 0 there.
         return _resource_param(spec, "ping-client", "host_list",
                                f"{spec.settings['floating_ip']} {spec.settings['client_address']}")
 
     def root_cause(self, facts: LabFacts) -> Verdict:
-        _, cib = facts.cluster_view(lambda node: node.cib())
-        ours = _cluster_addresses(facts)
-        wrong = [f"{p.id} pings {host} ({ours[host]})" for p in cib.by_agent("ping", "pingd")
-                 for host in p.params.get("host_list", "").split() if host in ours]
-        if wrong:
-            return fail("; ".join(wrong) + ": a node answers that from itself, whatever its cable")
         return first_failure(facts, link_monitoring) or ok("the connectivity monitor watches the client network only")
 
 

@@ -83,10 +83,11 @@ def by_name(name: str) -> Scenario:
 
 
 def test_a_ping_that_also_pings_the_floating_ip_is_named() -> None:
-    """The ping-wrong-host masking in words: the client added, the floating IP kept; the node holding the IP
-    answers that ping itself, so pingd never drops to 0 there."""
-    _, _, feedback = graded(by_name("ping-wrong-host"), "masked")
-    assert f"pings {SPEC.settings['floating_ip']} (the floating IP)" in feedback
+    """The ping-wrong-host half-repair: the client added, the floating IP kept; the node holding the IP answers that
+    ping itself, so pingd never drops to 0 there. The lab's check passed it before; now it names it."""
+    _, failing, feedback = graded(by_name("ping-wrong-host"), "masked")
+    assert "link-monitoring" in failing
+    assert f"ping-client also pings {SPEC.settings['floating_ip']} (the floating IP)" in feedback
 
 
 def test_a_random_fence_delay_leaves_the_race_to_chance() -> None:
