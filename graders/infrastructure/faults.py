@@ -95,7 +95,7 @@ def ring0_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         faults.cut_link(lab, holder, ring0)
         noticed = _wait(lambda: _link_down(_links(lab, holder), 0), 30)
         measurements["ring0_noticed_seconds"] = noticed
-        probe.during(settle)  # the client must be served throughout
+        probe.during(settle)  # the client's side for the timeline: it should be served throughout
         links, status = _links(lab, holder), cluster_status(lab, holder)
         fenced = [n for n, mark in marks.items() if boot_mark(lab, n) != mark]
     finally:
