@@ -16,6 +16,9 @@ class Primitive:
     group: str | None
     clone: str | None
     meta: dict[str, str] = field(default_factory=dict)  # meta attributes (allow-migrate, resource-stickiness...)
+    # The intervals of its enabled monitor operations, as written ("2s", "10", "0"): a resource whose attribute
+    # or health matters must be monitored (interval > 0), not only started.
+    monitors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,10 @@ def _rule(element: ET.Element) -> Rule:
 def _primitive(element: ET.Element, group: str | None, clone: str | None) -> Primitive:
     parts = [element.get("class", ""), element.get("provider", ""), element.get("type", "")]
     agent = ":".join(p for p in parts if p)
-    return Primitive(element.get("id", "?"), agent, _params(element), group, clone, _params(element, "meta_attributes"))
+    monitors = tuple(op.get("interval", "0") for op in element.iterfind("operations/op")
+                     if op.get("name") == "monitor" and op.get("enabled", "true").lower() not in ("false", "0", "no"))
+    return Primitive(element.get("id", "?"), agent, _params(element), group, clone, _params(element, "meta_attributes"),
+                     monitors)
 
 
 def parse(text: str) -> Cib:

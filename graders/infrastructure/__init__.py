@@ -41,4 +41,5 @@ KIND = register(clustering.KIND.derive(
                "Fencing must be on; a fence delay keeps both nodes from shooting each other.",
                (*SERVICE, "links-connected"), "rings_cut"),
     )},  # `halab fault infrastructure partition NODE` comes with the clustering kind
+    scenarios="graders.infrastructure.scenarios:SCENARIOS",
 ))

@@ -166,8 +166,8 @@ def _running_token(node: NodeFacts) -> int:
 FENCE_SECONDS = 0.5  # about how long a fencing takes here, from the request to the target's power cut
 
 
-def _delays(cib: Cib, members: list[str]) -> list[str]:
-    """The settings that break a fence race, described; empty when nothing does."""
+def fixed_delays(cib: Cib, members: list[str]) -> list[str]:
+    """The settings that decide a fence race beforehand (the same node wins every time), described."""
     found = []
     waits = fencing.waits(cib, members)
     if len(waits) == len(members) and len({wait for wait, _ in waits.values()}) > 1:
@@ -176,6 +176,17 @@ def _delays(cib: Cib, members: list[str]) -> list[str]:
         first = max(members, key=lambda n: waits[n][0])
         how = ", ".join(f"fencing {n} waits {waits[n][0]:g} s ({waits[n][1]})" for n in members)
         found.append(f"pcmk_delay_base: {how}, so {first} wins a fence race")
+    if _seconds(cib.properties.get("priority-fencing-delay")) > 0:
+        prioritised = [rid for rid, meta in cib.resource_meta.items() if _seconds(meta.get("priority")) > 0]
+        if prioritised or _seconds(cib.resource_defaults.get("priority")) > 0:
+            found.append(f"priority-fencing-delay={cib.properties['priority-fencing-delay']} with priority on "
+                         f"{', '.join(prioritised) or 'every resource (rsc_defaults)'} (the node running them wins)")
+    return found
+
+
+def _random_delays(cib: Cib) -> list[str]:
+    """Random delays (pcmk_delay_max), described: they usually break a fence race, by chance."""
+    found = []
     for device in fencing.devices(cib):
         spread = _seconds(device.params.get("pcmk_delay_max"))
         if spread > 0:
@@ -183,11 +194,6 @@ def _delays(cib: Cib, members: list[str]) -> list[str]:
             found.append(f"{device.id}: pcmk_delay_max={device.params['pcmk_delay_max']} (a random delay: both "
                          f"shots still fire within a fencing's time of each other in about {chance:.0%} of splits "
                          "here; a per-node pcmk_delay_base or priority-fencing-delay leaves nothing to chance)")
-    if _seconds(cib.properties.get("priority-fencing-delay")) > 0:
-        prioritised = [rid for rid, meta in cib.resource_meta.items() if _seconds(meta.get("priority")) > 0]
-        if prioritised or _seconds(cib.resource_defaults.get("priority")) > 0:
-            found.append(f"priority-fencing-delay={cib.properties['priority-fencing-delay']} with priority on "
-                         f"{', '.join(prioritised) or 'every resource (rsc_defaults)'} (the node running them wins)")
     return found
 
 
@@ -200,7 +206,7 @@ _seconds = fencing.seconds
               "with a device per node, pcmk_delay_base=2s on the one that fences node1)")
 def fence_race(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
-    delays = _delays(cib, facts.spec.member_names)
+    delays = fixed_delays(cib, facts.spec.member_names) + _random_delays(cib)
     if not delays:
         return fail("no fencing delay: when both cluster links break, each node sees the other die and both shoot "
                     "at the same moment (a fence race): both can end up powered off. A random delay "

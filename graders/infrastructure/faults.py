@@ -18,7 +18,7 @@ from graders.clustering.faults import boot_mark, holder_in, ip_holder, service_r
 from graders.collect import probe_http
 from graders.collectors import ParseError, cfgtool
 from graders.facts import LabFacts
-from graders.faults import cluster_status, objective, restore_and_rejoin
+from graders.faults import cluster_status, fault_timeline, objective, restore_and_rejoin
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
@@ -52,6 +52,26 @@ def _wait(condition: Callable[[], bool], seconds: float, interval: float = 0.25)
     return None
 
 
+class Probe:
+    """The grader's client, sampled while a fault lasts: (time, answered) pairs for the fault's timeline."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.url = f"http://{lab.spec.settings['floating_ip']}/"
+        self.samples: list[tuple[float, bool]] = []
+
+    def __call__(self) -> bool:
+        answered = probe_http(self.url, timeout=1)["status"] == 200
+        self.samples.append((time.time(), answered))
+        return answered
+
+    def during(self, seconds: float) -> None:
+        """Keep sampling for ``seconds``."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self()
+            time.sleep(0.5)
+
+
 def _settle_seconds(lab: Lab) -> float:
     """Long enough for Corosync to act on a lost link if it were going to: twice token plus consensus."""
     totem = lab.run(lab.spec.member_names[0], "corosync-cmapctl runtime.config.totem.token", timeout=10).stdout
@@ -70,11 +90,12 @@ def ring0_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     settle = _settle_seconds(lab)
     progress(f"fault check: cutting {holder}'s {ring0} cable")
     measurements: dict[str, Any] = {"ring0_cut_on": holder}
+    probe, fault_at = Probe(lab), time.time()
     try:
         faults.cut_link(lab, holder, ring0)
         noticed = _wait(lambda: _link_down(_links(lab, holder), 0), 30)
         measurements["ring0_noticed_seconds"] = noticed
-        time.sleep(settle)
+        probe.during(settle)  # the client's side for the timeline: it should be served throughout
         links, status = _links(lab, holder), cluster_status(lab, holder)
         fenced = [n for n, mark in marks.items() if boot_mark(lab, n) != mark]
     finally:
@@ -83,6 +104,7 @@ def ring0_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
             faults.restore(lab, holder)
         measurements["ring0_reconnected_seconds"] = _wait(lambda: _link_up(_links(lab, holder), 0), 60)
         restored = restore_and_rejoin(lab, holder)
+    events = fault_timeline(lab, fault_at, f"cutting the {ring0} cable of", holder, probe.samples)
     problems = []
     if noticed is None:
         problems.append(f"corosync-cfgtool on {holder} never showed link 0 down within 30 s")
@@ -97,10 +119,10 @@ def ring0_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         problems.append(f"the service moved away from {holder} ({holder_in(status) or 'nowhere'})")
     if problems:
         return FaultOutcome(Verdict(False, f"cut {holder}'s {ring0}: " + "; ".join(problems) + "." + restored),
-                            measurements)
+                            measurements, events)
     return FaultOutcome(Verdict(True, f"cut {holder}'s {ring0}: Corosync saw link 0 down after {noticed} s and kept "
                                       f"the cluster on link 1 for {settle:g} s: same members, quorate, the service "
-                                      f"still on {holder}, nobody fenced.{restored}"), measurements)
+                                      f"still on {holder}, nobody fenced.{restored}"), measurements, events)
 
 
 def _members(status: Any) -> str:
@@ -124,12 +146,12 @@ def lan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     if recovery.seconds is None:
         return FaultOutcome(Verdict(False, f"unplugged {recovery.holder}'s {network} cable: the service did not "
                                            f"answer from another node within {recovery.waited:.0f} s: "
-                                           f"{recovery.outcome}.{recovery.restored}"), measurements)
+                                           f"{recovery.outcome}.{recovery.restored}"), measurements, recovery.timeline)
     passed = recovery.seconds <= rto
     return FaultOutcome(Verdict(passed, f"unplugged {recovery.holder}'s {network} cable: the service answered from "
                                         f"{recovery.outcome} after {recovery.seconds} s (objective for {applies}: "
                                         f"{rto:g} s).{recovery.restored}", "" if passed else SLOW_MONITOR),
-                        measurements)
+                        measurements, recovery.timeline)
 
 
 SLOW_MONITOR = ("The monitor decides how soon a lost cable is noticed: for ping, its monitor interval plus attempts x "
@@ -149,14 +171,14 @@ def failover_tuned(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcom
     if recovery.seconds is None:
         return FaultOutcome(Verdict(False, f"powered off {recovery.holder}: the service did not come back within "
                                            f"{recovery.waited:.0f} s: {recovery.outcome}.{recovery.restored}"),
-                            measurements)
+                            measurements, recovery.timeline)
     measurements["failover_to"] = recovery.outcome
     passed = recovery.seconds <= target
     return FaultOutcome(Verdict(passed, f"powered off {recovery.holder}; the service answered from {recovery.outcome} "
                                         f"after {recovery.seconds} s (target for {applies}: {target:g} s; with "
                                         f"Corosync's default token it takes about 3 times as long).{recovery.restored}",
                                 "" if passed else "Lower token (and consensus), and keep the fence delay short: it "
-                                                  "adds to every failover."), measurements)
+                                                  "adds to every failover."), measurements, recovery.timeline)
 
 
 def rings_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
@@ -170,34 +192,43 @@ def rings_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     marks = {n: boot_mark(lab, n) for n in lab.spec.member_names}
     progress(f"fault check: cutting both cluster rings of {victim}")
     fenced: list[str] = []
+    probe, fault_at = Probe(lab), time.time()
+
+    def shot() -> bool:
+        probe()  # the client's side meanwhile, for the timeline
+        return any(boot_mark(lab, n) != m for n, m in marks.items())
+
     try:
         for network in ring_networks(facts):
             faults.cut_link(lab, victim, network)
-        noticed = _wait(lambda: any(boot_mark(lab, n) != m for n, m in marks.items()), 60, 0.5)
+        noticed = _wait(shot, 60, 0.5)
         if noticed is not None:
             time.sleep(3)  # a fence race fires both shots within a second or two
             fenced = [n for n, mark in marks.items() if boot_mark(lab, n) != mark]
         survivors = [n for n in lab.spec.member_names if n not in fenced]
-        served = bool(survivors) and _wait(lambda: _served_by(lab, survivors[0]), 30, 0.5) is not None
+        served = bool(survivors) and _wait(lambda: _served_by(lab, survivors[0], probe), 30, 0.5) is not None
     finally:
         progress(f"fault check: plugging {victim}'s rings back in and powering on what was fenced")
         for node in lab.spec.member_names:  # every node on first: after a fence race both wait for each other
             with contextlib.suppress(HalabError):  # restore_and_rejoin below tries again and says why
                 faults.restore(lab, node)
         restored = "".join(restore_and_rejoin(lab, n) for n in lab.spec.member_names)
+    events = fault_timeline(lab, fault_at, "cutting both rings of", victim, probe.samples)
     measurements = {"rings_cut_on": victim, "fenced": fenced, "fenced_after_seconds": noticed}
     if not fenced:
         return FaultOutcome(Verdict(False, f"cut both rings of {victim}: nobody was fenced within 60 s, so both "
                                            "nodes may run the service at once (split brain); fencing must act."
-                                           + restored), measurements)
+                                           + restored), measurements, events)
     if len(fenced) > 1:
         return FaultOutcome(Verdict(False, f"cut both rings of {victim}: both nodes were fenced (a fence race: each "
                                            "shot the other); a fence delay makes one side win." + restored,
-                                    "pcmk_delay_max on the fence device, or priority-fencing-delay."), measurements)
+                                    "pcmk_delay_max on the fence device, or priority-fencing-delay."),
+                            measurements, events)
     survivor = survivors[0]
     if not served:
         return FaultOutcome(Verdict(False, f"cut both rings of {victim}: {survivor} fenced {fenced[0]} but the "
-                                           f"service does not answer from {survivor}.{restored}"), measurements)
+                                           f"service does not answer from {survivor}.{restored}"),
+                            measurements, events)
     if fenced[0] == holder:
         # The cluster recovered, but through an outage a fence delay exists to avoid: the node that was serving
         # lost the race to the one that was cut off, and the service had to start again on it.
@@ -208,13 +239,11 @@ def rings_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
                                            + restored,
                                     "priority-fencing-delay with a priority on the service's group makes the node "
                                     "running it win; with fixed per-node delays (pcmk_delay_base), keep the service "
-                                    "on the favoured node (a location preference)."), measurements)
+                                    "on the favoured node (a location preference)."), measurements, events)
     return FaultOutcome(Verdict(True, f"cut both rings of {victim}: {holder}, which ran the service, fenced {victim} "
-                                      f"and kept serving; nobody else was shot.{restored}"), measurements)
+                                      f"and kept serving; nobody else was shot.{restored}"), measurements, events)
 
 
-def _served_by(lab: Lab, node: str) -> bool:
+def _served_by(lab: Lab, node: str, probe: Probe) -> bool:
     status = cluster_status(lab, node)
-    address = lab.spec.settings["floating_ip"]
-    return bool(status and holder_in(status) == node and probe_http(f"http://{address}/", timeout=1)["status"]
-                == 200)
+    return bool(status and holder_in(status) == node and probe())

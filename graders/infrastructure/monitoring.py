@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graders.checks import Verdict, fail, ok
+from graders.clustering.fencing import seconds
 from graders.collectors.cib import Cib, Primitive, Rule
 from graders.facts import LabFacts
 from graders.infrastructure.checks import CHECKS
@@ -35,14 +36,32 @@ def _client_interface(facts: LabFacts) -> str:
     return f"eth{[n.name for n in facts.spec.networks].index(network)}"
 
 
+def cluster_addresses(facts: LabFacts) -> dict[str, str]:
+    """Addresses a node of the cluster answers from itself (the floating IP, the members' own), and whose they are:
+    pinging one of them tells nothing about the client network."""
+    spec = facts.spec
+    found = {str(spec.settings["floating_ip"]): "the floating IP"}
+    for node in spec.members:
+        found.update({str(address): node.name for address in node.addresses.values()})
+    return found
+
+
 def _monitors(cib: Cib, facts: LabFacts) -> tuple[list[Monitor], list[str]]:
     """The connectivity monitors that watch the client network, and why the others do not count."""
     client, interface = str(facts.spec.settings.get("client_address", "")), _client_interface(facts)
+    ours = cluster_addresses(facts)
     found, problems = [], []
     for primitive in cib.by_agent("ping", "pingd"):
         hosts = primitive.params.get("host_list", "").split()
         if client not in hosts:
             problems.append(f"{primitive.id} pings {' '.join(hosts) or 'nothing'}, not the client ({client})")
+            continue
+        own = [f"{host} ({ours[host]})" for host in hosts if host in ours]
+        if own:
+            # The node holding the floating IP (or the pinged node itself) answers whatever its cable: pingd stays up
+            # on exactly the node that lost the clients.
+            problems.append(f"{primitive.id} also pings {', '.join(own)}: a node answers that from itself, whatever "
+                            "its cable, so losing the lan never lowers its score; ping the client only")
             continue
         multiplier = float(primitive.params.get("multiplier", "1") or 1)
         found.append(Monitor(primitive, primitive.params.get("name", "pingd"), multiplier,
@@ -148,6 +167,11 @@ def link_monitoring(facts: LabFacts) -> Verdict:
     for monitor in monitors:
         if monitor.primitive.clone is None:
             problems.append(f"{monitor.primitive.id} is not cloned: it must run on every node to compare them")
+            continue
+        if not any(seconds(interval) > 0 for interval in monitor.primitive.monitors):
+            problems.append(f"{monitor.primitive.id} has no recurring monitor operation: {monitor.attribute} is set "
+                            "once when it starts and never again, so a lost cable changes nothing "
+                            "(op monitor interval=2s)")
             continue
         running = {n for r in status.resources if r.id == monitor.primitive.id and r.active for n in r.nodes}
         if running != members:

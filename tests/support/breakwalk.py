@@ -1,7 +1,8 @@
 """One walk through a break-fix scenario on a live, solved lab, shared by the fixture recorder
 (tests/fixtures/scenarios_break.py) and the integration test (tests/integration/test_break.py): break, then
 (when the scenario has one) the masking repair and its undoing, then the documented repair, handing the facts
-of each state to ``seen``. The lab ends solved again, so one lab serves every scenario."""
+of each state to ``seen``. The lab ends solved again, so one lab serves every scenario. ``walk_all`` walks a
+list of scenarios with the integration test's asserts (``judge``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 from graders.collect import collect_raw
 from graders.grade import evaluate
 from graders.report import Report
-from graders.scenario import RECORD, Scenario, seed_for
+from graders.scenario import RECORD, ROOT_CAUSE_ID, Copy, Run, Scenario, seed_for
 from halab import breakfix
 from halab.lab import Lab
+from halab.spec import LabSpec
 
 Seen = Callable[[str, dict[str, Any], Report], None]
 
@@ -55,3 +57,42 @@ def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float = 90) -> None:
     # Forget the break only now: the repaired state was graded with its root-cause check.
     breakfix.forget(lab)
     assert RECORD not in lab.state().provider_data
+
+
+def judge(scenario: Scenario) -> Seen:
+    """The asserts on each state: broken fails the expected checks and the root cause; masked (the symptom
+    hidden) fails the root cause and only what the masking cannot hide; repaired fails nothing."""
+
+    def seen(state: str, _raw: dict[str, Any], graded: Report) -> None:
+        wrong = failing(graded)
+        if state == "broken":
+            assert set(scenario.expected_failures) | {ROOT_CAUSE_ID} <= wrong, (scenario.name, wrong)
+        elif state == "masked":
+            assert wrong == {ROOT_CAUSE_ID, *scenario.masked_failures}, (scenario.name, wrong)
+        else:
+            assert not wrong, (scenario.name, [(c.id, c.feedback) for c in graded.checks if not c.passed])
+
+    return seen
+
+
+def walk_all(lab: Lab, scenarios: list[Scenario]) -> dict[str, int]:
+    """Walk each scenario with ``judge``'s asserts, in order, on one solved lab; the seconds each took."""
+    took = {}
+    for scenario in scenarios:
+        began = time.monotonic()
+        walk(lab, scenario, judge(scenario))
+        took[scenario.name] = round(time.monotonic() - began)
+        print(f"{scenario.name}: {took[scenario.name]} s", flush=True)
+    return took
+
+
+def touched_nodes(scenario: Scenario, spec: LabSpec) -> set[str]:
+    """Every node a scenario's steps (break, repair, mask, unmask) run on or copy between; the unit tests want
+    only the lab's members (a client or a node of another lab is never touched), and a step on no node fails."""
+    assert scenario.breaks(spec) and scenario.repairs(spec)
+    nodes: set[str] = set()
+    for step in scenario.breaks(spec) + scenario.repairs(spec) + scenario.masks(spec) + scenario.unmasks(spec):
+        named = [step.node] if isinstance(step, Run) else [step.source, step.target] if isinstance(step, Copy) else []
+        assert named, step
+        nodes.update(named)
+    return nodes

@@ -139,7 +139,7 @@ def test_ethmonitor_and_a_random_fence_delay_count_too() -> None:
     ping = text[text.index('<primitive id="ping-client"'):text.index("</primitive>", text.index('"ping-client"'))]
     ethmonitor = ('<primitive id="lanwatch" class="ocf" provider="heartbeat" type="ethmonitor">'
                   '<instance_attributes id="lanwatch-ia"><nvpair name="interface" value="eth0" id="lanwatch-if"/>'
-                  '</instance_attributes>')
+                  '</instance_attributes><operations><op name="monitor" interval="2s" id="lanwatch-m"/></operations>')
     data = edit(raw("solved"), "cib", ping, ethmonitor)
     data = edit(data, "cib", 'attribute="pingd"', 'attribute="ethmonitor-eth0"')
     for node in ("node1", "node2"):  # the clone's instances run as lanwatch now
