@@ -42,6 +42,10 @@ def test_the_notebooks_are_in_course_order() -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_source_notebooks_are_committed_without_outputs(path: Path) -> None:
+    # Every cell has its id (nbformat 4.5): nbformat would add random ones on each read, and nbgrader's student
+    # copies would differ from run to run.
+    missing = [i for i, cell in enumerate(json.loads(path.read_text())["cells"]) if "id" not in cell]
+    assert not missing, f"{path.name}: cells {missing} have no id"
     notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)
     dirty = [c.id for c in notebook.cells if c.cell_type == "code" and (c.outputs or c.execution_count)]
