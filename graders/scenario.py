@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from graders.checks import Verdict
+    from graders.checks import CheckFunction, Verdict
     from graders.facts import LabFacts
     from halab.spec import LabSpec
 
@@ -93,6 +93,16 @@ class Scenario:
 
     def root_cause(self, facts: LabFacts) -> Verdict:
         raise NotImplementedError
+
+
+def first_failure(facts: LabFacts, *functions: CheckFunction) -> Verdict | None:
+    """The first failed verdict of these lab checks, or None when they all pass: a root cause is often "the lab's
+    own checks of that part pass again", whatever the repair looked like."""
+    for function in functions:
+        verdict = function(facts)
+        if not verdict.passed:
+            return verdict
+    return None
 
 
 def applicable(scenarios: Sequence[Scenario], spec: LabSpec) -> list[Scenario]:

@@ -10,24 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 
-from graders.checks import CheckFunction, Verdict, fail, ok
+from graders.checks import Verdict, fail, ok
 from graders.clustering import checks, fencing
 from graders.collectors.cib import Cib
 from graders.facts import LabFacts
-from graders.scenario import Copy, Run, Scenario, Step
+from graders.scenario import Copy, Run, Scenario, Step, first_failure
 from halab.spec import LabSpec
 
 CONF = "/etc/corosync/corosync.conf"
 RESTART_STACK = "systemctl restart corosync pacemaker || true"  # may fail to start: that is the symptom
-
-
-def _passing(facts: LabFacts, *functions: CheckFunction) -> Verdict | None:
-    """The first failed verdict of these lab checks, or None when they all pass."""
-    for function in functions:
-        verdict = function(facts)
-        if not verdict.passed:
-            return verdict
-    return None
 
 
 class AuthkeyDiffers(Scenario):
@@ -46,7 +37,7 @@ class AuthkeyDiffers(Scenario):
         return [Copy(first, last, "/etc/corosync/authkey", 0o400), Run(last, RESTART_STACK, 180)]
 
     def root_cause(self, facts: LabFacts) -> Verdict:
-        failed = _passing(facts, checks.authkey, checks.membership)
+        failed = first_failure(facts, checks.authkey, checks.membership)
         return failed or ok("one key on every node, and every node is a member again")
 
 
@@ -151,7 +142,7 @@ class FenceHostList(Scenario):
                 wrong.append(f"{device.id} lists {', '.join(unknown)}, which is not a node of this cluster")
         if wrong:
             return fail("; ".join(wrong))
-        return _passing(facts, checks.stonith) or ok("every fence device names only this cluster's nodes")
+        return first_failure(facts, checks.stonith) or ok("every fence device names only this cluster's nodes")
 
 
 class TwoNodeMissing(Scenario):
@@ -225,7 +216,7 @@ class KnetWrongAddress(Scenario):
         return [*self._swap(spec, wrong, right), Run(spec.member_names[-1], RESTART_STACK, 180)]
 
     def root_cause(self, facts: LabFacts) -> Verdict:
-        failed = _passing(facts, checks.nodelist, checks.conf_identical, checks.membership)
+        failed = first_failure(facts, checks.nodelist, checks.conf_identical, checks.membership)
         return failed or ok("every node's ring address is its own, and every node is a member")
 
 
@@ -263,7 +254,7 @@ class WebConfigParam(Scenario):
         if wrong:
             return fail(f"the web server does not use Debian's Apache configuration ({DEBIAN_APACHE_CONF}): "
                         f"{', '.join(wrong)}")
-        return _passing(facts, checks.web_server) or ok("the web server runs with Debian's configuration")
+        return first_failure(facts, checks.web_server) or ok("the web server runs with Debian's configuration")
 
 
 SCENARIOS: list[Scenario] = [AuthkeyDiffers(), LeftoverBan(), FenceHostList(), TwoNodeMissing(),
