@@ -76,13 +76,17 @@ class RouterIdMismatch(Scenario):
         return failed or ok("both balancers are in the lab's VRRP group, and only one holds the address")
 
 
+EXPECT_OPTIONS = ("min-recv", "ok-status", "error-status", "tout-status", "on-success", "on-error", "status-code",
+                  "comment")
+
+
 def accepts_error(line: Line) -> str:
     """What an `http-check expect` line accepts that a failing health check answers (404, 500, 503), or ""."""
     words = list(line.words[2:])
     negated = bool(words) and words[0] == "!"
     words = words[1:] if negated else words
-    words = [w for w in words if not w.startswith(("min-recv", "ok-status", "error-status", "tout-status",
-                                                    "on-success", "on-error", "status-code", "comment"))]
+    while len(words) > 1 and words[0] in EXPECT_OPTIONS:  # each takes one value
+        words = words[2:]
     if len(words) < 2:
         return ""
     matcher, pattern = words[0], words[1]
