@@ -12,7 +12,7 @@ from typing import Any
 from graders.collect import collect_raw
 from graders.grade import evaluate
 from graders.report import Report
-from graders.scenario import RECORD, Scenario, seed_for
+from graders.scenario import RECORD, ROOT_CAUSE_ID, Scenario, seed_for
 from halab import breakfix
 from halab.lab import Lab
 
@@ -55,3 +55,18 @@ def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float = 90) -> None:
     # Forget the break only now: the repaired state was graded with its root-cause check.
     breakfix.forget(lab)
     assert RECORD not in lab.state().provider_data
+
+
+def judge(scenario: Scenario) -> Seen:
+    """The integration tests' ``seen``: the broken lab fails the expected checks and the root cause, the masked one
+    only the root cause (and what the masking cannot hide), the repaired one nothing."""
+    def seen(state: str, _raw: dict[str, Any], graded: Report) -> None:
+        wrong = failing(graded)
+        if state == "broken":
+            assert set(scenario.expected_failures) | {ROOT_CAUSE_ID} <= wrong, (scenario.name, wrong)
+        elif state == "masked":
+            assert wrong == {ROOT_CAUSE_ID, *scenario.masked_failures}, (scenario.name, wrong)
+        else:
+            assert not wrong, (scenario.name, [(c.id, c.feedback) for c in graded.checks if not c.passed])
+
+    return seen
