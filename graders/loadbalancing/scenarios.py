@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 
-from graders.checks import Verdict, fail, ok
+from graders.checks import Verdict
 from graders.collectors.haproxy_cfg import Line
 from graders.facts import FactMissing, LabFacts
 from graders.loadbalancing import checks, traffic_checks, views, vrrp_checks
 from graders.loadbalancing.views import BALANCER
-from graders.scenario import Copy, Run, Scenario, Step, first_failure
+from graders.scenario import Copy, Run, Scenario, Step, Swap, cause_verdict
 from halab.spec import LabSpec
 
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
@@ -47,33 +47,24 @@ def set_script(command: str) -> str:
     return f"sed -i -E 's#^([[:space:]]*script[[:space:]]+).*#\\1\"{command}\"#' {KEEPALIVED_CONF}"
 
 
-class RouterIdMismatch(Scenario):
+class RouterIdMismatch(Swap):
     name = "vrid-mismatch"
     summary = ("lb2's virtual_router_id was changed (a router id taken from another pair's template): the two "
                "balancers are now in different VRRP groups, each thinks it is alone, and both hold the virtual IP.")
-    expected_failures = ("vrrp-instance", "vip-single-holder")
+    expected_failures = ("vrrp-instance", "vrrp-tracking", "vip-single-holder")
     settle_seconds = 6.0
 
-    def _router_id(self, spec: LabSpec, old: int, new: int) -> list[Step]:
+    def values(self, spec: LabSpec) -> tuple[str, str]:
+        right = int(spec.settings["vrrp_router_id"])
+        return str(right), str(right % 255 + 1)
+
+    def swap(self, spec: LabSpec, old: str, new: str) -> list[Step]:
         sed = f"sed -i -E 's/(virtual_router_id[[:space:]]+){old}([[:space:]]*)$/\\1{new}\\2/' {KEEPALIVED_CONF}"
         return [Run(balancers(spec)[-1], f"{sed} && {RESTART_KEEPALIVED}")]
 
-    @staticmethod
-    def _ids(spec: LabSpec) -> tuple[int, int]:
-        right = int(spec.settings["vrrp_router_id"])
-        return right, right % 255 + 1
-
-    def breaks(self, spec: LabSpec) -> list[Step]:
-        right, wrong = self._ids(spec)
-        return self._router_id(spec, right, wrong)
-
-    def repairs(self, spec: LabSpec) -> list[Step]:
-        right, wrong = self._ids(spec)
-        return self._router_id(spec, wrong, right)
-
     def root_cause(self, facts: LabFacts) -> Verdict:
-        failed = first_failure(facts, vrrp_checks.vrrp_instance, vrrp_checks.vip_single_holder)
-        return failed or ok("both balancers are in the lab's VRRP group, and only one holds the address")
+        return cause_verdict(facts, [], (vrrp_checks.vrrp_instance, vrrp_checks.vip_single_holder),
+                             "both balancers are in the lab's VRRP group, and only one holds the address")
 
 
 EXPECT_OPTIONS = ("min-recv", "ok-status", "error-status", "tout-status", "on-success", "on-error", "status-code",
@@ -149,11 +140,8 @@ class HealthCheckWrongUrl(Scenario):
         return on_balancers(spec, f"{sed} && {RELOAD_HAPROXY}")
 
     def root_cause(self, facts: LabFacts) -> Verdict:
-        problems = _check_expectations(facts)
-        if problems:
-            return fail("; ".join(problems))
-        failed = first_failure(facts, traffic_checks.servers_up, checks.haproxy_backend)
-        return failed or ok("the health checks pass because the application answers them, not because errors count")
+        return cause_verdict(facts, _check_expectations(facts), (traffic_checks.servers_up, checks.haproxy_backend),
+                             "the health checks pass because the application answers them, not because errors count")
 
 
 class ServerInMaintenance(Scenario):
@@ -173,8 +161,8 @@ class ServerInMaintenance(Scenario):
         return self._api(spec, f"enable server app/{web_servers(spec)[-1]}")
 
     def root_cause(self, facts: LabFacts) -> Verdict:
-        failed = first_failure(facts, traffic_checks.servers_up, checks.haproxy_backend)
-        return failed or ok("both web servers are in service on both balancers")
+        return cause_verdict(facts, [], (traffic_checks.servers_up, checks.haproxy_backend),
+                             "both web servers are in service on both balancers")
 
 
 class NonlocalBindMissing(Scenario):
@@ -200,8 +188,8 @@ class NonlocalBindMissing(Scenario):
         return [Run(balancers(spec)[-1], "sysctl -q -w net.ipv4.ip_nonlocal_bind=1 && systemctl restart haproxy")]
 
     def root_cause(self, facts: LabFacts) -> Verdict:
-        failed = first_failure(facts, vrrp_checks.backup_ready, checks.haproxy_service)
-        return failed or ok("HAProxy listens on the virtual IP on both balancers, and will after a reboot")
+        return cause_verdict(facts, [], (vrrp_checks.backup_ready, checks.haproxy_service),
+                             "HAProxy listens on the virtual IP on both balancers, and will after a reboot")
 
 
 TRIVIAL_COMMANDS = ("true", ":")
@@ -248,10 +236,8 @@ class TrackScriptWrongProcess(Scenario):
             problems = _trivial_scripts(facts)
         except FactMissing as exc:
             problems = [str(exc)]
-        if problems:
-            return fail("; ".join(problems))
-        failed = first_failure(facts, vrrp_checks.vrrp_tracking, vrrp_checks.vip_single_holder)
-        return failed or ok("keepalived tracks HAProxy itself on both balancers, and the check passes")
+        return cause_verdict(facts, problems, (vrrp_checks.vrrp_tracking, vrrp_checks.vip_single_holder),
+                             "keepalived tracks HAProxy itself on both balancers, and the check passes")
 
 
 class ConfigCopied(Scenario):
@@ -272,8 +258,8 @@ class ConfigCopied(Scenario):
         return [Run(last, f"{sed} && {RESTART_KEEPALIVED}")]
 
     def root_cause(self, facts: LabFacts) -> Verdict:
-        failed = first_failure(facts, vrrp_checks.vrrp_instance, vrrp_checks.vip_single_holder)
-        return failed or ok("the balancers have different priorities: the intended master holds the address")
+        return cause_verdict(facts, [], (vrrp_checks.vrrp_instance, vrrp_checks.vip_single_holder),
+                             "the balancers have different priorities: the intended master holds the address")
 
 
 SCENARIOS: list[Scenario] = [RouterIdMismatch(), HealthCheckWrongUrl(), ServerInMaintenance(), NonlocalBindMissing(),
