@@ -27,6 +27,9 @@ ADMIN_SOCKET = "/run/haproxy/admin.sock"
 SYSCTL_FILE = "/etc/sysctl.d/90-nonlocal-bind.conf"
 RESTART_KEEPALIVED = "systemctl restart keepalived"
 RELOAD_HAPROXY = f"haproxy -c -q -f {HAPROXY_CFG} && systemctl reload haproxy"
+# HAProxy that failed to bind was restarted by systemd (Restart=always) until its start limit: "Start request
+# repeated too quickly" refuses the next start until the failure is reset.
+RESTART_HAPROXY = "systemctl reset-failed haproxy; systemctl restart haproxy"
 TRACK_COMMAND = "/usr/bin/killall -0 haproxy"  # the reference solution's vrrp_script
 
 
@@ -182,10 +185,10 @@ class NonlocalBindMissing(Scenario):
     def repairs(self, spec: LabSpec) -> list[Step]:
         backup = balancers(spec)[-1]
         return [Run(backup, f"printf 'net.ipv4.ip_nonlocal_bind = 1\\n' > {SYSCTL_FILE} && sysctl -q -p {SYSCTL_FILE} "
-                            "&& systemctl restart haproxy")]
+                            f"&& {{ {RESTART_HAPROXY}; }}")]
 
     def masks(self, spec: LabSpec) -> list[Step]:
-        return [Run(balancers(spec)[-1], "sysctl -q -w net.ipv4.ip_nonlocal_bind=1 && systemctl restart haproxy")]
+        return [Run(balancers(spec)[-1], f"sysctl -q -w net.ipv4.ip_nonlocal_bind=1 && {{ {RESTART_HAPROXY}; }}")]
 
     def root_cause(self, facts: LabFacts) -> Verdict:
         return cause_verdict(facts, [], (vrrp_checks.backup_ready, checks.haproxy_service),

@@ -79,3 +79,36 @@ def expect(text: str) -> Line:
 ])
 def test_an_expectation_that_counts_an_error_page_as_healthy(line: str, accepted: str) -> None:
     assert accepts_error(expect(line)) == accepted
+
+
+BREAK = LAB / "break"
+STATES = [(scenario, state) for scenario in SCENARIOS
+          for state in ("broken", *(("masked",) if scenario.masks(SPEC) else ()), "repaired")]
+
+
+@pytest.mark.parametrize(("scenario", "state"), STATES, ids=[f"{s.name}-{state}" for s, state in STATES])
+def test_each_recorded_state_fails_what_it_should(scenario: Scenario, state: str) -> None:
+    """Broken: the expected checks and the root cause; masked: the root cause (and what the masking cannot
+    hide) and nothing else; repaired by the documented repair: nothing (tests/fixtures/loadbalancing/break/)."""
+    raw = json.loads((BREAK / f"{scenario.name}-{state}.json").read_text())
+    verdict = scenario.root_cause(LabFacts.from_raw(SPEC, raw))
+    wrong = graded_failures(raw, scenario)
+    if state == "repaired":
+        assert verdict.passed and not wrong, (verdict.feedback, wrong)
+    elif state == "masked":
+        assert not verdict.passed and wrong == {ROOT_CAUSE_ID, *scenario.masked_failures}, wrong
+    else:
+        assert not verdict.passed and verdict.feedback
+        assert set(scenario.expected_failures) | {ROOT_CAUSE_ID} <= wrong, wrong
+
+
+def test_the_masked_health_check_names_the_expectation_that_hides_the_404() -> None:
+    scenario = next(s for s in SCENARIOS if s.name == "healthcheck-wrong-url")
+    raw = json.loads((BREAK / "healthcheck-wrong-url-masked.json").read_text())
+    assert "404" in scenario.root_cause(LabFacts.from_raw(SPEC, raw)).feedback
+
+
+def test_a_track_script_that_always_succeeds_is_no_tracking() -> None:
+    scenario = next(s for s in SCENARIOS if s.name == "track-script-wrong-process")
+    raw = json.loads((BREAK / "track-script-wrong-process-masked.json").read_text())
+    assert "/bin/true" in scenario.root_cause(LabFacts.from_raw(SPEC, raw)).feedback
