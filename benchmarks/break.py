@@ -2,10 +2,11 @@
 settle time, then until the broken lab shows its symptoms (every expected check failing); and how long the
 documented repair takes until the lab is whole again.
 
-    sudo HALAB_STATE_DIR=... .venv/bin/python benchmarks/break.py [SCENARIO ...]
+    sudo HALAB_STATE_DIR=... .venv/bin/python benchmarks/break.py [LAB] [SCENARIO ...]
 
-Brings the clustering lab up, solves it once (timed too: `halab break` solves first), walks every scenario
-(tests/support/breakwalk.py, without the masking repairs) and takes the lab down. Run it under labslot.
+LAB is a lab whose kind has scenarios (clustering, the default; loadbalancing). Brings the lab up, solves it
+once (timed too: `halab break` solves first), walks every scenario (tests/support/breakwalk.py, without the
+masking repairs) and takes the lab down. Run it under labslot.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from graders.clustering.scenarios import SCENARIOS  # noqa: E402
 from graders.scenario import seed_for  # noqa: E402
 from halab import breakfix  # noqa: E402
 from halab.lab import Lab  # noqa: E402
@@ -24,19 +24,22 @@ from solutions import solve  # noqa: E402
 from tests.support.breakwalk import failing, settled  # noqa: E402
 
 
-def main(names: list[str]) -> None:
-    lab = Lab("clustering")
+def main(args: list[str]) -> None:
+    labs = ("clustering", "loadbalancing")
+    lab = Lab(args[0] if args and args[0] in labs else "clustering")
+    names = args[1:] if args and args[0] in labs else args
+    scenarios = breakfix.scenarios(lab)
     lab.up()
     try:
         began = time.monotonic()
         solve(lab)
         print(f"solve (what halab break does first): {time.monotonic() - began:.1f} s", flush=True)
-        print(f"{'scenario':<22} {'break':>7} {'symptoms':>9} {'repair':>8}")
-        for scenario in SCENARIOS:
+        print(f"{'scenario':<26} {'break':>7} {'symptoms':>9} {'repair':>8}")
+        for scenario in scenarios:
             if names and scenario.name not in names:
                 continue
             began = time.monotonic()
-            breakfix.break_lab(lab, seed_for(SCENARIOS, "clustering", scenario.name, 0), solve_first=False)
+            breakfix.break_lab(lab, seed_for(scenarios, breakfix.lab_key(lab), scenario.name, 0), solve_first=False)
             broke = time.monotonic() - began
             expected = set(scenario.expected_failures) | {"root-cause"}
             _, report = settled(lab, lambda r, e=expected: e <= failing(r), 120)  # type: ignore[misc]
@@ -46,7 +49,7 @@ def main(names: list[str]) -> None:
             _, report = settled(lab, lambda r: not failing(r), 180)
             breakfix.forget(lab)
             whole = "" if not failing(report) else f"  (still failing: {', '.join(sorted(failing(report)))})"
-            print(f"{scenario.name:<22} {broke:>6.1f}s {shown:>8.1f}s {time.monotonic() - began:>7.1f}s{whole}",
+            print(f"{scenario.name:<26} {broke:>6.1f}s {shown:>8.1f}s {time.monotonic() - began:>7.1f}s{whole}",
                   flush=True)
     finally:
         lab.down()
