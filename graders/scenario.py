@@ -74,6 +74,8 @@ class Scenario:
     # The lab's checks that still fail once ``masks`` hid the symptom (a masking repair that cannot fool a static
     # check of the configuration hides only the live symptom, such as a failed failover).
     masked_failures: tuple[str, ...] = ()
+    # The root-cause check's hint while it fails: where to look in this kind of lab, never what broke.
+    hint = ROOT_CAUSE_HINT
     settle_seconds = 5.0  # how long the cluster needs after the last step before the symptom shows
 
     def applies(self, spec: LabSpec) -> bool:

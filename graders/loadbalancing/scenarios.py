@@ -33,6 +33,15 @@ RESTART_HAPROXY = "systemctl reset-failed haproxy; systemctl restart haproxy"
 TRACK_COMMAND = "/usr/bin/killall -0 haproxy"  # the reference solution's vrrp_script
 
 
+class Balancers(Scenario):
+    """Where to look in this lab when the root cause is not repaired yet."""
+
+    hint = ("Find what changed since the lab worked, layer by layer: the client (curl through the virtual IP), VRRP "
+            "(ip -brief address and journalctl -u keepalived on both balancers), HAProxy (systemctl status, journalctl "
+            "-u haproxy, 'show stat' on its socket), the config files and sysctl settings on each balancer; repair "
+            "that. Hiding the symptom does not count.")
+
+
 def balancers(spec: LabSpec) -> list[str]:
     return [node.name for node in spec.with_role(BALANCER)]
 
@@ -50,7 +59,7 @@ def set_script(command: str) -> str:
     return f"sed -i -E 's#^([[:space:]]*script[[:space:]]+).*#\\1\"{command}\"#' {KEEPALIVED_CONF}"
 
 
-class RouterIdMismatch(Swap):
+class RouterIdMismatch(Balancers, Swap):
     name = "vrid-mismatch"
     summary = ("lb2's virtual_router_id was changed (a router id taken from another pair's template): the two "
                "balancers are now in different VRRP groups, each thinks it is alone, and both hold the virtual IP.")
@@ -118,7 +127,7 @@ def _check_expectations(facts: LabFacts) -> list[str]:
     return problems
 
 
-class HealthCheckWrongUrl(Scenario):
+class HealthCheckWrongUrl(Balancers):
     name = "healthcheck-wrong-url"
     summary = ("HAProxy's health check asks /health (a common default) instead of the application's "
                "{app_path}/health on both balancers: Apache answers 404, every server is DOWN, visitors get 503.")
@@ -147,7 +156,7 @@ class HealthCheckWrongUrl(Scenario):
                              "the health checks pass because the application answers them, not because errors count")
 
 
-class ServerInMaintenance(Scenario):
+class ServerInMaintenance(Balancers):
     name = "server-maintenance"
     summary = ("web2 was put in maintenance on both balancers through HAProxy's runtime API (`disable server`) "
                "before patching it, and never enabled again: every visitor goes to web1.")
@@ -168,7 +177,7 @@ class ServerInMaintenance(Scenario):
                              "both web servers are in service on both balancers")
 
 
-class NonlocalBindMissing(Scenario):
+class NonlocalBindMissing(Balancers):
     name = "nonlocal-bind-missing"
     summary = ("lb2 lost its net.ipv4.ip_nonlocal_bind file (a config management run replaced /etc/sysctl.d) and "
                "HAProxy was restarted there: the backup cannot bind the virtual IP it does not hold, so HAProxy "
@@ -214,7 +223,7 @@ def _trivial_scripts(facts: LabFacts) -> list[str]:
     return problems
 
 
-class TrackScriptWrongProcess(Scenario):
+class TrackScriptWrongProcess(Balancers):
     name = "track-script-wrong-process"
     summary = ("lb1's vrrp_script checks a process named haproxyd, which never exists: the script always fails, "
                "lb1's instance stays in FAULT and lb2 holds the address although lb1 is healthy.")
@@ -243,7 +252,7 @@ class TrackScriptWrongProcess(Scenario):
                              "keepalived tracks HAProxy itself on both balancers, and the check passes")
 
 
-class ConfigCopied(Scenario):
+class ConfigCopied(Balancers):
     name = "keepalived-config-copied"
     summary = ("lb2's keepalived.conf was replaced by a copy of lb1's (state MASTER, priority 150): equal "
                "priorities, so the higher IP address wins and lb2 takes the address from the intended master.")

@@ -112,3 +112,11 @@ def test_a_track_script_that_always_succeeds_is_no_tracking() -> None:
     scenario = next(s for s in SCENARIOS if s.name == "track-script-wrong-process")
     raw = json.loads((BREAK / "track-script-wrong-process-masked.json").read_text())
     assert "/bin/true" in scenario.root_cause(LabFacts.from_raw(SPEC, raw)).feedback
+
+
+def test_the_root_cause_hint_points_at_this_labs_tools_not_at_pacemaker() -> None:
+    raw = json.loads((BREAK / "server-maintenance-broken.json").read_text())
+    raw = {**raw, "break": {"seed": seed_for(SCENARIOS, "loadbalancing", "server-maintenance", 0)}}
+    check = next(c for c in evaluate(SPEC, raw, unrun_faults_count=False).checks if c.id == ROOT_CAUSE_ID)
+    assert "keepalived" in check.hint and "crm_mon" not in check.hint
+    assert "maintenance" not in check.hint + check.feedback  # symptoms only, never the scenario
