@@ -7,7 +7,8 @@ One lab for all scenarios: the documented repair brings it back to solved, which
 from. About 6 minutes on a 2-core machine (see the report of the branch for the measured time).
 
 The load-balancing lab's scenarios walk the same way (graders/loadbalancing/scenarios.py), then one full check
-whose fault checks carry keepalived's and HAProxy's events: a long test (`pytest -m long`)."""
+whose fault checks carry keepalived's and HAProxy's events: a long test (`pytest -m long`), 155 s here (2 cores,
+nspawn; the six scenarios 107 s, the full check 36 s)."""
 
 from __future__ import annotations
 
