@@ -2,9 +2,10 @@
 settle time, then until the broken lab shows its symptoms (every expected check failing); and how long the
 documented repair takes until the lab is whole again.
 
-    sudo HALAB_STATE_DIR=... .venv/bin/python benchmarks/break.py [--lab LAB] [SCENARIO ...]
+    sudo HALAB_STATE_DIR=... .venv/bin/python benchmarks/break.py [--lab LAB | LAB] [SCENARIO ...]
 
-Brings the lab (default: clustering; any lab whose kind has scenarios, e.g. infrastructure) up, solves it once
+Brings the lab (default: clustering; any lab whose kind has scenarios, e.g. infrastructure,
+loadbalancing) up, solves it once
 (timed too: `halab break` solves first), walks every scenario (tests/support/breakwalk.py, without the masking
 repairs) and takes the lab down. Run it under labslot.
 """
@@ -25,7 +26,11 @@ from tests.support.breakwalk import failing, settled  # noqa: E402
 
 
 def main(args: list[str]) -> None:
-    lab_name, names = (args[1], args[2:]) if args[:1] == ["--lab"] and len(args) > 1 else ("clustering", args)
+    if args[:1] == ["--lab"] and len(args) > 1:
+        lab_name, names = args[1], args[2:]
+    else:
+        known = ("clustering", "infrastructure", "loadbalancing")
+        lab_name, names = (args[0], args[1:]) if args[:1] and args[0] in known else ("clustering", args)
     lab = Lab(lab_name)
     lab.up()
     try:

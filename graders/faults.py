@@ -113,13 +113,15 @@ def restore_and_rejoin(lab: Lab, node: str) -> str:
 JOURNAL_SOURCES = ("corosync", "pacemaker-controld", "pacemaker-fenced")  # whose lines tell a failover's story
 
 
-def journal_events(lab: Lab, since: float, until: float) -> list[Event]:
-    """The failover's events in every member's journal between two moments (host clock: a container shares
-    it); a node that does not answer (still booting after fencing) adds none."""
-    sources = " ".join(f"-t {name}" for name in JOURNAL_SOURCES)
+def journal_events(lab: Lab, since: float, until: float, nodes: list[str] | None = None,
+                   sources: tuple[str, ...] = JOURNAL_SOURCES) -> list[Event]:
+    """The fault's events in the journals of ``nodes`` (the cluster's members unless told) between two moments
+    (host clock: a container shares it), from the logging daemons ``sources``; a node that does not answer (still
+    booting after fencing) adds none."""
+    tags = " ".join(f"-t {name}" for name in sources)
     events: list[Event] = []
-    for node in lab.spec.member_names:
-        command = f"journalctl -o json --no-pager --since @{int(since)} --until @{int(until) + 1} {sources}"
+    for node in lab.spec.member_names if nodes is None else nodes:
+        command = f"journalctl -o json --no-pager --since @{int(since)} --until @{int(until) + 1} {tags}"
         try:
             result = lab.run(node, command, timeout=20)
         except HalabError:
@@ -129,11 +131,12 @@ def journal_events(lab: Lab, since: float, until: float) -> list[Event]:
     return events
 
 
-def fault_timeline(lab: Lab, fault_at: float, what: str, node: str, samples: list[tuple[float, bool]]) -> \
-        list[dict[str, Any]]:
-    """A fault check's timeline: the injection, the nodes' journals and the grader's probe (graders/timeline.py)."""
+def fault_timeline(lab: Lab, fault_at: float, what: str, node: str, samples: list[tuple[float, bool]],
+                   nodes: list[str] | None = None, sources: tuple[str, ...] = JOURNAL_SOURCES) -> list[dict[str, Any]]:
+    """A fault check's timeline: the injection, the journals of ``nodes`` (the members unless told) and the
+    grader's probe (graders/timeline.py)."""
     injected = Event(fault_at, timeline.GRADER, f"fault injected: {what} {node}")
-    return timeline.build(fault_at, [injected, *journal_events(lab, fault_at - 1, time.time()),
+    return timeline.build(fault_at, [injected, *journal_events(lab, fault_at - 1, time.time(), nodes, sources),
                                      *timeline.probe_events(samples)])
 
 

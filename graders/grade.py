@@ -15,7 +15,6 @@ from graders.facts import FactMissing, LabFacts
 from graders.report import CheckResult, Report
 from graders.scenario import (
     RECORD,
-    ROOT_CAUSE_HINT,
     ROOT_CAUSE_ID,
     ROOT_CAUSE_POINTS,
     ROOT_CAUSE_TITLE,
@@ -143,5 +142,5 @@ def _root_cause(spec: LabSpec, raw: dict[str, Any]) -> CheckResult | None:
         feedback = "not yet: the cause of the breakage is still there, or only its symptom is hidden"
     return CheckResult(id=ROOT_CAUSE_ID, title=ROOT_CAUSE_TITLE, passed=verdict.passed,
                        points=ROOT_CAUSE_POINTS if verdict.passed else 0, max_points=ROOT_CAUSE_POINTS,
-                       feedback=feedback, hint="" if verdict.passed or verdict.unreadable else ROOT_CAUSE_HINT,
+                       feedback=feedback, hint="" if verdict.passed or verdict.unreadable else scenario.hint,
                        task="diagnosis", unreadable=verdict.unreadable)

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from graders.checks import fail, ok
+
 if TYPE_CHECKING:
     from graders.checks import CheckFunction, Verdict
     from graders.facts import LabFacts
@@ -72,6 +74,8 @@ class Scenario:
     # The lab's checks that still fail once ``masks`` hid the symptom (a masking repair that cannot fool a static
     # check of the configuration hides only the live symptom, such as a failed failover).
     masked_failures: tuple[str, ...] = ()
+    # The root-cause check's hint while it fails: where to look in this kind of lab, never what broke.
+    hint = ROOT_CAUSE_HINT
     settle_seconds = 5.0  # how long the cluster needs after the last step before the symptom shows
 
     def applies(self, spec: LabSpec) -> bool:
@@ -103,6 +107,33 @@ def first_failure(facts: LabFacts, *functions: CheckFunction) -> Verdict | None:
         if not verdict.passed:
             return verdict
     return None
+
+
+def cause_verdict(facts: LabFacts, problems: list[str], functions: Sequence[CheckFunction], repaired: str) -> Verdict:
+    """A root-cause verdict: failed with the scenario's own ``problems`` when there are any, else with the first of
+    the lab's checks ``functions`` that fails, else passed, saying ``repaired``."""
+    if problems:
+        return fail("; ".join(problems))
+    return first_failure(facts, *functions) or ok(repaired)
+
+
+class Swap(Scenario):
+    """A scenario that replaces a right value by a wrong one, and whose repair is the same replacement backwards:
+    subclasses give ``values`` (right, wrong) and ``swap`` (the steps that replace one by the other)."""
+
+    def values(self, spec: LabSpec) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def swap(self, spec: LabSpec, old: str, new: str) -> list[Step]:
+        raise NotImplementedError
+
+    def breaks(self, spec: LabSpec) -> list[Step]:
+        right, wrong = self.values(spec)
+        return self.swap(spec, right, wrong)
+
+    def repairs(self, spec: LabSpec) -> list[Step]:
+        right, wrong = self.values(spec)
+        return self.swap(spec, wrong, right)
 
 
 def applicable(scenarios: Sequence[Scenario], spec: LabSpec) -> list[Scenario]:

@@ -14,7 +14,7 @@ from graders.checks import Verdict, fail, ok
 from graders.clustering import checks, fencing
 from graders.collectors.cib import Cib
 from graders.facts import LabFacts
-from graders.scenario import Copy, Run, Scenario, Step, first_failure
+from graders.scenario import Copy, Run, Scenario, Step, Swap, first_failure
 from halab.spec import LabSpec
 
 CONF = "/etc/corosync/corosync.conf"
@@ -197,23 +197,19 @@ def _wrong_address(spec: LabSpec, link: int = 0) -> tuple[str, str]:
     return str(right), str(wrong)
 
 
-class KnetWrongAddress(Scenario):
+class KnetWrongAddress(Swap):
     name = "knet-wrong-address"
     summary = ("The last node's ring0_addr in corosync.conf has a typo on every node, and that node restarted "
                "its stack: its knet link cannot come up, so it stays out of the cluster.")
     expected_failures = ("corosync-nodelist", "membership")
     settle_seconds = 10.0
 
-    def _swap(self, spec: LabSpec, old: str, new: str) -> list[Step]:
-        return [Run(n, f"sed -i 's/ring0_addr: {old}$/ring0_addr: {new}/' {CONF}") for n in spec.member_names]
+    def values(self, spec: LabSpec) -> tuple[str, str]:
+        return _wrong_address(spec)
 
-    def breaks(self, spec: LabSpec) -> list[Step]:
-        right, wrong = _wrong_address(spec)
-        return [*self._swap(spec, right, wrong), Run(spec.member_names[-1], RESTART_STACK, 180)]
-
-    def repairs(self, spec: LabSpec) -> list[Step]:
-        right, wrong = _wrong_address(spec)
-        return [*self._swap(spec, wrong, right), Run(spec.member_names[-1], RESTART_STACK, 180)]
+    def swap(self, spec: LabSpec, old: str, new: str) -> list[Step]:
+        return [*(Run(n, f"sed -i 's/ring0_addr: {old}$/ring0_addr: {new}/' {CONF}") for n in spec.member_names),
+                Run(spec.member_names[-1], RESTART_STACK, 180)]
 
     def root_cause(self, facts: LabFacts) -> Verdict:
         failed = first_failure(facts, checks.nodelist, checks.conf_identical, checks.membership)

@@ -1,5 +1,6 @@
 """A node's journal around a fault (`journalctl -o json`), read as the events of a failover: the token lost, a
-knet link down, membership and quorum changes, a node fenced, a resource stopped or started (issue 24's
+knet link down, membership and quorum changes, a node fenced, a resource stopped or started; on a load balancer,
+keepalived's VRRP state changes and tracked script results, HAProxy's servers going DOWN or UP (issue 24's
 timeline).
 
 One JSON object per line; ``__REALTIME_TIMESTAMP`` is microseconds since the epoch (a container shares the
@@ -54,6 +55,17 @@ RULES = [
          lambda m: f"{m[2]} {'started' if m[1] == 'start' else 'stopped'} on {m[3]}"
                    + ("" if m[4] == "ok" else f" ({m[4]})")),
 ]
+
+
+# keepalived 2.2 (Keepalived_vrrp) and HAProxy 2.6, as a load-balancing lab's balancers write them.
+RULES += [
+    rule("Keepalived", r"\((\S+)\) Entering (MASTER|BACKUP|FAULT) STATE", lambda m: f"VRRP {m[1]}: {m[2]}"),
+    rule("Keepalived", r"VRRP_Script\((\S+)\) (failed|succeeded)", lambda m: f"track script {m[1]} {m[2]}"),
+    rule("Keepalived", r"Script `(\S+)` now returning (\d+)", lambda m: f"track script {m[1]} returns {m[2]}"),
+    rule("haproxy", r"Server (\S+) is (DOWN|UP)", lambda m: f"HAProxy: server {m[1]} {m[2]}"),
+    rule("haproxy", r"(?:backend|proxy) (\S+) has no server available", lambda m: f"HAProxy: {m[1]} has no server"),
+]
+KEEPALIVED_SOURCES = ("Keepalived_vrrp", "haproxy")  # the `journalctl -t` names of the lines above
 
 
 def _message(entry: dict) -> str:

@@ -42,4 +42,5 @@ KIND = register(Kind(
         "kill-haproxy": Injection("kill-haproxy", "kill HAProxy on a balancer for good (no automatic restart)",
                                   f"{_FAULTS}:kill_haproxy_fault", f"{_FAULTS}:restart_haproxy_undo"),
     },
+    scenarios="graders.loadbalancing.scenarios:SCENARIOS",
 ))

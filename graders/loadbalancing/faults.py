@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graders.checks import FaultOutcome, Verdict
+from graders.collectors.journal import KEEPALIVED_SOURCES
 from graders.facts import LabFacts
+from graders.faults import fault_timeline
 from graders.loadbalancing import live
 from halab.errors import HalabError
 from halab.lab import Lab
@@ -24,6 +26,15 @@ PAUSE = 0.2  # between two requests while measuring
 
 def _objective(lab: Lab, setting: str) -> float:
     return float(lab.spec.settings[setting])
+
+
+Samples = list[tuple[float, bool]]  # (when, answered): the client's side of a timeline (graders/timeline.py)
+
+
+def _timeline(lab: Lab, fault_at: float, what: str, node: str, samples: Samples) -> list[dict[str, Any]]:
+    """The fault, keepalived's state changes and HAProxy's view of its servers on the balancers, and the client's
+    requests failing and answered again."""
+    return fault_timeline(lab, fault_at, what, node, samples, live.balancers(lab), KEEPALIVED_SOURCES)
 
 
 def web_server_failure(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
@@ -39,43 +50,49 @@ def web_server_failure(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOu
     survivor = live.other(live.web_servers(lab), victim)
     balancer = (live.holders(lab) or live.balancers(lab))[0]
     progress(f"fault check: stopping Apache on {victim}, which holds a session")
-    started = time.monotonic()  # the clock runs from the moment the fault begins, as a visitor's does
+    started, fault_at = time.monotonic(), time.time()  # the clock runs from the moment the fault begins
     live.must(lab, victim, "systemctl stop apache2")
     measured: dict[str, Any] = {"web_failover_from": victim, "web_rto_seconds": rto}
+    samples: Samples = []
     try:
         failed, moved = 0, None
         while time.monotonic() - started < max(2 * rto, 30):
             reply = live.request(lab, live.SESSION_JAR)
+            samples.append((time.time(), reply.ok))
             if reply.ok and reply.server == survivor:
                 moved = round(time.monotonic() - started, 1)
                 break
             failed += not reply.ok
             time.sleep(PAUSE)
         measured.update(web_failover_seconds=moved, web_failed_requests=failed)
-        if moved is None:
-            return FaultOutcome(Verdict(False, f"stopped Apache on {victim}: within {max(2 * rto, 30):g} s no request "
-                                        f"of its session was answered by {survivor} ({failed} failed)"), measured)
-        noticed = live.wait_for(lambda: live.server_status(lab, balancer, victim).startswith("DOWN"), 30)
-        measured["web_down_noticed_seconds"] = None if noticed is None else round(moved + noticed, 1)
-        after = [live.request(lab, live.SESSION_JAR) for _ in range(8)]
+        noticed, after = None, []
+        if moved is not None:
+            noticed = live.wait_for(lambda: live.server_status(lab, balancer, victim).startswith("DOWN"), 30)
+            measured["web_down_noticed_seconds"] = None if noticed is None else round(moved + noticed, 1)
+            after = [live.request(lab, live.SESSION_JAR) for _ in range(8)]
     finally:
         progress(f"fault check: starting Apache on {victim} again")
         restored = _start_web(lab, victim, balancer)
+        events = _timeline(lab, fault_at, "stopping Apache on", victim, samples)
+    if moved is None:
+        return FaultOutcome(Verdict(False, f"stopped Apache on {victim}: within {max(2 * rto, 30):g} s no request "
+                                    f"of its session was answered by {survivor} ({failed} failed).{restored}"),
+                            measured, events)
     wrong = [r.describe() for r in after if not (r.ok and r.server == survivor)]
     measured["web_failed_after_noticed"] = len(wrong)
     story = (f"stopped Apache on {victim}, which held the session: its requests reached {survivor} after {moved} s "
              f"(objective {rto:g} s), {failed} failed before that")
     if noticed is None:
         return FaultOutcome(Verdict(False, f"{story}; but HAProxy on {balancer} never marked {victim} DOWN: is its "
-                                    f"health check on?{restored}"), measured)
+                                    f"health check on?{restored}"), measured, events)
     story += f"; HAProxy marked {victim} DOWN after {measured['web_down_noticed_seconds']} s"
     if wrong:
         return FaultOutcome(Verdict(False, f"{story}, yet {len(wrong)} of {len(after)} later requests failed or went "
-                                    f"elsewhere ({', '.join(wrong[:3])}).{restored}"), measured)
+                                    f"elsewhere ({', '.join(wrong[:3])}).{restored}"), measured, events)
     passed = moved <= rto
     return FaultOutcome(Verdict(passed, f"{story}; all {len(after)} requests after that were served by {survivor}."
                                 f"{restored}", "" if passed else "Check more often (inter) or fail faster (fall), "
-                                "or let HAProxy retry on the other server (option redispatch)."), measured)
+                                "or let HAProxy retry on the other server (option redispatch)."), measured, events)
 
 
 def _start_web(lab: Lab, web: str, balancer: str) -> str:
@@ -88,11 +105,14 @@ def _start_web(lab: Lab, web: str, balancer: str) -> str:
     return ""
 
 
-def _takeover(lab: Lab, backup: str, started: float, deadline: float) -> tuple[float | None, int, int]:
-    """Requests through the virtual IP until one is answered while the backup holds it: (seconds, failed, sent)."""
+def _takeover(lab: Lab, backup: str, started: float, deadline: float, samples: Samples) -> \
+        tuple[float | None, int, int]:
+    """Requests through the virtual IP until one is answered while the backup holds it: (seconds, failed, sent);
+    each request's outcome goes to ``samples``."""
     failed = sent = 0
     while time.monotonic() - started < deadline:
         reply = live.request(lab)
+        samples.append((time.time(), reply.ok))
         sent += 1
         if reply.ok and live.holders(lab, [backup]) == [backup]:
             return round(time.monotonic() - started, 1), failed, sent
@@ -123,10 +143,11 @@ def haproxy_failure(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutco
         return FaultOutcome(Verdict(False, "not run: not exactly one balancer holds the virtual IP"))
     master, backup = pair
     progress(f"fault check: killing HAProxy on {master}, the VRRP master")
-    started = time.monotonic()
+    started, fault_at = time.monotonic(), time.time()
+    samples: Samples = []
     live.kill_haproxy(lab, master)
     try:
-        seconds, failed, sent = _takeover(lab, backup, started, max(2 * rto, 30))
+        seconds, failed, sent = _takeover(lab, backup, started, max(2 * rto, 30), samples)
         reason = "" if seconds is not None else _why_no_takeover(lab, master, backup, master_alive=True)
     finally:
         progress(f"fault check: starting HAProxy on {master} again")
@@ -136,16 +157,17 @@ def haproxy_failure(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutco
             restored = "" if settled.passed else f" After HAProxy's restart: {settled.feedback}."
         except HalabError as exc:
             restored = f" Restarting HAProxy on {master} failed: {exc}"
+        events = _timeline(lab, fault_at, "killing HAProxy on", master, samples)
     measured = {"haproxy_kill_from": master, "haproxy_kill_takeover_seconds": seconds,
                 "haproxy_kill_failed_requests": failed, "haproxy_kill_requests": sent, "vip_rto_seconds": rto}
     if seconds is None:
         return FaultOutcome(Verdict(False, f"killed HAProxy on {master}: {backup} did not take over "
-                                    f"{lab.spec.settings['virtual_ip']} ({reason}).{restored}"), measured)
+                                    f"{lab.spec.settings['virtual_ip']} ({reason}).{restored}"), measured, events)
     passed = seconds <= rto
     return FaultOutcome(Verdict(passed, f"killed HAProxy on {master} (it stays dead): {backup} answered on the virtual "
                                 f"IP after {seconds} s (objective {rto:g} s); {failed} of {sent} requests failed "
                                 f"meanwhile.{restored}", "" if passed else "Track HAProxy more often (interval, fall) "
-                                "and keep advert_int at 1 s."), measured)
+                                "and keep advert_int at 1 s."), measured, events)
 
 
 @dataclass
@@ -160,6 +182,7 @@ class PowerCycle:
     reason: str = ""
     return_verdict: Verdict | None = None
     measurements: dict[str, Any] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)  # from the power loss to the return
 
 
 _CYCLES: dict[str, PowerCycle] = {}  # lab name -> the power cycle the return check may reuse
@@ -209,10 +232,12 @@ def power_cycle(lab: Lab, progress: Progress) -> PowerCycle | None:
     rto = _objective(lab, "vip_recovery_time_objective_s")
     cycle = PowerCycle(*pair)
     progress(f"fault check: powering off {cycle.master}, the VRRP master")
-    started = time.monotonic()
+    started, fault_at = time.monotonic(), time.time()
+    samples: Samples = []
     faults.power_off(lab, cycle.master)
     try:
-        cycle.takeover_seconds, cycle.failed, cycle.sent = _takeover(lab, cycle.backup, started, max(2 * rto, 30))
+        cycle.takeover_seconds, cycle.failed, cycle.sent = _takeover(lab, cycle.backup, started, max(2 * rto, 30),
+                                                                     samples)
         if cycle.takeover_seconds is None:
             cycle.reason = _why_no_takeover(lab, cycle.master, cycle.backup, master_alive=False)
     finally:
@@ -224,6 +249,7 @@ def power_cycle(lab: Lab, progress: Progress) -> PowerCycle | None:
     cycle.measurements.update(power_off_from=cycle.master, power_off_takeover_seconds=cycle.takeover_seconds,
                               power_off_failed_requests=cycle.failed, power_off_requests=cycle.sent)
     restored = live.settle_note(lab)
+    cycle.timeline = _timeline(lab, fault_at, "powering off", cycle.master, samples)
     if cycle.return_verdict and restored:
         cycle.return_verdict = Verdict(False, cycle.return_verdict.feedback + restored)
     return cycle
@@ -240,12 +266,12 @@ def balancer_power_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultO
     measured = {**cycle.measurements, "vip_rto_seconds": rto}
     if cycle.takeover_seconds is None:
         return FaultOutcome(Verdict(False, f"powered off {cycle.master}: {cycle.backup} did not take over the virtual "
-                                    f"IP ({cycle.reason})"), measured)
+                                    f"IP ({cycle.reason})"), measured, cycle.timeline)
     passed = cycle.takeover_seconds <= rto
     return FaultOutcome(Verdict(passed, f"powered off {cycle.master}: {cycle.backup} answered on the virtual IP after "
                                 f"{cycle.takeover_seconds} s (objective {rto:g} s); {cycle.failed} of {cycle.sent} "
                                 "requests failed meanwhile", "" if passed else "Keep advert_int at 1 s: the backup "
-                                "takes over after three missed adverts."), measured)
+                                "takes over after three missed adverts."), measured, cycle.timeline)
 
 
 def balancer_return(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
@@ -255,9 +281,10 @@ def balancer_return(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutco
         return FaultOutcome(Verdict(False, "not run: not exactly one balancer holds the virtual IP"))
     if cycle.return_verdict is None:
         return FaultOutcome(Verdict(False, f"not observed: when {cycle.master} was powered off, {cycle.backup} did not "
-                                    "take over the virtual IP"), cycle.measurements)
+                                    "take over the virtual IP"), cycle.measurements, cycle.timeline)
     keys = ("return_policy", "return_seconds")
-    return FaultOutcome(cycle.return_verdict, {k: v for k, v in cycle.measurements.items() if k in keys})
+    return FaultOutcome(cycle.return_verdict, {k: v for k, v in cycle.measurements.items() if k in keys},
+                        cycle.timeline)
 
 
 # ---- faults for `halab fault loadbalancing ...` ----------------------------------------------------------

@@ -21,7 +21,7 @@ JOURNALS = FIXTURES / "infrastructure" / "journal"
 RECORDED = json.loads((JOURNALS / "rings-cut-fault.json").read_text())
 
 
-def recorded_events(_lab: object, since: float, _until: float) -> list[journal.Event]:
+def recorded_events(_lab: object, since: float, _until: float, *_where: object) -> list[journal.Event]:
     """What graders.faults.journal_events read from the nodes during the recorded rings cut (``fault_at`` there is
     when the recorder called the check, a little before its cut)."""
     return [event for node in ("node1", "node2")
