@@ -185,7 +185,8 @@ def _config_file(facts: LabFacts) -> libvirt_domain.DomainDef | str:
 
 @CHECKS.check("domain-config", "{guest_name} has {guest_memory_mib} MiB of memory and a recorded OS (virt-install)",
               "virt-install --memory {guest_memory_mib} --osinfo linux2022 (the old --ram still works; --os-type is "
-              "deprecated and ignored, so it names no OS)")
+              "deprecated and ignored, so it names no OS); once Pacemaker runs the guest, change its memory in "
+              "the XML file the resource starts it from, then restart the resource (a running guest keeps its size)")
 def domain_config(facts: LabFacts) -> Verdict:
     s = facts.spec.settings
     known = _definitions(facts)
@@ -195,7 +196,8 @@ def domain_config(facts: LabFacts) -> Verdict:
     for name, domain in known.items():
         if domain.definition.memory_mib != int(s["guest_memory_mib"]):
             problems.append(f"{s['guest_name']} has {domain.definition.memory_mib} MiB on {name}, the task asks for "
-                            f"{s['guest_memory_mib']} MiB (virt-install --memory {s['guest_memory_mib']})")
+                            f"{s['guest_memory_mib']} MiB (virt-install --memory {s['guest_memory_mib']}, or <memory> in the XML "
+                            "file the cluster starts it from)")
         if not domain.definition.os_id:
             emulated = domain.definition.emulated_devices()
             problems.append(f"{s['guest_name']} on {name} records no operating system, so virt-install chose "
