@@ -107,6 +107,11 @@ class Kind:
     # "module:NAME" of the kind's break-fix scenarios (graders/scenario.py: a list of Scenario), for `halab
     # break`; "" for a kind that has none yet.
     scenarios: str = ""
+    # Whether `halab fault LAB restore NODE` starts the cluster daemons that ran before the node's power was cut.
+    # False where the lab teaches that the cluster stays off at boot until the node was looked at (dr: PAF refuses
+    # a crashed primary, so the runbook rebuilds first): restore then powers the node on, and what starts is what
+    # the node starts at boot, as after a real power failure.
+    restore_starts_daemons: bool = True
 
     def __post_init__(self) -> None:
         if not self.solution:
