@@ -54,7 +54,7 @@ def postgresql_conf(spec: LabSpec, node: str) -> str:
     hosts = ",".join(site.db_ip for site in sites(spec))
     return (f"listen_addresses = '*'\nwal_keep_size = '256MB'\nwal_log_hints = on\n"
             f"primary_conninfo = 'host={hosts} port=5432 user=replicator password={REPLICATION_PASSWORD} "
-            f"application_name={node} target_session_attrs=read-write connect_timeout=2'\n")
+            f"application_name={node} target_session_attrs=read-write connect_timeout=2 tcp_user_timeout=5000'\n")
 
 
 def pg_hba(spec: LabSpec) -> str:
@@ -151,7 +151,7 @@ clone pgsql-ha pgsqld meta notify=true promotable=true
 primitive pgsql-ip IPaddr2 params ip={site.db_ip} cidr_netmask={prefix} op monitor interval=10s
 colocation ip-with-primary inf: pgsql-ip pgsql-ha:Promoted
 order ip-after-promote Mandatory: pgsql-ha:promote pgsql-ip:start symmetrical=false
-order ip-before-demote Mandatory: pgsql-ha:demote pgsql-ip:stop symmetrical=false
+order ip-stops-after-demote Mandatory: pgsql-ha:demote pgsql-ip:stop symmetrical=false
 primitive booth-ip IPaddr2 params ip={site.booth_ip} cidr_netmask={prefix} op monitor interval=10s
 primitive booth-site ocf:pacemaker:booth-site op monitor interval=10s
 group g-booth booth-ip booth-site

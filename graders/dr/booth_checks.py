@@ -194,8 +194,8 @@ def _tickets(view: LabFacts) -> list[Constraint]:
 
 
 @CHECKS.check("ticket-expiry", "The ticket expires soon enough for the lab's recovery objective",
-              "Set 'expire' for the ticket in booth.conf within the lab's range ({expire_range_s} s): after a site "
-              "is lost, the ticket moves only once it expired.")
+              "Set 'expire' for the ticket in booth.conf within the lab's range (expire_range_s = "
+              "[{expire_range_s}] seconds): after a site is lost, the ticket moves only once it expired.")
 def ticket_expiry(facts: LabFacts) -> Verdict:
     ticket = the_ticket(facts)
     nodes = facts.each("arbitrator") or [facts.nodes[sites(facts.spec)[0].nodes[0]]]

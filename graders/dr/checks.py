@@ -53,8 +53,10 @@ def site_clusters(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("postgresql-by-pacemaker", "Only Pacemaker starts PostgreSQL: systemd does not, at boot",
-              "systemctl disable postgresql (and postgresql@15-main): a node that boots must not start a primary "
-              "behind Pacemaker's back.")
+              "Neither postgresql nor postgresql@15-main may be enabled in systemd: a node that boots must not start "
+              "a primary behind Pacemaker's back. The lab's nodes come that way (`systemctl is-enabled postgresql "
+              "postgresql@15-main` says disabled and enabled-runtime: Debian's generator only ties the cluster to "
+              "postgresql.service); `systemctl disable postgresql postgresql@15-main` undoes an enable.")
 def postgresql_by_pacemaker(facts: LabFacts) -> Verdict:
     for site, view in each_site(facts):
         pg_clone(view, site)  # no points for leaving systemd alone before Pacemaker runs PostgreSQL at all
@@ -237,8 +239,9 @@ def db_ip(facts: LabFacts) -> Verdict:
 
 
 @CHECKS.check("client-writes", "The client writes through the sites' database IPs",
-              "Allow the client in pg_hba.conf (host {database} ...) and give the database user a password; the "
-              "client connects to both sites' database IPs with target_session_attrs=read-write.")
+              "Allow the client in pg_hba.conf (host {database_name} {database_user} <the WAN's subnet> "
+              "scram-sha-256) and give {database_user} its password; the client connects to both sites' database "
+              "IPs with target_session_attrs=read-write.")
 def client_writes(facts: LabFacts) -> Verdict:
     probe = facts.raw.get("client") if isinstance(facts.raw.get("client"), dict) else None
     if probe is None:

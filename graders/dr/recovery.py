@@ -27,6 +27,10 @@ MAINTENANCE = "crm_attribute --type crm_config --name maintenance-mode"
 # How long a running standby gets to stream from a new primary before it is rebuilt: PostgreSQL retries its
 # upstream every wal_retrieve_retry_interval (5 s by default), so one that can follow does so within two tries.
 GRACE_S = 15
+# How long every node gets to stream again after the ticket went home. A WAL receiver ignores connect_timeout, so
+# a standby whose try went to a database IP that drops its packets waits out the kernel's SYN retries (~127 s)
+# before its next try, unless primary_conninfo has tcp_user_timeout: slow, but a correct configuration.
+STREAM_AGAIN_S = 180
 
 
 def other_site(lab: Lab, site: Site) -> Site:
@@ -178,7 +182,7 @@ def switch_back(lab: Lab, ticket: str, home: Site, progress: Progress) -> str:
             _rebuild_if_behind(lab, home, progress)
             move_ticket(lab, ticket, current, home)
         _rebuild_if_behind(lab, other_site(lab, home), progress)
-        if wait(lambda: everyone_streams(lab), 120, 3) is None:
+        if wait(lambda: everyone_streams(lab), STREAM_AGAIN_S, 3) is None:
             return " Restoring: not every node streams from the primary again yet."
         return ""
     except HalabError as exc:

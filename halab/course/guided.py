@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from halab.errors import HalabError
+from halab.spec.kinds import flat_settings
 
 STEP_FUNCTION = "lab_steps"
 PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+)\}")  # ${var} is the shell's, never a placeholder
@@ -70,8 +71,7 @@ def lab_values(spec: Any, extra: Mapping[str, Any] | None = None) -> dict[str, s
     - anything in ``extra`` (values a lab gives besides its spec, such as a hacluster password);
     - every name with a hyphen also with "_" instead (``{a1_site_a}``, ``{site_a_subnet}``).
     """
-    values: dict[str, str] = {}
-    _flat_settings(spec.settings, "", values)
+    values = flat_settings(spec.settings)
     values["lab"] = Path(spec.path).stem if getattr(spec, "path", None) else spec.name
     members = list(spec.member_names)
     values["nodes"] = " ".join(members)
@@ -94,16 +94,6 @@ def lab_values(spec: Any, extra: Mapping[str, Any] | None = None) -> dict[str, s
     # A placeholder is one word: a network's or a setting's name with a hyphen is also given with "_" (site-a).
     values.update({key.replace("-", "_"): value for key, value in values.items() if "-" in key})
     return values
-
-
-def _flat_settings(settings: Mapping[str, Any], prefix: str, values: dict[str, str]) -> None:
-    """Plain settings as they are; a table's plain values under its path joined by "_" (``{sites_a_db_ip}``,
-    ``{database_name}``), so that a lab whose settings are tables (dr's sites) can be given in a template too."""
-    for key, value in settings.items():
-        if isinstance(value, Mapping):
-            _flat_settings(value, f"{prefix}{key}_", values)
-        elif isinstance(value, str | int | float) and not isinstance(value, bool):
-            values[f"{prefix}{key}"] = str(value)
 
 
 def render(template: str, values: Mapping[str, str]) -> str:

@@ -107,6 +107,11 @@ class Kind:
     # "module:NAME" of the kind's break-fix scenarios (graders/scenario.py: a list of Scenario), for `halab
     # break`; "" for a kind that has none yet.
     scenarios: str = ""
+    # Whether `halab fault LAB restore NODE` starts the cluster daemons that ran before the node's power was cut.
+    # False where the lab teaches that the cluster stays off at boot until the node was looked at (dr: PAF refuses
+    # a crashed primary, so the runbook rebuilds first): restore then powers the node on, and what starts is what
+    # the node starts at boot, as after a real power failure.
+    restore_starts_daemons: bool = True
 
     def __post_init__(self) -> None:
         if not self.solution:
@@ -147,8 +152,34 @@ class Kind:
     @staticmethod
     def describe(text: str, settings: Mapping[str, Any]) -> str:
         """A check's title or hint with the lab's settings filled in: ``{name}`` of a setting, and nothing
-        else (hints quote config syntax such as ``quorum { two_node: 1 }``)."""
-        return _SETTING_NAME.sub(lambda m: str(settings[m[1]]) if m[1] in settings else m[0], text)
+        else (hints quote config syntax such as ``quorum { two_node: 1 }``). A table's plain values are
+        named by their path (``{database_name}``, as in the notebooks' steps); a table itself reads as its
+        values ("30 (nspawn) / 90 (tcg)"), never as a Python dict."""
+        values = flat_settings(settings)
+        values.update({key: ", ".join(map(str, value)) for key, value in settings.items()
+                       if isinstance(value, list | tuple) and all(_plain(v) for v in value)})
+        return _SETTING_NAME.sub(lambda m: values.get(m[1], m[0]), text)
+
+
+def flat_settings(settings: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Settings as text under the names a template uses: a plain value as it is; a table's plain values also
+    under its path joined by "_" (``{sites_a_db_ip}``, ``{database_name}``), and the table itself as its plain
+    values with their keys ("halab (name) / halab (user)"; a per-runtime value "30 (nspawn) / 90 (tcg)")."""
+    values: dict[str, str] = {}
+    for key, value in settings.items():
+        if isinstance(value, Mapping):
+            nested = flat_settings(value, f"{prefix}{key}_")
+            values.update(nested)
+            plain = [f"{v} ({k})" for k, v in value.items() if _plain(v)]
+            if plain:
+                values[f"{prefix}{key}"] = " / ".join(plain)
+        elif _plain(value):
+            values[f"{prefix}{key}"] = str(value)
+    return values
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 class _Settings(dict):

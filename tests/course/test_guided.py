@@ -140,3 +140,21 @@ def test_a_report_cut_to_tasks_keeps_their_checks_and_scores() -> None:
               CheckResult("b", "B", False, 0, 10, "", "", task="tidy")]
     report = Report("clustering", checks).only_tasks(["tidy"])
     assert [c.id for c in report.checks] == ["b"] and (report.score, report.max_score) == (0, 10)
+
+
+def test_notebook_08_names_every_placeholder_its_steps_use_with_the_labs_value() -> None:
+    """Read without Jupyter, a step shows its placeholders: notebook 08's table says what each one stands for,
+    with the lab's values as written (a student walked it from the text alone)."""
+    import re
+
+    path = next(p for p in NOTEBOOKS if p.stem == "08-disaster-recovery")
+    text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+    table = next(line for line in text.splitlines() if line.startswith("| `{cluster_name}`"))
+    rows = [line for line in text.splitlines() if line.startswith("| `{")]
+    assert table in rows
+    values = guided.lab_values(load_spec("dr"))
+    used = {m for step in guided.notebook_steps(path) for m in re.findall(r"(?<!\$)\{(\w+)\}", step.commands)}
+    for name in sorted(used):
+        row = next((r for r in rows if f"`{{{name}}}`" in r), None)
+        assert row is not None, f"the placeholder table does not name {{{name}}}"
+        assert name in {"a1", "a2", "b1", "b2"} or values[name] in row, (name, values[name], row)

@@ -182,6 +182,16 @@ def test_lab_panels_without_lab(no_lab: None) -> None:
     assert "Could not read" in lab_facts("no-such-lab").value
 
 
+def test_lab_facts_give_every_value_the_steps_use(no_lab: None) -> None:
+    """The dr lab's facts name its networks' subnets, the cluster members ({nodes}) and each site's values under
+    the names its steps use, never a setting table as a Python dict."""
+    shown = lab_facts("dr").value
+    assert "10.42.71.0/24" in shown and "10.42.72.0/24" in shown and "a1 a2 b1 b2</code>" in shown
+    assert "sites_a_db_ip" in shown and "10.42.70.100" in shown and "database_password" in shown
+    assert "{&#x27;" not in shown and "{'" not in shown
+    assert "90 (nspawn)" in shown  # a value per way of running nodes stays one row
+
+
 def test_lab_section_shows_a_cluster_view_only_for_a_pacemaker_lab(monkeypatch: pytest.MonkeyPatch) -> None:
     from halab.course import labaccess
 

@@ -33,10 +33,14 @@ def _postgresql(lab: Lab) -> None:
     client = spec.with_role("client")[0].name
     for site in sites(spec):
         for node in site.nodes:
-            # connect_timeout: without it, a standby that tries a database IP nobody holds yet (no ARP answer
-            # on the WAN) waits for the kernel's SYN retries, about 2 minutes per host, before the next one.
+            # tcp_user_timeout, not connect_timeout: the WAL receiver connects with libpq's non-blocking calls,
+            # which ignore connect_timeout, so a standby whose ARP cache still sends a database IP to the node that
+            # held it (which drops the SYNs) sat in SYN-SENT for the kernel's SYN retries, up to ~2 minutes. With
+            # this site's synchronous partner as the one stuck, the new primary held every commit meanwhile: RTO
+            # 76.8 s of the objective's 90 in a graded run, b2 in SYN-SENT to site A's database IP for a minute
+            # after the WAN cut. TCP_USER_TIMEOUT bounds the SYN retries too (5 s).
             conninfo = (f"host={hosts} user=repl password={PASSWORD} application_name={node} "
-                        "target_session_attrs=read-write connect_timeout=5")
+                        "target_session_attrs=read-write connect_timeout=5 tcp_user_timeout=5000")
             for key, value in (("listen_addresses", "*"), ("wal_keep_size", "512MB"), ("primary_conninfo", conninfo)):
                 must(lab, node, f"pg_conftool 15 main set {key} \"{value}\"")
             lines = "".join(f"host replication repl {wan_address(spec, n)}/32 scram-sha-256\\n" for n in nodes)

@@ -70,9 +70,9 @@ def test_two_primaries_without_an_rsc_ticket_at_site_b(lab: Lab) -> None:
     assert code == 0, failed(report)
 
 
-@pytest.mark.xfail(strict=True, reason="the pcs solution's site A did not stream to every node within 300 s in its "
-                   "only full fault run (2026-12-06), not diagnosed yet; remove this mark once it reaches full marks")
 def test_the_second_solution_passes_every_fault_check(lab: Lab) -> None:
+    """7.6-9.3 minutes here (the lab made afresh, solved with pcs, every fault check); with tcp_user_timeout in the
+    standbys' primary_conninfo its site-loss RTO was 14.9 s (76.8 s without)."""
     lab.down()
     lab.up()
     dr_with_pcs(lab)

@@ -7,6 +7,8 @@ notebooks run top to bottom anywhere, including in CI and at nbgrader autograde 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
+from typing import Any
 
 import ipywidgets as w
 
@@ -94,15 +96,40 @@ def lab_facts(lab: str) -> w.HTML:
     except Exception as exc:  # noqa: BLE001 - a missing or broken spec is reported, not raised
         return w.HTML(message_html(f"Could not read the description of lab '{lab}': {exc}", "warn"))
     nodes = [(n.name, ", ".join(f"{net}: {addr}" for net, addr in n.addresses.items())) for n in spec.nodes]
+    networks = [(net.name, str(net.subnet), " ".join(n.name for n in spec.nodes if net.name in n.addresses))
+                for net in spec.networks]
+    members = " ".join(spec.member_names)
     parts = [f"<p><b>{html.escape(spec.title)}</b></p>", own_values_message(slot, problem),
-             table_html(["Node", "Addresses"], nodes)]
+             table_html(["Node", "Addresses"], nodes), table_html(["Network", "Subnet", "Nodes on it"], networks)]
+    if members:
+        parts.append(f"<p>Cluster members (<code>{{nodes}}</code> in the steps' commands): <code>{html.escape(members)}"
+                     "</code></p>")
     if spec.settings:
-        parts.append(table_html(["Setting", "Value"], sorted((k, setting_text(v)) for k, v in spec.settings.items())))
+        parts.append(table_html(["Setting", "Value"], setting_rows(spec.settings)))
     parts.append(logins_html(lab, spec.node_names, spec.member_names))
     if spec.tasks:
         items = "".join(f"<li><b>{html.escape(t.title)}</b><br>{html.escape(t.description)}</li>" for t in spec.tasks)
         parts.append(f"<p><b>Tasks</b></p><ol>{items}</ol>")
     return w.HTML("".join(parts))
+
+
+RUNTIMES = ("nspawn", "kvm", "tcg")  # a table keyed by these is one value per way of running nodes (graders/faults.py)
+
+
+def setting_rows(settings: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Settings as rows a student reads: a per-runtime value as one row ("30 (nspawn), 90 (tcg)"); any other table
+    (dr's sites, its database) as one row per value, named as the steps' commands name it (``sites_a_db_ip``,
+    ``database_name``), never as a Python dict."""
+    rows = []
+    for key, value in sorted(settings.items()):
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and not set(value) <= set(RUNTIMES):
+            rows += setting_rows(value, f"{name}_")
+        elif isinstance(value, list):
+            rows.append((name, ", ".join(map(str, value))))
+        else:
+            rows.append((name, setting_text(value)))
+    return rows
 
 
 def setting_text(value: object) -> str:

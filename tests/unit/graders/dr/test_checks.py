@@ -52,3 +52,30 @@ def test_a_broken_variant_fails_little_else() -> None:
     """A mistake is named where it is, not smeared over unrelated checks."""
     assert set(failed("sync-wan")) == {"async-wan"}
     assert set(failed("arbitrator-missing")) <= {"arbitrator", "ticket-expiry", "ticket-granted"}
+
+
+def _with_pg_enabled(stdout: str) -> dict[str, object]:
+    raw = json.loads((FIXTURES / "solved.json").read_text())
+    for node in ("a1", "a2", "b1", "b2"):
+        raw["nodes"][node]["commands"]["pg_enabled"]["stdout"] = stdout
+    return raw
+
+
+def test_postgresql_enabled_at_boot_is_caught_and_the_hint_says_how_to_tell() -> None:
+    """Debian's generator shows the cluster enabled-runtime (tied to postgresql.service, which the lab's image
+    disables): that passes; a unit enabled for good fails, and the hint names the command that tells them apart
+    and the one that undoes it."""
+    spec = load_spec("dr")
+    as_shipped = evaluate(spec, _with_pg_enabled("disabled\nenabled-runtime\n"), unrun_faults_count=False)
+    assert next(c for c in as_shipped.checks if c.id == "postgresql-by-pacemaker").passed
+    enabled = evaluate(spec, _with_pg_enabled("enabled\nenabled-runtime\n"), unrun_faults_count=False)
+    check = next(c for c in enabled.checks if c.id == "postgresql-by-pacemaker")
+    assert not check.passed and "starts PostgreSQL at boot on a1" in check.feedback
+    assert "systemctl is-enabled postgresql postgresql@15-main" in check.hint
+    assert "enabled-runtime" in check.hint and "systemctl disable postgresql postgresql@15-main" in check.hint
+
+
+def test_the_client_writes_hint_names_the_database_and_user_not_a_dict() -> None:
+    check = next(c for c in report("fresh").checks if c.id == "client-writes")
+    assert "host halab halab <the WAN's subnet> scram-sha-256" in check.hint, check.hint
+    assert "{" not in check.hint
