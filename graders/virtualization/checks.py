@@ -196,8 +196,8 @@ def domain_config(facts: LabFacts) -> Verdict:
     for name, domain in known.items():
         if domain.definition.memory_mib != int(s["guest_memory_mib"]):
             problems.append(f"{s['guest_name']} has {domain.definition.memory_mib} MiB on {name}, the task asks for "
-                            f"{s['guest_memory_mib']} MiB (virt-install --memory {s['guest_memory_mib']}, or <memory> in the XML "
-                            "file the cluster starts it from)")
+                            f"{s['guest_memory_mib']} MiB (virt-install --memory {s['guest_memory_mib']}, or "
+                            "<memory> in the XML file the cluster starts it from)")
         if not domain.definition.os_id:
             emulated = domain.definition.emulated_devices()
             problems.append(f"{s['guest_name']} on {name} records no operating system, so virt-install chose "
