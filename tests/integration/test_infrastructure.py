@@ -77,13 +77,23 @@ def test_a_second_independent_solution_scores_full_marks_too(lab: Lab) -> None:
 
 def test_a_third_solution_scores_full_marks_and_its_broken_variants_fail(lab: Lab) -> None:
     """Round-robin links, a fence device per node with a fixed delay on the one that fences node1 (and the service
-    preferring node1), a ping scored by its own attribute: every check and fault; then each broken variant."""
+    preferring node1), a ping scored by its own attribute: every check (the fault checks are the long run's, below:
+    the notebook's walk runs them in CI); then each broken variant."""
+    lab.down()
+    lab.up()
+    infrastructure_third.solve(lab)
+    code, report = check_json(LAB, "--no-faults")
+    assert code == 0, [(c["id"], c["feedback"]) for c in report["checks"] if not c["passed"]]
+    checks = {c["id"]: c["feedback"] for c in report["checks"]}
+    assert "node1 wins a fence race" in checks["fence-race"] and "link_mode rr" in checks["link-policy"]
+    must_fail_each(lab, infrastructure_third.broken(lab))
+
+
+@pytest.mark.long  # README, 'Long test runs': the third solution through every fault check (about 2 minutes)
+def test_the_third_solution_passes_every_fault_check(lab: Lab) -> None:
     lab.down()
     lab.up()
     infrastructure_third.solve(lab)
     code, report = check_json(LAB)
     assert_full_marks(report)
-    checks = {c["id"]: c["feedback"] for c in report["checks"]}
-    assert "node1 wins a fence race" in checks["fence-race"] and "link_mode rr" in checks["link-policy"]
     wait_for_cluster(lab, 2, timeout=120, what="both nodes back after the fault checks")
-    must_fail_each(lab, infrastructure_third.broken(lab))
