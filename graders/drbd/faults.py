@@ -312,5 +312,10 @@ def split_brain_fault(lab: Lab, node: str) -> str:
                 "maintenance mode again. To resolve one by hand, set after-sb-0pri, after-sb-1pri and after-sb-2pri "
                 f"to disconnect (DRBD's default) in the resource's net section, run drbdadm adjust "
                 f"{lab.spec.settings['drbd_resource']} on both nodes, and inject the fault again.{fencing}")
+    markers = record["markers"]
+    assert isinstance(markers, dict)
+    where = lab.spec.settings["mount_point"]
     return (f"split brain: {node} and {record['survivor']} both wrote as Primary while the replication link was "
-            f"cut; DRBD is StandAlone. Resolve it, keeping the survivor's data.{fencing}")
+            f"cut: {node} wrote {where}/{markers['victim']}, {record['survivor']} wrote {where}/"
+            f"{markers['survivor']} (each file is named after the node that wrote it; after the resolution only "
+            f"the kept side's file is there). DRBD is StandAlone. Resolve it, keeping the survivor's data.{fencing}")

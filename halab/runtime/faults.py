@@ -168,12 +168,26 @@ def restore(lab: Lab, node: str, timeout: float = 120, start_daemons: bool = Tru
     update_state(lab.name, forget_undone)
     split = state.provider_data.get("split_brain") or {}
     if node in (split.get("victim"), split.get("survivor")):
-        done.append(f"the split brain between {split['victim']} and {split['survivor']} stays: resolving it is your "
-                    "task (halab check shows when it is resolved)")
+        if _replicating(lab, node):  # the student resolved it: nothing left to say, nor to remember
+            update_state(lab.name, lambda saved: saved.provider_data.pop("split_brain", None))
+        else:
+            done.append(f"the split brain between {split['victim']} and {split['survivor']} stays: resolving it is "
+                        "your task (halab check shows when it is resolved)")
     if not done:
         done.append(f"nothing to undo: halab injected no fault into {node} since the lab came up or since its last "
                     f"restore, and {node} runs")
     return done
+
+
+def _replicating(lab: Lab, node: str) -> bool:
+    """Whether every DRBD resource of the node is Connected again (a resolved split brain); False when the node
+    cannot tell (off, still booting, DRBD down)."""
+    try:
+        result = lab.run(node, "drbdadm cstate all", timeout=20)
+    except HalabError:
+        return False
+    states = result.stdout.split()
+    return result.ok and bool(states) and all(state == "Connected" for state in states)
 
 
 # -- the table `halab fault` (and the lab service) dispatch on ---------------------------------------------
