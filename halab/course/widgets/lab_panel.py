@@ -106,6 +106,8 @@ def lab_facts(lab: str) -> w.HTML:
                      "</code></p>")
     if spec.settings:
         parts.append(table_html(["Setting", "Value"], setting_rows(spec.settings)))
+    parts.append(f"<p>In a terminal, <code>halab status {html.escape(lab)} --values</code> lists every value the "
+                 "steps' commands use (<code>{name}</code> and its value).</p>")
     parts.append(logins_html(lab, spec.node_names, spec.member_names))
     if spec.tasks:
         items = "".join(f"<li><b>{html.escape(t.title)}</b><br>{html.escape(t.description)}</li>" for t in spec.tasks)

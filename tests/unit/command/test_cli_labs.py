@@ -91,3 +91,15 @@ def test_check_in_80_columns_wraps_hints_and_cuts_nothing_off(kind: str) -> None
         assert "…" not in text, fixture.name
         assert max(len(line) for line in text.splitlines()) <= 80
     console.file.close()
+
+
+def test_status_values_gives_a_terminal_the_notebook_steps_values() -> None:
+    """The walkers without Jupyter found {guest_address}, {guest_config} and {cluster_name} nowhere: a terminal
+    gets them from `halab status LAB --values` (root here: slot 0, the spec's own values)."""
+    import json
+
+    values = json.loads(run("status", "virtualization", "--values", "--json"))
+    assert values["guest_address"] == "10.42.61.50" and values["guest_config"] == "/srv/nas/guest1.xml"
+    assert values["nodes"] == "hv1 hv2" and values["cluster_name"]
+    table = run("status", "--lab", "dr", "--values")
+    assert "sites_a_db_ip" in table and "database_user" in table
