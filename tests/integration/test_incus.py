@@ -151,6 +151,7 @@ def _fence(lab: Lab, action: str, plug: str) -> tuple[int, dict[str, Any]]:
         return exc.code, json.loads(exc.read())
 
 
+@pytest.mark.long  # README, 'Long test runs': a member's loss and what the labs on it do (about a minute)
 def test_losing_a_member(cluster: LocalCluster, labs: list[Lab]) -> None:
     kept, lost = labs
     member = next(m for m in cluster.members if m.name == _member(lost))

@@ -79,6 +79,7 @@ def test_cli_up_is_idempotent_and_ssh_returns_exit_code(tmp_path: Path, lab_up: 
     assert halab("ssh", "node1", "--", "ping", "-c1", "-W2", "node2").returncode == 0
 
 
+@pytest.mark.long  # README, 'Long test runs': the host-reboot test below repairs a lab the same way in CI
 def test_killed_lab_is_repaired_by_next_up(lab_up: Callable[[str], Lab]) -> None:
     lab = lab_up("clustering")
     state = load_state("clustering")
@@ -161,6 +162,7 @@ def test_interrupted_up_leaves_nothing_and_next_up_works(lab_up: Callable[[str],
     assert len(lab.nodes) == 3 and all(lab.run(n.name, "true").ok for n in lab.nodes)
 
 
+@pytest.mark.long  # README, 'Long test runs': the interrupted-up test above covers a broken-off up in CI
 def test_ctrl_c_during_up_removes_the_lab() -> None:
     process = _start_up_and_stop_it("clustering", signal.SIGINT)
     try:
