@@ -22,15 +22,11 @@ from graders.scenario import seed_for  # noqa: E402
 from halab import breakfix  # noqa: E402
 from halab.lab import Lab  # noqa: E402
 from solutions import solve  # noqa: E402
-from tests.support.breakwalk import failing, settled  # noqa: E402
+from tests.support.breakwalk import failing, lab_and_names, settled  # noqa: E402
 
 
 def main(args: list[str]) -> None:
-    if args[:1] == ["--lab"] and len(args) > 1:
-        lab_name, names = args[1], args[2:]
-    else:
-        known = ("clustering", "infrastructure", "loadbalancing")
-        lab_name, names = (args[0], args[1:]) if args[:1] and args[0] in known else ("clustering", args)
+    lab_name, names = lab_and_names(args)
     lab = Lab(lab_name)
     lab.up()
     try:

@@ -6,6 +6,7 @@ list of scenarios with the integration test's asserts (``judge``)."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from typing import Any
@@ -96,3 +97,21 @@ def touched_nodes(scenario: Scenario, spec: LabSpec) -> set[str]:
         assert named, step
         nodes.update(named)
     return nodes
+
+
+def lab_and_names(args: list[str]) -> tuple[str, list[str]]:
+    """`[--lab LAB | LAB] [NAME ...]`, the command line of the state recorder (tests/fixtures/scenarios_break.py)
+    and of benchmarks/break.py: LAB is a lab whose kind has scenarios (a first word naming one counts as LAB),
+    clustering by default; the NAMEs choose scenarios (and the recorder's ``journal``)."""
+    from halab.spec import load_spec
+    from halab.spec.loader import available_labs
+
+    parser = argparse.ArgumentParser(usage="%(prog)s [--lab LAB | LAB] [NAME ...]")
+    parser.add_argument("--lab")
+    parser.add_argument("names", nargs="*")
+    parsed = parser.parse_args(args)
+    names = list(parsed.names)
+    with_scenarios = [name for name in available_labs() if load_spec(name).kind_def.scenario_list()]
+    if parsed.lab is None and names and names[0] in with_scenarios:
+        return names[0], names[1:]
+    return parsed.lab or "clustering", names
