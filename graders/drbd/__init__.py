@@ -41,7 +41,7 @@ KIND = register(clustering.KIND.derive(
     )},
     injections={"split-brain": Injection(
         "split-brain", "cut the replication link and write on both sides as Primary (NODE: the victim)",
-        "graders.drbd.faults:split_brain_fault",
+        "graders.drbd.faults:split_brain_fault", remains="graders.drbd.resolved:split_brain_remains",
     )},
     probes={},  # no web service: the floating IP is checked through Pacemaker
     evidence_records=("split_brain",),  # what the split-brain fault did, for the check that it was resolved

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from graders.checks import FaultOutcome, Verdict
 from graders.collectors import ParseError, cib, crm_mon
 from graders.drbd.fencing import UNFENCE_SCRIPT, FenceConstraint, fence_constraints
+from graders.drbd.resolved import RECORD
 from graders.facts import LabFacts
 from graders.faults import cluster_status, objective, power_cut, why_not, with_fault
 from halab.errors import HalabError
@@ -294,7 +295,7 @@ def split_brain(lab: Lab, victim: str) -> dict[str, object]:
             solved = _after_split(lab, victim, survivor)
         if solved is not None:
             return {**record, "fencing_suspended": fencing, "auto_solved": solved}
-        update_state(lab.name, lambda state: state.provider_data.__setitem__("split_brain", record))
+        update_state(lab.name, lambda state: state.provider_data.__setitem__(RECORD, record))
         made = True
         return {**record, "fencing_suspended": fencing}
     finally:

@@ -146,8 +146,9 @@ def _kind_undo(lab: Lab, node: str, faults: list[dict[str, Any]]) -> list[str]:
 
 def restore(lab: Lab, node: str, timeout: float = 120, start_daemons: bool = True) -> list[str]:
     """Undo every fault halab injected into the node; returns what was done, and for a fault that something else
-    undid already, that it was. A split brain is not undone: resolving it is the student's task. The cluster
-    daemons that ran before the fault are started again, unless ``start_daemons`` is False: a caller that rebuilds
+    undid already, that it was. What a kind's fault leaves to the student (a split brain: resolving it is the
+    lab's task) is not undone: the kind's injection says what remains (Injection.remains). The cluster daemons
+    that ran before the fault are started again, unless ``start_daemons`` is False: a caller that rebuilds
     the node before its cluster may run again (a crashed database primary) starts them itself."""
     state = lab.state()
     state.node(node)
@@ -166,28 +167,12 @@ def restore(lab: Lab, node: str, timeout: float = 120, start_daemons: bool = Tru
             recorded.pop(node, None)
 
     update_state(lab.name, forget_undone)
-    split = state.provider_data.get("split_brain") or {}
-    if node in (split.get("victim"), split.get("survivor")):
-        if _replicating(lab, node):  # the student resolved it: nothing left to say, nor to remember
-            update_state(lab.name, lambda saved: saved.provider_data.pop("split_brain", None))
-        else:
-            done.append(f"the split brain between {split['victim']} and {split['survivor']} stays: resolving it is "
-                        "your task (halab check shows when it is resolved)")
+    done += [left for injection in lab.spec.kind_def.injections.values() if injection.remains
+             if (left := injection.remains_function()(lab, node))]
     if not done:
         done.append(f"nothing to undo: halab injected no fault into {node} since the lab came up or since its last "
                     f"restore, and {node} runs")
     return done
-
-
-def _replicating(lab: Lab, node: str) -> bool:
-    """Whether every DRBD resource of the node is Connected again (a resolved split brain); False when the node
-    cannot tell (off, still booting, DRBD down)."""
-    try:
-        result = lab.run(node, "drbdadm cstate all", timeout=20)
-    except HalabError:
-        return False
-    states = result.stdout.split()
-    return result.ok and bool(states) and all(state == "Connected" for state in states)
 
 
 # -- the table `halab fault` (and the lab service) dispatch on ---------------------------------------------

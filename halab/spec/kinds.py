@@ -69,12 +69,19 @@ class Injection:
     # "module:function", called by `halab fault LAB restore NODE` as function(lab, node, record) -> what it did, for
     # each record the fault left (halab.runtime.faults.record); "" for a fault restore leaves alone (a split brain).
     undo: str = ""
+    # "module:function", called by restore as function(lab, node) -> a sentence on what of the fault is left for
+    # the student to undo (a split brain: resolving it is the lab's task), or None when nothing is (the function
+    # then forgets the fault's record); "" for a fault that leaves nothing to the student.
+    remains: str = ""
 
     def function(self) -> Callable[..., str]:
         return _resolve(self.run)
 
     def undo_function(self) -> Callable[..., str]:
         return _resolve(self.undo)
+
+    def remains_function(self) -> Callable[..., str | None]:
+        return _resolve(self.remains)
 
 
 def _empty() -> Mapping[str, Any]:

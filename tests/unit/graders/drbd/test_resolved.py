@@ -1,4 +1,4 @@
-"""halab.runtime.faults without a lab: whether a split brain was resolved is read from `drbdadm cstate all`
+"""graders.drbd.resolved without a lab: whether a split brain was resolved is read from `drbdadm cstate all`
 (hand-written output in drbdadm's shape: one connection state per line, as `drbdadm cstate r0` printed
 "StandAlone" and "Connected" on the drbd lab's nodes in notebook 04's split-brain steps)."""
 
@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from graders.drbd import resolved
+from graders.drbd.resolved import replicating, split_brain_remains
 from halab.errors import HalabError
-from halab.runtime.faults import _replicating
 
 
 @dataclass
@@ -41,4 +42,27 @@ class NodeSays:
 def test_a_split_brain_counts_as_resolved_only_when_every_resource_is_connected(answer: Result | None,
                                                                                 resolved: bool) -> None:
     lab: Any = NodeSays(answer)
-    assert _replicating(lab, "node1") is resolved
+    assert replicating(lab, "node1") is resolved
+
+
+class SplitLab(NodeSays):
+    """A drbd lab whose state recorded a split brain between node1 (victim) and node2."""
+
+    name = "drbd"
+
+    def __init__(self, answer: Result | None) -> None:
+        super().__init__(answer)
+        self.provider_data: dict[str, Any] = {"split_brain": {"victim": "node1", "survivor": "node2"}}
+
+    def state(self) -> Any:
+        return self
+
+
+def test_restore_says_a_split_brain_stays_until_resolved_then_forgets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = SplitLab(Result("StandAlone\n"))
+    monkeypatch.setattr(resolved, "update_state", lambda _name, change: change(lab))
+    assert "split brain between node1 and node2 stays" in (split_brain_remains(lab, "node2") or "")
+    assert split_brain_remains(lab, "client") is None  # no part in it
+    lab.answer = Result("Connected\n")
+    assert split_brain_remains(lab, "node1") is None
+    assert "split_brain" not in lab.provider_data  # forgotten once resolved
