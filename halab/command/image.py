@@ -52,7 +52,11 @@ def build(force: bool) -> None:
         return
     for old in list_images():
         if old.hash != built.hash and old.hash not in in_use:
-            _remove(old.hash, in_use)
+            try:
+                _remove(old.hash, in_use)
+            except HalabError as exc:
+                console.print(f"kept the outdated image {old.hash}: {exc}")
+                continue
             console.print(f"removed the outdated image {old.hash}")
 
 

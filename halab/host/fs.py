@@ -8,10 +8,11 @@ unmount.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from halab.errors import HalabError
@@ -34,6 +35,46 @@ def mounts_under(path: Path) -> list[Path]:
             if point == root or point.startswith(root.rstrip("/") + "/"):
                 found.append(Path(point))
     return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
+
+
+def users_of(path: Path, most: int = 3) -> list[str]:
+    """What on this host still uses the tree at ``path``, in words (at most ``most``): mounts of a directory in
+    it (a container node's idmapped image layers: the mount's root, the fourth field, which is the path when the
+    cache is on the host's root file system, as here) and processes with a file
+    in it open (a VM's QEMU reading its backing disk). Host-wide on purpose: a lab of another checkout or
+    HALAB_STATE_DIR is invisible to this one's lab states, and deleting its image under it breaks it (its
+    overlay's lower layers go empty; its VM cannot boot again)."""
+    root = str(path.resolve()) if path.exists() else str(path)
+
+    def inside(where: str) -> bool:
+        return where == root or where.startswith(root.rstrip("/") + "/")
+
+    found: list[str] = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            fields = line.split()
+            if inside(unescape_mount_path(fields[3])):
+                found.append(f"mounted on {unescape_mount_path(fields[4])}")
+    for proc in Path("/proc").iterdir():
+        if len(found) >= most:
+            break
+        if not proc.name.isdigit():
+            continue
+        if any(inside(link.removesuffix(" (deleted)")) for link in _open_files(proc)):
+            found.append(f"open in process {proc.name}")
+    return found[:most]
+
+
+def _open_files(proc: Path) -> Iterator[str]:
+    """The paths a process has open; nothing for one that is gone or not ours to read (each fd may close while
+    we look: the listing's own, for one)."""
+    try:
+        fds = list((proc / "fd").iterdir())
+    except OSError:
+        return
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            yield os.readlink(fd)
 
 
 def is_mount_point(path: Path) -> bool:

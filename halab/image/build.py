@@ -23,7 +23,7 @@ from typing import Any
 
 from halab import paths
 from halab.errors import HalabError
-from halab.host.fs import remove_tree
+from halab.host.fs import remove_tree, users_of
 from halab.types import Progress
 
 RECIPE_DIR = Path(__file__).resolve().parent
@@ -74,9 +74,9 @@ def list_images() -> list[Image]:
     for meta_file in sorted(images_dir().glob("*/image.json")):
         try:
             meta = json.loads(meta_file.read_text())
-        except (OSError, ValueError):
-            continue  # not a complete image
-        images.append(Image(meta["hash"], meta_file.parent, meta.get("built", "?"), meta.get("size_mib", 0)))
+            images.append(Image(str(meta["hash"]), meta_file.parent, meta.get("built", "?"), meta.get("size_mib", 0)))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a complete image (a build cut off, a damaged file)
     return images
 
 
@@ -202,6 +202,10 @@ def remove_image(digest: str, in_use: set[str]) -> str:
         raise HalabError(f"'{digest}' matches several images; give more of the hash")
     if matches[0].hash in in_use:
         raise HalabError(f"image {matches[0].hash} is used by a lab that is up; run halab down first")
+    users = users_of(matches[0].path)
+    if users:  # a lab of another HALAB_STATE_DIR or checkout: its state is not among ours
+        raise HalabError(f"image {matches[0].hash} is in use on this host ({'; '.join(users)}): a lab of another "
+                         "state directory runs on it; take that lab down first")
     with build_lock():
         remove_tree(matches[0].path)
     return matches[0].hash
