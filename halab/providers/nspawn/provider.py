@@ -125,14 +125,22 @@ def _save_pid(state: LabState, node: str) -> None:
     update_state(state.lab, change)
 
 
+# Made in the node once it is plugged in: its halab-plugged.service (the image) holds network-online.target until
+# then, so that keepalived, corosync and haproxy, which start after that target, find their interfaces at boot.
+# As the node's root (its user namespace): a file of the host's root could not be made on the node's own /run.
+PLUGGED = ["nsenter", "--target", "{leader}", "--user", "--mount", "--", "touch", "/run/halab-plugged"]
+
+
 def plumbing_now(lab: str, node: str) -> list[list[str]]:
-    """The commands that plug the node in, from the lab's state as it is now (nspawn_launch.py runs them)."""
+    """The commands that plug the node in, from the lab's state as it is now (nspawn_launch.py runs them), and
+    then the one that tells the node's boot that it is plugged in (PLUGGED)."""
     state = load_state(lab)
     if state is None:
         return []
     spec = state.spec()
     unplugged = set(state.provider_data.get("unplugged", {}).get(node, []))
-    return labnet.plumbing(spec, spec.node(node), unplugged, list(state.provider_data.get("dropped", {}).get(node, [])))
+    dropped = list(state.provider_data.get("dropped", {}).get(node, []))
+    return [*labnet.plumbing(spec, spec.node(node), unplugged, dropped), PLUGGED]
 
 
 def _remember(state: LabState, what: str, node: str, item: str, add: bool) -> None:

@@ -76,3 +76,25 @@ def test_neither_backend_changes_nothing_and_says_so(tmp_path: Path) -> None:
     result = subprocess.run([str(FILES / "usr/lib/halab/iptables-backend")], env=env, capture_output=True, text=True)
     assert result.returncode == 0 and "neither iptables-legacy nor iptables-nft works" in result.stderr
     assert not log.exists()
+
+
+def test_a_container_node_waits_at_boot_until_it_is_plugged_in(tmp_path: Path) -> None:
+    """halab-plugged.service's script: network-online.target (and so keepalived, corosync, haproxy) waits for the
+    launcher's marker; a node that never gets it still boots, and says why it went on."""
+    script, marker = str(FILES / "usr/lib/halab/wait-plugged"), tmp_path / "plugged"
+    env = {"PATH": "/usr/bin:/bin", "HALAB_PLUGGED": str(marker), "HALAB_PLUG_WAIT": "1"}
+    waiting = subprocess.Popen([script], env=env, stderr=subprocess.PIPE, text=True)
+    with pytest.raises(subprocess.TimeoutExpired):
+        waiting.wait(timeout=0.4)  # not plugged in yet: it waits
+    marker.touch()
+    assert waiting.wait(timeout=5) == 0 and waiting.stderr is not None and waiting.stderr.read() == ""
+    marker.unlink()
+    late = subprocess.run([script], env=env, capture_output=True, text=True, timeout=10)
+    assert late.returncode == 0 and "did not plug this node in within 1 s" in late.stderr
+
+
+def test_the_plugged_unit_holds_the_network_online_target_on_container_nodes_only() -> None:
+    unit = (FILES / "etc/systemd/system/halab-plugged.service").read_text()
+    assert "Before=network-online.target" in unit and "WantedBy=network-online.target" in unit
+    assert "ConditionVirtualization=systemd-nspawn" in unit  # VMs and Incus nodes have their NICs at boot
+    assert "halab-plugged" in load_recipe()["enable_services"]
