@@ -53,8 +53,8 @@ def instance(facts: LabFacts, node: NodeFacts) -> Instance:
 
 
 @CHECKS.check("vrrp-instance", "One VRRP instance for {virtual_ip} (router id {vrrp_router_id}), priorities set",
-              "vrrp_instance VI_1 { interface eth0; virtual_router_id {vrrp_router_id}; priority 150 (100 on the "
-              "backup); advert_int 1; virtual_ipaddress { {virtual_ip}/24 } } on both balancers.")
+              "vrrp_instance VI_WEB (any name) { interface eth0; virtual_router_id {vrrp_router_id}; priority 150 "
+              "(100 on the backup); advert_int 1; virtual_ipaddress { {virtual_ip}/24 } } on both balancers.")
 def vrrp_instance(facts: LabFacts) -> Verdict:
     found, problems = facts.per_node(lambda node: instance(facts, node), BALANCER)
     if problems:
