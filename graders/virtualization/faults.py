@@ -58,7 +58,7 @@ def _where(lab: Lab, facts: LabFacts) -> tuple[str, str, str] | str:
 
 
 GUEST = ("the guest does not answer", "the guest answers again")  # the grader's probe, in the timeline
-SILENCE = 0.5  # a longer gap between two ping replies is the guest not answering (shorter ones are jitter)
+SILENCE = 4 * PING_INTERVAL  # a longer gap between two replies: pings lost, the guest did not answer
 
 
 def ping_samples(run: ping.PingRun, interval: float) -> list[tuple[float, bool]]:

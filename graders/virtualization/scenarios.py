@@ -18,7 +18,7 @@ from graders.clustering.scenarios import FenceHostList, bans
 from graders.collectors.cib import Cib
 from graders.facts import LabFacts
 from graders.scenario import Run, Scenario, Step, Swap, cause_verdict
-from graders.virtualization.checks import network_active
+from graders.virtualization.checks import _config_file, domain_network, guest_running, network_active
 from graders.virtualization.hypervisors import every
 from graders.virtualization.resource_checks import autostart_off, migration_transport, vm_resource
 from halab.spec import LabSpec
@@ -215,5 +215,66 @@ class AllowMigrateOff(Hypervisors, Swap):
         return cause_verdict(facts, [], (vm_resource,), "Pacemaker migrates the guest live again")
 
 
+def _edit_config(spec: LabSpec, old: str, new: str) -> str:
+    """sed that replaces ``old`` by ``new`` in the guest's XML on the shared storage (one file, both see it)."""
+    return f"sed -i \"s#{old}#{new}#\" {spec.settings['guest_config']}"
+
+
+LOCAL_DISK = "/dev/vg0/guest1"  # a local LVM volume: where a test hypervisor kept the guest's disk
+
+
+class ConfigWrongDisk(Hypervisors):
+    name = "config-wrong-disk"
+    summary = ("The guest's XML on the shared storage was replaced by one exported from a test hypervisor, whose "
+               "disk is a local LVM volume (/dev/vg0/guest1), and the resource was restarted to apply it: the start "
+               "fails on both hypervisors and the guest stays down.")
+    expected_failures = ("guest-running", "vm-resource")
+    settle_seconds = 20.0
+
+    @staticmethod
+    def _sources(spec: LabSpec) -> tuple[str, str]:
+        return f"<source dev='{spec.settings['guest_disk']}'/>", f"<source dev='{LOCAL_DISK}'/>"
+
+    def breaks(self, spec: LabSpec) -> list[Step]:
+        right, wrong = self._sources(spec)
+        first, vm = spec.member_names[0], resource(spec)
+        # The admin restarts the guest to apply the new file: stopped, then started once the stop is done.
+        return [Run(first, _edit_config(spec, right, wrong)),
+                Run(first, f"crm resource stop {vm} && crm_resource --wait --timeout=150s && crm resource start {vm}",
+                    180)]
+
+    def repairs(self, spec: LabSpec) -> list[Step]:
+        right, wrong = self._sources(spec)
+        first = spec.member_names[0]
+        return [Run(first, _edit_config(spec, wrong, right)), Run(first, f"crm_resource --cleanup --resource "
+                                                                         f"{resource(spec)}")]
+
+    def root_cause(self, facts: LabFacts) -> Verdict:
+        config, shared = _config_file(facts), facts.spec.settings["guest_disk"]
+        problems = [] if isinstance(config, str) or any(d.source == shared for d in config.main_disks) else \
+            [f"{facts.spec.settings['guest_config']} gives the guest the disk "
+             f"{', '.join(d.source for d in config.main_disks) or '(none)'}, not the shared disk {shared}"]
+        return cause_verdict(facts, problems, (guest_running, vm_resource), "the guest starts from its shared disk")
+
+
+class ConfigWrongNetwork(Hypervisors, Swap):
+    name = "config-wrong-network"
+    summary = ("The guest's XML on the shared storage was regenerated with virt-install's defaults and now plugs the "
+               "guest into libvirt's 'default' network (NAT on one hypervisor): it runs on today, and the next start "
+               "of the guest fails, or puts it where its clients cannot reach it.")
+    expected_failures = ("domain-network",)
+    settle_seconds = 1.0
+
+    def values(self, spec: LabSpec) -> tuple[str, str]:
+        return f"<source network='{spec.settings['vm_network']}'/>", "<source network='default'/>"
+
+    def swap(self, spec: LabSpec, old: str, new: str) -> list[Step]:
+        return [Run(spec.member_names[0], _edit_config(spec, old, new))]
+
+    def root_cause(self, facts: LabFacts) -> Verdict:
+        return cause_verdict(facts, [], (domain_network,), "the guest's XML puts it on the lab's network")
+
+
 SCENARIOS: list[Scenario] = [NetworkNotAutostarted(), GuestLeftoverBan(), FenceHostList(), MigrationKeyMissing(),
-                             GuestAutostarted(), MigrationOverTcp(), AllowMigrateOff()]
+                             GuestAutostarted(), MigrationOverTcp(), AllowMigrateOff(), ConfigWrongNetwork(),
+                             ConfigWrongDisk()]
