@@ -13,8 +13,8 @@ hypervisor), so any names or equivalent repair pass, and the masking repair (``m
 
 from __future__ import annotations
 
-from graders.checks import Verdict, fail, ok
-from graders.clustering.scenarios import FenceHostList, bans
+from graders.checks import Verdict
+from graders.clustering.scenarios import FenceHostList, LeftoverBan
 from graders.collectors.cib import Cib
 from graders.facts import LabFacts
 from graders.scenario import Run, Scenario, Step, Swap, cause_verdict
@@ -76,44 +76,20 @@ class NetworkNotAutostarted(Hypervisors):
                                                            "hypervisor")
 
 
-def guest_resources(cib: Cib) -> set[str]:
-    """The ids that stand for the guest: the VirtualDomain primitives, their groups and clones."""
-    return {rid for p in cib.by_agent("VirtualDomain") for rid in (p.id, p.group, p.clone) if rid}
+class GuestLeftoverBan(Hypervisors, LeftoverBan):
+    """The clustering kind's leftover ban, of the guest: its resource, and any group or clone holding it."""
 
-
-class GuestLeftoverBan(Hypervisors):
     name = "guest-leftover-ban"
     summary = ("`crm_resource --ban` live-migrated the guest off its hypervisor for maintenance and nobody cleared "
                "it: the next hypervisor loss has nowhere to restart the guest.")
-    expected_failures = ("no-leftover-constraints",)
     settle_seconds = 10.0
-    BANNED = ("cibadmin --query --xpath \"//rsc_location[starts-with(@id,'cli-ban')]\" | "
-              "sed -n 's/.* node=\"\\([^\"]*\\)\".*/\\1/p' | head -n1")
+    off = ("the guest off a hypervisor", "the guest off any hypervisor")
 
-    def breaks(self, spec: LabSpec) -> list[Step]:
-        # Without --node, crm_resource bans the node the resource runs on now.
-        return [Run(spec.member_names[0], f"crm_resource --ban --resource {resource(spec)}")]
+    def resource(self, spec: LabSpec) -> str:
+        return resource(spec)
 
-    def repairs(self, spec: LabSpec) -> list[Step]:
-        return [Run(spec.member_names[0], f"crm_resource --clear --resource {resource(spec)}")]
-
-    def masks(self, spec: LabSpec) -> list[Step]:
-        # The same ban under a name the leftover check does not look for.
-        vm = resource(spec)
-        return [Run(spec.member_names[0], f"node=$({self.BANNED}) && crm_resource --clear --resource {vm} && "
-                                          f"crm configure location keep-off {vm} -inf: \"$node\"")]
-
-    def unmasks(self, spec: LabSpec) -> list[Step]:
-        return [Run(spec.member_names[0], "crm configure delete keep-off")]
-
-    def root_cause(self, facts: LabFacts) -> Verdict:
-        _, cib = facts.cluster_view(lambda node: node.cib())
-        pinned = bans(cib, guest_resources(cib), facts.spec.member_names)
-        leftovers = [c.id for c in cib.constraints if c.id.startswith(("cli-ban", "cli-prefer"))]
-        found = sorted(set(pinned + leftovers))
-        if found:
-            return fail(f"constraints still keep the guest off a hypervisor: {', '.join(found)}")
-        return ok("no constraint keeps the guest off any hypervisor")
+    def guarded(self, facts: LabFacts, cib: Cib) -> set[str]:
+        return {rid for p in cib.by_agent("VirtualDomain") for rid in (p.id, p.group, p.clone) if rid}
 
 
 class MigrationKeyMissing(Hypervisors):
