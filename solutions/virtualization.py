@@ -30,10 +30,12 @@ def define_network(lab: Lab, progress: Progress) -> None:
     progress(f"defining, starting and autostarting the libvirt network {s['vm_network']} on every hypervisor")
     for node in lab.spec.member_names:
         lab.write_file(node, s["network_xml"], network_xml(lab.spec))
-        # Started only where it is not (solving a solved or broken lab again: `halab break`, `halab solve`).
-        must(lab, node, f"virsh net-define {s['network_xml']} && {{ virsh net-info {s['vm_network']} | "
-                        f"grep -q '^Active: *yes' || virsh net-start {s['vm_network']}; }} && "
-                        f"virsh net-autostart {s['vm_network']}")
+        # Defined and started only where it is not (solving a solved or broken lab again: `halab break`, `halab
+        # solve`; net-define refuses a second network of the same name, as the file gives no UUID).
+        net = s["vm_network"]
+        must(lab, node, f"{{ virsh net-info {net} >/dev/null 2>&1 || virsh net-define {s['network_xml']}; }} && "
+                        f"{{ virsh net-info {net} | grep -q '^Active: *yes' || virsh net-start {net}; }} && "
+                        f"virsh net-autostart {net}")
 
 
 def virt_install(spec: LabSpec) -> str:
