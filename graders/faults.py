@@ -132,12 +132,13 @@ def journal_events(lab: Lab, since: float, until: float, nodes: list[str] | None
 
 
 def fault_timeline(lab: Lab, fault_at: float, what: str, node: str, samples: list[tuple[float, bool]],
-                   nodes: list[str] | None = None, sources: tuple[str, ...] = JOURNAL_SOURCES) -> list[dict[str, Any]]:
+                   nodes: list[str] | None = None, sources: tuple[str, ...] = JOURNAL_SOURCES,
+                   meaning: tuple[str, str] = timeline.CLIENT) -> list[dict[str, Any]]:
     """A fault check's timeline: the injection, the journals of ``nodes`` (the members unless told) and the
-    grader's probe (graders/timeline.py)."""
+    grader's probe (graders/timeline.py; ``meaning`` words its changes)."""
     injected = Event(fault_at, timeline.GRADER, f"fault injected: {what} {node}")
     return timeline.build(fault_at, [injected, *journal_events(lab, fault_at - 1, time.time(), nodes, sources),
-                                     *timeline.probe_events(samples)])
+                                     *timeline.probe_events(samples, meaning=meaning)])
 
 
 def run_fault(kind: Kind, check_id: str, lab: Lab, facts: LabFacts, passed: dict[str, bool],

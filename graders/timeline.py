@@ -20,13 +20,17 @@ def build(fault_at: float, events: list[Event]) -> list[dict[str, Any]]:
     return sorted(timeline, key=lambda entry: entry["t"])
 
 
-def probe_events(samples: list[tuple[float, bool]], started_failing: bool = False) -> list[Event]:
+CLIENT = ("client requests fail", "client requests answered again")  # what a probe's changes mean, by default
+
+
+def probe_events(samples: list[tuple[float, bool]], started_failing: bool = False,
+                 meaning: tuple[str, str] = CLIENT) -> list[Event]:
     """The client's side from the probe's samples ((time, answered)): one event at each change, so a long
-    outage is two lines, not hundreds."""
+    outage is two lines, not hundreds; ``meaning`` says (failing, answered again) in the probe's words."""
     events, answered = [], not started_failing
     for at, ok in samples:
         if ok != answered:
-            events.append(Event(at, GRADER, "client requests answered again" if ok else "client requests fail"))
+            events.append(Event(at, GRADER, meaning[1] if ok else meaning[0]))
             answered = ok
     return events
 

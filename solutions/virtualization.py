@@ -30,8 +30,12 @@ def define_network(lab: Lab, progress: Progress) -> None:
     progress(f"defining, starting and autostarting the libvirt network {s['vm_network']} on every hypervisor")
     for node in lab.spec.member_names:
         lab.write_file(node, s["network_xml"], network_xml(lab.spec))
-        must(lab, node, f"virsh net-define {s['network_xml']} && virsh net-start {s['vm_network']} && "
-                        f"virsh net-autostart {s['vm_network']}")
+        # Defined and started only where it is not (solving a solved or broken lab again: `halab break`, `halab
+        # solve`; net-define refuses a second network of the same name, as the file gives no UUID).
+        net = s["vm_network"]
+        must(lab, node, f"{{ virsh net-info {net} >/dev/null 2>&1 || virsh net-define {s['network_xml']}; }} && "
+                        f"{{ virsh net-info {net} | grep -q '^Active: *yes' || virsh net-start {net}; }} && "
+                        f"virsh net-autostart {net}")
 
 
 def virt_install(spec: LabSpec) -> str:
@@ -47,10 +51,23 @@ def guest_answers(lab: Lab, node: str) -> bool:
     return lab.run(node, f"curl -sf -m 2 http://{address}/cgi-bin/status", timeout=10).ok
 
 
+def managed(lab: Lab) -> bool:
+    """Whether Pacemaker already runs the guest from its XML on the shared storage (the lab was solved before)."""
+    s = lab.spec.settings
+    return lab.run(lab.spec.member_names[0], f"test -s {s['guest_config']} && cibadmin --query --xpath "
+                                             "\"//primitive[@type='VirtualDomain']\" >/dev/null", timeout=30).ok
+
+
 def install_guest(lab: Lab, progress: Progress) -> None:
-    """The VM from the provided disk on hv1, its XML on the shared storage, and the same domain on hv2."""
+    """The VM from the provided disk on hv1, its XML on the shared storage, and the same domain on hv2; once
+    Pacemaker runs it, only libvirt's autostart is turned off where the guest is defined (never a second copy)."""
     s = lab.spec.settings
     first, *others = lab.spec.member_names
+    if managed(lab):
+        progress(f"{s['guest_name']} already runs under Pacemaker: turning off libvirt's autostart where defined")
+        on_all(lab, f"! virsh dominfo {s['guest_name']} 2>/dev/null | grep -q '^Persistent: *yes' || "
+                    f"virsh autostart --disable {s['guest_name']}")
+        return
     progress(f"creating {s['guest_name']} on {first} with virt-install --import")
     must(lab, first, virt_install(lab.spec), timeout=120)
     wait_until(f"{s['guest_name']} to answer on {s['guest_address']}", lambda: guest_answers(lab, first), timeout=60)
@@ -72,7 +89,9 @@ def migration_keys(lab: Lab, progress: Progress) -> None:
         keys.append(lab.read_file(node, "/root/.ssh/id_ed25519.pub").decode().strip())
     host_keys = "".join(f"{info.name},{info.address} {info.host_key}\n" for info in lab.state().nodes)
     for node in nodes:
-        must(lab, node, f"printf '%s\\n' {' '.join(shlex.quote(k) for k in keys)} >> /root/.ssh/authorized_keys")
+        for key in keys:  # once each, however often the lab is solved
+            quoted, authorized = shlex.quote(key), "/root/.ssh/authorized_keys"
+            must(lab, node, f"grep -qxF {quoted} {authorized} || echo {quoted} >> {authorized}")
         lab.write_file(node, "/root/.ssh/known_hosts", host_keys)
     for node in nodes:
         for peer in nodes:

@@ -71,37 +71,49 @@ def bans(cib: Cib, resources: set[str], members: list[str]) -> list[str]:
 
 
 class LeftoverBan(Scenario):
+    """A leftover ban of the lab's service; a kind whose service is another resource (the virtualization lab's
+    guest) derives from it and says which (``resource``, ``guarded``) and how to name what is kept off (``off``)."""
+
     name = "leftover-ban"
     summary = ("`crm_resource --ban` moved the service off its node during maintenance and nobody cleared it: "
                "the next failover has nowhere to go.")
     expected_failures = ("no-leftover-constraints",)
     settle_seconds = 15.0
+    off = ("the service off a node", "the service off any node")  # (still kept off: ..., nothing keeps ...)
+
+    def resource(self, spec: LabSpec) -> str:
+        return "web"
+
+    def guarded(self, facts: LabFacts, cib: Cib) -> set[str]:
+        """The ids a ban of the service may name."""
+        return _service_resources(cib, facts.spec.settings["floating_ip"])
 
     def breaks(self, spec: LabSpec) -> list[Step]:
         # Without --node, crm_resource bans the node the resource runs on now.
-        return [Run(spec.member_names[0], "crm_resource --ban --resource web")]
+        return [Run(spec.member_names[0], f"crm_resource --ban --resource {self.resource(spec)}")]
 
     def repairs(self, spec: LabSpec) -> list[Step]:
-        return [Run(spec.member_names[0], "crm_resource --clear --resource web")]
+        return [Run(spec.member_names[0], f"crm_resource --clear --resource {self.resource(spec)}")]
 
     def masks(self, spec: LabSpec) -> list[Step]:
         # The same ban under a name the leftover check does not look for.
         banned = ("cibadmin --query --xpath \"//rsc_location[starts-with(@id,'cli-ban')]\" | "
                   "sed -n 's/.* node=\"\\([^\"]*\\)\".*/\\1/p' | head -n1")
-        return [Run(spec.member_names[0], f"node=$({banned}) && crm_resource --clear --resource web && "
-                                          "crm configure location keep-off web -inf: \"$node\"")]
+        rsc = self.resource(spec)
+        return [Run(spec.member_names[0], f"node=$({banned}) && crm_resource --clear --resource {rsc} && "
+                                          f"crm configure location keep-off {rsc} -inf: \"$node\"")]
 
     def unmasks(self, spec: LabSpec) -> list[Step]:
         return [Run(spec.member_names[0], "crm configure delete keep-off")]
 
     def root_cause(self, facts: LabFacts) -> Verdict:
         _, cib = facts.cluster_view(lambda node: node.cib())
-        pinned = bans(cib, _service_resources(cib, facts.spec.settings["floating_ip"]), facts.spec.member_names)
+        pinned = bans(cib, self.guarded(facts, cib), facts.spec.member_names)
         leftovers = [c.id for c in cib.constraints if c.id.startswith(("cli-ban", "cli-prefer"))]
         found = sorted(set(pinned + leftovers))
         if found:
-            return fail(f"constraints still keep the service off a node: {', '.join(found)}")
-        return ok("no constraint keeps the service off any node")
+            return fail(f"constraints still keep {self.off[0]}: {', '.join(found)}")
+        return ok(f"no constraint keeps {self.off[1]}")
 
 
 class FenceHostList(Scenario):

@@ -54,6 +54,10 @@ RULES = [
     rule("pacemaker-controld", r"Result of (start|stop) operation for (\S+) on (\S+): (\w+)",
          lambda m: f"{m[2]} {'started' if m[1] == 'start' else 'stopped'} on {m[3]}"
                    + ("" if m[4] == "ok" else f" ({m[4]})")),
+    # A live migration (a VirtualDomain resource with allow-migrate): sent from the source, taken on the target.
+    rule("pacemaker-controld", r"Result of (migrate_to|migrate_from) operation for (\S+) on (\S+): (\w+)",
+         lambda m: f"{m[2]} {'migrating away from' if m[1] == 'migrate_to' else 'migrated to'} {m[3]}"
+                   + ("" if m[4] == "ok" else f" ({m[4]})")),
 ]
 
 

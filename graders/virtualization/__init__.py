@@ -43,4 +43,5 @@ KIND = register(clustering.KIND.derive(
     probes={},  # the guest is asked from the hypervisors (guest_status): the host is not on the VM network
     collectors={"libvirt": "graders.virtualization.collect:libvirt_facts"},
     setup="graders.virtualization.setup:provide_guest",
+    scenarios="graders.virtualization.scenarios:SCENARIOS",
 ))

@@ -16,7 +16,7 @@ from graders.checks import FaultOutcome, Verdict
 from graders.collectors import ParseError, guest_status, ping
 from graders.collectors.crm_mon import ClusterStatus
 from graders.facts import LabFacts
-from graders.faults import cluster_status, power_cut, why_not
+from graders.faults import cluster_status, fault_timeline, power_cut, why_not
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.types import Progress
@@ -57,6 +57,20 @@ def _where(lab: Lab, facts: LabFacts) -> tuple[str, str, str] | str:
     return resource, holder, others[0]
 
 
+GUEST = ("the guest does not answer", "the guest answers again")  # the grader's probe, in the timeline
+SILENCE = 4 * PING_INTERVAL  # a longer gap between two replies: pings lost, the guest did not answer
+
+
+def ping_samples(run: ping.PingRun, interval: float) -> list[tuple[float, bool]]:
+    """The ping's replies as the probe's samples for the timeline: each silence longer than SILENCE is the guest
+    not answering, from the first ping that got no reply to the reply that ended it."""
+    samples: list[tuple[float, bool]] = []
+    for (earlier, _), (later, _) in zip(run.replies, run.replies[1:], strict=False):
+        if later - earlier > SILENCE:
+            samples += [(earlier + interval, False), (later, True)]
+    return samples
+
+
 def live_migration(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     """Move the resource to the other hypervisor; the guest must keep running, with a short downtime."""
     where = _where(lab, facts)
@@ -70,14 +84,13 @@ def live_migration(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcom
     address = lab.spec.settings["guest_address"]
     pinger = lab.run(target, f"nohup ping -D -i {PING_INTERVAL} -W 1 {address} > {PING_LOG} 2>&1 & echo $!")
     progress(f"fault check: moving {resource} from {source} to {target} (live migration)")
-    started = time.monotonic()
-    seconds = None
+    started, fault_at = time.monotonic(), time.time()
+    seconds, refused = None, ""
     try:
         moved = lab.run(source, f"crm_resource --move --resource {resource} --node {target}", timeout=30)
-        if not moved.ok:
-            return FaultOutcome(Verdict(False, f"crm_resource --move failed: {(moved.stderr or moved.stdout).strip()}"))
+        refused = "" if moved.ok else (moved.stderr or moved.stdout).strip()
         deadline = started + 120
-        while time.monotonic() < deadline:
+        while not refused and time.monotonic() < deadline:
             if _running_on(lab, target, resource):
                 seconds = round(time.monotonic() - started, 1)
                 break
@@ -97,25 +110,35 @@ def live_migration(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcom
         measurements["migration_downtime_seconds"] = round(run.downtime(PING_INTERVAL), 2)
     except (HalabError, ParseError):
         run = None
+    events = fault_timeline(lab, fault_at, f"live-migrating {resource} to {target} from", source,
+                            ping_samples(run, PING_INTERVAL) if run else [], meaning=GUEST)
+    verdict = _migration_verdict(lab, resource, (source, target), (seconds, refused), (before, after), run,
+                                 measurements)
+    return FaultOutcome(verdict, measurements, events)
+
+
+def _migration_verdict(lab: Lab, resource: str, moved: tuple[str, str], took: tuple[float | None, str],
+                       guest: tuple[guest_status.GuestStatus, guest_status.GuestStatus | None],
+                       run: ping.PingRun | None, measurements: dict[str, Any]) -> Verdict:
+    (source, target), (seconds, refused), (before, after) = moved, took, guest
+    if refused:
+        return Verdict(False, f"crm_resource --move failed: {refused}")
     if seconds is None:
         status = cluster_status(lab, target)
         failures = "; ".join(status.failures[:2]) if status and status.failures else "no failed action recorded"
-        return FaultOutcome(Verdict(False, f"{resource} did not arrive on {target} within 120 s ({failures})"),
-                            measurements)
+        return Verdict(False, f"{resource} did not arrive on {target} within 120 s ({failures})")
     if after is None:
-        return FaultOutcome(Verdict(False, f"{resource} runs on {target}, but the guest does not answer there"),
-                            measurements)
+        return Verdict(False, f"{resource} runs on {target}, but the guest does not answer there")
     if after.boot_id != before.boot_id or after.uptime < before.uptime:
-        return FaultOutcome(Verdict(False, f"the guest was restarted (new boot, up {after.uptime:.0f} s), not migrated "
-                                           "live: Pacemaker stopped and started it; is allow-migrate=true, and did "
-                                           "the migration fail (crm_mon --failcounts)?"), measurements)
+        return Verdict(False, f"the guest was restarted (new boot, up {after.uptime:.0f} s), not migrated live: "
+                              "Pacemaker stopped and started it; is allow-migrate=true, and did the migration fail "
+                              "(crm_mon --failcounts)?")
     if run is None:
-        return FaultOutcome(Verdict(False, "the guest kept running, but the ping during the migration could not be "
-                                           "read"), measurements)
-    downtime = measurements["migration_downtime_seconds"]
-    feedback = (f"live-migrated {source} -> {target} in {seconds} s; the guest kept running (same boot, up "
-                f"{after.uptime:.0f} s), unreachable for {downtime} s (objective {objective:g} s)")
-    return FaultOutcome(Verdict(downtime <= objective, feedback), measurements)
+        return Verdict(False, "the guest kept running, but the ping during the migration could not be read")
+    downtime, objective = measurements["migration_downtime_seconds"], measurements["migration_downtime_objective_s"]
+    return Verdict(downtime <= objective, f"live-migrated {source} -> {target} in {seconds} s; the guest kept running "
+                                          f"(same boot, up {after.uptime:.0f} s), unreachable for {downtime} s "
+                                          f"(objective {objective:g} s)")
 
 
 def hypervisor_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
@@ -130,9 +153,13 @@ def hypervisor_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutco
     started = time.monotonic()
     deadline = started + max(2 * rto, 120)
 
+    fault_at = time.time()
+    samples: list[tuple[float, bool]] = []  # (when, the guest answered the survivor): the probe in the timeline
+
     def restarted() -> tuple[float | None, str]:
         while time.monotonic() < deadline:
             status = _guest(lab, survivor)
+            samples.append((time.time(), status is not None))
             if status and (before is None or status.boot_id != before.boot_id) \
                     and _running_on(lab, survivor, resource):
                 return round(time.monotonic() - started, 1), status.boots
@@ -140,19 +167,20 @@ def hypervisor_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutco
         return None, why_not(cluster_status(lab, survivor), survivor, holder)
 
     (seconds, boots_or_reason), restored = power_cut(lab, holder, restarted, progress)
+    events = fault_timeline(lab, fault_at, "powering off", holder, samples, meaning=GUEST)
     measurements: dict[str, Any] = {"failover_from": holder, "rto_seconds": rto, "failover_seconds": seconds}
     if seconds is None:
         return FaultOutcome(Verdict(False, f"after powering off {holder}, the guest did not answer from {survivor} "
                                            f"within {deadline - started:.0f} s: {boots_or_reason}.{restored}"),
-                            measurements)
+                            measurements, events)
     measurements["failover_to"] = survivor
     twice = _running_twice(lab)
     if twice:
         return FaultOutcome(Verdict(False, f"the guest came back on {survivor} after {seconds} s, but {twice}"
-                                           f".{restored}"), measurements)
+                                           f".{restored}"), measurements, events)
     return FaultOutcome(Verdict(seconds <= rto, f"powered off {holder}; the guest answered from {survivor} after "
                                                 f"{seconds} s (boot {boots_or_reason} of its shared disk; objective "
-                                                f"{rto:g} s).{restored}"), measurements)
+                                                f"{rto:g} s).{restored}"), measurements, events)
 
 
 def _running_twice(lab: Lab) -> str:

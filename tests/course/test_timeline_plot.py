@@ -68,3 +68,16 @@ def test_the_timeline_in_headless_chromium(tmp_path: Path) -> None:
         finally:
             context.close()
     assert (ARTIFACTS / "browser-timeline.png").stat().st_size > 10_000
+
+
+def test_a_guests_silence_migration_and_return_have_their_colours() -> None:
+    """The virtualization lab's words (graders/virtualization/faults.py): the guest not answering in red, answering
+    again in green, a live migration apart from starts and stops; recorded from a real hypervisor loss."""
+    from halab.course.widgets.timeline_plot import _colour
+
+    lost = json.loads((FIXTURES / "virtualization" / "journal" / "hypervisor-loss-fault.json").read_text())["timeline"]
+    colours = {e["event"]: _colour(e["event"]) for e in lost}
+    assert colours["the guest does not answer"] == colours["hv1 lost"] != colours["the guest answers again"]
+    assert colours["the guest answers again"] == colours["vm-guest1 started on hv2"]
+    assert _colour("vm-guest1 migrated to hv1") not in (colours["hv1 lost"], colours["vm-guest1 started on hv2"])
+    assert timeline_png(lost, "hypervisor-loss").startswith(b"\x89PNG")

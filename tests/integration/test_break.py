@@ -9,7 +9,8 @@ graded, repaired by its documented repair and graded again, the masking repairs 
 one lab per kind (the documented repair brings it back to solved, which the next scenario starts from), then one
 full check whose fault checks carry their timelines. Measured here (2 cores, nspawn, 2026-12-06): clustering's
 walk 191 s, infrastructure's 6.1 min (eleven scenarios 4.3 min, the check 111 s), load balancing's 155 s (six
-scenarios 107 s, the check 36 s).
+scenarios 107 s, the check 36 s), virtualization's 177 s (`labslot --vm`; solved 38 s after up, nine scenarios
+109 s, the check with a live migration and a hypervisor loss 30 s).
 """
 
 from __future__ import annotations
@@ -147,3 +148,21 @@ def test_every_loadbalancing_scenario_breaks_and_its_documented_repair_mends_it(
     assert "client requests answered again" in after, killed
     assert any(line.startswith("HAProxy: server ") for line in told["web-server-failure"]), told
     print(f"check with the fault checks and their timelines: {time.monotonic() - began:.0f} s")
+
+
+@pytest.mark.long  # README, 'Long test runs': every virtualization scenario, then the two fault checks
+@pytest.mark.timeout(2400)
+@pytest.mark.parametrize("solved_lab", ["virtualization"], indirect=True)
+def test_every_virtualization_scenario_breaks_and_its_documented_repair_mends_it(solved_lab: Lab,
+                                                                                  tmp_path: Path) -> None:
+    walk_all(solved_lab, solved_lab.spec.kind_def.scenario_list())
+    began = time.monotonic()
+    told = timelines("virtualization", tmp_path, 900)
+    migrated, lost = told["live-migration"], told["hypervisor-loss"]
+    assert migrated[0].startswith("fault injected: live-migrating "), migrated
+    assert any(" migrating away from " in line for line in migrated), migrated
+    assert any(" migrated to " in line for line in migrated), migrated
+    assert lost[0].startswith("fault injected: powering off"), lost
+    assert any(" fenced " in line for line in lost) and any(" started on " in line for line in lost), lost
+    assert "the guest answers again" in lost, lost
+    print(f"check with the two fault checks and their timelines: {time.monotonic() - began:.0f} s")

@@ -12,8 +12,9 @@ from typing import Any
 from graders.timeline import GRADER, recorded
 from halab.course.widgets.common import figure_png
 
-COLOURS = {"fail": "#cf222e", "lost": "#cf222e", "down": "#cf222e", "fenc": "#9a6700", "start": "#1a7f37",
-           "answered": "#1a7f37", "joined": "#0969da", "up": "#0969da"}
+COLOURS = {"fail": "#cf222e", "lost": "#cf222e", "down": "#cf222e", "not answer": "#cf222e", "fenc": "#9a6700",
+           "start": "#1a7f37", "answered": "#1a7f37", "answers": "#1a7f37", "migrat": "#8250df", "joined": "#0969da",
+           "up": "#0969da"}
 
 
 def _colour(event: str) -> str:
