@@ -10,13 +10,19 @@ cannot follow the new primary's timeline; they are rebuilt from it with pg_baseb
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
+from graders import timeline
 from graders.checks import FaultOutcome, Verdict
+from graders.collectors.journal import DR_SOURCES, Event
 from graders.dr.facts import the_ticket
 from graders.dr.live import (
     Writer,
+    WriterLog,
     active_site,
     in_recovery,
     lost_commits,
@@ -31,7 +37,7 @@ from graders.dr.live import (
 from graders.dr.recovery import failback, move_ticket, other_site, switch_back
 from graders.dr.sites import Site, sites, wan_address
 from graders.facts import LabFacts
-from graders.faults import objective
+from graders.faults import fault_timeline, objective
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
@@ -41,12 +47,44 @@ from halab.types import Progress
 _RETURNS: dict[str, dict[str, Any]] = {}
 
 
+Story = list[dict[str, Any]]  # a fault check's timeline (graders/timeline.py), filled in before the lab is restored
+Told = Callable[[Lab, LabFacts, Progress, Story], FaultOutcome]
+
+
+def _told(check: Told) -> Callable[[Lab, LabFacts, Progress], FaultOutcome]:
+    """A fault check that tells its story: ``check`` fills ``story`` once the fault has played out (before the
+    lab is put back, whose own events would bury it), and the outcome carries it, whichever verdict it returns."""
+    @functools.wraps(check)
+    def run(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+        story: Story = []
+        outcome = check(lab, facts, progress, story)
+        return replace(outcome, timeline=outcome.timeline or story)
+    return run
+
+
+def _booth_nodes(lab: Lab) -> list[str]:
+    return [n for site in sites(lab.spec) for n in site.nodes] + [n.name for n in lab.spec.with_role("arbitrator")]
+
+
+def _tell(story: Story, lab: Lab, fault_at: float, what: str, where: str, log: WriterLog | None,
+          nodes: list[str] | None = None, seen: list[Event] | None = None) -> None:
+    """The fault, booth's ticket (revoked, granted, lost, expired), Pacemaker's fencing, promotions and floating
+    IPs at both sites and the arbitrator (or ``nodes``), what the grader saw (``seen``), and the graders' writer's
+    commits failing and succeeding again."""
+    samples = log.samples() if log else []
+    story[:] = fault_timeline(lab, fault_at, what, where, samples, nodes or _booth_nodes(lab), DR_SOURCES)
+    if seen:
+        story[:] = timeline.build(fault_at, [*(Event(e["t"] + fault_at, e["node"], e["event"]) for e in story),
+                                             *seen])
+
+
 def _start(lab: Lab) -> tuple[Site, Site] | None:
     active = active_site(lab)
     return (active, other_site(lab, active)) if active else None
 
 
-def planned_switch(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+@_told
+def planned_switch(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """Revoke the ticket at the active site and grant it to the other, as a planned DR test does, with the
     graders' writer committing all along: the other site must take over and lose no acknowledged commit, and
     the old primary must follow the new one. The ticket then goes back."""
@@ -71,6 +109,7 @@ def planned_switch(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcom
         lost, _ = lost_commits(log, writer.stored(), active.db_ip)
         measurements.update(planned_switch_seconds=outage(log, since, {standby.db_ip}), planned_switch_lost=len(lost))
         followed = wait(lambda: _streams_from(lab, standby, active), 90, 2)
+        _tell(story, lab, since, f"revoking {ticket} at {active.title}, granting it to", standby.title, log)
     finally:
         progress(f"fault check: moving {ticket} back to {active.title}")
         restored = switch_back(lab, ticket, active, progress)
@@ -108,7 +147,8 @@ def _isolate(lab: Lab, site: Site) -> None:
         faults.drop_traffic(lab, node, peers)
 
 
-def wan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+@_told
+def wan_cut(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """Cut the active site off the WAN: after the ticket's expiry exactly one site may hold it (the other,
     with the arbitrator's vote) and run the primary; never both at once."""
     found = _start(lab)
@@ -118,21 +158,30 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     ticket = the_ticket(facts)
     measurements: dict[str, Any] = {"wan_cut_site": active.name}
     both: list[str] = []
+    seen: list[Event] = []
     progress(f"fault check: cutting {active.title} off the WAN")
     try:
-        _isolate(lab, active)
-        started = time.monotonic()
-        moved = None
-        while time.monotonic() - started < 150:
-            held = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
-            promoted = {s.name: promoted_at(lab, s) for s in (active, standby)}
-            if all(held.values()) or all(promoted.values()):
-                both.append(f"{round(time.monotonic() - started)} s: ticket {held}, promoted {promoted}")
-            if held[standby.name] and not held[active.name] and promoted[standby.name] and not promoted[active.name]:
-                moved = round(time.monotonic() - started, 1)
-                break
-            time.sleep(1)
-        final = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
+        with Writer(lab) as writer:  # the client's side, for the timeline
+            time.sleep(2)
+            fault_at = writer.now()
+            _isolate(lab, active)
+            started = time.monotonic()
+            moved = None
+            last: dict[str, Any] = {}
+            while time.monotonic() - started < 150:
+                held = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
+                promoted = {s.name: promoted_at(lab, s) for s in (active, standby)}
+                seen += _observed(last, held, promoted)
+                if all(held.values()) or all(promoted.values()):
+                    both.append(f"{round(time.monotonic() - started)} s: ticket {held}, promoted {promoted}")
+                if held[standby.name] and not held[active.name] and promoted[standby.name] and \
+                        not promoted[active.name]:
+                    moved = round(time.monotonic() - started, 1)
+                    time.sleep(3)  # the client's first writes at the other site
+                    break
+                time.sleep(1)
+            final = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
+        _tell(story, lab, fault_at, "cutting off the WAN:", active.title, writer.log(), seen=seen)
     finally:
         progress(f"fault check: reconnecting {active.title}")
         for node in active.nodes:
@@ -156,7 +205,21 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
                                       f"once.{restored}"), measurements)
 
 
-def site_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+def _observed(last: dict[str, Any], held: dict[str, bool | None], promoted: dict[str, list[str]]) -> list[Event]:
+    """The grader's own view of each site while the WAN is cut (its ticket and its primary, as its cluster says),
+    one event per change."""
+    events, now = [], time.time()
+    for site in held:
+        state = ("holds the ticket" if held[site] else "does not hold the ticket" if held[site] is False else
+                 "does not answer", f"primary on {', '.join(promoted[site])}" if promoted[site] else "no primary")
+        if last.get(site) != state:
+            events.append(Event(now, timeline.GRADER, f"site {site.upper()} {state[0]}, {state[1]}"))
+            last[site] = state
+    return events
+
+
+@_told
+def site_loss(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """Power off every node of the active site with the writer committing: the ticket must move after its
     expiry, the other site promote, and the client's writes resume; RTO (the client's outage) and RPO (its
     acknowledged commits missing afterwards) are measured against the lab's objectives. The lost site is then
@@ -185,9 +248,16 @@ def site_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         lost, span = lost_commits(log, writer.stored(), active.db_ip) if seconds is not None else ([], 0.0)
         acked = len([c for c in log.commits if c.at <= lost_at])
         measurements.update(rto_seconds=seconds, rpo_commits=len(lost), rpo_seconds=span, commits_before_loss=acked)
+        # The lost site's nodes are off: the story is the survivors' and the arbitrator's.
+        _tell(story, lab, lost_at, "powering off", f"{', '.join(active.nodes)} (all of {active.title})", log,
+              [n for n in _booth_nodes(lab) if n not in active.nodes])
     finally:
         progress(f"fault check: powering {active.title} on again and watching it return")
+        back_at = time.time()
         returned = _RETURNS[lab.name] = _watch_return(lab, ticket, active, standby)
+        returned["timeline"] = []
+        _tell(returned["timeline"], lab, back_at, "powering on", f"{', '.join(active.nodes)} (all of {active.title})",
+              None)
         restored, returned["rebuilt"] = failback(lab, ticket, active, progress)
         returned["failback_problem"] = restored
     if seconds is None:
@@ -271,10 +341,13 @@ def _cluster_back(lab: Lab, site: Site) -> bool:
     return bool(seen and seen.quorate and all(seen.nodes.get(n) and seen.nodes[n].online for n in site.nodes))
 
 
-def site_return(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+@_told
+def site_return(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """How the site lost in site-loss came back: never a second primary, the ticket left where it was, no
-    fencing death match; and after the failback runbook (rebuilt from the new primary), a replica again."""
+    fencing death match; and after the failback runbook (rebuilt from the new primary), a replica again. Its
+    timeline is site-loss's view of the return, from the power coming back until the site had booted."""
     seen = _RETURNS.pop(lab.name, None)
+    story[:] = (seen or {}).get("timeline", [])
     if seen is None:
         return FaultOutcome(Verdict(False, "not run: it grades the return of the site lost in site-loss, which did "
                                            "not run"))

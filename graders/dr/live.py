@@ -132,6 +132,10 @@ class WriterLog:
     commits: list[Commit]
     failures: list[float]
 
+    def samples(self) -> list[tuple[float, bool]]:
+        """The writer's attempts as (when, committed), in time order: the client's side of a fault's timeline."""
+        return sorted([(c.at, True) for c in self.commits] + [(at, False) for at in self.failures])
+
 
 class Writer:
     """The graders' writer on the client (see the module docstring); ``with Writer(lab) as writer:`` stops it
