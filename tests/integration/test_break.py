@@ -9,7 +9,8 @@ graded, repaired by its documented repair and graded again, the masking repairs 
 one lab per kind (the documented repair brings it back to solved, which the next scenario starts from), then one
 full check whose fault checks carry their timelines. Measured here (2 cores, nspawn, 2026-12-06): clustering's
 walk 191 s, infrastructure's 6.1 min (eleven scenarios 4.3 min, the check 111 s), load balancing's 155 s (six
-scenarios 107 s, the check 36 s).
+scenarios 107 s, the check 36 s), dr's 6.7 min (up and solved 68 s, seven scenarios 102 s, the check with its four
+fault checks 226 s; 2 cores shared with other labs).
 """
 
 from __future__ import annotations
@@ -147,3 +148,26 @@ def test_every_loadbalancing_scenario_breaks_and_its_documented_repair_mends_it(
     assert "client requests answered again" in after, killed
     assert any(line.startswith("HAProxy: server ") for line in told["web-server-failure"]), told
     print(f"check with the fault checks and their timelines: {time.monotonic() - began:.0f} s")
+
+
+DR_FAULTS = ("planned-switch", "wan-cut", "site-loss", "site-return")
+
+
+@pytest.mark.long  # README, 'Long test runs': every dr scenario, then the four fault checks with their timelines
+@pytest.mark.timeout(2400)
+@pytest.mark.parametrize("solved_lab", ["dr"], indirect=True)
+def test_every_dr_scenario_breaks_and_its_documented_repair_mends_it(solved_lab: Lab, tmp_path: Path) -> None:
+    walk_all(solved_lab, solved_lab.spec.kind_def.scenario_list())
+    began = time.monotonic()
+    report, _ = full_check("dr", tmp_path, 1800)
+    slow_misses(report, {"site-loss": ("rto_seconds", "rto_objective_seconds")})
+    told = {c["id"]: [e["event"] for e in c["timeline"]] for c in report["checks"] if c["id"] in DR_FAULTS}
+    for check, events in told.items():
+        print(f"{check}:", *events, sep="\n  ")
+        assert events and events[0].startswith("fault injected: "), (check, events)
+    switch = told["planned-switch"]
+    assert any(e.startswith("booth: ") and e.endswith(" granted here") for e in switch), switch
+    assert any(" promoted on " in e for e in switch) and "client requests answered again" in switch, switch
+    assert any(e.startswith("site B holds the ticket, primary on") for e in told["wan-cut"]), told["wan-cut"]
+    assert any(" promoted on " in e for e in told["site-loss"]), told["site-loss"]
+    print(f"check with the four fault checks and their timelines: {time.monotonic() - began:.0f} s")
