@@ -10,19 +10,14 @@ cannot follow the new primary's timeline; they are rebuilt from it with pg_baseb
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
-from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from graders import timeline
 from graders.checks import FaultOutcome, Verdict
-from graders.collectors.journal import DR_SOURCES, Event
+from graders.collectors.journal import Event
 from graders.dr.facts import the_ticket
 from graders.dr.live import (
     Writer,
-    WriterLog,
     active_site,
     in_recovery,
     lost_commits,
@@ -36,8 +31,9 @@ from graders.dr.live import (
 )
 from graders.dr.recovery import failback, move_ticket, other_site, switch_back
 from graders.dr.sites import Site, sites, wan_address
+from graders.dr.story import Story, booth_nodes, note_return, observed, tell, told
 from graders.facts import LabFacts
-from graders.faults import fault_timeline, objective
+from graders.faults import objective
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
@@ -47,43 +43,12 @@ from halab.types import Progress
 _RETURNS: dict[str, dict[str, Any]] = {}
 
 
-Story = list[dict[str, Any]]  # a fault check's timeline (graders/timeline.py), filled in before the lab is restored
-Told = Callable[[Lab, LabFacts, Progress, Story], FaultOutcome]
-
-
-def _told(check: Told) -> Callable[[Lab, LabFacts, Progress], FaultOutcome]:
-    """A fault check that tells its story: ``check`` fills ``story`` once the fault has played out (before the
-    lab is put back, whose own events would bury it), and the outcome carries it, whichever verdict it returns."""
-    @functools.wraps(check)
-    def run(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
-        story: Story = []
-        outcome = check(lab, facts, progress, story)
-        return replace(outcome, timeline=outcome.timeline or story)
-    return run
-
-
-def _booth_nodes(lab: Lab) -> list[str]:
-    return [n for site in sites(lab.spec) for n in site.nodes] + [n.name for n in lab.spec.with_role("arbitrator")]
-
-
-def _tell(story: Story, lab: Lab, fault_at: float, what: str, where: str, log: WriterLog | None,
-          nodes: list[str] | None = None, seen: list[Event] | None = None) -> None:
-    """The fault, booth's ticket (revoked, granted, lost, expired), Pacemaker's fencing, promotions and floating
-    IPs at both sites and the arbitrator (or ``nodes``), what the grader saw (``seen``), and the graders' writer's
-    commits failing and succeeding again."""
-    samples = log.samples() if log else []
-    story[:] = fault_timeline(lab, fault_at, what, where, samples, nodes or _booth_nodes(lab), DR_SOURCES)
-    if seen:
-        story[:] = timeline.build(fault_at, [*(Event(e["t"] + fault_at, e["node"], e["event"]) for e in story),
-                                             *seen])
-
-
 def _start(lab: Lab) -> tuple[Site, Site] | None:
     active = active_site(lab)
     return (active, other_site(lab, active)) if active else None
 
 
-@_told
+@told
 def planned_switch(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """Revoke the ticket at the active site and grant it to the other, as a planned DR test does, with the
     graders' writer committing all along: the other site must take over and lose no acknowledged commit, and
@@ -109,7 +74,7 @@ def planned_switch(lab: Lab, facts: LabFacts, progress: Progress, story: Story) 
         lost, _ = lost_commits(log, writer.stored(), active.db_ip)
         measurements.update(planned_switch_seconds=outage(log, since, {standby.db_ip}), planned_switch_lost=len(lost))
         followed = wait(lambda: _streams_from(lab, standby, active), 90, 2)
-        _tell(story, lab, since, f"revoking {ticket} at {active.title}, granting it to", standby.title, log)
+        tell(story, lab, since, f"revoking {ticket} at {active.title}, granting it to", standby.title, log)
     finally:
         progress(f"fault check: moving {ticket} back to {active.title}")
         restored = switch_back(lab, ticket, active, progress)
@@ -147,7 +112,7 @@ def _isolate(lab: Lab, site: Site) -> None:
         faults.drop_traffic(lab, node, peers)
 
 
-@_told
+@told
 def wan_cut(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """Cut the active site off the WAN: after the ticket's expiry exactly one site may hold it (the other,
     with the arbitrator's vote) and run the primary; never both at once."""
@@ -171,7 +136,7 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> Faul
             while time.monotonic() - started < 150:
                 held = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
                 promoted = {s.name: promoted_at(lab, s) for s in (active, standby)}
-                seen += _observed(last, held, promoted)
+                seen += observed(last, held, promoted)
                 if all(held.values()) or all(promoted.values()):
                     both.append(f"{round(time.monotonic() - started)} s: ticket {held}, promoted {promoted}")
                 if held[standby.name] and not held[active.name] and promoted[standby.name] and \
@@ -181,7 +146,7 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> Faul
                     break
                 time.sleep(1)
             final = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
-        _tell(story, lab, fault_at, "cutting off the WAN:", active.title, writer.log(), seen=seen)
+        tell(story, lab, fault_at, "cutting off the WAN:", active.title, writer.log(), seen=seen)
     finally:
         progress(f"fault check: reconnecting {active.title}")
         for node in active.nodes:
@@ -205,20 +170,7 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> Faul
                                       f"once.{restored}"), measurements)
 
 
-def _observed(last: dict[str, Any], held: dict[str, bool | None], promoted: dict[str, list[str]]) -> list[Event]:
-    """The grader's own view of each site while the WAN is cut (its ticket and its primary, as its cluster says),
-    one event per change."""
-    events, now = [], time.time()
-    for site in held:
-        state = ("holds the ticket" if held[site] else "does not hold the ticket" if held[site] is False else
-                 "does not answer", f"primary on {', '.join(promoted[site])}" if promoted[site] else "no primary")
-        if last.get(site) != state:
-            events.append(Event(now, timeline.GRADER, f"site {site.upper()} {state[0]}, {state[1]}"))
-            last[site] = state
-    return events
-
-
-@_told
+@told
 def site_loss(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """Power off every node of the active site with the writer committing: the ticket must move after its
     expiry, the other site promote, and the client's writes resume; RTO (the client's outage) and RPO (its
@@ -249,15 +201,15 @@ def site_loss(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> Fa
         acked = len([c for c in log.commits if c.at <= lost_at])
         measurements.update(rto_seconds=seconds, rpo_commits=len(lost), rpo_seconds=span, commits_before_loss=acked)
         # The lost site's nodes are off: the story is the survivors' and the arbitrator's.
-        _tell(story, lab, lost_at, "powering off", f"{', '.join(active.nodes)} (all of {active.title})", log,
-              [n for n in _booth_nodes(lab) if n not in active.nodes])
+        tell(story, lab, lost_at, "powering off", f"{', '.join(active.nodes)} (all of {active.title})", log,
+             [n for n in booth_nodes(lab) if n not in active.nodes])
     finally:
         progress(f"fault check: powering {active.title} on again and watching it return")
         back_at = time.time()
         returned = _RETURNS[lab.name] = _watch_return(lab, ticket, active, standby)
         returned["timeline"] = []
-        _tell(returned["timeline"], lab, back_at, "powering on", f"{', '.join(active.nodes)} (all of {active.title})",
-              None)
+        tell(returned["timeline"], lab, back_at, "powering on", f"{', '.join(active.nodes)} (all of {active.title})",
+             None, seen=returned.pop("events"))
         restored, returned["rebuilt"] = failback(lab, ticket, active, progress)
         returned["failback_problem"] = restored
     if seconds is None:
@@ -308,7 +260,8 @@ def _watch_return(lab: Lab, ticket: str, lost: Site, holder: Site) -> dict[str, 
     stack off (PAF's advice) is settled as soon as they have booted; one that starts its cluster at boot is
     watched for WATCH_S seconds."""
     seen: dict[str, Any] = {"promoted": [], "ticket_back": False, "site": lost.title, "holder": holder.title,
-                            "fenced": {n: 0 for n in lost.nodes}}
+                            "fenced": {n: 0 for n in lost.nodes}, "events": []}
+    told_once: set[str] = set()
     state = lab.state()
     for node in lost.nodes:
         lab.drop_connection(node)
@@ -321,14 +274,22 @@ def _watch_return(lab: Lab, ticket: str, lost: Site, holder: Site) -> dict[str, 
             mark = _boot_mark(lab, node)
             if mark and marks[node] and mark != marks[node]:
                 seen["fenced"][node] += 1
+                note_return(seen["events"], node, f"rebooted ({seen['fenced'][node]} times: fenced?)", told_once)
+            if mark:
+                note_return(seen["events"], node, "has booted and answers", told_once)
             marks[node] = mark or marks[node]
         running_primary = [n for n in lost.nodes if in_recovery(lab, n) is False]
         seen["promoted"] = sorted(set(seen["promoted"]) | set(promoted_at(lab, lost)) | set(running_primary))
         seen["ticket_back"] = seen["ticket_back"] or bool(ticket_granted(lab, lost, ticket))
+        for node in seen["promoted"]:
+            note_return(seen["events"], node, "runs a second primary", told_once)
+        if seen["ticket_back"]:
+            note_return(seen["events"], lost.title, "took the ticket back", told_once)
         if "back_seconds" not in seen and all(marks.values()):
             seen["back_seconds"] = round(time.monotonic() - started, 1)
         if all(marks.values()) and all(_settled_off(lab, node) for node in lost.nodes):
             seen["settled_seconds"] = round(time.monotonic() - started, 1)
+            note_return(seen["events"], lost.title, "has booted with its cluster off (settled)", told_once)
             break
         time.sleep(2)
     seen["cluster_started"] = _cluster_back(lab, lost)
@@ -341,7 +302,7 @@ def _cluster_back(lab: Lab, site: Site) -> bool:
     return bool(seen and seen.quorate and all(seen.nodes.get(n) and seen.nodes[n].online for n in site.nodes))
 
 
-@_told
+@told
 def site_return(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """How the site lost in site-loss came back: never a second primary, the ticket left where it was, no
     fencing death match; and after the failback runbook (rebuilt from the new primary), a replica again. Its
