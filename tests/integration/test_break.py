@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from graders import timeline
 from graders.clustering.scenarios import SCENARIOS
 from graders.scenario import ROOT_CAUSE_ID
 from halab.lab import Lab
@@ -162,9 +163,11 @@ def test_every_dr_scenario_breaks_and_its_documented_repair_mends_it(solved_lab:
     report, _ = full_check("dr", tmp_path, 1800)
     slow_misses(report, {"site-loss": ("rto_seconds", "rto_objective_seconds")})
     told = {c["id"]: [e["event"] for e in c["timeline"]] for c in report["checks"] if c["id"] in DR_FAULTS}
-    for check, events in told.items():
-        print(f"{check}:", *events, sep="\n  ")
-        assert events and events[0].startswith("fault injected: "), (check, events)
+    for check in (c for c in report["checks"] if c["id"] in DR_FAULTS):
+        print(f"{check['id']} ({'passed' if check['passed'] else 'failed'}: {check['feedback']}):",
+              *timeline.as_text(check["timeline"]), sep="\n  ")
+        events = told[check["id"]]
+        assert events and events[0].startswith("fault injected: "), (check["id"], events)
     switch = told["planned-switch"]
     assert any(e.startswith("booth: ") and e.endswith(" granted here") for e in switch), switch
     assert any(" promoted on " in e for e in switch) and "client requests answered again" in switch, switch
