@@ -142,7 +142,8 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> Faul
                 if held[standby.name] and not held[active.name] and promoted[standby.name] and \
                         not promoted[active.name]:
                     moved = round(time.monotonic() - started, 1)
-                    time.sleep(3)  # the client's first writes at the other site
+                    # the client's first write at the other site, for the timeline
+                    wait(lambda: outage(writer.log(), fault_at, {standby.db_ip}) is not None, 20)
                     break
                 time.sleep(1)
             final = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
