@@ -10,7 +10,7 @@ one lab per kind (the documented repair brings it back to solved, which the next
 full check whose fault checks carry their timelines. Measured here (2 cores, nspawn, 2026-12-06): clustering's
 walk 191 s, infrastructure's 6.1 min (eleven scenarios 4.3 min, the check 111 s), load balancing's 155 s (six
 scenarios 107 s, the check 36 s), dr's 5.5-7.8 min in three passing runs (up and solved 48-94 s, seven scenarios
-83-122 s, the check with its four fault checks 200-256 s; 2 cores shared with other labs). One more run failed in
+82-115 s, the check with its four fault checks 200-256 s; 2 cores shared with other labs). One more run failed in
 site-return's failback (site A rebuilt but not streaming within 180 s) while the course tests ran beside it.
 """
 
