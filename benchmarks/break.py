@@ -4,7 +4,7 @@ documented repair takes until the lab is whole again.
 
     sudo HALAB_STATE_DIR=... .venv/bin/python benchmarks/break.py [--lab LAB | LAB] [SCENARIO ...]
 
-Brings the lab (default: clustering; any lab whose kind has scenarios, e.g. infrastructure,
+Brings the lab (default: clustering; any lab whose kind has scenarios, e.g. infrastructure, dr,
 loadbalancing, virtualization: its VM slot, `labslot --vm virtualization`) up, solves it once
 (timed too: `halab break` solves first), walks every scenario (tests/support/breakwalk.py, without the masking
 repairs) and takes the lab down. Run it under labslot.

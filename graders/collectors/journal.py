@@ -1,7 +1,7 @@
 """A node's journal around a fault (`journalctl -o json`), read as the events of a failover: the token lost, a
 knet link down, membership and quorum changes, a node fenced, a resource stopped or started; on a load balancer,
-keepalived's VRRP state changes and tracked script results, HAProxy's servers going DOWN or UP (issue 24's
-timeline).
+keepalived's VRRP state changes and tracked script results, HAProxy's servers going DOWN or UP; at a dr lab's sites,
+booth's ticket revoked and granted, PostgreSQL promoted and demoted (issue 24's timeline).
 
 One JSON object per line; ``__REALTIME_TIMESTAMP`` is microseconds since the epoch (a container shares the
 host's clock, so the events line up with the grader's own). Lines that are not JSON, or messages that tell
@@ -70,6 +70,19 @@ RULES += [
     rule("haproxy", r"(?:backend|proxy) (\S+) has no server available", lambda m: f"HAProxy: {m[1]} has no server"),
 ]
 KEEPALIVED_SOURCES = ("Keepalived_vrrp", "haproxy")  # the `journalctl -t` names of the lines above
+
+# A dr lab's sites and arbitrator: PostgreSQL promoted and demoted by PAF through Pacemaker, and booth 1.0's ticket
+# (its lines read "<ticket> (<state>/<term>/<ms left>): <what>"; an election's own steps are left out).
+_BOOTH = r"(\S+) \(\w+/\d+/-?\d+\): "
+RULES += [
+    rule("pacemaker-controld", r"Result of (promote|demote) operation for (\S+) on (\S+): (\w+)",
+         lambda m: f"{m[2]} {m[1]}d on {m[3]}" + ("" if m[4] == "ok" else f" ({m[4]})")),
+    rule("boothd", _BOOTH + r"revoking ticket", lambda m: f"booth: {m[1]} revoked here"),
+    rule("boothd", _BOOTH + r"(\S+) revokes ticket", lambda m: f"booth: {m[2]} revokes {m[1]}"),
+    rule("boothd", _BOOTH + r"granted successfully here", lambda m: f"booth: {m[1]} granted here"),
+    rule("boothd", _BOOTH + r"(.*(?:expired|majority|lost).*)", lambda m: f"booth: {m[1]}: {m[2].strip()}"),
+]
+DR_SOURCES = ("pacemaker-controld", "pacemaker-fenced", "boothd-site", "boothd-arbitrator")
 
 
 def _message(entry: dict) -> str:

@@ -72,6 +72,7 @@ KIND = register(Kind(
     # After a power cut, `halab fault dr restore` powers the node on and leaves the cluster to its boot (off, as the
     # notebook teaches): starting it there, before the crashed primary is rebuilt, got the node fenced by PAF.
     restore_starts_daemons=False,
+    scenarios="graders.dr.scenarios:SCENARIOS",
     injections={"isolate-site": Injection(
         "isolate-site", "cut NODE's whole site off the WAN (the other site, the arbitrator, the client)",
         f"{_FAULTS}:isolate_site_fault")},

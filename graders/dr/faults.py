@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from graders.checks import FaultOutcome, Verdict
+from graders.collectors.journal import Event
 from graders.dr.facts import the_ticket
 from graders.dr.live import (
     Writer,
@@ -30,6 +31,7 @@ from graders.dr.live import (
 )
 from graders.dr.recovery import failback, move_ticket, other_site, switch_back
 from graders.dr.sites import Site, sites, wan_address
+from graders.dr.story import Story, booth_nodes, note_return, observed, tell, told
 from graders.facts import LabFacts
 from graders.faults import objective
 from halab.errors import HalabError
@@ -46,7 +48,8 @@ def _start(lab: Lab) -> tuple[Site, Site] | None:
     return (active, other_site(lab, active)) if active else None
 
 
-def planned_switch(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+@told
+def planned_switch(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """Revoke the ticket at the active site and grant it to the other, as a planned DR test does, with the
     graders' writer committing all along: the other site must take over and lose no acknowledged commit, and
     the old primary must follow the new one. The ticket then goes back."""
@@ -71,6 +74,7 @@ def planned_switch(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcom
         lost, _ = lost_commits(log, writer.stored(), active.db_ip)
         measurements.update(planned_switch_seconds=outage(log, since, {standby.db_ip}), planned_switch_lost=len(lost))
         followed = wait(lambda: _streams_from(lab, standby, active), 90, 2)
+        tell(story, lab, since, f"revoking {ticket} at {active.title}, granting it to", standby.title, log)
     finally:
         progress(f"fault check: moving {ticket} back to {active.title}")
         restored = switch_back(lab, ticket, active, progress)
@@ -108,7 +112,8 @@ def _isolate(lab: Lab, site: Site) -> None:
         faults.drop_traffic(lab, node, peers)
 
 
-def wan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+@told
+def wan_cut(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """Cut the active site off the WAN: after the ticket's expiry exactly one site may hold it (the other,
     with the arbitrator's vote) and run the primary; never both at once."""
     found = _start(lab)
@@ -118,21 +123,31 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     ticket = the_ticket(facts)
     measurements: dict[str, Any] = {"wan_cut_site": active.name}
     both: list[str] = []
+    seen: list[Event] = []
     progress(f"fault check: cutting {active.title} off the WAN")
     try:
-        _isolate(lab, active)
-        started = time.monotonic()
-        moved = None
-        while time.monotonic() - started < 150:
-            held = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
-            promoted = {s.name: promoted_at(lab, s) for s in (active, standby)}
-            if all(held.values()) or all(promoted.values()):
-                both.append(f"{round(time.monotonic() - started)} s: ticket {held}, promoted {promoted}")
-            if held[standby.name] and not held[active.name] and promoted[standby.name] and not promoted[active.name]:
-                moved = round(time.monotonic() - started, 1)
-                break
-            time.sleep(1)
-        final = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
+        with Writer(lab) as writer:  # the client's side, for the timeline
+            time.sleep(2)
+            fault_at = writer.now()
+            _isolate(lab, active)
+            started = time.monotonic()
+            moved = None
+            last: dict[str, Any] = {}
+            while time.monotonic() - started < 150:
+                held = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
+                promoted = {s.name: promoted_at(lab, s) for s in (active, standby)}
+                seen += observed(last, held, promoted)
+                if all(held.values()) or all(promoted.values()):
+                    both.append(f"{round(time.monotonic() - started)} s: ticket {held}, promoted {promoted}")
+                if held[standby.name] and not held[active.name] and promoted[standby.name] and \
+                        not promoted[active.name]:
+                    moved = round(time.monotonic() - started, 1)
+                    # the client's first write at the other site, for the timeline
+                    wait(lambda: outage(writer.log(), fault_at, {standby.db_ip}) is not None, 20)
+                    break
+                time.sleep(1)
+            final = {s.name: ticket_granted(lab, s, ticket) for s in (active, standby)}
+        tell(story, lab, fault_at, "cutting off the WAN:", active.title, writer.log(), seen=seen)
     finally:
         progress(f"fault check: reconnecting {active.title}")
         for node in active.nodes:
@@ -156,7 +171,8 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
                                       f"once.{restored}"), measurements)
 
 
-def site_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+@told
+def site_loss(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """Power off every node of the active site with the writer committing: the ticket must move after its
     expiry, the other site promote, and the client's writes resume; RTO (the client's outage) and RPO (its
     acknowledged commits missing afterwards) are measured against the lab's objectives. The lost site is then
@@ -185,9 +201,16 @@ def site_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
         lost, span = lost_commits(log, writer.stored(), active.db_ip) if seconds is not None else ([], 0.0)
         acked = len([c for c in log.commits if c.at <= lost_at])
         measurements.update(rto_seconds=seconds, rpo_commits=len(lost), rpo_seconds=span, commits_before_loss=acked)
+        # The lost site's nodes are off: the story is the survivors' and the arbitrator's.
+        tell(story, lab, lost_at, "powering off", f"{', '.join(active.nodes)} (all of {active.title})", log,
+             [n for n in booth_nodes(lab) if n not in active.nodes])
     finally:
         progress(f"fault check: powering {active.title} on again and watching it return")
+        back_at = time.time()
         returned = _RETURNS[lab.name] = _watch_return(lab, ticket, active, standby)
+        returned["timeline"] = []
+        tell(returned["timeline"], lab, back_at, "powering on", f"{', '.join(active.nodes)} (all of {active.title})",
+             None, seen=returned.pop("events"))
         restored, returned["rebuilt"] = failback(lab, ticket, active, progress)
         returned["failback_problem"] = restored
     if seconds is None:
@@ -238,7 +261,8 @@ def _watch_return(lab: Lab, ticket: str, lost: Site, holder: Site) -> dict[str, 
     stack off (PAF's advice) is settled as soon as they have booted; one that starts its cluster at boot is
     watched for WATCH_S seconds."""
     seen: dict[str, Any] = {"promoted": [], "ticket_back": False, "site": lost.title, "holder": holder.title,
-                            "fenced": {n: 0 for n in lost.nodes}}
+                            "fenced": {n: 0 for n in lost.nodes}, "events": []}
+    told_once: set[str] = set()
     state = lab.state()
     for node in lost.nodes:
         lab.drop_connection(node)
@@ -251,14 +275,22 @@ def _watch_return(lab: Lab, ticket: str, lost: Site, holder: Site) -> dict[str, 
             mark = _boot_mark(lab, node)
             if mark and marks[node] and mark != marks[node]:
                 seen["fenced"][node] += 1
+                note_return(seen["events"], node, f"rebooted ({seen['fenced'][node]} times: fenced?)", told_once)
+            if mark:
+                note_return(seen["events"], node, "has booted and answers", told_once)
             marks[node] = mark or marks[node]
         running_primary = [n for n in lost.nodes if in_recovery(lab, n) is False]
         seen["promoted"] = sorted(set(seen["promoted"]) | set(promoted_at(lab, lost)) | set(running_primary))
         seen["ticket_back"] = seen["ticket_back"] or bool(ticket_granted(lab, lost, ticket))
+        for node in seen["promoted"]:
+            note_return(seen["events"], node, "runs a second primary", told_once)
+        if seen["ticket_back"]:
+            note_return(seen["events"], lost.title, "took the ticket back", told_once)
         if "back_seconds" not in seen and all(marks.values()):
             seen["back_seconds"] = round(time.monotonic() - started, 1)
         if all(marks.values()) and all(_settled_off(lab, node) for node in lost.nodes):
             seen["settled_seconds"] = round(time.monotonic() - started, 1)
+            note_return(seen["events"], lost.title, "has booted with its cluster off (settled)", told_once)
             break
         time.sleep(2)
     seen["cluster_started"] = _cluster_back(lab, lost)
@@ -271,10 +303,13 @@ def _cluster_back(lab: Lab, site: Site) -> bool:
     return bool(seen and seen.quorate and all(seen.nodes.get(n) and seen.nodes[n].online for n in site.nodes))
 
 
-def site_return(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
+@told
+def site_return(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> FaultOutcome:
     """How the site lost in site-loss came back: never a second primary, the ticket left where it was, no
-    fencing death match; and after the failback runbook (rebuilt from the new primary), a replica again."""
+    fencing death match; and after the failback runbook (rebuilt from the new primary), a replica again. Its
+    timeline is site-loss's view of the return, from the power coming back until the site had booted."""
     seen = _RETURNS.pop(lab.name, None)
+    story[:] = (seen or {}).get("timeline", [])
     if seen is None:
         return FaultOutcome(Verdict(False, "not run: it grades the return of the site lost in site-loss, which did "
                                            "not run"))

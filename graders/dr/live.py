@@ -23,6 +23,9 @@ from halab.lab import Lab
 
 PSQL = "runuser -u postgres -- psql -X --csv -h /var/run/postgresql"
 LOG, STOP = "/tmp/halab-dr-writer.log", "/tmp/halab-dr-writer.stop"
+# A commit not acknowledged within this is a failed one: a commit in flight when the WAN is cut waits for an answer
+# that never comes (TCP retransmits for many minutes), and would stop the writer for as long.
+COMMIT_S = 5
 
 
 def client_node(lab: Lab) -> str:
@@ -132,6 +135,10 @@ class WriterLog:
     commits: list[Commit]
     failures: list[float]
 
+    def samples(self) -> list[tuple[float, bool]]:
+        """The writer's attempts as (when, committed), in time order: the client's side of a fault's timeline."""
+        return sorted([(c.at, True) for c in self.commits] + [(at, False) for at in self.failures])
+
 
 class Writer:
     """The graders' writer on the client (see the module docstring); ``with Writer(lab) as writer:`` stops it
@@ -156,7 +163,7 @@ class Writer:
                  "primary key (run, n))")
         insert = (f"insert into halab_dr_writes (run, n) values ('{self.run}', $n) returning inet_server_addr()")
         loop = (f"rm -f {STOP} {LOG}; n=0; while [ ! -e {STOP} ]; do n=$((n+1)); "
-                f"if s=$(psql {shlex.quote(self.conninfo)} -XAtq -c \"{insert}\" 2>/dev/null); "
+                f"if s=$(timeout {COMMIT_S} psql {shlex.quote(self.conninfo)} -XAtq -c \"{insert}\" 2>/dev/null); "
                 f"then echo \"ok $n $(date +%s.%N) $s\" >> {LOG}; else echo \"fail $n $(date +%s.%N)\" >> {LOG}; "
                 "sleep 0.1; fi; done")
         self.lab.run(self.client, f"nohup setsid bash -c {shlex.quote(loop)} </dev/null >/dev/null 2>&1 &", timeout=20)

@@ -12,7 +12,8 @@ from tests.support.breakwalk import lab_and_names
     (["authkey-differs"], ("clustering", ["authkey-differs"])),
     (["--lab", "infrastructure", "token-too-high"], ("infrastructure", ["token-too-high"])),
     (["loadbalancing", "journal"], ("loadbalancing", ["journal"])),
-    (["dr"], ("clustering", ["dr"])),  # dr has no scenarios: a word, not a lab
+    (["dr", "journal"], ("dr", ["journal"])),
+    (["drbd"], ("clustering", ["drbd"])),  # drbd has no scenarios: a word, not a lab
 ])
 def test_the_lab_comes_first_or_from_lab(args: list[str], expected: tuple[str, list[str]]) -> None:
     assert lab_and_names(args) == expected
