@@ -75,18 +75,30 @@ def _minority_known(watch: Watch) -> bool:
                                                    or watch.minority_fenced is not None)
 
 
+MINORITY_RETRY_S = 5.0  # after the cut-off node did not answer (fenced, booting), ask it again only this much later
+
+
 def _observe(lab: Lab, minority: str, majority: list[str], mark: str | None, watch: Watch, limit: float) -> None:
+    """Poll both sides every half second until the majority serves and the minority's part is known. A node that
+    does not answer costs an SSH timeout per question, so a minority that stopped answering (fenced, rebooting) is
+    asked again only every MINORITY_RETRY_S: asking it every round delayed the majority's measurement by some 20 s
+    in a student's run (the service had answered 0.2 s after the fencing, the check saw it at 30.6 s)."""
     address = lab.spec.settings["floating_ip"]
     deadline = watch.started + limit
+    retry_at = 0.0
     while time.monotonic() < deadline:
         minority_holds = None
-        if not _minority_known(watch):
-            if watch.minority_fenced is None and boot_mark(lab, minority, timeout=3) not in (mark, None):
-                watch.minority_fenced = watch.at()
-            minority_holds = _holds_ip(lab, minority, address)
+        if not _minority_known(watch) and time.monotonic() >= retry_at:
+            now_mark = boot_mark(lab, minority, timeout=3)
+            if now_mark is None:
+                retry_at = time.monotonic() + MINORITY_RETRY_S
+            else:
+                if watch.minority_fenced is None and now_mark != mark:
+                    watch.minority_fenced = watch.at()
+                minority_holds = _holds_ip(lab, minority, address)
             if watch.minority_ip_gone is None and minority_holds is not True:
                 watch.minority_ip_gone = watch.at()
-            if watch.minority_no_quorum is None and minority_holds is not None:
+            if watch.minority_no_quorum is None and now_mark is not None:
                 status = cluster_status(lab, minority)
                 if status is not None and status.connected and not status.quorate:
                     watch.minority_no_quorum = watch.at()
@@ -123,14 +135,16 @@ def quorum_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
     finally:
         progress(f"fault check: reconnecting {minority}")
         restored = restore_and_rejoin(lab, minority)
+    served = [] if watch.majority_served is None else [(fault_at + watch.majority_served, True)]
+    events = fault_timeline(lab, fault_at, "cutting off", minority, [(fault_at, False), *served])
+    if watch.minority_fenced is None:  # fenced and still booting when the check ended: the majority's log says so
+        watch.minority_fenced = next((e["t"] for e in events if e["event"].startswith(f"{minority} fenced")), None)
     measurements: dict[str, Any] = {
         "quorum_loss_node": minority, "quorum_loss_majority": majority,
         "minority_no_quorum_seconds": watch.minority_no_quorum, "minority_stopped_seconds": watch.minority_ip_gone,
         "minority_fenced_seconds": watch.minority_fenced, "majority_service_seconds": watch.majority_served,
         "quorum_loss_rto_seconds": rto, "quorum_loss_rto_applies_to": applies,
     }
-    served = [] if watch.majority_served is None else [(fault_at + watch.majority_served, True)]
-    events = fault_timeline(lab, fault_at, "cutting off", minority, [(fault_at, False), *served])
     return FaultOutcome(_verdict(minority, majority, watch, rto, applies, restored), measurements, events)
 
 
@@ -155,5 +169,6 @@ def _verdict(minority: str, majority: list[str], watch: Watch, rto: float, appli
              f"the service answered from {watch.served_by} after {watch.majority_served} s")
     passed = watch.majority_served <= rto
     return Verdict(passed, f"{story} (objective for {applies}: {rto:g} s).{restored}",
-                   "" if passed else "The majority waits for the token to expire and for fencing: lower the token "
-                                     "or shorten the fence delay.")
+                   "" if passed else "The majority waits for the token to expire, fences the cut-off node, then "
+                                     "starts the service: the timeline shows which of these took the time (a long "
+                                     "token, a fence delay, a slow start).")

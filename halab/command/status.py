@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from halab.access import lab_names, open_lab, own_spec
-from halab.command.terminal import console, lab_argument, nodes_table
+from halab.command.terminal import lab_argument, nodes_table, output
 from halab.course.guided import lab_values
 from halab.errors import HalabError
 from halab.spec.loader import available_labs
@@ -18,7 +18,8 @@ from halab.spec.loader import available_labs
 @lab_argument(required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--values", is_flag=True, help="The values the notebook's steps use for LAB ({cluster_name}, "
-              "{node1_addr}, ...), yours on a shared machine; the lab need not be up.")
+              "{node1_addr}, ...), yours on a shared machine; the lab need not be up ({hacluster_password} is "
+              "there only while it is).")
 def status(lab_name: str | None, as_json: bool, values: bool) -> None:
     """Show LAB (or every lab that is up)."""
     if values:
@@ -29,23 +30,23 @@ def status(lab_name: str | None, as_json: bool, values: bool) -> None:
         click.echo(json.dumps({"labs": [open_lab(name).status() for name in names]}, indent=2))
         return
     if not names:
-        console.print(f"no lab is up. Start one with: halab up LAB (LAB: {', '.join(available_labs())})")
+        output.print(f"no lab is up. Start one with: halab up LAB (LAB: {', '.join(available_labs())})")
         return
     for name in names:
         lab = open_lab(name)
         info = lab.status()
         if info["phase"] == "down":
-            console.print(f"lab {name} is down")
+            output.print(f"lab {name} is down")
             continue
         if info["phase"] == "damaged":
-            console.print(f"[red]lab {name} is damaged:[/red] {info['problem']}")
+            output.print(f"[red]lab {name} is damaged:[/red] {info['problem']}")
             continue
-        console.print(nodes_table(lab))
+        output.print(nodes_table(lab))
         whose = f", {info['owner']['user']}'s" if info.get("owner") else ""
-        console.print(f"provider {info['provider']}, {info['phase']} since {info['created']}{whose}")
+        output.print(f"provider {info['provider']}, {info['phase']} since {info['created']}{whose}")
         if info.get("cluster_login"):
             login = info["cluster_login"]
-            console.print(f"cluster login (pcs host auth, pcsd): user {login['user']}, password {login['password']}",
+            output.print(f"cluster login (pcs host auth, pcsd): user {login['user']}, password {login['password']}",
                           highlight=False)
 
 
@@ -55,7 +56,9 @@ def _values(lab_name: str | None, as_json: bool) -> None:
     if not lab_name:
         raise HalabError(f"--values needs a lab: halab status LAB --values (LAB: {', '.join(available_labs())})")
     spec, _slot = own_spec(lab_name)
-    found = lab_values(spec)
+    login = open_lab(lab_name).status().get("cluster_login") if lab_name in lab_names() else None
+    # pcsd's password is made at every `halab up`: a value only while the lab is up (notebook 03's pcs steps)
+    found = lab_values(spec, {"hacluster_password": login["password"]} if login else None)
     if as_json:
         click.echo(json.dumps(found, indent=2, sort_keys=True))
         return
@@ -64,4 +67,4 @@ def _values(lab_name: str | None, as_json: bool) -> None:
     table.add_column("value")
     for name, value in sorted(found.items()):
         table.add_row(name, value)
-    console.print(table)
+    output.print(table)

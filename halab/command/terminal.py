@@ -18,6 +18,9 @@ from halab.access import LabAccess
 from halab.lab import Lab
 
 console = Console(stderr=True, highlight=False, emoji=False)  # "ocf:heartbeat:IPaddr2" is no emoji code
+# What a command was asked for (its table, its values) goes to stdout, so that `halab status | grep` works;
+# progress, warnings and errors stay on stderr (console).
+output = Console(highlight=False, emoji=False)
 
 
 def choose_lab(positional: str | None, option: str | None, required: bool = True) -> str | None:
