@@ -6,7 +6,7 @@ from graders.checks import CheckTable, Verdict, fail, ok
 from graders.clustering.checks import CHECKS as CLUSTER_CHECKS
 from graders.collectors import drbd_conf, drbdadm_state, proc_drbd
 from graders.collectors.crm_mon import ClusterStatus
-from graders.drbd.fencing import FENCE_SCRIPT, UNFENCE_SCRIPT, configured_policy, fencing_problems
+from graders.drbd.fencing import FENCE_SCRIPT, UNFENCE_SCRIPT, configured_policy, effective, fencing_problems
 from graders.facts import FactMissing, LabFacts, NodeFacts
 
 CHECKS = CheckTable()
@@ -81,8 +81,9 @@ def config_content(facts: LabFacts) -> Verdict:
         if address != wanted:
             problems.append(f"{lab_node.name}: address {address or 'missing'}; replicate over the repl network: "
                             f"{wanted}")
-    net = resource.find("net")
-    protocol = (net.value("protocol") if net else None) or "C"
+    # The resource's own net section, else the common one (global_common.conf), else DRBD's default, C.
+    root = facts.nodes[node].parsed("drbd_dump", drbd_conf.parse)
+    protocol = effective(root, resource, "net", "protocol") or "C"
     if protocol != "C":
         problems.append(f"protocol {protocol}: A and B acknowledge writes before the peer has them on disk, so a "
                         "failover can lose data; use C")

@@ -141,6 +141,19 @@ def test_seed_style_config_is_explained() -> None:
     assert "/dev/sda" in message and "system disk" in message and "protocol A" in message
 
 
+def test_protocol_in_the_common_section_counts() -> None:
+    """global_common.conf's common section applies to every resource, and `drbdadm dump all` prints it apart from
+    the resource: protocol A there was passed as DRBD's default C (a false pass), protocol C there is fine."""
+    net = "    net {\n        protocol           C;\n    }\n"
+    solved = out("solved", "drbd_dump")
+    assert net in solved and "common {\n}" in solved  # the recorded dump is what we edit
+    for protocol, passes in (("C", True), ("A", False)):
+        moved = solved.replace(net, "").replace("common {\n}", "common {\n" + net.replace(" C;", f" {protocol};") + "}")
+        report = grade("", with_config(moved))
+        assert ("drbd-config-content" not in failed(report)) is passes, protocol
+    assert "protocol A" in feedback(report, "drbd-config-content")
+
+
 def test_drbdadm_syntax_error_is_shown() -> None:
     data = copy.deepcopy(raw("solved"))
     dump = data["nodes"]["node2"]["commands"]["drbd_dump"]
