@@ -24,7 +24,7 @@ def test_a_third_solution_from_the_manuals_scores_full_marks(libvirt_running: No
     lab = Lab("drbd")
     try:
         lab.up()
-        drbd_third.solve(lab)
+        drbd_third.solve(lab, print)
         must_fail_each(lab, drbd_third.broken(lab))
         result = halab("check", "drbd", "--json", timeout=1200)
         report = json.loads(result.stdout)

@@ -9,9 +9,11 @@ where the reference (solutions/drbd.py, crmsh) makes others:
 - no initial sync: both backing disks are new and empty, so drbdsetup-8.4(8)'s "skip the initial sync"
   recipe (`drbdadm new-current-uuid --clear-bitmap` on Connected Inconsistent/Inconsistent) makes them
   UpToDate at once instead of `primary --force`;
-- the cluster made by pcs through pcsd; the Pacemaker configuration written into a CIB file with `pcs -f` and
-  pushed in one go (`pcs cluster cib-push --config`), as Clusters from Scratch does for DRBD, so nothing starts
-  half-configured;
+- the cluster made by pcs in its "local only mode" (`pcs cluster setup --corosync_conf FILE`: no pcsd, which
+  under TCG answered pcs cluster setup too slowly, over a minute), the authkey by corosync-keygen, both copied
+  with scp, and the daemons started by systemctl; the Pacemaker configuration written into a CIB file with
+  `pcs -f` and pushed in one go (`pcs cluster cib-push --config`), as Clusters from Scratch does for DRBD, so
+  nothing starts half-configured;
 - a fence device per node (the one for node1 delayed, so node1 wins a fence race) instead of one for both;
 - the promotable clone made in pcs syntax (`promotable <clone id> ...`), other names (replica, replica-ms,
   srv-data, service-ip, group storage) and monitor intervals;
@@ -31,9 +33,8 @@ from graders.drbd.faults import split_brain
 from halab.lab import Lab
 from halab.spec import LabSpec
 from halab.types import Progress
-from solutions.clustering import crm_status, resources_started
+from solutions.clustering import crm_status, resources_started, wait_for_cluster
 from solutions.common import must, on_all, wait_until
-from tests.integration.alternatives import pcs_cluster
 from tests.solutions.broken import Broken
 
 COMMON = "/etc/drbd.d/global_common.conf"
@@ -122,13 +123,28 @@ def solve(lab: Lab, progress: Progress = lambda _m: None) -> None:
     must(lab, first, f"drbdadm primary {resource} && mkfs.ext4 -q -L data {s['drbd_device']} && "
                      f"drbdadm secondary {resource}", timeout=120)
     progress("pcs: the cluster, then its configuration pushed from a CIB file")
-    pcs_cluster(lab)
+    form_cluster_locally(lab)
     must(lab, first, f"pcs cluster cib {CIB_FILE}")
     for command in pacemaker_commands(spec):
         must(lab, first, f"pcs -f {CIB_FILE} {command}")
     must(lab, first, f"pcs cluster cib-push {CIB_FILE} --config")
     wait_until("the storage group on the promoted node", lambda: storage_started(lab), timeout=300, interval=2)
     split_brain_resolved(lab, progress)
+
+
+def form_cluster_locally(lab: Lab) -> None:
+    """pcs(8)'s local only mode: corosync.conf made on one node without pcsd, copied with the authkey."""
+    spec = lab.spec
+    first, others = spec.member_names[0], spec.member_names[1:]
+    lan = spec.management_network.name
+    nodes = " ".join(f"{node.name} addr={node.addresses[lan]}" for node in spec.members)
+    must(lab, first, f"pcs cluster setup {spec.settings['cluster_name']} {nodes} --corosync_conf /root/corosync.conf "
+                     "&& install -m 644 /root/corosync.conf /etc/corosync/corosync.conf "
+                     "&& rm -f /etc/corosync/authkey && corosync-keygen", timeout=120)
+    for node in others:
+        must(lab, first, f"scp -p /etc/corosync/corosync.conf /etc/corosync/authkey {node}:/etc/corosync/")
+    on_all(lab, "systemctl enable --now corosync pacemaker", timeout=180)
+    wait_for_cluster(lab, len(spec.members), timeout=240, what="the cluster pcs described")
 
 
 def split_brain_resolved(lab: Lab, progress: Progress) -> None:
