@@ -1,8 +1,8 @@
 """The drbd lab solved a third way (tests/solutions/drbd_third.py: written from DRBD's and Pacemaker's manuals, with
 other valid choices than the reference and notebook 4: the options in global_common.conf's common section, the
-initial sync skipped on the new disks, pcs with a CIB file pushed in one go, a fence device per node, other names):
-full marks from `halab check drbd`, the fault checks included, then each of its broken variants caught; nothing
-left after `down`."""
+initial sync skipped on the new disks, pcs with a CIB file pushed in one go, a fence device per node, no group but
+the filesystem tied to the Promoted role through the IP, other names): full marks from `halab check drbd`, the
+fault checks included, after each of its broken variants was caught; nothing left after `down`."""
 
 from __future__ import annotations
 

@@ -16,7 +16,9 @@ where the reference (solutions/drbd.py, crmsh) makes others:
   nothing starts half-configured;
 - a fence device per node (the one for node1 delayed, so node1 wins a fence race) instead of one for both;
 - the promotable clone made in pcs syntax (`promotable <clone id> ...`), other names (replica, replica-ms,
-  srv-data, service-ip, group storage) and monitor intervals;
+  srv-data, service-ip) and monitor intervals;
+- no group: the IP colocated with the Promoted role and started after the promotion, the filesystem colocated
+  with the IP and started after it (Pacemaker applies them transitively);
 - the split brain resolved with pcs (`pcs property unset maintenance-mode`, `pcs resource cleanup`).
 
 The lab's 8.4 kernel module rules out DRBD 9's choices (fencing in the net section, crm-fence-peer.9.sh and the
@@ -38,7 +40,7 @@ from solutions.common import must, on_all, wait_until
 from tests.solutions.broken import Broken
 
 COMMON = "/etc/drbd.d/global_common.conf"
-CIB_FILE = "/root/storage-cib.xml"
+CIB_FILE = "/root/data-cib.xml"
 CLONE = "replica-ms"
 
 
@@ -89,19 +91,21 @@ def pacemaker_commands(spec: LabSpec) -> list[str]:
             "op monitor interval=15s role=Promoted op monitor interval=25s role=Unpromoted "
             f"promotable {CLONE} promoted-max=1 promoted-node-max=1 clone-max={len(spec.members)} clone-node-max=1 "
             "notify=true",
-            f"resource create srv-data ocf:heartbeat:Filesystem device={s['drbd_device']} "
-            f"directory={s['mount_point']} fstype=ext4 options=noatime op monitor interval=20s --group storage",
             f"resource create service-ip ocf:heartbeat:IPaddr2 ip={s['floating_ip']} cidr_netmask={prefix} "
-            "op monitor interval=10s --group storage",
-            f"constraint colocation add storage with Promoted {CLONE} INFINITY",
-            f"constraint order promote {CLONE} then start storage"]
+            "op monitor interval=10s",
+            f"resource create srv-data ocf:heartbeat:Filesystem device={s['drbd_device']} "
+            f"directory={s['mount_point']} fstype=ext4 options=noatime op monitor interval=20s",
+            f"constraint colocation add service-ip with Promoted {CLONE} INFINITY id=ip-on-promoted",
+            "constraint colocation add srv-data with service-ip INFINITY id=fs-with-ip",
+            f"constraint order promote {CLONE} then start service-ip id=ip-after-promote",
+            "constraint order start service-ip then start srv-data id=fs-after-ip"]
 
 
 def dstate(lab: Lab) -> str:
     return lab.run(lab.spec.member_names[0], f"drbdadm dstate {lab.spec.settings['drbd_resource']}").stdout.strip()
 
 
-def storage_started(lab: Lab) -> bool:
+def data_started(lab: Lab) -> bool:
     return resources_started(lab, "srv-data", "service-ip", *(f"fence-{n}" for n in lab.spec.member_names))
 
 
@@ -128,7 +132,7 @@ def solve(lab: Lab, progress: Progress = lambda _m: None) -> None:
     for command in pacemaker_commands(spec):
         must(lab, first, f"pcs -f {CIB_FILE} {command}")
     must(lab, first, f"pcs cluster cib-push {CIB_FILE} --config")
-    wait_until("the storage group on the promoted node", lambda: storage_started(lab), timeout=300, interval=2)
+    wait_until("the IP and the filesystem on the promoted node", lambda: data_started(lab), timeout=300, interval=2)
     split_brain_resolved(lab, progress)
 
 
@@ -165,7 +169,7 @@ def split_brain_resolved(lab: Lab, progress: Progress) -> None:
     wait_until("the resync after the split brain", lambda: dstate(lab) == "UpToDate/UpToDate", timeout=300,
                interval=2)
     must(lab, survivor, "pcs property unset maintenance-mode && pcs resource cleanup")
-    wait_until("the storage group to run again", lambda: storage_started(lab), timeout=300, interval=2)
+    wait_until("the IP and the filesystem to run again", lambda: data_started(lab), timeout=300, interval=2)
 
 
 def broken(lab: Lab) -> list[Broken]:
@@ -183,4 +187,8 @@ def broken(lab: Lab) -> list[Broken]:
                on_both(global_common(protocol="A")), good, "drbd-config-content", "protocol A"),
         Broken("no fencing policy in the common section", first, on_both(global_common(fencing="dont-care")), good,
                "drbd-resource-fencing", "no fencing policy"),
+        Broken("the filesystem no longer tied to the IP (so not to the Promoted role)", first,
+               "cibadmin --delete --xml-text '<rsc_colocation id=\"fs-with-ip\"/>'",
+               "pcs constraint colocation add srv-data with service-ip INFINITY id=fs-with-ip",
+               "pacemaker-constraints", "missing a colocation with the Promoted role"),
     ]
