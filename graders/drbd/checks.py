@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from graders.checks import CheckTable, Verdict, fail, ok
 from graders.clustering.checks import CHECKS as CLUSTER_CHECKS
+from graders.collectors import cib as cib_xml
 from graders.collectors import drbd_conf, drbdadm_state, proc_drbd
 from graders.collectors.crm_mon import ClusterStatus
-from graders.drbd.fencing import FENCE_SCRIPT, UNFENCE_SCRIPT, configured_policy, fencing_problems
+from graders.drbd.fencing import FENCE_SCRIPT, UNFENCE_SCRIPT, configured_policy, effective, fencing_problems
 from graders.facts import FactMissing, LabFacts, NodeFacts
 
 CHECKS = CheckTable()
@@ -81,8 +82,9 @@ def config_content(facts: LabFacts) -> Verdict:
         if address != wanted:
             problems.append(f"{lab_node.name}: address {address or 'missing'}; replicate over the repl network: "
                             f"{wanted}")
-    net = resource.find("net")
-    protocol = (net.value("protocol") if net else None) or "C"
+    # The resource's own net section, else the common one (global_common.conf), else DRBD's default, C.
+    root = facts.nodes[node].parsed("drbd_dump", drbd_conf.parse)
+    protocol = effective(root, resource, "net", "protocol") or "C"
     if protocol != "C":
         problems.append(f"protocol {protocol}: A and B acknowledge writes before the peer has them on disk, so a "
                         "failover can lose data; use C")
@@ -212,18 +214,39 @@ def pacemaker_constraints(facts: LabFacts) -> Verdict:
     data = {i for p in cib.by_agent("Filesystem") if p.params.get("device") == device for i in (p.id, p.group) if i}
     if not data:
         return fail(f"needs the Filesystem resource for {device} first")
-    colocated = ordered = False
-    for constraint in cib.constraints:
-        a = constraint.attributes
-        if constraint.kind == "rsc_colocation" and a.get("with-rsc") in clones and a.get("rsc") in data:
-            colocated = colocated or (a.get("with-rsc-role") in ("Promoted", "Master")
-                                      and a.get("score") in ("INFINITY", "+INFINITY"))
-        if constraint.kind == "rsc_order" and a.get("first") in clones and a.get("then") in data:
-            ordered = ordered or a.get("first-action") == "promote"
+    plain = [c.attributes for c in cib.constraints if not c.sets]
+    # Through other resources too: the filesystem colocated with the IP, the IP with the Promoted role, and
+    # ordered promote -> IP -> filesystem, is as good as tied to the role directly.
+    follows = _closure(cib, data, [(a.get("rsc"), a.get("with-rsc")) for a in plain if a.get("rsc") and _tied(a)])
+    promote_first = {a.get("then", "") for a in plain
+                     if a.get("first") in clones and a.get("first-action") == "promote"}
+    after_promote = _closure(cib, promote_first, [(a.get("first"), a.get("then")) for a in plain if a.get("then")
+                                                  and a.get("first-action", "start") == "start"], ordering=True)
+    colocated = any(a.get("rsc") in follows and a.get("with-rsc") in clones and _tied(a, ("Promoted", "Master"))
+                    for a in plain)
+    ordered = bool(data & after_promote)
     missing = [w for w, present in (("a colocation with the Promoted role", colocated),
                                     ("an order after promote", ordered)) if not present]
     return fail("missing " + " and ".join(missing) + " of the DRBD clone") if missing else ok(
         "colocated with and ordered after the promoted role")
+
+
+def _tied(colocation: dict[str, str], roles: tuple[str | None, ...] = (None, "Started")) -> bool:
+    """A mandatory colocation with the other resource in one of ``roles``."""
+    return colocation.get("score") in ("INFINITY", "+INFINITY") and colocation.get("with-rsc-role") in roles
+
+
+def _closure(cib: cib_xml.Cib, start: set[str], links: list[tuple[str | None, str | None]],
+             ordering: bool = False) -> set[str]:
+    """``start`` and what the links (from, to) reach from it. Placed with a group member is placed with its group;
+    started after a group, each of its members is (but not the group after one of its members)."""
+    found, todo = set(), set(start)
+    while todo:
+        found |= todo
+        family = ({m for g in todo for m in cib.groups.get(g, [])} if ordering else
+                  {cib.primitives[i].group for i in todo if i in cib.primitives and cib.primitives[i].group})
+        todo = ({str(b) for a, b in links if a in found and b} | {g for g in family if g}) - found
+    return found
 
 
 @CHECKS.check("split-brain-resolved", "An induced split brain was resolved, keeping the survivor's data",

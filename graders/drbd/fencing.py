@@ -13,7 +13,7 @@ FENCING_POLICIES = ("resource-only", "resource-and-stonith")  # both call fence-
 FENCE_SCRIPT, UNFENCE_SCRIPT = "crm-fence-peer.sh", "crm-unfence-peer.sh"
 
 
-def _effective(root: drbd_conf.Block, resource: drbd_conf.Block, section: str, key: str) -> str | None:
+def effective(root: drbd_conf.Block, resource: drbd_conf.Block, section: str, key: str) -> str | None:
     """An option as DRBD applies it to the resource: the resource's own section's, else the common section's
     (/etc/drbd.d/global_common.conf), which `drbdadm dump all` prints beside the resources."""
     for block in (resource, root.find("common")):
@@ -29,7 +29,7 @@ def _script(command: str | None) -> str:
 
 
 def configured_policy(root: drbd_conf.Block, resource: drbd_conf.Block) -> str | None:
-    return _effective(root, resource, "disk", "fencing")
+    return effective(root, resource, "disk", "fencing")
 
 
 def fencing_problems(root: drbd_conf.Block, resource: drbd_conf.Block) -> list[str]:
@@ -41,7 +41,7 @@ def fencing_problems(root: drbd_conf.Block, resource: drbd_conf.Block) -> list[s
                         "resource-only; }")
     elif policy not in FENCING_POLICIES:
         problems.append(f"fencing {policy}: the resource-level policies are {' and '.join(FENCING_POLICIES)}")
-    fence, unfence = (_effective(root, resource, "handlers", key) for key in ("fence-peer", "after-resync-target"))
+    fence, unfence = (effective(root, resource, "handlers", key) for key in ("fence-peer", "after-resync-target"))
     for handler, command, wanted in (("fence-peer", fence, FENCE_SCRIPT), ("after-resync-target", unfence,
                                                                           UNFENCE_SCRIPT)):
         script = _script(command)
@@ -55,7 +55,7 @@ def fencing_problems(root: drbd_conf.Block, resource: drbd_conf.Block) -> list[s
                             f"fence-peer \"/usr/lib/drbd/{FENCE_SCRIPT}\" places the Pacemaker constraint")
         elif not command:
             why = (" (DRBD 8.4 never calls the unfence-peer handler, a DRBD 9 one)"
-                   if _effective(root, resource, "handlers", "unfence-peer") else "")
+                   if effective(root, resource, "handlers", "unfence-peer") else "")
             problems.append(f"no after-resync-target handler{why}: nothing lifts the constraint after the resync, "
                             f"so the peer could never be promoted again; after-resync-target "
                             f"\"/usr/lib/drbd/{UNFENCE_SCRIPT}\"")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -139,6 +140,65 @@ def test_seed_style_config_is_explained() -> None:
                                                                                 "protocol           A")
     message = feedback(grade("", with_config(seed)), "drbd-config-content")
     assert "/dev/sda" in message and "system disk" in message and "protocol A" in message
+
+
+def test_protocol_in_the_common_section_counts() -> None:
+    """global_common.conf's common section applies to every resource, and `drbdadm dump all` prints it apart from
+    the resource: protocol A there was passed as DRBD's default C (a false pass), protocol C there is fine."""
+    net = "    net {\n        protocol           C;\n    }\n"
+    solved = out("solved", "drbd_dump")
+    assert net in solved and "common {\n}" in solved  # the recorded dump is what we edit
+    for protocol, passes in (("C", True), ("A", False)):
+        moved = solved.replace(net, "").replace("common {\n}", "common {\n" + net.replace(" C;", f" {protocol};") + "}")
+        report = grade("", with_config(moved))
+        assert ("drbd-config-content" not in failed(report)) is passes, protocol
+    assert "protocol A" in feedback(report, "drbd-config-content")
+
+
+CONSTRAINTS = re.compile(r"<constraints>.*?</constraints>", re.S)
+# Without the group: the filesystem placed with the IP, the IP with the Promoted role; promote, IP, filesystem.
+CHAIN = ("<constraints>"
+         '<rsc_colocation id="ip-on-promoted" score="INFINITY" rsc="data-ip" with-rsc="drbd-r0-clone" '
+         'with-rsc-role="Promoted"/>'
+         '<rsc_colocation id="fs-with-ip" score="INFINITY" rsc="data-fs" with-rsc="data-ip"/>'
+         '<rsc_order id="ip-after-promote" kind="Mandatory" first="drbd-r0-clone" first-action="promote" '
+         'then="data-ip" then-action="start"/>'
+         '<rsc_order id="fs-after-ip" kind="Mandatory" first="data-ip" then="data-fs"/>'
+         "</constraints>")
+# The group kept (data-fs, then data-ip), colocated with the role, but only its second member ordered after promote.
+MEMBER = CHAIN.replace('rsc="data-ip" with-rsc="drbd-r0-clone"', 'rsc="data" with-rsc="drbd-r0-clone"').replace(
+    '<rsc_colocation id="fs-with-ip" score="INFINITY" rsc="data-fs" with-rsc="data-ip"/>', "").replace(
+    '<rsc_order id="fs-after-ip" kind="Mandatory" first="data-ip" then="data-fs"/>', "")
+
+
+def with_cib(constraints: str, group: bool = False) -> dict[str, Any]:
+    """The solved lab's facts with other constraints (and, unless ``group``, the data group's members apart)."""
+    data = copy.deepcopy(raw("solved"))
+    for node in data["nodes"].values():
+        cib = node["commands"]["cib"]
+        text = CONSTRAINTS.sub(constraints, cib["stdout"])
+        cib["stdout"] = text if group else text.replace('<group id="data">', "").replace("</group>", "")
+    return data
+
+
+@pytest.mark.parametrize(("constraints", "group", "missing"), [
+    (CHAIN, False, ""),
+    (CHAIN.replace('score="INFINITY" rsc="data-fs"', 'score="100" rsc="data-fs"'), False,
+     "a colocation with the Promoted role"),
+    (CHAIN.replace('first="data-ip" then="data-fs"', 'first="data-fs" then="data-ip"'), False,
+     "an order after promote"),
+    (MEMBER, True, "an order after promote"),
+    (MEMBER.replace('then="data-ip"', 'then="data"'), True, ""),
+], ids=["chain", "chain-advisory", "chain-wrong-way", "group-member-ordered", "group-ordered"])
+def test_constraints_through_other_resources(constraints: str, group: bool, missing: str) -> None:
+    """A false fail: the filesystem tied to the Promoted role through the IP (colocated with it, started after it)
+    is tied to it, as Pacemaker applies colocations and orders transitively."""
+    assert CONSTRAINTS.search(out("solved", "cib"))  # the recorded CIB is what we edit
+    report = grade("", with_cib(constraints, group))
+    if missing:
+        assert "pacemaker-constraints" in failed(report) and missing in feedback(report, "pacemaker-constraints")
+    else:
+        assert "pacemaker-constraints" not in failed(report), feedback(report, "pacemaker-constraints")
 
 
 def test_drbdadm_syntax_error_is_shown() -> None:
