@@ -25,6 +25,7 @@ class Event:
 
 
 Meaning = Callable[[re.Match[str]], str]
+DONE = {"start": "started", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
 
 
 def rule(identifier: str, pattern: str, meaning: Meaning) -> tuple[str, re.Pattern[str], Meaning]:
@@ -51,9 +52,8 @@ RULES = [
          lambda m: f"{m[3]} did {m[1]} {m[2]}"),
     rule("pacemaker-controld", r"Quorum lost", lambda _m: "Pacemaker lost quorum"),
     rule("pacemaker-controld", r"Quorum acquired", lambda _m: "Pacemaker has quorum"),
-    rule("pacemaker-controld", r"Result of (start|stop) operation for (\S+) on (\S+): (\w+)",
-         lambda m: f"{m[2]} {'started' if m[1] == 'start' else 'stopped'} on {m[3]}"
-                   + ("" if m[4] == "ok" else f" ({m[4]})")),
+    rule("pacemaker-controld", r"Result of (start|stop|promote|demote) operation for (\S+) on (\S+): (\w+)",
+         lambda m: f"{m[2]} {DONE[m[1]]} on {m[3]}" + ("" if m[4] == "ok" else f" ({m[4]})")),
 ]
 
 
@@ -66,6 +66,33 @@ RULES += [
     rule("haproxy", r"(?:backend|proxy) (\S+) has no server available", lambda m: f"HAProxy: {m[1]} has no server"),
 ]
 KEEPALIVED_SOURCES = ("Keepalived_vrrp", "haproxy")  # the `journalctl -t` names of the lines above
+
+# DRBD 8.4's kernel module (a VM's kernel log) and the CIB's record of the constraint its fence-peer handler places
+# (crm-fence-peer.sh) and its after-resync-target handler lifts (crm-unfence-peer.sh), as the drbd lab writes them.
+LOST = "NetworkFailure|Timeout|BrokenPipe|ProtocolError|TearDown"
+FENCE_CONSTRAINT = r"rsc_location[^>]*id=.(drbd-fence-by-handler[^'\"]*)"
+RULES += [
+    rule("kernel", r"drbd (\S+): PingAck did not arrive in time", lambda m: f"DRBD {m[1]}: the peer stopped answering"),
+    rule("kernel", rf"drbd (\S+): conn\( \w+ -> ({LOST}) \)", lambda m: f"DRBD {m[1]}: connection lost ({m[2]})"),
+    rule("kernel", r"drbd (\S+): conn\( \w+ -> (StandAlone|Connected|WFConnection|SyncSource|SyncTarget) \)",
+         lambda m: f"DRBD {m[1]}: {m[2]}"),
+    rule("kernel", r"Split-Brain detected but unresolved", lambda _m: "DRBD: split brain detected, connection dropped"),
+    rule("kernel", r"(fence-peer) helper returned (\d+) \(([^)]*)\)",
+         lambda m: f"DRBD: fence-peer handler returned {m[2]} ({m[3]})"),
+    rule("kernel", r"helper command: \S+ (fence-peer|after-resync-target|split-brain) \S+$",
+         lambda m: f"DRBD: {m[1]} handler called"),
+    rule("kernel", r"(drbd\d+|drbd \S+): role\( (\w+) -> (\w+) \)", lambda m: f"DRBD {m[1]}: {m[2]} -> {m[3]}"),
+    rule("kernel", r"(drbd\d+|drbd \S+):.*\bpdsk\( \w+ -> (Outdated|UpToDate) \)",
+         lambda m: f"DRBD {m[1]}: the peer's disk is {m[2]}"),
+    rule("kernel", r"(drbd\d+|drbd \S+):.*\bdisk\( \w+ -> (Outdated|Diskless|UpToDate) \)",
+         lambda m: f"DRBD {m[1]}: own disk {m[2]}"),
+    rule("kernel", r"(drbd\d+|drbd \S+): Resync done", lambda m: f"DRBD {m[1]}: resync done"),
+    rule("pacemaker-based", rf"\+\+ /cib/configuration/constraints:\s+<{FENCE_CONSTRAINT}",
+         lambda m: f"constraint {m[1]} placed"),
+    rule("pacemaker-based", rf"-- /cib/configuration/constraints/{FENCE_CONSTRAINT}",
+         lambda m: f"constraint {m[1]} removed"),
+]
+DRBD_SOURCES = ("kernel", "pacemaker-based")  # besides Corosync's and Pacemaker's (graders/faults.py)
 
 
 def _message(entry: dict) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from graders.collect import collect_raw
 from graders.grade import evaluate
 from graders.report import Report
-from graders.scenario import RECORD, ROOT_CAUSE_ID, Copy, Run, Scenario, seed_for
+from graders.scenario import RECORD, ROOT_CAUSE_ID, Copy, Inject, Run, Scenario, seed_for
 from halab import breakfix
 from halab.lab import Lab
 from halab.spec import LabSpec
@@ -93,7 +93,8 @@ def touched_nodes(scenario: Scenario, spec: LabSpec) -> set[str]:
     assert scenario.breaks(spec) and scenario.repairs(spec)
     nodes: set[str] = set()
     for step in scenario.breaks(spec) + scenario.repairs(spec) + scenario.masks(spec) + scenario.unmasks(spec):
-        named = [step.node] if isinstance(step, Run) else [step.source, step.target] if isinstance(step, Copy) else []
+        named = ([step.node] if isinstance(step, Run | Inject) else
+                 [step.source, step.target] if isinstance(step, Copy) else [])
         assert named, step
         nodes.update(named)
     return nodes
