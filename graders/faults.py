@@ -148,13 +148,13 @@ def journal_events(lab: Lab, since: float, until: float, nodes: list[str] | None
 
 def fault_timeline(lab: Lab, fault_at: float, what: str, node: str, samples: list[tuple[float, bool]],
                    nodes: list[str] | None = None, sources: tuple[str, ...] = JOURNAL_SOURCES,
-                   seen: list[Event] | None = None) -> list[dict[str, Any]]:
+                   seen: list[Event] | None = None, own_clocks: bool = False) -> list[dict[str, Any]]:
     """A fault check's timeline: the injection, the journals of ``nodes`` (the members unless told), the grader's
-    probe (graders/timeline.py) and what else the grader ``seen`` (a constraint found, data read back). VM nodes'
-    clocks are their own: their journals' times are moved to the host's."""
+    probe (graders/timeline.py) and what else the grader ``seen`` (a constraint found, data read back).
+    ``own_clocks``: the nodes are VMs, whose journals' times are moved to the host's clock."""
     injected = Event(fault_at, timeline.GRADER, f"fault injected: {what} {node}")
-    vms = lab.state().provider not in ("nspawn", "incus")
-    return timeline.build(fault_at, [injected, *journal_events(lab, fault_at - 1, time.time(), nodes, sources, vms),
+    return timeline.build(fault_at, [injected, *journal_events(lab, fault_at - 1, time.time(), nodes, sources,
+                                                               own_clocks),
                                      *timeline.probe_events(samples), *(seen or [])])
 
 

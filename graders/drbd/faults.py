@@ -40,7 +40,7 @@ SOURCES = JOURNAL_SOURCES + DRBD_SOURCES  # Corosync and Pacemaker, DRBD's kerne
 def _timeline(lab: Lab, fault_at: float, what: str, node: str, seen: list[Event]) -> list[dict[str, Any]]:
     """The fault, the cluster's and DRBD's events on both VMs (their clocks moved to the host's), and what the
     grader saw."""
-    return fault_timeline(lab, fault_at, what, node, [], sources=SOURCES, seen=seen)
+    return fault_timeline(lab, fault_at, what, node, [], sources=SOURCES, seen=seen, own_clocks=True)
 
 
 def _seen(what: str) -> Event:
