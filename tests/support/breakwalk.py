@@ -38,8 +38,12 @@ def failing(report: Report) -> set[str]:
     return {c.id for c in report.checks if not c.passed}
 
 
-def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float = 90) -> None:
+VM_PROVIDERS = ("libvirt", "vagrant")  # VMs under TCG: a state takes minutes to settle where containers take seconds
+
+
+def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float | None = None) -> None:
     spec = lab.spec
+    timeout = timeout or (300 if lab.state().provider in VM_PROVIDERS else 90)
     seed = seed_for(breakfix.scenarios(lab), breakfix.lab_key(lab), scenario.name, 0)
     breakfix.break_lab(lab, seed, solve_first=False)
     expected = set(scenario.expected_failures) | {"root-cause"}
