@@ -15,6 +15,7 @@ scenarios 107 s, the check 36 s).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,27 +150,12 @@ def test_every_loadbalancing_scenario_breaks_and_its_documented_repair_mends_it(
     print(f"check with the fault checks and their timelines: {time.monotonic() - began:.0f} s")
 
 
-DRBD_FAULTS = ("failover-data", "outdated-peer-fenced")
-
-
-@pytest.mark.long  # README, 'Long test runs': VMs under TCG, every drbd scenario, then both fault checks
+@pytest.mark.long  # README, 'Long test runs': VMs under TCG, every drbd scenario
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("solved_lab", ["drbd"], indirect=True)
-def test_every_drbd_scenario_breaks_and_its_documented_repair_mends_it(solved_lab: Lab, tmp_path: Path) -> None:
-    walk_all(solved_lab, solved_lab.spec.kind_def.scenario_list())
-    began = time.monotonic()
-    report, _ = full_check("drbd", tmp_path, 1800)
-    slow_misses(report)
-    assert [c["id"] for c in report["checks"] if not c["passed"] and not c["fault"]] == []
-    told = {c["id"]: [entry["event"] for entry in c["timeline"]] for c in report["checks"] if c["id"] in DRBD_FAULTS}
-    for check, events in told.items():
-        print(f"{check}:", *events, sep="\n  ")
-    cut = told["outdated-peer-fenced"]
-    assert cut[0].startswith("fault injected: cutting the replication link of"), cut
-    assert any("fence-peer handler" in line for line in cut), cut
-    assert any(line.startswith("the CIB has drbd-fence-by-handler") for line in cut), cut
-    power = told["failover-data"]
-    assert power[0].startswith("fault injected: powering off"), power
-    assert any(" promoted on " in line for line in power) and any("serves the data" in line for line in power), power
-    print(f"check with both fault checks and their timelines: {time.monotonic() - began:.0f} s")
-
+def test_every_drbd_scenario_breaks_and_its_documented_repair_mends_it(solved_lab: Lab) -> None:
+    """The fault checks and their timelines are test_drbd.py's (the default run) and the recorder's (the drbd
+    journals); here the walk alone, minutes of VMs per scenario. HALAB_RECORD_BREAK=DIR also saves each state's
+    facts there (tests/fixtures/drbd/break/ was recorded so, by a run of this test)."""
+    folder = os.environ.get("HALAB_RECORD_BREAK")
+    walk_all(solved_lab, solved_lab.spec.kind_def.scenario_list(), Path(folder) if folder else None)

@@ -7,8 +7,10 @@ list of scenarios with the integration test's asserts (``judge``)."""
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from graders.collect import collect_raw
@@ -80,12 +82,28 @@ def judge(scenario: Scenario) -> Seen:
     return seen
 
 
-def walk_all(lab: Lab, scenarios: list[Scenario]) -> dict[str, int]:
-    """Walk each scenario with ``judge``'s asserts, in order, on one solved lab; the seconds each took."""
+def recording(scenario: Scenario, folder: Path | None) -> Seen:
+    """``judge``'s asserts, and with a ``folder`` each state's facts saved there first, as the recorder
+    (tests/fixtures/scenarios_break.py) saves them: a VM lab's one walk is both the test and the recording."""
+    judged = judge(scenario)
+
+    def seen(state: str, raw: dict[str, Any], graded: Report) -> None:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{scenario.name}-{state}.json").write_text(json.dumps({**raw, "scenario": f"{scenario.name}-"
+                                                                               f"{state}"}, indent=1) + "\n")
+        judged(state, raw, graded)
+
+    return seen
+
+
+def walk_all(lab: Lab, scenarios: list[Scenario], record: Path | None = None) -> dict[str, int]:
+    """Walk each scenario with ``judge``'s asserts, in order, on one solved lab (saving each state's facts in
+    ``record`` if given); the seconds each took."""
     took = {}
     for scenario in scenarios:
         began = time.monotonic()
-        walk(lab, scenario, judge(scenario))
+        walk(lab, scenario, recording(scenario, record))
         took[scenario.name] = round(time.monotonic() - began)
         print(f"{scenario.name}: {took[scenario.name]} s", flush=True)
     return took
