@@ -71,22 +71,29 @@ KEEPALIVED_SOURCES = ("Keepalived_vrrp", "haproxy")  # the `journalctl -t` names
 # (crm-fence-peer.sh) and its after-resync-target handler lifts (crm-unfence-peer.sh), as the drbd lab writes them.
 LOST = "NetworkFailure|Timeout|BrokenPipe|ProtocolError|TearDown"
 FENCE_CONSTRAINT = r"rsc_location[^>]*id=.(drbd-fence-by-handler[^'\"]*)"
+WHO = r"(drbd \S+|drbd\d+)"  # a resource's connection ("drbd r0: ...") or its device ("block drbd0: ...")
+
+
+def _who(found: re.Match[str]) -> str:
+    return found[1].removeprefix("drbd ")
+
+
 RULES += [
-    rule("kernel", r"drbd (\S+): PingAck did not arrive in time", lambda m: f"DRBD {m[1]}: the peer stopped answering"),
-    rule("kernel", rf"drbd (\S+): conn\( \w+ -> ({LOST}) \)", lambda m: f"DRBD {m[1]}: connection lost ({m[2]})"),
-    rule("kernel", r"drbd (\S+): conn\( \w+ -> (StandAlone|Connected|WFConnection|SyncSource|SyncTarget) \)",
-         lambda m: f"DRBD {m[1]}: {m[2]}"),
+    rule("kernel", rf"{WHO}: PingAck did not arrive in time", lambda m: f"DRBD {_who(m)}: the peer stopped answering"),
+    rule("kernel", rf"{WHO}: conn\( \w+ -> ({LOST}) \)", lambda m: f"DRBD {_who(m)}: connection lost ({m[2]})"),
+    rule("kernel", rf"{WHO}: conn\( \w+ -> (StandAlone|Connected|WFConnection|SyncSource|SyncTarget) \)",
+         lambda m: f"DRBD {_who(m)}: {m[2]}"),
     rule("kernel", r"Split-Brain detected but unresolved", lambda _m: "DRBD: split brain detected, connection dropped"),
-    rule("kernel", r"(fence-peer) helper returned (\d+) \(([^)]*)\)",
-         lambda m: f"DRBD: fence-peer handler returned {m[2]} ({m[3]})"),
-    rule("kernel", r"helper command: \S+ (fence-peer|after-resync-target|split-brain) \S+$",
+    rule("kernel", r"fence-peer helper returned (\d+) \(([^)]*)\)",
+         lambda m: f"DRBD: fence-peer handler returned {m[1]} ({m[2]})"),
+    rule("kernel", r"helper command: \S+ (fence-peer|unfence-peer|after-resync-target|split-brain) \S+$",
          lambda m: f"DRBD: {m[1]} handler called"),
-    rule("kernel", r"(drbd\d+|drbd \S+): role\( (\w+) -> (\w+) \)", lambda m: f"DRBD {m[1]}: {m[2]} -> {m[3]}"),
-    rule("kernel", r"(drbd\d+|drbd \S+):.*\bpdsk\( \w+ -> (Outdated|UpToDate) \)",
-         lambda m: f"DRBD {m[1]}: the peer's disk is {m[2]}"),
-    rule("kernel", r"(drbd\d+|drbd \S+):.*\bdisk\( \w+ -> (Outdated|Diskless|UpToDate) \)",
-         lambda m: f"DRBD {m[1]}: own disk {m[2]}"),
-    rule("kernel", r"(drbd\d+|drbd \S+): Resync done", lambda m: f"DRBD {m[1]}: resync done"),
+    rule("kernel", rf"{WHO}: role\( (\w+) -> (\w+) \)", lambda m: f"DRBD {_who(m)}: {m[2]} -> {m[3]}"),
+    rule("kernel", rf"{WHO}:.*\bpdsk\( \w+ -> (Outdated|UpToDate) \)",
+         lambda m: f"DRBD {_who(m)}: the peer's disk is {m[2]}"),
+    rule("kernel", rf"{WHO}:.*\bdisk\( \w+ -> (Outdated|Diskless|UpToDate) \)",
+         lambda m: f"DRBD {_who(m)}: own disk {m[2]}"),
+    rule("kernel", rf"{WHO}: Resync done", lambda m: f"DRBD {_who(m)}: resync done"),
     rule("pacemaker-based", rf"\+\+ /cib/configuration/constraints:\s+<{FENCE_CONSTRAINT}",
          lambda m: f"constraint {m[1]} placed"),
     rule("pacemaker-based", rf"-- /cib/configuration/constraints/{FENCE_CONSTRAINT}",
