@@ -156,11 +156,11 @@ def test_every_loadbalancing_scenario_breaks_and_its_documented_repair_mends_it(
 def test_every_drbd_scenario_breaks_and_its_documented_repair_mends_it(solved_lab: Lab) -> None:
     """The fault checks and their timelines are test_drbd.py's (the default run) and the recorder's (the drbd
     journals); here the walk alone, minutes of VMs per scenario. HALAB_RECORD_BREAK=DIR also saves each state's
-    facts there, then runs both fault checks and records their journals (tests/fixtures/drbd/break/ and journal/
-    were recorded so, by one run of this test)."""
+    facts there (tests/fixtures/drbd/break/ was recorded so, by a run of this test), and with HALAB_RECORD_JOURNALS
+    set it then runs both fault checks and records their journals (the recorder's step)."""
     folder = os.environ.get("HALAB_RECORD_BREAK")
     walk_all(solved_lab, solved_lab.spec.kind_def.scenario_list(), Path(folder) if folder else None)
-    if folder:  # and the journals of both fault checks, run live on the walked lab (the recorder's own step)
+    if folder and os.environ.get("HALAB_RECORD_JOURNALS"):  # both fault checks run live, their journals recorded
         from tests.fixtures.scenarios_break import record_drbd_journals
 
         record_drbd_journals(solved_lab)
