@@ -113,8 +113,9 @@ def _notify_off(cib: Cib) -> list[str]:
 class CloneWithoutNotify(Drbd):
     name = "clone-notify-off"
     summary = ("The DRBD clone was given notify=false (a clone definition copied from a howto for stateless clones) "
-               "and restarted in a maintenance window: the linbit agent refuses to start without notifications, so "
-               "DRBD, the filesystem and the IP are stopped on both nodes.")
+               "and stopped for a maintenance window: the linbit agent refuses to demote, start or promote without "
+               "notifications ('not configured', fatal for Pacemaker), so DRBD, the filesystem and the IP stay "
+               "stopped on both nodes.")
     expected_failures = ("drbd-connected", "pacemaker-drbd", "pacemaker-data")
     settle_seconds = 10.0
 
