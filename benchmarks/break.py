@@ -5,7 +5,8 @@ documented repair takes until the lab is whole again.
     sudo HALAB_STATE_DIR=... .venv/bin/python benchmarks/break.py [--lab LAB | LAB] [SCENARIO ...]
 
 Brings the lab (default: clustering; any lab whose kind has scenarios, e.g. infrastructure, dr,
-loadbalancing, virtualization: its VM slot, `labslot --vm virtualization`) up, solves it once
+loadbalancing, virtualization or drbd: a VM slot, `labslot --vm LAB`; drbd's VMs need `halab libvirtd start`) up,
+solves it once
 (timed too: `halab break` solves first), walks every scenario (tests/support/breakwalk.py, without the masking
 repairs) and takes the lab down. Run it under labslot.
 """
@@ -22,7 +23,7 @@ from graders.scenario import seed_for  # noqa: E402
 from halab import breakfix  # noqa: E402
 from halab.lab import Lab  # noqa: E402
 from solutions import solve  # noqa: E402
-from tests.support.breakwalk import failing, lab_and_names, settled  # noqa: E402
+from tests.support.breakwalk import VM_PROVIDERS, failing, lab_and_names, settled  # noqa: E402
 
 
 def main(args: list[str]) -> None:
@@ -35,6 +36,7 @@ def main(args: list[str]) -> None:
         print(f"solve (what halab break does first): {time.monotonic() - began:.1f} s", flush=True)
         print(f"{'scenario':<26} {'break':>7} {'symptoms':>9} {'repair':>8}")
         scenarios = breakfix.scenarios(lab)
+        slow = 2.5 if lab.state().provider in VM_PROVIDERS else 1.0  # VMs under TCG settle in minutes, not seconds
         for scenario in scenarios:
             if names and scenario.name not in names:
                 continue
@@ -42,11 +44,11 @@ def main(args: list[str]) -> None:
             breakfix.break_lab(lab, seed_for(scenarios, breakfix.lab_key(lab), scenario.name, 0), solve_first=False)
             broke = time.monotonic() - began
             expected = set(scenario.expected_failures) | {"root-cause"}
-            _, report = settled(lab, lambda r, e=expected: e <= failing(r), 120)  # type: ignore[misc]
+            _, report = settled(lab, lambda r, e=expected: e <= failing(r), 120 * slow)  # type: ignore[misc]
             shown = time.monotonic() - began
             began = time.monotonic()
             breakfix.run_steps(lab, scenario.repairs(lab.spec), "repairing")
-            _, report = settled(lab, lambda r: not failing(r), 180)
+            _, report = settled(lab, lambda r: not failing(r), 180 * slow)
             breakfix.forget(lab)
             whole = "" if not failing(report) else f"  (still failing: {', '.join(sorted(failing(report)))})"
             print(f"{scenario.name:<26} {broke:>6.1f}s {shown:>8.1f}s {time.monotonic() - began:>7.1f}s{whole}",

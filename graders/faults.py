@@ -113,32 +113,50 @@ def restore_and_rejoin(lab: Lab, node: str) -> str:
 JOURNAL_SOURCES = ("corosync", "pacemaker-controld", "pacemaker-fenced")  # whose lines tell a failover's story
 
 
+def clock_offset(lab: Lab, node: str) -> float:
+    """How far the node's clock is ahead of the host's (s), from one `date` halfway through its SSH round trip; 0
+    when it does not answer. A container shares the host's clock; a VM keeps its own (under TCG it drifts), so its
+    journal's times are moved by this before they join the grader's."""
+    try:
+        before = time.time()
+        result = lab.run(node, "date +%s.%N", timeout=10)
+        after = time.time()
+        return round(float(result.stdout.strip()) - (before + after) / 2, 2) if result.ok else 0.0
+    except (HalabError, ValueError):
+        return 0.0
+
+
 def journal_events(lab: Lab, since: float, until: float, nodes: list[str] | None = None,
-                   sources: tuple[str, ...] = JOURNAL_SOURCES) -> list[Event]:
+                   sources: tuple[str, ...] = JOURNAL_SOURCES, own_clocks: bool = False) -> list[Event]:
     """The fault's events in the journals of ``nodes`` (the cluster's members unless told) between two moments
-    (host clock: a container shares it), from the logging daemons ``sources``; a node that does not answer (still
-    booting after fencing) adds none."""
+    (host clock), from the logging daemons ``sources``; a node that does not answer (still booting after fencing)
+    adds none. ``own_clocks``: the nodes are VMs, whose clocks are measured and their times moved to the host's."""
     tags = " ".join(f"-t {name}" for name in sources)
     events: list[Event] = []
     for node in lab.spec.member_names if nodes is None else nodes:
-        command = f"journalctl -o json --no-pager --since @{int(since)} --until @{int(until) + 1} {tags}"
+        ahead = clock_offset(lab, node) if own_clocks else 0.0
+        command = (f"journalctl -o json --no-pager --since @{int(since + ahead)} --until @{int(until + ahead) + 1} "
+                   f"{tags}")
         try:
             result = lab.run(node, command, timeout=20)
         except HalabError:
             lab.drop_connection(node)
             continue
-        events += journal.parse(result.stdout, node)
+        events += [Event(e.at - ahead, e.node, e.event) for e in journal.parse(result.stdout, node)]
     return events
 
 
 def fault_timeline(lab: Lab, fault_at: float, what: str, node: str, samples: list[tuple[float, bool]],
                    nodes: list[str] | None = None, sources: tuple[str, ...] = JOURNAL_SOURCES,
-                   meaning: tuple[str, str] = timeline.CLIENT) -> list[dict[str, Any]]:
-    """A fault check's timeline: the injection, the journals of ``nodes`` (the members unless told) and the
-    grader's probe (graders/timeline.py; ``meaning`` words its changes)."""
+                   meaning: tuple[str, str] = timeline.CLIENT, seen: list[Event] | None = None,
+                   own_clocks: bool = False) -> list[dict[str, Any]]:
+    """A fault check's timeline: the injection, the journals of ``nodes`` (the members unless told), the grader's
+    probe (graders/timeline.py; ``meaning`` words its changes) and what else the grader ``seen`` (a constraint
+    found, data read back). ``own_clocks``: the nodes are VMs, whose journals' times are moved to the host's clock."""
     injected = Event(fault_at, timeline.GRADER, f"fault injected: {what} {node}")
-    return timeline.build(fault_at, [injected, *journal_events(lab, fault_at - 1, time.time(), nodes, sources),
-                                     *timeline.probe_events(samples, meaning=meaning)])
+    return timeline.build(fault_at, [injected, *journal_events(lab, fault_at - 1, time.time(), nodes, sources,
+                                                               own_clocks),
+                                     *timeline.probe_events(samples, meaning=meaning), *(seen or [])])
 
 
 def run_fault(kind: Kind, check_id: str, lab: Lab, facts: LabFacts, passed: dict[str, bool],

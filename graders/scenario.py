@@ -4,8 +4,8 @@ fixed, and its documented repair (issue 24).
 A lab kind lists its scenarios in ``graders/<kind>/scenarios.py`` and names the list in its Kind
 (``scenarios="graders.<kind>.scenarios:SCENARIOS"``). A scenario is data plus one pure check:
 
-- ``breaks(spec)``: the steps that break the solved lab (commands over SSH, file copies between nodes), run by
-  halab.breakfix on the live lab;
+- ``breaks(spec)``: the steps that break the solved lab (commands over SSH, file copies between nodes, one of the
+  kind's own `halab fault` injections), run by halab.breakfix on the live lab;
 - ``root_cause(facts)``: a pure check on recorded facts, passing only when the real cause is gone (masking
   the symptom does not count);
 - ``repairs(spec)``: the documented repair, which `halab solve` runs too;
@@ -60,7 +60,16 @@ class Copy:
     mode: int = 0o644
 
 
-Step = Run | Copy
+@dataclass(frozen=True)
+class Inject:
+    """Inject the lab kind's own fault ``fault`` into ``node``, as `halab fault LAB FAULT NODE` does (the drbd kind's
+    split-brain: it cuts a link on the host's side and records what it wrote, which no command in a node can do)."""
+
+    fault: str
+    node: str
+
+
+Step = Run | Copy | Inject
 
 
 class Scenario:

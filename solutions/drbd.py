@@ -32,11 +32,14 @@ def drbd_res(spec: LabSpec, fencing: bool = False) -> str:
 
 
 def crm_config(spec: LabSpec) -> str:
+    """The agent's advised operation timeouts (its meta-data; crm configure warns below them): under TCG on a busy
+    host Pacemaker's default of 20 s timed out a start after a split brain's repair (2026-12-06)."""
     s = spec.settings
     prefix = spec.management_network.subnet.prefixlen
     return fencing_crm(spec) + f"""\
 primitive drbd-{s['drbd_resource']} ocf:linbit:drbd params drbd_resource={s['drbd_resource']} \\
-    op monitor interval=29s role=Promoted op monitor interval=31s role=Unpromoted
+    op monitor interval=29s role=Promoted op monitor interval=31s role=Unpromoted \\
+    op start timeout=240s op stop timeout=100s op promote timeout=90s op demote timeout=90s
 clone drbd-{s['drbd_resource']}-clone drbd-{s['drbd_resource']} meta promotable=true promoted-max=1 \\
     promoted-node-max=1 clone-max=2 clone-node-max=1 notify=true
 primitive data-fs Filesystem params device={s['drbd_device']} directory={s['mount_point']} fstype=ext4

@@ -25,6 +25,7 @@ class Event:
 
 
 Meaning = Callable[[re.Match[str]], str]
+DONE = {"start": "started", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
 
 
 def rule(identifier: str, pattern: str, meaning: Meaning) -> tuple[str, re.Pattern[str], Meaning]:
@@ -51,9 +52,8 @@ RULES = [
          lambda m: f"{m[3]} did {m[1]} {m[2]}"),
     rule("pacemaker-controld", r"Quorum lost", lambda _m: "Pacemaker lost quorum"),
     rule("pacemaker-controld", r"Quorum acquired", lambda _m: "Pacemaker has quorum"),
-    rule("pacemaker-controld", r"Result of (start|stop) operation for (\S+) on (\S+): (\w+)",
-         lambda m: f"{m[2]} {'started' if m[1] == 'start' else 'stopped'} on {m[3]}"
-                   + ("" if m[4] == "ok" else f" ({m[4]})")),
+    rule("pacemaker-controld", r"Result of (start|stop|promote|demote) operation for (\S+) on (\S+): (\w+)",
+         lambda m: f"{m[2]} {DONE[m[1]]} on {m[3]}" + ("" if m[4] == "ok" else f" ({m[4]})")),
     # A live migration (a VirtualDomain resource with allow-migrate): sent from the source, taken on the target.
     rule("pacemaker-controld", r"Result of (migrate_to|migrate_from) operation for (\S+) on (\S+): (\w+)",
          lambda m: f"{m[2]} {'migrating away from' if m[1] == 'migrate_to' else 'migrated to'} {m[3]}"
@@ -75,14 +75,46 @@ KEEPALIVED_SOURCES = ("Keepalived_vrrp", "haproxy")  # the `journalctl -t` names
 # (its lines read "<ticket> (<state>/<term>/<ms left>): <what>"; an election's own steps are left out).
 _BOOTH = r"(\S+) \(\w+/\d+/-?\d+\): "
 RULES += [
-    rule("pacemaker-controld", r"Result of (promote|demote) operation for (\S+) on (\S+): (\w+)",
-         lambda m: f"{m[2]} {m[1]}d on {m[3]}" + ("" if m[4] == "ok" else f" ({m[4]})")),
     rule("boothd", _BOOTH + r"revoking ticket", lambda m: f"booth: {m[1]} revoked here"),
     rule("boothd", _BOOTH + r"(\S+) revokes ticket", lambda m: f"booth: {m[2]} revokes {m[1]}"),
     rule("boothd", _BOOTH + r"granted successfully here", lambda m: f"booth: {m[1]} granted here"),
     rule("boothd", _BOOTH + r"(.*(?:expired|majority|lost).*)", lambda m: f"booth: {m[1]}: {m[2].strip()}"),
 ]
 DR_SOURCES = ("pacemaker-controld", "pacemaker-fenced", "boothd-site", "boothd-arbitrator")
+
+# DRBD 8.4's kernel module (a VM's kernel log) and the CIB's record of the constraint its fence-peer handler places
+# (crm-fence-peer.sh) and its after-resync-target handler lifts (crm-unfence-peer.sh), as the drbd lab writes them.
+LOST = "NetworkFailure|Timeout|BrokenPipe|ProtocolError|TearDown"
+FENCE_CONSTRAINT = r"rsc_location[^>]*id=.(drbd-fence-by-handler[^'\"]*)"
+WHO = r"(drbd \S+|drbd\d+)"  # a resource's connection ("drbd r0: ...") or its device ("block drbd0: ...")
+
+
+def _who(found: re.Match[str]) -> str:
+    return found[1].removeprefix("drbd ")
+
+
+RULES += [
+    rule("kernel", rf"{WHO}: PingAck did not arrive in time", lambda m: f"DRBD {_who(m)}: the peer stopped answering"),
+    rule("kernel", rf"{WHO}: conn\( \w+ -> ({LOST}) \)", lambda m: f"DRBD {_who(m)}: connection lost ({m[2]})"),
+    rule("kernel", rf"{WHO}: conn\( \w+ -> (StandAlone|Connected|WFConnection|SyncSource|SyncTarget) \)",
+         lambda m: f"DRBD {_who(m)}: {m[2]}"),
+    rule("kernel", r"Split-Brain detected but unresolved", lambda _m: "DRBD: split brain detected, connection dropped"),
+    rule("kernel", r"fence-peer helper returned (\d+) \(([^)]*)\)",
+         lambda m: f"DRBD: fence-peer handler returned {m[1]} ({m[2]})"),
+    rule("kernel", r"helper command: \S+ (fence-peer|unfence-peer|after-resync-target|split-brain) \S+$",
+         lambda m: f"DRBD: {m[1]} handler called"),
+    rule("kernel", rf"{WHO}: role\( (\w+) -> (\w+) \)", lambda m: f"DRBD {_who(m)}: {m[2]} -> {m[3]}"),
+    rule("kernel", rf"{WHO}:.*\bpdsk\( \w+ -> (Outdated|UpToDate) \)",
+         lambda m: f"DRBD {_who(m)}: the peer's disk is {m[2]}"),
+    rule("kernel", rf"{WHO}:.*\bdisk\( \w+ -> (Outdated|Diskless|UpToDate) \)",
+         lambda m: f"DRBD {_who(m)}: own disk {m[2]}"),
+    rule("kernel", rf"{WHO}: Resync done", lambda m: f"DRBD {_who(m)}: resync done"),
+    rule("pacemaker-based", rf"\+\+ /cib/configuration/constraints:\s+<{FENCE_CONSTRAINT}",
+         lambda m: f"constraint {m[1]} placed"),
+    rule("pacemaker-based", rf"-- /cib/configuration/constraints/{FENCE_CONSTRAINT}",
+         lambda m: f"constraint {m[1]} removed"),
+]
+DRBD_SOURCES = ("kernel", "pacemaker-based")  # besides Corosync's and Pacemaker's (graders/faults.py)
 
 
 def _message(entry: dict) -> str:

@@ -45,4 +45,5 @@ KIND = register(clustering.KIND.derive(
     )},
     probes={},  # no web service: the floating IP is checked through Pacemaker
     evidence_records=("split_brain",),  # what the split-brain fault did, for the check that it was resolved
+    scenarios="graders.drbd.scenarios:SCENARIOS",
 ))

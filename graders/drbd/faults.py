@@ -11,12 +11,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from graders import timeline
 from graders.checks import FaultOutcome, Verdict
 from graders.collectors import ParseError, cib, crm_mon
+from graders.collectors.journal import DRBD_SOURCES, Event
 from graders.drbd.fencing import UNFENCE_SCRIPT, FenceConstraint, fence_constraints
 from graders.drbd.resolved import RECORD
 from graders.facts import LabFacts
-from graders.faults import cluster_status, objective, power_cut, why_not, with_fault
+from graders.faults import JOURNAL_SOURCES, cluster_status, fault_timeline, objective, power_cut, why_not, with_fault
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
@@ -31,6 +33,19 @@ def _promoted(status: crm_mon.ClusterStatus | None) -> str | None:
         return None
     return next((r.nodes[0] for r in status.resources if r.agent == "ocf:linbit:drbd" and r.role == "Promoted"
                  and r.nodes), None)
+
+
+SOURCES = JOURNAL_SOURCES + DRBD_SOURCES  # Corosync and Pacemaker, DRBD's kernel log, the CIB's constraints
+
+
+def _timeline(lab: Lab, fault_at: float, what: str, node: str, seen: list[Event]) -> list[dict[str, Any]]:
+    """The fault, the cluster's and DRBD's events on both VMs (their clocks moved to the host's), and what the
+    grader saw."""
+    return fault_timeline(lab, fault_at, what, node, [], sources=SOURCES, seen=seen, own_clocks=True)
+
+
+def _seen(what: str) -> Event:
+    return Event(time.time(), timeline.GRADER, what)
 
 
 def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
@@ -48,8 +63,9 @@ def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome
         return FaultOutcome(Verdict(False, f"not run: cannot write {probe} on {holder}: {written.stderr.strip()}"))
     checksum = written.stdout.split()[0]
     progress(f"fault check: powering off {holder}, the DRBD primary")
-    started = time.monotonic()
+    started, fault_at = time.monotonic(), time.time()
     deadline = started + max(2 * rto, 120)
+    seen: list[Event] = []
 
     def taken_over() -> tuple[float | None, str]:
         while time.monotonic() < deadline:
@@ -57,25 +73,28 @@ def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome
                 with contextlib.suppress(HalabError):
                     result = lab.run(survivor, f"mountpoint -q {s['mount_point']} && sha256sum {probe}", timeout=30)
                     if result.ok:
+                        same = "the same" if result.stdout.split()[0] == checksum else "another"
+                        seen.append(_seen(f"{survivor} serves the data, {probe} with {same} checksum"))
                         return round(time.monotonic() - started, 1), result.stdout.split()[0]
             time.sleep(1)
         return None, why_not(cluster_status(lab, survivor), survivor, holder)
 
     (seconds, found_or_reason), restored = power_cut(lab, holder, taken_over, progress)
+    events = _timeline(lab, fault_at, "powering off", holder, seen)
     found, reason = (found_or_reason, "") if seconds is not None else (None, found_or_reason)
     measurements: dict[str, Any] = {"failover_from": holder, "rto_seconds": rto, "rto_applies_to": applies,
                                     "failover_seconds": seconds,
                                     "data_intact": found == checksum if found else None}
     if seconds is None:
         return FaultOutcome(Verdict(False, f"after powering off {holder}, {survivor} did not take over the data within "
-                                           f"{deadline - started:.0f} s: {reason}.{restored}"), measurements)
+                                           f"{deadline - started:.0f} s: {reason}.{restored}"), measurements, events)
     measurements["failover_to"] = survivor
     if found != checksum:
-        return FaultOutcome(Verdict(False, f"{survivor} took over after {seconds} s, but {probe} has another checksum: "
-                                           f"data written before the failure was lost.{restored}"), measurements)
+        lost = f"{survivor} took over after {seconds} s, but {probe} has another checksum: data written before the "
+        return FaultOutcome(Verdict(False, f"{lost}failure was lost.{restored}"), measurements, events)
     return FaultOutcome(Verdict(seconds <= rto, f"powered off {holder}; {survivor} was promoted and mounted the data "
                                                 f"after {seconds} s (objective for {applies}: {rto:g} s), file "
-                                                f"intact.{restored}"), measurements)
+                                                f"intact.{restored}"), measurements, events)
 
 
 FENCE_TIMEOUT = 120  # s from the cut to the constraint: DRBD's ping timeout, then the handler asks the DC
@@ -125,9 +144,12 @@ def outdated_peer_fenced(lab: Lab, facts: LabFacts, progress: Progress) -> Fault
                                            "constraint in the CIB, or the disks were not UpToDate/UpToDate"))
     measurements: dict[str, Any] = {"fenced_peer": peer, "fence_constraint_seconds": None, "unfence_seconds": None}
     probe = f"{s['mount_point']}/halab-fencing-check"
+    observed: list[Event] = []
 
     def while_cut() -> tuple[FenceConstraint | None, str]:
         seconds, found = _poll(lambda: _fence_constraints(lab, primary), FENCE_TIMEOUT)
+        if found:
+            observed.append(_seen(f"the CIB has {found[0].id} (Promoted only on {', '.join(found[0].allowed) or '?'})"))
         if not found:
             policy = kernel_fencing(lab, primary) or "dont-care (none)"
             return None, (f"no fence-peer constraint appeared within {FENCE_TIMEOUT} s of cutting {peer}'s "
@@ -143,12 +165,22 @@ def outdated_peer_fenced(lab: Lab, facts: LabFacts, progress: Progress) -> Fault
         return constraint, ""
 
     progress(f"fault check: cutting {peer}'s replication link")
-    (constraint, problem), restored = with_fault(lab, peer, lambda: faults.cut_link(lab, peer, "repl"), while_cut,
-                                                 progress)
+    fault_at = time.time()
+    def cut_until_restored() -> tuple[FenceConstraint | None, str]:
+        found = while_cut()
+        observed.append(_seen(f"plugging {peer}'s replication cable in again"))
+        return found
+
+    (constraint, problem), restored = with_fault(lab, peer, lambda: faults.cut_link(lab, peer, "repl"),
+                                                 cut_until_restored, progress)
     if constraint is None:
-        return FaultOutcome(Verdict(False, f"{problem}.{restored}"), measurements)
+        events = _timeline(lab, fault_at, "cutting the replication link of", peer, observed)
+        return FaultOutcome(Verdict(False, f"{problem}.{restored}"), measurements, events)
     progress(f"fault check: waiting for {peer} to resync and the constraint to go")
     seconds, _ = _poll(lambda: _settled(lab, primary), UNFENCE_TIMEOUT)
+    if seconds is not None:
+        observed.append(_seen(f"no fence constraint left, disks UpToDate/UpToDate on {primary}"))
+    events = _timeline(lab, fault_at, "cutting the replication link of", peer, observed)
     lab.run(primary, f"rm -f {probe}")
     measurements["unfence_seconds"] = seconds
     seen = measurements.get("peer_disk_seen_by_primary", "?").split("/")[-1]
@@ -160,12 +192,12 @@ def outdated_peer_fenced(lab: Lab, facts: LabFacts, progress: Progress) -> Fault
                                            f"the constraint was still there or {peer} had not resynced: is "
                                            f"after-resync-target {UNFENCE_SCRIPT} set on {peer}? The grader "
                                            f"removed the constraint, so that {peer} can be promoted again."
-                                           f"{restored}"), measurements)
+                                           f"{restored}"), measurements, events)
     if problem:
-        return FaultOutcome(Verdict(False, f"{problem}.{restored}"), measurements)
+        return FaultOutcome(Verdict(False, f"{problem}.{restored}"), measurements, events)
     return FaultOutcome(Verdict(True, f"{fenced} (the Promoted role only on {primary}); with the link back, {peer} "
                                       f"resynced and {UNFENCE_SCRIPT} lifted it after {seconds} s.{restored}"),
-                        measurements)
+                        measurements, events)
 
 
 def _must(lab: Lab, node: str, command: str, timeout: float = 60) -> str:

@@ -21,6 +21,7 @@ from graders.scenario import (
     MAX_SEED,
     RECORD,
     Copy,
+    Inject,
     Run,
     Scenario,
     Step,
@@ -31,6 +32,7 @@ from graders.scenario import (
 )
 from halab.errors import HalabError
 from halab.lab import Lab
+from halab.runtime import faults
 from halab.runtime.state import LabState, update_state
 from halab.types import Progress
 from solutions import solve
@@ -71,6 +73,9 @@ def run_steps(lab: Lab, steps: Sequence[Step], what: str) -> None:
     for step in steps:
         if isinstance(step, Copy):
             lab.write_file(step.target, step.path, lab.read_file(step.source, step.path), step.mode)
+            continue
+        if isinstance(step, Inject):
+            faults.inject(lab, step.fault, step.node)
             continue
         assert isinstance(step, Run)
         result = lab.run(step.node, step.command, timeout=step.timeout)

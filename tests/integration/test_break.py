@@ -19,6 +19,7 @@ course tests ran beside it.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,3 +196,19 @@ def test_every_dr_scenario_breaks_and_its_documented_repair_mends_it(solved_lab:
     assert any(e.startswith("site B holds the ticket, primary on") for e in told["wan-cut"]), told["wan-cut"]
     assert any(" promoted on " in e for e in told["site-loss"]), told["site-loss"]
     print(f"check with the four fault checks and their timelines: {time.monotonic() - began:.0f} s")
+
+
+@pytest.mark.long  # README, 'Long test runs': VMs under TCG, every drbd scenario
+@pytest.mark.timeout(3600)
+@pytest.mark.parametrize("solved_lab", ["drbd"], indirect=True)
+def test_every_drbd_scenario_breaks_and_its_documented_repair_mends_it(solved_lab: Lab) -> None:
+    """The fault checks and their timelines are test_drbd.py's (the default run) and the recorder's (the drbd
+    journals); here the walk alone, minutes of VMs per scenario. HALAB_RECORD_BREAK=DIR also saves each state's
+    facts there (tests/fixtures/drbd/break/ was recorded so, by a run of this test), and with HALAB_RECORD_JOURNALS
+    set it then runs both fault checks and records their journals (the recorder's step)."""
+    folder = os.environ.get("HALAB_RECORD_BREAK")
+    walk_all(solved_lab, solved_lab.spec.kind_def.scenario_list(), Path(folder) if folder else None)
+    if folder and os.environ.get("HALAB_RECORD_JOURNALS"):  # both fault checks run live, their journals recorded
+        from tests.fixtures.scenarios_break import record_drbd_journals
+
+        record_drbd_journals(solved_lab)

@@ -7,14 +7,16 @@ list of scenarios with the integration test's asserts (``judge``)."""
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from graders.collect import collect_raw
 from graders.grade import evaluate
 from graders.report import Report
-from graders.scenario import RECORD, ROOT_CAUSE_ID, Copy, Run, Scenario, seed_for
+from graders.scenario import RECORD, ROOT_CAUSE_ID, Copy, Inject, Run, Scenario, seed_for
 from halab import breakfix
 from halab.lab import Lab
 from halab.spec import LabSpec
@@ -38,8 +40,12 @@ def failing(report: Report) -> set[str]:
     return {c.id for c in report.checks if not c.passed}
 
 
-def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float = 90) -> None:
+VM_PROVIDERS = ("libvirt", "vagrant")  # VMs under TCG: a state takes minutes to settle where containers take seconds
+
+
+def walk(lab: Lab, scenario: Scenario, seen: Seen, timeout: float | None = None) -> None:
     spec = lab.spec
+    timeout = timeout or (300 if lab.state().provider in VM_PROVIDERS else 90)
     seed = seed_for(breakfix.scenarios(lab), breakfix.lab_key(lab), scenario.name, 0)
     breakfix.break_lab(lab, seed, solve_first=False)
     expected = set(scenario.expected_failures) | {"root-cause"}
@@ -76,12 +82,28 @@ def judge(scenario: Scenario) -> Seen:
     return seen
 
 
-def walk_all(lab: Lab, scenarios: list[Scenario]) -> dict[str, int]:
-    """Walk each scenario with ``judge``'s asserts, in order, on one solved lab; the seconds each took."""
+def recording(scenario: Scenario, folder: Path | None) -> Seen:
+    """``judge``'s asserts, and with a ``folder`` each state's facts saved there first, as the recorder
+    (tests/fixtures/scenarios_break.py) saves them: a VM lab's one walk is both the test and the recording."""
+    judged = judge(scenario)
+
+    def seen(state: str, raw: dict[str, Any], graded: Report) -> None:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{scenario.name}-{state}.json").write_text(json.dumps({**raw, "scenario": f"{scenario.name}-"
+                                                                               f"{state}"}, indent=1) + "\n")
+        judged(state, raw, graded)
+
+    return seen
+
+
+def walk_all(lab: Lab, scenarios: list[Scenario], record: Path | None = None) -> dict[str, int]:
+    """Walk each scenario with ``judge``'s asserts, in order, on one solved lab (saving each state's facts in
+    ``record`` if given); the seconds each took."""
     took = {}
     for scenario in scenarios:
         began = time.monotonic()
-        walk(lab, scenario, judge(scenario))
+        walk(lab, scenario, recording(scenario, record))
         took[scenario.name] = round(time.monotonic() - began)
         print(f"{scenario.name}: {took[scenario.name]} s", flush=True)
     return took
@@ -93,7 +115,8 @@ def touched_nodes(scenario: Scenario, spec: LabSpec) -> set[str]:
     assert scenario.breaks(spec) and scenario.repairs(spec)
     nodes: set[str] = set()
     for step in scenario.breaks(spec) + scenario.repairs(spec) + scenario.masks(spec) + scenario.unmasks(spec):
-        named = [step.node] if isinstance(step, Run) else [step.source, step.target] if isinstance(step, Copy) else []
+        named = ([step.node] if isinstance(step, Run | Inject) else
+                 [step.source, step.target] if isinstance(step, Copy) else [])
         assert named, step
         nodes.update(named)
     return nodes

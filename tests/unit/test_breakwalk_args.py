@@ -13,7 +13,8 @@ from tests.support.breakwalk import lab_and_names
     (["--lab", "infrastructure", "token-too-high"], ("infrastructure", ["token-too-high"])),
     (["loadbalancing", "journal"], ("loadbalancing", ["journal"])),
     (["dr", "journal"], ("dr", ["journal"])),
-    (["drbd"], ("clustering", ["drbd"])),  # drbd has no scenarios: a word, not a lab
+    (["drbd"], ("drbd", [])),
+    (["nosuchlab"], ("clustering", ["nosuchlab"])),  # not a lab with scenarios: a scenario name
 ])
 def test_the_lab_comes_first_or_from_lab(args: list[str], expected: tuple[str, list[str]]) -> None:
     assert lab_and_names(args) == expected

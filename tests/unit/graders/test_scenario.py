@@ -77,4 +77,5 @@ def test_two_node_scenarios_are_left_out_of_a_three_node_lab() -> None:
 
 def test_derived_kinds_do_not_inherit_the_scenarios() -> None:
     assert get_kind("clustering").scenario_list() == SCENARIOS
-    assert get_kind("drbd").scenario_list() == []
+    assert get_kind("clustering").derive("derived").scenario_list() == []
+    assert {type(s).__module__ for s in get_kind("drbd").scenario_list()} == {"graders.drbd.scenarios"}  # its own
