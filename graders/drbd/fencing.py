@@ -54,9 +54,9 @@ def fencing_problems(root: drbd_conf.Block, resource: drbd_conf.Block) -> list[s
             problems.append(f"no fence-peer handler: the fencing policy calls it when the peer is lost; "
                             f"fence-peer \"/usr/lib/drbd/{FENCE_SCRIPT}\" places the Pacemaker constraint")
         elif not command:
-            why = (" (DRBD 8.4 never calls the unfence-peer handler, a DRBD 9 one)"
-                   if effective(root, resource, "handlers", "unfence-peer") else "")
-            problems.append(f"no after-resync-target handler{why}: nothing lifts the constraint after the resync, "
+            # (Not "8.4 never calls unfence-peer": the lab's DRBD 8.4.11 module was seen calling it, 2026-12-06.)
+            problems.append(f"no after-resync-target handler (the DRBD 8.4 user's guide's way to lift the constraint): "
+                            f"nothing lifts the constraint after the resync, "
                             f"so the peer could never be promoted again; after-resync-target "
                             f"\"/usr/lib/drbd/{UNFENCE_SCRIPT}\"")
     return problems
