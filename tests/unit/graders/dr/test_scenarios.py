@@ -6,22 +6,20 @@ the solved lab; and the steps touch only the sites' nodes and the arbitrator, ne
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
-from graders.checks import Verdict
 from graders.dr.scenarios import SCENARIOS
 from graders.facts import LabFacts
-from graders.grade import evaluate
-from graders.report import Report
-from graders.scenario import Scenario, seed_for
+from graders.scenario import Scenario
 from halab.spec import load_spec
 from tests.support.breakwalk import judge, touched_nodes
 from tests.support.paths import FIXTURES
+from tests.support.recorded_break import RecordedBreak
 
 LAB = "dr"
-BREAK = FIXTURES / LAB / "break"
+STATES_OF = RecordedBreak(LAB)
+recorded, graded = STATES_OF.recorded, STATES_OF.graded
 SPEC = load_spec(LAB)
 
 
@@ -29,17 +27,7 @@ STATES = [(scenario, state) for scenario in SCENARIOS
           for state in ("broken", *(("masked",) if scenario.masks(SPEC) else ()), "repaired")]
 
 
-def recorded(name: str, state: str) -> dict[str, Any]:
-    return json.loads((BREAK / f"{name}-{state}.json").read_text())
 
-
-def graded(scenario: Scenario, state: str) -> tuple[Verdict, Report]:
-    """The scenario's root-cause verdict on a recorded state, and the lab's report graded as `halab check` grades a
-    broken lab (its seed recorded)."""
-    raw = recorded(scenario.name, state)
-    verdict = scenario.root_cause(LabFacts.from_raw(SPEC, raw))
-    raw = {**raw, "break": {"seed": seed_for(SCENARIOS, LAB, scenario.name, 0)}}
-    return verdict, evaluate(SPEC, raw, unrun_faults_count=False)
 
 
 def by_name(name: str) -> Scenario:

@@ -60,7 +60,7 @@ def test_any_working_configuration_passes(dump: str) -> None:
     (SOLVED.replace("crm-fence-peer.sh", "crm-fence-peer.9.sh"), "for DRBD 9"),
     (SOLVED.replace("crm-fence-peer.sh", "stonith_admin-fence-peer.sh"), "not /usr/lib/drbd/crm-fence-peer.sh"),
     (SOLVED.replace(UNFENCE, ""), "nothing lifts the constraint"),
-    (SOLVED.replace(UNFENCE, "unfence-peer     /usr/lib/drbd/crm-unfence-peer.9.sh;"), "no after-resync-target handler"),
+    (SOLVED.replace(UNFENCE, "unfence-peer     /usr/lib/drbd/crm-unfence-peer.9.sh;"), "no after-resync-target"),
 ], ids=["none", "dont-care", "typo", "no-handler", "drbd9-script", "other-script", "no-unfence", "drbd9-unfence"])
 def test_what_does_not_work_is_explained(dump: str, explained: str) -> None:
     passed, message = verdict(dump)

@@ -6,38 +6,27 @@ symptom hidden, the cause left), and passes once the documented repair is done; 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from graders.clustering import scenarios as clustering_scenarios
 from graders.facts import LabFacts
-from graders.grade import evaluate
-from graders.scenario import ROOT_CAUSE_ID, Scenario, seed_for
+from graders.scenario import ROOT_CAUSE_ID, Scenario
 from graders.virtualization.scenarios import SCENARIOS
 from halab.spec import load_spec
 from tests.support.breakwalk import touched_nodes
 from tests.support.paths import FIXTURES
+from tests.support.recorded_break import RecordedBreak
 
 LAB = "virtualization"
-BREAK = FIXTURES / LAB / "break"
+STATES_OF = RecordedBreak(LAB)
+recorded, graded = STATES_OF.recorded, STATES_OF.failing
 SPEC = load_spec(LAB)
 MASKED = [s for s in SCENARIOS if s.masks(SPEC)]
 OWN = [s for s in SCENARIOS if type(s).__module__ == "graders.virtualization.scenarios"]
 
 
-def recorded(name: str, state: str) -> dict[str, Any]:
-    return json.loads((BREAK / f"{name}-{state}.json").read_text())
 
-
-def graded(scenario: Scenario, state: str) -> tuple[bool, set[str], str]:
-    """The scenario's root-cause verdict on a recorded state, and the checks the lab fails graded as `halab
-    check` grades a broken lab (its seed recorded)."""
-    raw = recorded(scenario.name, state)
-    verdict = scenario.root_cause(LabFacts.from_raw(SPEC, raw))
-    raw = {**raw, "break": {"seed": seed_for(SCENARIOS, LAB, scenario.name, 0)}}
-    failing = {c.id for c in evaluate(SPEC, raw, unrun_faults_count=False).checks if not c.passed}
-    return verdict.passed, failing, verdict.feedback
 
 
 def by_name(name: str) -> Scenario:
