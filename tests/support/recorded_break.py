@@ -11,7 +11,7 @@ from graders.checks import Verdict
 from graders.facts import LabFacts
 from graders.grade import evaluate
 from graders.report import Report
-from graders.scenario import Scenario, seed_for
+from graders.scenario import ROOT_CAUSE_ID, Scenario, seed_for
 from halab.spec import load_spec
 from tests.support.paths import FIXTURES
 
@@ -37,3 +37,15 @@ class RecordedBreak:
         """(root cause passed, the ids of the checks the lab fails, the root-cause feedback)."""
         verdict, report = self.graded(scenario, state)
         return verdict.passed, {c.id for c in report.checks if not c.passed}, verdict.feedback
+
+    def assert_state(self, scenario: Scenario, state: str) -> None:
+        """What each recorded state must grade as. Broken: the expected checks and the root cause fail; masked:
+        the root cause and what the masking cannot hide, nothing else; repaired by the documented repair: nothing."""
+        passed, failing, feedback = self.failing(scenario, state)
+        if state == "repaired":
+            assert passed and failing == set(), (feedback, failing)
+        elif state == "masked":
+            assert not passed and failing == {ROOT_CAUSE_ID, *scenario.masked_failures}, failing
+        else:
+            assert not passed and feedback
+            assert set(scenario.expected_failures) | {ROOT_CAUSE_ID} <= failing, failing

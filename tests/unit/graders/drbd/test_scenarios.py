@@ -11,7 +11,7 @@ import pytest
 
 from graders.drbd.scenarios import SCENARIOS
 from graders.facts import LabFacts
-from graders.scenario import ROOT_CAUSE_ID, Inject, Scenario
+from graders.scenario import Inject, Scenario
 from halab.spec import load_spec
 from tests.support.breakwalk import touched_nodes
 from tests.support.paths import FIXTURES
@@ -42,16 +42,7 @@ STATES = [(s, state) for s in SCENARIOS for state in ("broken", *(("masked",) if
 
 @pytest.mark.parametrize(("scenario", "state"), STATES, ids=[f"{s.name}-{state}" for s, state in STATES])
 def test_each_recorded_state_fails_what_it_should(scenario: Scenario, state: str) -> None:
-    """Broken: the expected checks and the root cause; masked: the root cause and what the masking cannot hide,
-    nothing else; repaired by the documented repair: nothing."""
-    passed, failing, feedback = graded(scenario, state)
-    if state == "repaired":
-        assert passed and failing == set(), (feedback, failing)
-    elif state == "masked":
-        assert not passed and failing == {ROOT_CAUSE_ID, *scenario.masked_failures}, failing
-    else:
-        assert not passed and feedback
-        assert set(scenario.expected_failures) | {ROOT_CAUSE_ID} <= failing, failing
+    STATES_OF.assert_state(scenario, state)  # tests/support/recorded_break.py says what each state must grade as
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)

@@ -12,7 +12,7 @@ import pytest
 from graders.clustering import scenarios as clustering_scenarios
 from graders.facts import LabFacts
 from graders.infrastructure.scenarios import SCENARIOS
-from graders.scenario import ROOT_CAUSE_ID, Scenario
+from graders.scenario import Scenario
 from halab.spec import load_spec
 from tests.support.breakwalk import touched_nodes
 from tests.support.paths import FIXTURES
@@ -38,22 +38,17 @@ def test_six_of_the_labs_own_kind_besides_the_shared_ones() -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_the_broken_lab_fails_the_expected_checks_and_the_root_cause(scenario: Scenario) -> None:
-    passed, failing, feedback = graded(scenario, "broken")
-    assert not passed and feedback
-    assert set(scenario.expected_failures) | {ROOT_CAUSE_ID} <= failing
+    STATES_OF.assert_state(scenario, "broken")
 
 
 @pytest.mark.parametrize("scenario", MASKED, ids=lambda s: s.name)
 def test_masking_the_symptom_passes_the_lab_checks_but_not_the_root_cause(scenario: Scenario) -> None:
-    passed, failing, _ = graded(scenario, "masked")
-    assert not passed
-    assert failing == {ROOT_CAUSE_ID, *scenario.masked_failures}
+    STATES_OF.assert_state(scenario, "masked")
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_the_documented_repair_gives_full_marks(scenario: Scenario) -> None:
-    passed, failing, _ = graded(scenario, "repaired")
-    assert passed and failing == set()
+    STATES_OF.assert_state(scenario, "repaired")
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
