@@ -1,7 +1,8 @@
 """The drbd lab on real VMs (libvirt provider; TCG on hosts without working KVM): fresh, solved by walking
 notebook 4's guided steps (the mirror, the cluster, a split brain induced and resolved by hand, resource-level
 fencing), failover with the data intact, the outdated peer fenced while the replication link is cut, and nothing
-left after `down`. The walk-through is how this module solves the lab, so a notebook that drifts from its
+left after `down`. The long run adds the reference solution's broken variants and a split brain DRBD resolves by
+itself, on a lab of their own. The walk-through is how this module solves the lab, so a notebook that drifts from its
 grader fails here."""
 
 from __future__ import annotations
@@ -45,8 +46,22 @@ def test_drbd_lab_end_to_end(libvirt_running: None) -> None:
         assert measured["peer_disk_seen_by_primary"] == "UpToDate/Outdated"
         constraints = lab.run(lab.spec.member_names[0], "cibadmin --query --scope constraints").stdout
         assert "drbd-fence-by-handler" not in constraints, "the fault check left the fence constraint behind"
-        split_brain_that_drbd_resolves_by_itself(lab)
+    finally:
+        lab.down()
+    assert vm_leftovers("drbd") == []
+
+
+@pytest.mark.long  # README, 'Long test runs': about 2 minutes on the solved lab, plus its up and solve (6 minutes)
+@pytest.mark.timeout(1800)
+def test_broken_variants_fail_and_a_self_resolving_split_brain_is_named(libvirt_running: None) -> None:
+    """The reference solution, then each broken variant fails the check that should catch it, and a split brain
+    injected under a policy that resolves it is reported as resolved by DRBD, with the policy that did."""
+    lab = Lab("drbd")
+    try:
+        lab.up()
+        halab("solve", "drbd", check=True, timeout=1200)
         must_fail_each(lab, drbd_variants.broken(lab))
+        split_brain_that_drbd_resolves_by_itself(lab)
     finally:
         lab.down()
     assert vm_leftovers("drbd") == []
