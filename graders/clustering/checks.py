@@ -331,15 +331,16 @@ def together_in_order(facts: LabFacts) -> Verdict:
         if members.index(ip.id) < members.index(web.id):
             return ok(f"group {ip.group}: {' then '.join(members)}")
         return fail(f"in group {ip.group} the web server starts before the IP it must listen on")
-    ip_ids, web_ids = {ip.id, ip.group}, {web.id, web.group}
+    # Without None: an ungrouped resource has no group, and a constraint without rsc must not match it.
+    ip_ids, web_ids = {ip.id, ip.group} - {None}, {web.id, web.group} - {None}
     colocated = ordered = False
     for constraint in cib.constraints:
-        attrs = constraint.attributes
-        pair = {attrs.get("rsc"), attrs.get("with-rsc")}
-        if constraint.kind == "rsc_colocation" and pair & ip_ids and pair & web_ids:
-            colocated = colocated or attrs.get("score", "INFINITY") in ("INFINITY", "+INFINITY")
-        if constraint.kind == "rsc_order" and attrs.get("first") in ip_ids and attrs.get("then") in web_ids:
-            ordered = True
+        for attrs in constraint.pairs():  # resource sets as pairs too
+            pair = {attrs.get("rsc"), attrs.get("with-rsc")}
+            if constraint.kind == "rsc_colocation" and pair & ip_ids and pair & web_ids:
+                colocated = colocated or attrs.get("score", "INFINITY") in ("INFINITY", "+INFINITY")
+            if constraint.kind == "rsc_order" and attrs.get("first") in ip_ids and attrs.get("then") in web_ids:
+                ordered = True
     missing = [what for what, present in (("a colocation (INFINITY)", colocated), ("an order IP -> web", ordered))
                if not present]
     if missing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from graders.collectors import xml_root
 
@@ -49,6 +50,58 @@ class Constraint:
     attributes: dict[str, str]
     sets: tuple[tuple[str, ...], ...] = ()  # resource sets, in order, when the constraint uses them
     rules: tuple[Rule, ...] = ()  # location rules
+    set_options: tuple[dict[str, str], ...] = ()  # each set's own attributes (role, action, sequential...)
+
+    def pairs(self) -> list[dict[str, str]]:
+        """The constraint as two-resource colocations or orders, in the attributes a plain one has (``rsc``,
+        ``with-rsc``, ``with-rsc-role``; ``first``, ``then``, ``first-action``...), so that a check reads
+        ``crm configure colocation c inf: fs ip drbd:Promoted`` or ``pcs constraint order set ...`` (resource
+        sets) as it reads the plain form. Pacemaker's semantics (Pacemaker Explained, "Resource sets"): in a
+        sequential set each member is placed with, and started after, the one before it; each set is colocated
+        with the set after it and ordered before it. Where a set leaves the tie uncertain (a colocation with a
+        non-sequential set of several members: any one of them will do; an order after a set that needs only one
+        of its members, require-all=false) no pair is made: a check must not count a tie Pacemaker may not keep.
+        """
+        if self.kind not in ("rsc_colocation", "rsc_order"):
+            return []
+        if not self.sets:
+            return [self.attributes]
+        common = {k: v for k, v in self.attributes.items() if k in ("score", "kind", "symmetrical")}
+        return [{**common, **pair} for pair in _set_pairs(self.kind, self.sets, self.set_options)]
+
+
+def _false(value: str | None) -> bool:
+    return (value or "true").lower() in ("false", "0", "no", "off")
+
+
+def _set_pairs(kind: str, sets: tuple[tuple[str, ...], ...],
+               options: tuple[dict[str, str], ...]) -> list[dict[str, str]]:
+    """(dependent, anchor) pairs: in a sequential set, each member after the one before it; across sets, for a
+    colocation each member of a set with each member of the next set (unless that one is a non-sequential set of
+    several: any one member would do), for an order each member of a set after each member of the set before
+    it (unless that one needs only one of several members, require-all=false)."""
+    def role(opts: dict[str, str], key: str) -> dict[str, str]:
+        return {key: opts["role"]} if opts.get("role") else {}
+
+    def action(opts: dict[str, str], key: str) -> dict[str, str]:
+        return {key: opts["action"]} if opts.get("action") else {}
+
+    def pair(dependent: str, dep_opts: dict[str, str], anchor: str, anchor_opts: dict[str, str]) -> dict[str, str]:
+        if kind == "rsc_colocation":
+            return {"rsc": dependent, "with-rsc": anchor, **role(dep_opts, "rsc-role"),
+                    **role(anchor_opts, "with-rsc-role")}
+        return {"first": anchor, "then": dependent, **action(anchor_opts, "first-action"),
+                **action(dep_opts, "then-action")}
+
+    both = list(zip(sets, options or tuple({} for _ in sets), strict=True))
+    pairs = [pair(later, opts, earlier, opts) for members, opts in both if not _false(opts.get("sequential"))
+             for earlier, later in pairwise(members)]
+    for (before, before_opts), (after, after_opts) in pairwise(both):
+        if kind == "rsc_colocation" and not (_false(after_opts.get("sequential")) and len(after) > 1):
+            pairs += [pair(a, before_opts, b, after_opts) for a in before for b in after]
+        elif kind == "rsc_order" and not (_false(before_opts.get("require-all")) and len(before) > 1):
+            pairs += [pair(b, after_opts, a, before_opts) for a in before for b in after]
+    return pairs
 
 
 @dataclass
@@ -124,10 +177,11 @@ def parse(text: str) -> Cib:
         _add_resource(cib, element, None, None)
     constraints = configuration.find("constraints")
     for element in constraints if constraints is not None else []:
-        sets = tuple(tuple(ref.get("id", "") for ref in rset.iterfind("resource_ref"))
-                     for rset in element.iterfind("resource_set"))
+        resource_sets = list(element.iterfind("resource_set"))
+        sets = tuple(tuple(ref.get("id", "") for ref in rset.iterfind("resource_ref")) for rset in resource_sets)
         rules = tuple(_rule(rule) for rule in element.iterfind("rule"))
-        cib.constraints.append(Constraint(element.tag, element.get("id", "?"), dict(element.attrib), sets, rules))
+        cib.constraints.append(Constraint(element.tag, element.get("id", "?"), dict(element.attrib), sets, rules,
+                                          tuple(dict(rset.attrib) for rset in resource_sets)))
     return cib
 
 

@@ -223,10 +223,9 @@ def db_ip(facts: LabFacts) -> Verdict:
         if primitive is None:
             return fail(f"no IPaddr2 resource with ip={site.db_ip}")
         clone = pg_clone(view, site)
-        ip_ids = {primitive.id, primitive.group}
-        tied = any(c.kind == "rsc_colocation" and c.attributes.get("rsc") in ip_ids
-                   and c.attributes.get("with-rsc") == clone.clone
-                   and c.attributes.get("with-rsc-role", "") in PROMOTED for c in cib.constraints)
+        ip_ids = {primitive.id, primitive.group} - {None}
+        tied = any(c.kind == "rsc_colocation" and pair.get("rsc") in ip_ids and pair.get("with-rsc") == clone.clone
+                   and pair.get("with-rsc-role", "") in PROMOTED for c in cib.constraints for pair in c.pairs())
         if not tied:
             return fail(f"{primitive.id} is not colocated with the Promoted role of {clone.clone}: clients would "
                         "reach a standby, or no server at all")

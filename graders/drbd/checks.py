@@ -214,7 +214,7 @@ def pacemaker_constraints(facts: LabFacts) -> Verdict:
     data = {i for p in cib.by_agent("Filesystem") if p.params.get("device") == device for i in (p.id, p.group) if i}
     if not data:
         return fail(f"needs the Filesystem resource for {device} first")
-    plain = [c.attributes for c in cib.constraints if not c.sets]
+    plain = [pair for c in cib.constraints for pair in c.pairs()]  # resource sets as pairs too
     # Through other resources too: the filesystem colocated with the IP, the IP with the Promoted role, and
     # ordered promote -> IP -> filesystem, is as good as tied to the role directly.
     follows = _closure(cib, data, [(a.get("rsc"), a.get("with-rsc")) for a in plain if a.get("rsc") and _tied(a)])

@@ -143,6 +143,31 @@ def test_cib_rule_roles() -> None:
     assert cib.parse(FENCE_CONSTRAINT.replace(' role="Master"', "")).constraints[0].rules[0].role == ""
 
 
+def sets(variant: str) -> list[cib.Constraint]:
+    """The constraints crmsh wrote for a drbd lab variant (tests/fixtures/constraint-sets.json)."""
+    text = json.loads((ALL_FIXTURES / "constraint-sets.json").read_text())["drbd"][variant]["constraints"]
+    return cib.parse(f"<cib><configuration>{text}</configuration></cib>").constraints
+
+
+def test_cib_resource_sets_as_pairs() -> None:
+    """Pacemaker's set semantics: a sequential set chains its members, a set is placed with the set after it and
+    started after the set before it; a non-sequential set does not tie its own members."""
+    colocation, order = sets("crm-sequential")
+    assert [(p["rsc"], p["with-rsc"], p.get("with-rsc-role")) for p in colocation.pairs()] == [
+        ("data-ip", "data-fs", None), ("data-fs", "drbd-r0-clone", "Promoted"),
+        ("data-ip", "drbd-r0-clone", "Promoted")]
+    assert {p["score"] for p in colocation.pairs()} == {"INFINITY"}
+    assert [(p["first"], p.get("first-action"), p["then"]) for p in order.pairs()] == [
+        ("data-ip", None, "data-fs"), ("drbd-r0-clone", "promote", "data-ip"), ("drbd-r0-clone", "promote", "data-fs")]
+    colocation, order = sets("crm-unordered-sets")
+    assert [(p["rsc"], p["with-rsc"]) for p in colocation.pairs()] == [
+        ("data-fs", "drbd-r0-clone"), ("data-ip", "drbd-r0-clone")]
+    assert [(p["first"], p["then"]) for p in order.pairs()] == [("drbd-r0-clone", "data-ip"),
+                                                                ("drbd-r0-clone", "data-fs")]
+    (plain,) = cib.parse(FENCE_CONSTRAINT).constraints
+    assert plain.pairs() == []  # a location constraint is no pair
+
+
 def test_systemctl_and_authkey() -> None:
     assert systemctl.parse(out("solved", "is_active"), ["corosync", "pacemaker"]) == {
         "corosync": "active", "pacemaker": "active"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from functools import cache
 from typing import Any
 
@@ -15,6 +14,7 @@ from graders.collectors import ParseError, drbd_conf, drbdadm_state, drbdadm_sta
 from graders.grade import evaluate
 from graders.report import Report
 from halab.spec import load_spec
+from tests.support.cib_edit import CONSTRAINTS, with_constraints
 from tests.support.paths import FIXTURES as ALL_FIXTURES
 
 FIXTURES = ALL_FIXTURES / "drbd"
@@ -155,7 +155,6 @@ def test_protocol_in_the_common_section_counts() -> None:
     assert "protocol A" in feedback(report, "drbd-config-content")
 
 
-CONSTRAINTS = re.compile(r"<constraints>.*?</constraints>", re.S)
 # Without the group: the filesystem placed with the IP, the IP with the Promoted role; promote, IP, filesystem.
 CHAIN = ("<constraints>"
          '<rsc_colocation id="ip-on-promoted" score="INFINITY" rsc="data-ip" with-rsc="drbd-r0-clone" '
@@ -173,12 +172,7 @@ MEMBER = CHAIN.replace('rsc="data-ip" with-rsc="drbd-r0-clone"', 'rsc="data" wit
 
 def with_cib(constraints: str, group: bool = False) -> dict[str, Any]:
     """The solved lab's facts with other constraints (and, unless ``group``, the data group's members apart)."""
-    data = copy.deepcopy(raw("solved"))
-    for node in data["nodes"].values():
-        cib = node["commands"]["cib"]
-        text = CONSTRAINTS.sub(constraints, cib["stdout"])
-        cib["stdout"] = text if group else text.replace('<group id="data">', "").replace("</group>", "")
-    return data
+    return with_constraints(raw("solved"), constraints, "" if group else "data")
 
 
 @pytest.mark.parametrize(("constraints", "group", "missing"), [
