@@ -10,12 +10,14 @@ needs no lab.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from graders import timeline
 from graders.checks import FaultOutcome, Verdict
+from graders.collect import probe_http
 from graders.collectors import ParseError, crm_mon, journal
 from graders.collectors.journal import Event
 from graders.facts import FactMissing, LabFacts
@@ -157,6 +159,45 @@ def fault_timeline(lab: Lab, fault_at: float, what: str, node: str, samples: lis
     return timeline.build(fault_at, [injected, *journal_events(lab, fault_at - 1, time.time(), nodes, sources,
                                                                own_clocks),
                                      *timeline.probe_events(samples, meaning=meaning), *(seen or [])])
+
+
+class Probe:
+    """The grader's client, sampled while a fault lasts: (time, answered) pairs for the fault's timeline."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.url = f"http://{lab.spec.settings['floating_ip']}/"
+        self.samples: list[tuple[float, bool]] = []
+
+    def __call__(self) -> bool:
+        answered = probe_http(self.url, timeout=1)["status"] == 200
+        self.samples.append((time.time(), answered))
+        return answered
+
+    def during(self, seconds: float) -> None:
+        """Keep sampling for ``seconds``."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self()
+            time.sleep(0.5)
+
+    @contextlib.contextmanager
+    def background(self, interval: float = 0.5) -> Iterator[Probe]:
+        """Sample every ``interval`` seconds in a thread while the block runs: the client's view at its own pace,
+        while the check waits on SSH to nodes that may be off (each such question costs its timeout)."""
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                self()
+                stop.wait(interval)
+
+        thread = threading.Thread(target=sample, name="halab-probe", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join(timeout=5)
 
 
 def run_fault(kind: Kind, check_id: str, lab: Lab, facts: LabFacts, passed: dict[str, bool],

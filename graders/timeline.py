@@ -35,6 +35,17 @@ def probe_events(samples: list[tuple[float, bool]], started_failing: bool = Fals
     return events
 
 
+def answered_again(samples: list[tuple[float, bool]], confirmed: float) -> float | None:
+    """When the client was served again after the outage that ended by ``confirmed`` (a time the grader knew the
+    new holder served): the first answered sample after the last failed one at or before it. None when the
+    client saw no outage before then (a seamless hand-over, or the old holder still answering): the grader's
+    own confirmation is all there is."""
+    failed = [at for at, ok in samples if not ok and at <= confirmed]
+    if not failed:
+        return None
+    return next((at for at, ok in samples if ok and at > failed[-1]), None)
+
+
 def recorded(value: Any) -> list[dict[str, Any]]:
     """A timeline as saved in evidence: only well-formed entries (a damaged file must not break the report)."""
     if not isinstance(value, list):

@@ -9,7 +9,9 @@ network namespace, as Pacemaker's CTS does), so the host still reaches the node 
 the two others keep quorum (2 of 3) and the cut-off node loses it (1 of 3): the minority must stop its
 resources (the no-quorum policy) and must not fence anyone, the majority fences it and takes the service over.
 Measured from the moment of the cut: when the minority knew it had no quorum, when its copy of the floating
-IP was gone, whether and when it was fenced, and when the service answered from the majority.
+IP was gone, whether and when it was fenced, and when the service answered from the majority (the grader's
+client asks the floating IP every half second in the background: the first answer after the outage, once the
+check has seen the majority hold the service).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from graders.checks import FaultOutcome, Verdict
 from graders.clustering.faults import boot_mark, holder_in, ip_holder
 from graders.collect import probe_http
 from graders.facts import LabFacts
-from graders.faults import Progress, cluster_status, fault_timeline, objective, restore_and_rejoin
+from graders.faults import Probe, Progress, cluster_status, fault_timeline, objective, restore_and_rejoin
+from graders.timeline import answered_again
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
@@ -82,7 +85,9 @@ def _observe(lab: Lab, minority: str, majority: list[str], mark: str | None, wat
     """Poll both sides every half second until the majority serves and the minority's part is known. A node that
     does not answer costs an SSH timeout per question, so a minority that stopped answering (fenced, rebooting) is
     asked again only every MINORITY_RETRY_S: asking it every round delayed the majority's measurement by some 20 s
-    in a student's run (the service had answered 0.2 s after the fencing, the check saw it at 30.6 s)."""
+    in a student's run (the service had answered 0.2 s after the fencing, the check saw it at 30.6 s). The time
+    the majority served is then taken from the client's own samples (quorum_loss), which run in a thread at
+    their own pace; this loop only confirms that the majority holds the service."""
     address = lab.spec.settings["floating_ip"]
     deadline = watch.started + limit
     retry_at = 0.0
@@ -126,19 +131,25 @@ def quorum_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome:
                                            "keeps both halves quorate and only fencing decides)"))
     mark = boot_mark(lab, minority)
     progress(f"fault check: cutting {minority} (which holds the service) off from {', '.join(majority)}")
-    watch = Watch()
+    watch, probe = Watch(), Probe(lab)
     fault_at = time.time()
     try:
-        partition_fault(lab, minority)
-        watch.started = time.monotonic()
-        _observe(lab, minority, majority, mark, watch, max(2 * rto, 60))
+        with probe.background():
+            partition_fault(lab, minority)
+            watch.started, cut_at = time.monotonic(), time.time()
+            _observe(lab, minority, majority, mark, watch, max(2 * rto, 60))
     finally:
         progress(f"fault check: reconnecting {minority}")
         restored = restore_and_rejoin(lab, minority)
-    served = [] if watch.majority_served is None else [(fault_at + watch.majority_served, True)]
-    events = fault_timeline(lab, fault_at, "cutting off", minority, [(fault_at, False), *served])
+    if watch.majority_served is not None:  # the client's own first answer from the majority, if it saw the outage
+        answered = answered_again(probe.samples, cut_at + watch.majority_served)
+        if answered is not None and answered > cut_at:
+            watch.majority_served = round(answered - cut_at, 1)
+    events = fault_timeline(lab, fault_at, "cutting off", minority, probe.samples)
     if watch.minority_fenced is None:  # fenced and still booting when the check ended: the majority's log says so
         watch.minority_fenced = next((e["t"] for e in events if e["event"].startswith(f"{minority} fenced")), None)
+    if watch.minority_fenced is not None and (watch.minority_ip_gone or 0) > watch.minority_fenced:
+        watch.minority_ip_gone = watch.minority_fenced  # its IP went with its power; we saw it at the next question
     measurements: dict[str, Any] = {
         "quorum_loss_node": minority, "quorum_loss_majority": majority,
         "minority_no_quorum_seconds": watch.minority_no_quorum, "minority_stopped_seconds": watch.minority_ip_gone,

@@ -15,10 +15,9 @@ from typing import Any
 from graders.checks import FaultOutcome, Verdict
 from graders.clustering.checks import ring_networks
 from graders.clustering.faults import boot_mark, holder_in, ip_holder, service_recovery
-from graders.collect import probe_http
 from graders.collectors import ParseError, cfgtool
 from graders.facts import LabFacts
-from graders.faults import cluster_status, fault_timeline, objective, restore_and_rejoin
+from graders.faults import Probe, cluster_status, fault_timeline, objective, restore_and_rejoin
 from halab.errors import HalabError
 from halab.lab import Lab
 from halab.runtime import faults
@@ -50,26 +49,6 @@ def _wait(condition: Callable[[], bool], seconds: float, interval: float = 0.25)
             return round(time.monotonic() - started, 1)
         time.sleep(interval)
     return None
-
-
-class Probe:
-    """The grader's client, sampled while a fault lasts: (time, answered) pairs for the fault's timeline."""
-
-    def __init__(self, lab: Lab) -> None:
-        self.url = f"http://{lab.spec.settings['floating_ip']}/"
-        self.samples: list[tuple[float, bool]] = []
-
-    def __call__(self) -> bool:
-        answered = probe_http(self.url, timeout=1)["status"] == 200
-        self.samples.append((time.time(), answered))
-        return answered
-
-    def during(self, seconds: float) -> None:
-        """Keep sampling for ``seconds``."""
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            self()
-            time.sleep(0.5)
 
 
 def _settle_seconds(lab: Lab) -> float:

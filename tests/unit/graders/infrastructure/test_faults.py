@@ -46,7 +46,7 @@ def observe(monkeypatch: pytest.MonkeyPatch, holder: str, fenced: list[str]) -> 
     monkeypatch.setattr(infra_faults.faults, "restore", lambda _lab, node: [])
     monkeypatch.setattr(infra_faults, "restore_and_rejoin", lambda _lab, node: "")
     monkeypatch.setattr(infra_faults, "_served_by", lambda _lab, node, probe: True)
-    monkeypatch.setattr(infra_faults, "probe_http", lambda _url, timeout: {"status": 200})
+    monkeypatch.setattr(graders.faults, "probe_http", lambda _url, timeout: {"status": 200})
     monkeypatch.setattr(graders.faults, "journal_events", recorded_events)
     monkeypatch.setattr(infra_faults.time, "time", lambda: RECORDED["fault_at"])  # the fault happens as recorded
     monkeypatch.setattr(infra_faults.time, "sleep", lambda _s: None)
