@@ -39,8 +39,15 @@ def cluster_status(lab: Lab, node: str) -> crm_mon.ClusterStatus | None:
         return None
 
 
-def why_not(status: crm_mon.ClusterStatus | None, survivor: str, victim: str) -> str:
-    """Explain a failover that did not happen, from the survivor's point of view."""
+STALE_FAILURE_S = 60  # a failed action this much older than the fault was there before it (clocks may differ)
+
+
+def why_not(status: crm_mon.ClusterStatus | None, survivor: str, victim: str, since: float | None = None) -> str:
+    """Explain a failover that did not happen, from the survivor's point of view. ``since``: when the fault was
+    injected (host clock), to tell a failed action the student left uncleaned from one the fault caused: a
+    recorded failure makes Pacemaker recover that resource (stop, start) at its next transition, the failover's
+    (a walk-through of notebook 4 lost the drbd failover so: DRBD restarted without its peer cannot be
+    promoted)."""
     if status is None or not status.connected:
         return f"Pacemaker on {survivor} does not answer"
     if not status.quorate:
@@ -49,6 +56,13 @@ def why_not(status: crm_mon.ClusterStatus | None, survivor: str, victim: str) ->
     node = status.nodes.get(victim)
     if node and node.unclean:
         return f"{victim} is still UNCLEAN: the cluster is waiting for fencing to confirm it is off"
+    stale = [f for f in status.failures
+             if since is not None and status.failed_at.get(f, since) < since - STALE_FAILURE_S]
+    if stale:
+        return ("failed actions recorded before the fault check began, never cleaned up: " + "; ".join(stale[:2]) +
+                ". Pacemaker recovers a failed resource (stops and starts it) at its next transition, here in the "
+                "middle of the failover: run crm resource cleanup and make sure crm_mon -1 shows no Failed Resource "
+                "Actions before you grade")
     if status.failures:
         return "failed actions: " + "; ".join(status.failures[:2])
     return "the resources did not start on a surviving node"

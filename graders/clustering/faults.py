@@ -84,7 +84,7 @@ def service_recovery(lab: Lab, progress: Progress, inject: Callable[[str], None]
                 if ip and ip.active and ip.nodes and ip.nodes[0] in survivors:
                     return round(time.monotonic() - started, 1), ip.nodes[0]
             time.sleep(0.5)
-        return None, why_not(cluster_status(lab, survivors[0]), survivors[0], holder)
+        return None, why_not(cluster_status(lab, survivors[0]), survivors[0], holder, fault_at)
 
     (seconds, outcome), restored = with_fault(lab, holder, lambda: inject(holder), moved, progress)
     events = fault_timeline(lab, fault_at, what, holder, samples)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from graders.collectors import xml_root
 
@@ -44,10 +45,19 @@ class ClusterStatus:
     resources: list[CrmResource] = field(default_factory=list)
     fail_counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (node, resource) -> count
     failures: list[str] = field(default_factory=list)
+    failed_at: dict[str, float] = field(default_factory=dict)  # failure -> when (epoch seconds, the node's clock)
     bans: list[str] = field(default_factory=list)
 
     def resource(self, resource_id: str) -> CrmResource | None:
         return next((r for r in self.resources if r.id == resource_id), None)
+
+
+def _when(text: str) -> float | None:
+    """``last-rc-change`` as Pacemaker 2.1 writes it (``2026-12-06 21:54:22Z``, UTC); None for another form."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def _bool(element: ET.Element, name: str) -> bool:
@@ -102,7 +112,11 @@ def parse(text: str) -> ClusterStatus:
             if count:
                 result.fail_counts[(node.get("name", "?"), history.get("id", "?"))] = int(count)
     for failure in root.iterfind("failures/failure"):
-        result.failures.append(f"{failure.get('op_key', '?')} on {failure.get('node', '?')}: "
-                               f"{failure.get('exitreason') or failure.get('exitstatus', '?')}")
+        text = (f"{failure.get('op_key', '?')} on {failure.get('node', '?')}: "
+                f"{failure.get('exitreason') or failure.get('exitstatus', '?')}")
+        result.failures.append(text)
+        when = _when(failure.get("last-rc-change", ""))
+        if when is not None:
+            result.failed_at[text] = when
     result.bans = [ban.get("id", "?") for ban in root.iterfind("bans/ban")]
     return result

@@ -77,7 +77,7 @@ def failover_data(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutcome
                         seen.append(_seen(f"{survivor} serves the data, {probe} with {same} checksum"))
                         return round(time.monotonic() - started, 1), result.stdout.split()[0]
             time.sleep(1)
-        return None, why_not(cluster_status(lab, survivor), survivor, holder)
+        return None, why_not(cluster_status(lab, survivor), survivor, holder, fault_at)
 
     (seconds, found_or_reason), restored = power_cut(lab, holder, taken_over, progress)
     events = _timeline(lab, fault_at, "powering off", holder, seen)

@@ -164,7 +164,7 @@ def hypervisor_loss(lab: Lab, facts: LabFacts, progress: Progress) -> FaultOutco
                     and _running_on(lab, survivor, resource):
                 return round(time.monotonic() - started, 1), status.boots
             time.sleep(0.5)
-        return None, why_not(cluster_status(lab, survivor), survivor, holder)
+        return None, why_not(cluster_status(lab, survivor), survivor, holder, fault_at)
 
     (seconds, boots_or_reason), restored = power_cut(lab, holder, restarted, progress)
     events = fault_timeline(lab, fault_at, "powering off", holder, samples, meaning=GUEST)
