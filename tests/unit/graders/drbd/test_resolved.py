@@ -58,11 +58,15 @@ class SplitLab(NodeSays):
         return self
 
 
-def test_restore_says_a_split_brain_stays_until_resolved_then_forgets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restore_says_a_split_brain_stays_until_resolved_then_is_silent(monkeypatch: pytest.MonkeyPatch) -> None:
     lab = SplitLab(Result("StandAlone\n"))
     monkeypatch.setattr(resolved, "update_state", lambda _name, change: change(lab))
     assert "split brain between node1 and node2 stays" in (split_brain_remains(lab, "node2") or "")
     assert split_brain_remains(lab, "client") is None  # no part in it
     lab.answer = Result("Connected\n")
     assert split_brain_remains(lab, "node1") is None
-    assert "split_brain" not in lab.provider_data  # forgotten once resolved
+    # The record stays for split-brain-resolved to grade (it was dropped, and the next check said no split brain
+    # had been induced), marked resolved: restore asks DRBD no more, even when a later fault leaves it StandAlone.
+    assert lab.provider_data["split_brain"] == {"victim": "node1", "survivor": "node2", "resolved": True}
+    lab.answer = None
+    assert split_brain_remains(lab, "node2") is None
