@@ -11,6 +11,7 @@ from halab.course.widgets.quiz import QuizWidget, show_quiz
 from halab.course.widgets.quorum import QuorumCalculator
 from halab.course.widgets.report_view import ReportView
 from halab.course.widgets.splitbrain import SplitBrainSimulator
+from tests.support.paths import REPO
 
 CHECK_INPUT = "Check the input:"
 
@@ -86,6 +87,19 @@ def test_explorers_reject_bad_input() -> None:
     migration.bandwidth.value = 110
     migration.dirty.value = 500
     assert "Does not converge" in migration.out.value
+
+
+def test_the_protocol_widget_does_not_open_on_the_graded_questions_numbers() -> None:
+    """A student walking notebook 4 found the widget's defaults were graded question 1's numbers, so it showed the
+    graded answer as it opened; it now opens on others, and the student enters the question's numbers."""
+    import json
+    import re
+
+    notebook = json.loads((REPO / "course" / "source" / "04-fault-tolerance" / "04-fault-tolerance.ipynb").read_text())
+    question = next("".join(c["source"]) for c in notebook["cells"] if "protocol C write take" in "".join(c["source"]))
+    numbers = [float(n) for n in re.findall(r"(\d+(?:\.\d+)?) ms", question)]
+    drbd = DrbdProtocols()
+    assert len(numbers) == 3 and numbers != [drbd.local.value, drbd.rtt.value, drbd.remote.value]
 
 
 def test_quiz_widget_grades_and_handles_wrong_form() -> None:
