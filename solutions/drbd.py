@@ -33,9 +33,12 @@ def drbd_res(spec: LabSpec, fencing: bool = False) -> str:
 
 def crm_config(spec: LabSpec) -> str:
     """The agent's advised operation timeouts (its meta-data; crm configure warns below them): under TCG on a busy
-    host Pacemaker's default of 20 s timed out a start after a split brain's repair (2026-12-06)."""
+    host Pacemaker's default of 20 s timed out a start after a split brain's repair (2026-12-06). The preference
+    for promoting node1 is notebook 4's (cell "Task cluster"): a lab `halab solve` made is the notebook's end of
+    part 1, which part 2 starts from (a student walk-through found it was not)."""
     s = spec.settings
     prefix = spec.management_network.subnet.prefixlen
+    first = spec.member_names[0]
     return fencing_crm(spec) + f"""\
 primitive drbd-{s['drbd_resource']} ocf:linbit:drbd params drbd_resource={s['drbd_resource']} \\
     op monitor interval=29s role=Promoted op monitor interval=31s role=Unpromoted \\
@@ -47,6 +50,7 @@ primitive data-ip IPaddr2 params ip={s['floating_ip']} cidr_netmask={prefix}
 group data data-fs data-ip
 colocation data-with-promoted inf: data drbd-{s['drbd_resource']}-clone:Promoted
 order data-after-promote Mandatory: drbd-{s['drbd_resource']}-clone:promote data:start
+location drbd-{s['drbd_resource']}-prefers-{first} drbd-{s['drbd_resource']}-clone role=Promoted 50: {first}
 """
 
 

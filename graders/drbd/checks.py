@@ -250,9 +250,10 @@ def _closure(cib: cib_xml.Cib, start: set[str], links: list[tuple[str | None, st
 
 
 @CHECKS.check("split-brain-resolved", "An induced split brain was resolved, keeping the survivor's data",
-       "On the victim: drbdadm secondary {drbd_resource}; drbdadm connect --discard-my-data {drbd_resource}. "
-       "On the survivor: drbdadm connect {drbd_resource}. Then: crm configure property maintenance-mode=false "
-       "(notebook 4, section 4.6, task split-brain)")
+       "On the victim: umount {mount_point} if it is mounted there; drbdadm secondary {drbd_resource}; drbdadm "
+       "connect --discard-my-data {drbd_resource}. On the survivor: drbdadm connect {drbd_resource}. Then: crm "
+       "resource refresh; crm configure property maintenance-mode=false (notebook 4, section 4.6, task split-brain; "
+       "section 4.7 when the victim was the Primary)")
 def split_brain(facts: LabFacts) -> Verdict:
     induced = facts.raw.get("split_brain")
     if not isinstance(induced, dict) or "markers" not in induced:
