@@ -275,7 +275,14 @@ def split_brain(facts: LabFacts) -> Verdict:
     _, cib = facts.cluster_view(lambda node: node.cib())
     if cib.properties.get("maintenance-mode") == "true":
         return fail("the data is right, but the cluster is still in maintenance mode: Pacemaker is not managing it")
-    return ok(f"{victim}'s changes discarded, {survivor}'s kept, UpToDate/UpToDate and connected again")
+    _, status = facts.cluster_view(lambda node: node.crm_mon())
+    drbd = {p.id for p in cib.by_agent("drbd")}
+    left = [f for f in status.failures if f.split("_")[0] in drbd]
+    # Still a pass (the split brain is resolved), but a failure left there costs the next failover: say so now.
+    note = (f". But Pacemaker lists a failed action: {'; '.join(left[:2])} (a role changed behind its back?); "
+            "clear it with crm resource cleanup: left there, Pacemaker restarts DRBD on that node at its next "
+            "transition, a failover's too" if left else "")
+    return ok(f"{victim}'s changes discarded, {survivor}'s kept, UpToDate/UpToDate and connected again{note}")
 
 
 @CHECKS.check("drbd-resource-fencing", "DRBD fences the peer's disk through Pacemaker (resource-level fencing)",

@@ -1,18 +1,21 @@
-"""graders/faults.py's explanation of a failover that did not happen, on what crm_mon really printed: the crm_mon
-XML a student's drbd lab gave at the start of a full check (tests/fixtures/drbd/crm_mon-stale-failure.xml, from
-the evidence of a walk-through of notebook 4, 2026-12-06): a failed monitor of drbd-r0 on node2 at 21:54:22,
-left uncleaned after part 2's split brain. The check's failover then failed (Pacemaker restarted DRBD on node2
-in the middle of it), and its feedback said only "failed actions: drbd-r0_monitor_29000 on node2: ok"."""
+"""graders/faults.py's explanation of a failover that did not happen, on what crm_mon really printed: node1's
+crm_mon XML in the facts a student's drbd lab gave at the start of a full check
+(tests/fixtures/drbd/split-brain-failed-monitor.json, the raw facts of that check's evidence file, a walk-through
+of notebook 4, 2026-12-06): a failed monitor of drbd-r0 on node2 at 21:54:22, left uncleaned after part 2's
+split brain. The check's failover then failed (Pacemaker restarted DRBD on node2 in the middle of it), and its
+feedback said only "failed actions: drbd-r0_monitor_29000 on node2: ok"."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from graders.collectors import crm_mon
 from graders.faults import why_not
 from tests.support.paths import FIXTURES
 
-STATUS = crm_mon.parse((FIXTURES / "drbd" / "crm_mon-stale-failure.xml").read_text())
+RAW = json.loads((FIXTURES / "drbd" / "split-brain-failed-monitor.json").read_text())
+STATUS = crm_mon.parse(RAW["nodes"]["node1"]["commands"]["crm_mon"]["stdout"])
 
 
 def at(clock: str) -> float:

@@ -200,3 +200,13 @@ def test_drbdadm_syntax_error_is_shown() -> None:
     dump = data["nodes"]["node2"]["commands"]["drbd_dump"]
     dump.update(exit=10, stdout="", stderr="/etc/drbd.d/r0.res:4: Parse error: 'disk | device | address' expected,\n")
     assert "r0.res:4: Parse error" in feedback(grade("", data), "drbd-config")
+
+
+def test_a_resolved_split_brain_with_a_failed_monitor_left_passes_and_says_clean_it_up() -> None:
+    """A student's lab (tests/fixtures/drbd/split-brain-failed-monitor.json): the split brain resolved right, but
+    the demoted victim's monitor recorded as failed; the checkpoint said only 10/10, and the next failover failed."""
+    report = grade("split-brain-failed-monitor")
+    said = feedback(report, "split-brain-resolved")
+    assert "split-brain-resolved" not in failed(report)
+    assert "drbd-r0_monitor_29000 on node2" in said and "crm resource cleanup" in said
+    assert "failed action" not in feedback(grade("solved"), "split-brain-resolved")
