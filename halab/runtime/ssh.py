@@ -97,6 +97,12 @@ def connect(node: NodeInfo, timeout: float = 10.0) -> paramiko.SSHClient:
         client.close()
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise HalabError(f"{node.name} ({node.address}) is unreachable over SSH: {reason}") from None
+    except EOFError:
+        # The node hung up in the key exchange (it is being fenced or shut down): paramiko raises the EOFError
+        # its transport thread saved, which is no OSError; the node is unreachable now, as for a reset.
+        client.close()
+        raise HalabError(f"{node.name} ({node.address}) is unreachable over SSH: the connection closed during the "
+                         "SSH handshake") from None
     except paramiko.BadHostKeyException:
         client.close()
         raise HalabError(f"{node.name}: host key differs from the lab inventory; refusing it") from None

@@ -8,6 +8,7 @@ ssh.run.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
@@ -21,6 +22,7 @@ from typing import IO, Any
 import paramiko
 import pytest
 
+from halab.errors import HalabError
 from halab.runtime import ssh
 from halab.runtime.state import NodeInfo
 
@@ -274,3 +276,32 @@ def test_halab_ssh_relays_output_that_comes_after_the_exit_status(node: tuple[No
     finally:
         client.close()
     assert capfd.readouterr().out == "first\nsecond\n"
+
+
+def test_a_node_that_drops_the_connection_in_the_handshake_is_unreachable_not_an_eof(tmp_path: Path) -> None:
+    """A node being fenced (rebooted) while halab connects: sshd sends its banner and the connection ends in the key
+    exchange. paramiko then raises the EOFError its transport thread saved, which click turned into "halab:
+    interrupted" (exit 130) in the middle of `halab fault ... restore`; it must be a HalabError, which restore's
+    wait retries."""
+    _, host_public = ssh.new_keypair()
+    user_private, _ = ssh.new_keypair()
+    key_file = tmp_path / "id_ed25519"
+    ssh.write_private_key(key_file, user_private)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def banner_then_hang_up() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                sock, _ = listener.accept()
+                with sock:
+                    sock.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+                    sock.recv(256)  # the client's banner; then the power goes
+    threading.Thread(target=banner_then_hang_up, daemon=True).start()
+    info = NodeInfo("node2", "127.0.0.1", listener.getsockname()[1], "root", str(key_file), host_public)
+    try:
+        with pytest.raises(HalabError, match=r"node2 \(127.0.0.1\) is unreachable over SSH: .*closed"):
+            ssh.connect(info, timeout=5)
+        with pytest.raises(HalabError, match="did not become reachable over SSH in time"):
+            ssh.wait_ready(info, time.monotonic() + 1)
+    finally:
+        listener.close()
