@@ -306,7 +306,7 @@ def web_server(facts: LabFacts) -> Verdict:
     _, status = facts.cluster_view(lambda node: node.crm_mon())
     resource = status.resource(primitive.id)
     if resource is None or not resource.active:
-        failures = [f for f in status.failures if f.startswith(primitive.id)]
+        failures = status.failures_of(primitive.id)
         detail = f"; failed actions: {'; '.join(failures)}" if failures else ""
         return fail(f"{primitive.id} is not running{detail}")
     probe = facts.probes.get("http", {})

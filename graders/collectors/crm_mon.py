@@ -46,10 +46,16 @@ class ClusterStatus:
     fail_counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (node, resource) -> count
     failures: list[str] = field(default_factory=list)
     failed_at: dict[str, float] = field(default_factory=dict)  # failure -> when (epoch seconds, the node's clock)
+    failed_resource: dict[str, str] = field(default_factory=dict)  # failure -> the resource's id
     bans: list[str] = field(default_factory=list)
 
     def resource(self, resource_id: str) -> CrmResource | None:
         return next((r for r in self.resources if r.id == resource_id), None)
+
+    def failures_of(self, *resource_ids: str) -> list[str]:
+        """The failed actions of these resources only: by the resource id in the op_key, never by a prefix of
+        it (the failures of "web-ip" are not those of a resource named "web")."""
+        return [f for f in self.failures if self.failed_resource.get(f) in resource_ids]
 
 
 def _when(text: str) -> float | None:
@@ -115,6 +121,10 @@ def parse(text: str) -> ClusterStatus:
         text = (f"{failure.get('op_key', '?')} on {failure.get('node', '?')}: "
                 f"{failure.get('exitreason') or failure.get('exitstatus', '?')}")
         result.failures.append(text)
+        # op_key is <resource>_<task>_<interval ms>; the task may hold underscores (migrate_to), the id too
+        suffix = f"_{failure.get('task', '')}_{failure.get('interval', '')}"
+        if failure.get("op_key", "").endswith(suffix) and len(suffix) > 3:
+            result.failed_resource[text] = failure.get("op_key", "")[: -len(suffix)]
         when = _when(failure.get("last-rc-change", ""))
         if when is not None:
             result.failed_at[text] = when

@@ -109,7 +109,7 @@ def pgsql_clones(facts: LabFacts) -> Verdict:
         running = sorted(set(clone.promoted() + clone.unpromoted()))
         missing = [n for n in site.nodes if n not in running]
         if missing:
-            failures = [f for f in site_status(view).failures if f.startswith(clone.primitive.id)]
+            failures = site_status(view).failures_of(clone.primitive.id)
             detail = f"; failed actions: {'; '.join(failures[:2])}" if failures else ""
             return fail(f"{clone.clone} does not run on {', '.join(missing)}{detail}")
         return ok(f"{clone.clone} on {', '.join(running)}")

@@ -277,7 +277,7 @@ def split_brain(facts: LabFacts) -> Verdict:
         return fail("the data is right, but the cluster is still in maintenance mode: Pacemaker is not managing it")
     _, status = facts.cluster_view(lambda node: node.crm_mon())
     drbd = {p.id for p in cib.by_agent("drbd")}
-    left = [f for f in status.failures if any(f.startswith(f"{rid}_") for rid in drbd)]  # op_key: <id>_<op>_<ms>
+    left = status.failures_of(*drbd)
     # Still a pass (the split brain is resolved), but a failure left there costs the next failover: say so now.
     note = (f". But Pacemaker lists a failed action: {'; '.join(left[:2])} (a role changed behind its back?); "
             "clear it with crm resource cleanup: left there, Pacemaker restarts DRBD on that node at its next "

@@ -49,7 +49,7 @@ def vm_resource(facts: LabFacts) -> Verdict:
     running = status.resource(resource.id)
     libvirt_runs = [name for name, hv in _all(facts).items() if s["guest_name"] in hv.running()]
     if running is None or not running.active:
-        failures = [f for f in status.failures if f.startswith(resource.id)]
+        failures = status.failures_of(resource.id)
         problems.append(f"{resource.id} is not running" + (f" ({'; '.join(failures[:2])})" if failures else ""))
     elif list(running.nodes) != libvirt_runs:
         problems.append(f"Pacemaker says {resource.id} runs on {', '.join(running.nodes)}, libvirt runs "

@@ -50,6 +50,19 @@ def test_crm_mon_failed_resource_with_fail_count() -> None:
     assert not status.resource("web-server").active  # type: ignore[union-attr]
 
 
+def test_a_resources_failures_are_found_by_its_id_not_by_a_prefix() -> None:
+    """The recorded failure renamed as a student may name things: a resource "web" must not be given the failures
+    of "web-server", and a task with an underscore (migrate_to) still names its resource."""
+    status = crm_mon.parse(out("resource-failed", "crm_mon"))
+    assert status.failures_of("web-server") == status.failures and status.failures
+    assert status.failures_of("web") == [] and status.failures_of("web-ip", "fence-lab") == []
+    migrating = out("resource-failed", "crm_mon").replace('op_key="web-server_start_0"',
+                                                          'op_key="web_server_migrate_to_0"')
+    migrating = migrating.replace('task="start"', 'task="migrate_to"')
+    renamed = crm_mon.parse(migrating)
+    assert renamed.failures_of("web_server") == renamed.failures and renamed.failures_of("web") == []
+
+
 def test_crm_mon_node_offline_and_no_quorum() -> None:
     status = crm_mon.parse(out("seed-node2-off", "crm_mon"))
     assert not status.quorate
