@@ -10,7 +10,6 @@ import pytest
 
 from graders.collectors import crm_mon
 from halab.lab import Lab
-from halab.runtime.state import load_state
 from solutions.clustering import cluster_formed, resources_started, wait_for_cluster
 from solutions.common import must, wait_until
 from tests.integration.conftest import halab, leftovers, slow_misses
@@ -45,6 +44,16 @@ def two_nodes() -> Iterator[Lab]:
         assert leftovers("clustering") == []
 
 
+@pytest.fixture
+def lab(two_nodes: Lab) -> Lab:
+    """The lab as the guided walk leaves it (the module's order), or solved here: a fault test run alone (-k) must
+    not fail at once on a fresh lab's "corosync is not running"."""
+    if not (cluster_formed(two_nodes, 2) and resources_started(two_nodes, "web-ip", "fence-lab")):
+        halab("solve", "clustering", check=True, timeout=600)
+        wait_for_cluster(two_nodes, 2, timeout=120, what="the solved cluster")
+    return two_nodes
+
+
 def test_fresh_lab_fails_with_explanations(two_nodes: Lab) -> None:
     code, report = check_json("clustering", "--no-faults")
     assert code == 1
@@ -73,20 +82,20 @@ def test_the_notebooks_guided_steps_reach_full_marks_and_fail_over(two_nodes: La
     assert where_is(two_nodes, "web-ip") == (measured["failover_to"],)
 
 
-def test_stonith_admin_really_cuts_the_node(two_nodes: Lab) -> None:
-    pid_before = load_state("clustering").provider_data["pids"]["node2"]
+def test_stonith_admin_really_cuts_the_node(lab: Lab) -> None:
+    pid_before = lab.state().provider_data["pids"]["node2"]
     # node1 may have just been power-cycled by the fault check: its fencer must have the device again.
     wait_until("node1's fencer to know the fence device",
-               lambda: "fence-lab" in two_nodes.run("node1", "stonith_admin --list-registered").stdout, timeout=90)
-    result = two_nodes.run("node1", "stonith_admin --reboot node2", timeout=90)
+               lambda: "fence-lab" in lab.run("node1", "stonith_admin --list-registered").stdout, timeout=90)
+    result = lab.run("node1", "stonith_admin --reboot node2", timeout=90)
     assert result.ok, result.stderr
-    assert load_state("clustering").provider_data["pids"]["node2"] != pid_before, "node2 was not power-cycled"
-    history = two_nodes.run("node1", "stonith_admin --history node2").stdout
+    assert lab.state().provider_data["pids"]["node2"] != pid_before, "node2 was not power-cycled"
+    history = lab.run("node1", "stonith_admin --history node2").stdout
     assert "reboot of node2 successful" in history
-    wait_for_cluster(two_nodes, 2, timeout=120, what="node2 to rejoin")
+    wait_for_cluster(lab, 2, timeout=120, what="node2 to rejoin")
 
 
-def test_grading_with_a_node_powered_off(two_nodes: Lab) -> None:
+def test_grading_with_a_node_powered_off(lab: Lab) -> None:
     halab("fault", "clustering", "power-off", "node2", check=True)
     try:
         code, report = check_json("clustering", "--no-faults")
@@ -97,23 +106,23 @@ def test_grading_with_a_node_powered_off(two_nodes: Lab) -> None:
         restored = halab("fault", "clustering", "restore", "node2", check=True).stderr
     # node1 fences the lost node2, which powers it on again: restore either did it or says that fencing did.
     assert "powered node2 on" in restored or "node2 was on again already" in restored, restored
-    wait_for_cluster(two_nodes, 2, timeout=120, what="node2 to rejoin")
+    wait_for_cluster(lab, 2, timeout=120, what="node2 to rejoin")
     again = halab("fault", "clustering", "restore", "node2", check=True).stderr
     assert "nothing to undo: halab injected no fault into node2" in again
 
 
-def test_kill_daemon_is_recovered_by_fencing_and_restore(two_nodes: Lab) -> None:
-    pid_before = load_state("clustering").provider_data["pids"]["node2"]
+def test_kill_daemon_is_recovered_by_fencing_and_restore(lab: Lab) -> None:
+    pid_before = lab.state().provider_data["pids"]["node2"]
     halab("fault", "clustering", "kill-daemon", "node2", check=True)
     # Let the cluster react first: node1 loses node2 (~9 s here) and fences it (a power cycle). Restoring before
     # the fence lands raced with it: restore started corosync, node2 rejoined, the fence already under way
     # rebooted it, and the check found node2 unreachable (CI, 2026-12-07).
-    wait_until("node1 to fence node2", lambda: load_state("clustering").provider_data["pids"].get("node2")
+    wait_until("node1 to fence node2", lambda: lab.state().provider_data["pids"].get("node2")
                not in (None, pid_before), timeout=90)
     restored = halab("fault", "clustering", "restore", "node2", check=True).stderr
     # The fenced node2 boots with its cluster services enabled (the lab's task): restore has nothing left to start.
     assert "corosync ran on node2 again already" in restored or "started corosync" in restored, restored
-    wait_for_cluster(two_nodes, 2, timeout=180, what="node2 to rejoin")
+    wait_for_cluster(lab, 2, timeout=180, what="node2 to rejoin")
     code, report = check_json("clustering", "--no-faults")
     assert code == 0, [c for c in report["checks"] if not c["passed"]]
 
