@@ -32,6 +32,10 @@ TICKET = "ticket-db"
 # The ticket moves only once it expired: the site-loss RTO is about this plus the promotion. booth renews at half
 # of it and wants its retries done before then (timeout x (retries + 1) < expire / 2).
 EXPIRE_S, BOOTH_TIMEOUT_S, BOOTH_RETRIES = 15, 1, 5
+# The holder that cannot renew gives the ticket up when its retries run out, which here came 1.6-1.7 s after the
+# others had declared it lost; without a wait, site B was granted it 0.5 s before site A revoked it (a graded WAN
+# cut, 2026-12-07). booth's manual: acquire-after lets the site that lost the ticket relinquish its resources.
+ACQUIRE_AFTER_S = 5
 
 
 class SiteLab:
@@ -117,7 +121,7 @@ def booth_conf(spec: LabSpec) -> str:
     site_lines = "".join(f"site = {site.booth_ip}\n" for site in sites(spec))
     return (f"transport = UDP\nport = 9929\narbitrator = {arbitrator_address(spec)}\n{site_lines}"
             f"authfile = /etc/booth/authkey\n\nticket = \"{TICKET}\"\n    expire = {EXPIRE_S}\n"
-            f"    timeout = {BOOTH_TIMEOUT_S}\n    retries = {BOOTH_RETRIES}\n")
+            f"    acquire-after = {ACQUIRE_AFTER_S}\n    timeout = {BOOTH_TIMEOUT_S}\n    retries = {BOOTH_RETRIES}\n")
 
 
 def prepare_booth(lab: Lab, progress: Progress) -> None:

@@ -159,7 +159,10 @@ def wan_cut(lab: Lab, facts: LabFacts, progress: Progress, story: Story) -> Faul
         return FaultOutcome(Verdict(False, f"cut {active.title} off the WAN: both sites held the ticket or a primary "
                                            f"at once ({both[0]}): a split site.{restored}",
                                     "rsc_ticket on the Promoted role with loss-policy=demote (or fence) at both sites, "
-                                    "and the arbitrator in booth.conf, so that only one site can hold the ticket."),
+                                    "the arbitrator in booth.conf, so that only one site can hold the ticket, and "
+                                    "acquire-after in the ticket's section: the cut-off site gives the ticket up when "
+                                    "its renewal retries run out, which can be after the others saw it expire "
+                                    "(notebook 8, section 8.4)."),
                             measurements)
     if moved is None:
         return FaultOutcome(Verdict(False, f"cut {active.title} off the WAN: after 150 s the ticket was {final} and no "

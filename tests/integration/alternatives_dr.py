@@ -95,7 +95,8 @@ def dr_with_pcs(lab: Lab) -> None:
     site_ips = " ".join(site.booth_ip for site in all_sites)
     must(lab, first, f"pcs booth setup sites {site_ips} arbitrators {arbitrator_address(spec)}")
     # booth refuses a ticket whose retries outlast its renewal (timeout x (retries + 1) < expire / 2).
-    must(lab, first, f"pcs booth ticket add {TICKET} expire=20 timeout=2 retries=3")
+    # acquire-after: the others wait that long past the expiry, for the cut-off site to have given the ticket up.
+    must(lab, first, f"pcs booth ticket add {TICKET} expire=20 acquire-after=5 timeout=2 retries=3")
     conf, key = lab.read_file(first, "/etc/booth/booth.conf"), lab.read_file(first, "/etc/booth/booth.key")
     arbitrator = str(spec.settings.get("arbitrator", "arbitrator"))
     for node in [n for site in all_sites for n in site.nodes if n != first] + [arbitrator]:
