@@ -48,6 +48,28 @@ def test_each_broken_variant_is_caught_by_its_own_check(scenario: str, check: st
     assert words in problems.get(check, ""), problems
 
 
+def _with_booth_conf(edit: str) -> dict[str, object]:
+    raw = json.loads((FIXTURES / "solved.json").read_text())
+    for commands in (node["commands"] for node in raw["nodes"].values()):
+        if "booth_conf" in commands:
+            commands["booth_conf"]["stdout"] = commands["booth_conf"]["stdout"].replace("    expire = 30\n", edit)
+    return raw
+
+
+@pytest.mark.parametrize(("ticket_section", "words"), [
+    ("    expire = 30\n", "no acquire-after: the other site may be granted the ticket"),  # as recorded
+    ("    expire = 30\n    acquire-after = 0\n", "no acquire-after"),
+    ("    expire = 30\n    acquire-after = 5\n", "waits acquire-after = 5 s more"),
+])
+def test_ticket_expiry_says_whether_the_handover_waits_for_the_lost_site(ticket_section: str, words: str) -> None:
+    """acquire-after is a note on a passing check (the handover race is the wan-cut check's to catch), with the
+    solved lab's booth.conf as recorded (before the reference solution had acquire-after) and edited."""
+    raw = _with_booth_conf(ticket_section)
+    assert json.dumps(ticket_section)[1:-1] in json.dumps(raw)  # the edit took
+    check = next(c for c in evaluate(load_spec("dr"), raw, unrun_faults_count=False).checks if c.id == "ticket-expiry")
+    assert check.passed and words in check.feedback, check.feedback
+
+
 def test_a_broken_variant_fails_little_else() -> None:
     """A mistake is named where it is, not smeared over unrelated checks."""
     assert set(failed("sync-wan")) == {"async-wan"}
