@@ -63,10 +63,13 @@ class SandboxedExecute(Execute):
 
     nbgrader fails the whole notebook when a cell's output lags its reply by more than ``iopub_timeout``
     (nbclient's 4 s). On a loaded 2-core host a cell with a large output (a quiz's widget) in a kernel that is
-    prlimit'ed and behind a relay lagged that long (found by tests/course/test_grading_flow.py): 30 s here.
+    prlimit'ed and behind a relay lagged that long (found by tests/course/test_grading_flow.py); 30 s was not
+    enough either while other notebooks executed on the same 2 cores (a full test run beside another: the quiz cell's
+    output came later, and nbgrader dropped that student's whole assignment). 120 s: it only waits for output that
+    is late, never for a cell that is done, and a class graded on a busy shared server must not lose a submission.
     """
 
-    iopub_timeout = Integer(30, allow_none=False).tag(config=True)
+    iopub_timeout = Integer(120, allow_none=False).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["kernel_manager_class"] = SandboxKernelManager
