@@ -228,5 +228,5 @@ def _handover(acquire_after: str | None) -> str:
     if wait > 0:
         return f", and the other site waits acquire-after = {wait:g} s more before it takes it"
     return (". But it has no acquire-after: the other site may be granted the ticket the moment it has expired, "
-            "before the cut-off site has given it up and demoted its primary (seen here: 0.5 s of both); the wan-cut "
-            "check fails when it catches that (notebook 8, section 8.4)")
+            "before the cut-off site has given it up and demoted its primary (measured in this lab: both held it "
+            "for 0.5 s); the wan-cut check fails when it catches that (notebook 8, section 8.4)")
