@@ -122,9 +122,9 @@ def parse(text: str) -> ClusterStatus:
                 f"{failure.get('exitreason') or failure.get('exitstatus', '?')}")
         result.failures.append(text)
         # op_key is <resource>_<task>_<interval ms>; the task may hold underscores (migrate_to), the id too
-        suffix = f"_{failure.get('task', '')}_{failure.get('interval', '')}"
-        if failure.get("op_key", "").endswith(suffix) and len(suffix) > 3:
-            result.failed_resource[text] = failure.get("op_key", "")[: -len(suffix)]
+        op_key, task, interval = failure.get("op_key", ""), failure.get("task"), failure.get("interval")
+        if task and interval and op_key.endswith(suffix := f"_{task}_{interval}"):
+            result.failed_resource[text] = op_key.removesuffix(suffix)
         when = _when(failure.get("last-rc-change", ""))
         if when is not None:
             result.failed_at[text] = when
